@@ -1,0 +1,76 @@
+"""The JSON form of a JobEvent: the same object in the CLI's --events file and in the
+bridge's SSE ``data:`` lines. Field names are the proto's; error categories are their
+short lower-case names."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from docspasta.v1 import common_pb2, orchestrator_pb2
+
+TERMINAL_EVENTS = frozenset({"job_completed", "job_failed", "job_timeout", "job_cancelled"})
+EVENT_NAMES = tuple(f.name for f in orchestrator_pb2.JobEvent.DESCRIPTOR.oneofs_by_name["event"].fields)
+JOB_STATE_NAMES = {v: k.removeprefix("JOB_STATE_").lower()
+                   for k, v in orchestrator_pb2.JobState.items()}
+
+
+def category_name(value: int) -> str:
+    """``ERROR_CATEGORY_HTTP_4XX`` -> ``http_4xx``; '' for UNSPECIFIED."""
+    if value == common_pb2.ERROR_CATEGORY_UNSPECIFIED:
+        return ""
+    return str(common_pb2.ErrorCategory.Name(value)).removeprefix("ERROR_CATEGORY_").lower()  # type: ignore[arg-type]
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True,
+                                     use_integers_for_enums=False)
+    return _short_enums(data)
+
+
+def _short_enums(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _short_enums(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_short_enums(v) for v in value]
+    if isinstance(value, str):
+        if value.startswith("ERROR_CATEGORY_"):
+            return "" if value == "ERROR_CATEGORY_UNSPECIFIED" else value.removeprefix("ERROR_CATEGORY_").lower()
+        if value.startswith("JOB_STATE_"):
+            return value.removeprefix("JOB_STATE_").lower()
+    return value
+
+
+def event_name(event: orchestrator_pb2.JobEvent) -> str:
+    return event.WhichOneof("event") or ""
+
+
+def event_dict(event: orchestrator_pb2.JobEvent) -> dict[str, Any]:
+    """{"type", "job_id", "sequence", "timestamp", ...payload fields}."""
+    name = event_name(event)
+    payload = message_dict(getattr(event, name)) if name else {}
+    return {
+        "type": name,
+        "job_id": event.job_id,
+        "sequence": event.sequence,
+        "timestamp": event.timestamp.ToJsonString(),
+        **payload,
+    }
+
+
+def event_json(event: orchestrator_pb2.JobEvent) -> str:
+    return json.dumps(event_dict(event), separators=(",", ":"), ensure_ascii=False)
+
+
+def job_dict(job: orchestrator_pb2.Job) -> dict[str, Any]:
+    return message_dict(job)
+
+
+def format_elapsed(seconds: float) -> str:
+    """``M:SS`` (minutes may exceed 59)."""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"

@@ -1,0 +1,133 @@
+"""gRPC plumbing shared by every service: server and channel options, the standard
+health and reflection services, and graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+log = logging.getLogger(__name__)
+
+# One limit on both sides, so a page that is too large fails that page with
+# RESOURCE_EXHAUSTED instead of surprising only one end.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+DEFAULT_GRACE_SECONDS = 10.0
+# Clients ping every 30 s; servers allow pings every 10 s, so clients are never
+# punished with GOAWAY "too_many_pings".
+CLIENT_KEEPALIVE_MS = 30_000
+SERVER_MIN_PING_INTERVAL_MS = 10_000
+# Connections are recycled so that new replicas behind a headless Service get traffic.
+SERVER_MAX_CONNECTION_AGE_MS = 5 * 60_000
+SERVER_MAX_CONNECTION_AGE_GRACE_MS = 60_000
+
+
+def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", SERVER_MIN_PING_INTERVAL_MS),
+        ("grpc.http2.max_ping_strikes", 0),
+        ("grpc.max_connection_age_ms", SERVER_MAX_CONNECTION_AGE_MS),
+        ("grpc.max_connection_age_grace_ms", SERVER_MAX_CONNECTION_AGE_GRACE_MS),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def _service_config(services: Sequence[str]) -> str:
+    # Retries only for idempotent unary calls that never reached a server.
+    return json.dumps({
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [{
+            "name": [{"service": s} for s in services],
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }],
+    })
+
+
+def channel_options(*, retry_services: Sequence[str] = (),
+                    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.keepalive_time_ms", CLIENT_KEEPALIVE_MS),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", _service_config(retry_services)),
+    ]
+
+
+def insecure_channel(target: str, *, retry_services: Sequence[str] = (),
+                     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> grpc.aio.Channel:
+    """A client channel; ``dns:///host:port`` targets balance round-robin over every address."""
+    return grpc.aio.insecure_channel(
+        target, options=channel_options(retry_services=retry_services, max_message_bytes=max_message_bytes))
+
+
+class ServiceHost:
+    """A grpc.aio server with health and reflection, bound to one address."""
+
+    def __init__(self, *, service_names: Iterable[str], bind: str,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> None:
+        self.server = grpc.aio.server(options=server_options(max_message_bytes), interceptors=list(interceptors))
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.service_names = list(service_names)
+        reflection.enable_server_reflection(
+            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(bind)
+        if self.port == 0:
+            raise OSError(f"cannot bind gRPC server to {bind}")
+        # Async callables run at stop, after in-flight calls drained (close clients, pools).
+        self.cleanups: list[Callable[[], Awaitable[None]]] = []
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self._set_all(health_pb2.HealthCheckResponse.SERVING)
+
+    async def _set_all(self, status: int) -> None:
+        for name in ["", *self.service_names]:
+            await self.health.set(name, status)  # type: ignore[arg-type]
+
+    async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Health turns NOT_SERVING first, so balancers stop sending, then in-flight
+        calls get ``grace`` seconds to finish."""
+        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace)
+        for cleanup in reversed(self.cleanups):
+            await cleanup()
+
+
+async def serve_until_signal(host: ServiceHost, *, grace: float, drain_delay: float = 0.0,
+                             on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Run until SIGTERM/SIGINT, then stop gracefully. ``on_stop`` (an async callable)
+    runs after health flipped and before the server stops, to end service work."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutdown requested", extra={"grace_seconds": grace})
+    await host._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+    if drain_delay:
+        await asyncio.sleep(drain_delay)  # let balancers see NOT_SERVING
+    if on_stop is not None:
+        await on_stop()
+    await host.stop(grace)

@@ -1,0 +1,32 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorCategory(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_CATEGORY_UNSPECIFIED: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_TIMEOUT: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_DNS: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_CONNECT: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_HTTP_4XX: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_HTTP_5XX: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_TOO_LARGE: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_NOT_HTML: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_BLOCKED: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_INVALID: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_ROBOTS: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_PROCESSING: _ClassVar[ErrorCategory]
+ERROR_CATEGORY_UNSPECIFIED: ErrorCategory
+ERROR_CATEGORY_TIMEOUT: ErrorCategory
+ERROR_CATEGORY_DNS: ErrorCategory
+ERROR_CATEGORY_CONNECT: ErrorCategory
+ERROR_CATEGORY_HTTP_4XX: ErrorCategory
+ERROR_CATEGORY_HTTP_5XX: ErrorCategory
+ERROR_CATEGORY_TOO_LARGE: ErrorCategory
+ERROR_CATEGORY_NOT_HTML: ErrorCategory
+ERROR_CATEGORY_BLOCKED: ErrorCategory
+ERROR_CATEGORY_INVALID: ErrorCategory
+ERROR_CATEGORY_ROBOTS: ErrorCategory
+ERROR_CATEGORY_PROCESSING: ErrorCategory

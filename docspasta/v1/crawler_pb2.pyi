@@ -1,0 +1,52 @@
+from docspasta.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CrawlRequest(_message.Message):
+    __slots__ = ("url", "job_id", "allow_non_html")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_NON_HTML_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    job_id: str
+    allow_non_html: bool
+    def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., allow_non_html: _Optional[bool] = ...) -> None: ...
+
+class CrawlResponse(_message.Message):
+    __slots__ = ("url", "final_url", "status", "content_type", "html", "title", "links", "fetch_seconds", "error", "error_message", "redirects", "retry_after_seconds", "canonical_url", "nofollow", "content_length")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    FINAL_URL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    FETCH_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REDIRECTS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_URL_FIELD_NUMBER: _ClassVar[int]
+    NOFOLLOW_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    html: str
+    title: str
+    links: _containers.RepeatedScalarFieldContainer[str]
+    fetch_seconds: float
+    error: _common_pb2.ErrorCategory
+    error_message: str
+    redirects: _containers.RepeatedScalarFieldContainer[str]
+    retry_after_seconds: float
+    canonical_url: str
+    nofollow: bool
+    content_length: int
+    def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_seconds: _Optional[float] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_after_seconds: _Optional[float] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Regenerate the Python stubs of proto/docspasta/v1/*.proto into OUT (default: the repo),
+# where they land as the importable package docspasta.v1.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$here}
+py=${PYTHON:-python}
+mkdir -p "$out/docspasta/v1"
+cd "$here/proto"
+"$py" -m grpc_tools.protoc -I. \
+  --python_out="$out" --pyi_out="$out" --grpc_python_out="$out" --mypy_grpc_out="$out" \
+  docspasta/v1/*.proto
+touch "$out/docspasta/v1/__init__.py"
