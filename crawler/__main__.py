@@ -1,0 +1,3 @@
+from crawler.server import run
+
+run()

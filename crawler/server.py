@@ -1,0 +1,38 @@
+"""Builds and runs the crawler's gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from crawler.fetch import Fetcher, HttpFetcher
+from crawler.service import CrawlerService
+from crawler.settings import CrawlerSettings
+from docspasta import logs
+from docspasta.rpc import ServiceHost, serve_until_signal
+from docspasta.v1 import crawler_pb2, crawler_pb2_grpc
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = crawler_pb2.DESCRIPTOR.services_by_name["Crawler"].full_name
+
+
+async def create_server(settings: CrawlerSettings, *, fetcher: Fetcher | None = None) -> tuple[ServiceHost, int]:
+    """A started crawler server and its bound port (port 0 in ``bind`` picks a free one)."""
+    fetcher = fetcher or HttpFetcher(settings=settings)
+    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+    crawler_pb2_grpc.add_CrawlerServicer_to_server(CrawlerService(settings=settings, fetcher=fetcher), host.server)
+    host.cleanups.append(fetcher.close)
+    await host.start()
+    return host, host.port
+
+
+async def main() -> None:
+    settings = CrawlerSettings.from_env()
+    logs.setup("crawler", settings.log_level)
+    host, port = await create_server(settings)
+    log.info("crawler listening", extra={"port": port})
+    await serve_until_signal(host, grace=settings.grace_seconds)
+
+
+def run() -> None:
+    asyncio.run(main())

@@ -1,0 +1,67 @@
+"""The Crawler gRPC servicer: validate, fetch, extract."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+
+from crawler.extract import extract
+from crawler.fetch import Fetcher, FetchError
+from crawler.settings import CrawlerSettings
+from docspasta import logs
+from docspasta.v1 import common_pb2, crawler_pb2, crawler_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = {name.removeprefix("ERROR_CATEGORY_").lower(): value
+              for name, value in common_pb2.ErrorCategory.items()}
+
+
+class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
+    def __init__(self, *, settings: CrawlerSettings, fetcher: Fetcher) -> None:
+        self._settings = settings
+        self._fetcher = fetcher
+
+    async def Crawl(self, request: crawler_pb2.CrawlRequest,
+                    context: grpc.aio.ServicerContext[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse],
+                    ) -> crawler_pb2.CrawlResponse:
+        url = request.url.strip()
+        if not url:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: required")
+        if len(url) > self._settings.max_url_length:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"url: longer than {self._settings.max_url_length} characters")
+        if not url.lower().startswith(("http://", "https://")):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
+        logs.job_id_var.set(request.job_id[:64])
+        logs.url_var.set(url)
+        response = crawler_pb2.CrawlResponse(url=url)
+        try:
+            result = await self._fetcher.fetch(url, allow_non_html=request.allow_non_html)
+        except FetchError as exc:
+            response.final_url = exc.final_url or url
+            response.status = exc.status
+            response.error = CATEGORIES.get(exc.category, common_pb2.ERROR_CATEGORY_INVALID)  # type: ignore[assignment]
+            response.error_message = exc.message
+            response.retry_after_seconds = exc.retry_after
+            response.redirects.extend(exc.redirects)
+            log.info("fetch failed", extra={"category": exc.category, "reason": exc.message})
+            return response
+        response.final_url = result.final_url
+        response.status = result.status
+        response.content_type = result.content_type
+        response.html = result.text
+        response.fetch_seconds = result.seconds
+        response.content_length = result.body_bytes
+        response.redirects.extend(result.redirects)
+        if result.content_type in ("text/html", "application/xhtml+xml") or not request.allow_non_html:
+            # lxml releases the GIL while parsing: a thread keeps the loop free.
+            found = await asyncio.to_thread(extract, result.text, result.final_url,
+                                            max_links=self._settings.max_links)
+            response.title = found.title
+            response.links.extend(found.links)
+            response.canonical_url = found.canonical
+            response.nofollow = found.nofollow
+        return response

@@ -1,0 +1,69 @@
+"""Crawler settings, parsed once from the environment (see README: Configuration)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from docspasta.settings import env_bool, env_float, env_int, env_list, env_str
+
+DEFAULT_BIND = "127.0.0.1:50051"
+DEFAULT_USER_AGENT = "Docspasta/0.1 (+https://github.com/docspasta/docspasta; documentation to Markdown)"
+DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+DEFAULT_FETCH_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_MAX_REDIRECTS = 5
+DEFAULT_MAX_URL_LENGTH = 2048
+DEFAULT_MAX_LINKS = 5000
+DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+DEFAULT_ALLOWED_PORTS = (80, 443)
+DEFAULT_GRACE_SECONDS = 10.0
+DEFAULT_CONNECTIONS = 100
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrawlerSettings:
+    bind: str = DEFAULT_BIND
+    user_agent: str = DEFAULT_USER_AGENT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH
+    max_links: int = DEFAULT_MAX_LINKS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    # Loopback, private, link-local... targets are refused unless this is set.
+    allow_private_network: bool = False
+    # Ports besides 80/443 that may be fetched; None means any port.
+    allowed_ports: frozenset[int] | None = frozenset(DEFAULT_ALLOWED_PORTS)
+    connections: int = DEFAULT_CONNECTIONS
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    log_level: str = "info"
+    metrics_port: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> CrawlerSettings:
+        ports = env_list(env, "CRAWLER_ALLOWED_PORTS")
+        allowed: frozenset[int] | None
+        if "*" in ports:
+            allowed = None
+        else:
+            allowed = frozenset(DEFAULT_ALLOWED_PORTS) | {int(p) for p in ports}
+        return cls(
+            bind=env_str(env, "CRAWLER_BIND", DEFAULT_BIND),
+            user_agent=env_str(env, "CRAWLER_USER_AGENT", DEFAULT_USER_AGENT),
+            max_body_bytes=env_int(env, "CRAWLER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024),
+            fetch_timeout=env_float(env, "CRAWLER_FETCH_TIMEOUT", DEFAULT_FETCH_TIMEOUT, minimum=0.1),
+            connect_timeout=env_float(env, "CRAWLER_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT, minimum=0.1),
+            max_redirects=env_int(env, "CRAWLER_MAX_REDIRECTS", DEFAULT_MAX_REDIRECTS),
+            max_url_length=env_int(env, "CRAWLER_MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH, minimum=64),
+            max_links=env_int(env, "CRAWLER_MAX_LINKS", DEFAULT_MAX_LINKS, minimum=1),
+            max_header_bytes=env_int(env, "CRAWLER_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, minimum=1024),
+            allow_private_network=env_bool(env, "CRAWLER_ALLOW_PRIVATE_NETWORK", False),
+            allowed_ports=allowed,
+            connections=env_int(env, "CRAWLER_CONNECTIONS", DEFAULT_CONNECTIONS, minimum=1),
+            grace_seconds=env_float(env, "CRAWLER_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
+            log_level=env_str(env, "LOG_LEVEL", "info"),
+            metrics_port=env_int(env, "CRAWLER_METRICS_PORT", 0),
+        )

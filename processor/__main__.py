@@ -1,0 +1,3 @@
+from processor.server import run
+
+run()

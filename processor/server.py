@@ -1,0 +1,56 @@
+"""Builds and runs the processor's gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from docspasta import logs
+from docspasta.rpc import ServiceHost, serve_until_signal
+from docspasta.v1 import processor_pb2, processor_pb2_grpc
+from processor.service import ProcessorService
+from processor.settings import ProcessorSettings
+from processor.store import PageStore, open_store
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = processor_pb2.DESCRIPTOR.services_by_name["Processor"].full_name
+
+
+def conversion_pool(workers: int) -> ProcessPoolExecutor:
+    # "spawn": forking a process that runs gRPC threads is unsafe.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+async def create_server(settings: ProcessorSettings, *, store: PageStore | None = None,
+                        executor: Executor | None = None) -> tuple[ServiceHost, int]:
+    """A started processor server and its bound port."""
+    store = store or open_store(settings.database_url)
+    await store.open()
+    own_executor = executor is None
+    pool = executor or conversion_pool(settings.worker_count)
+    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20))
+    processor_pb2_grpc.add_ProcessorServicer_to_server(
+        ProcessorService(settings=settings, store=store, executor=pool), host.server)
+
+    async def cleanup() -> None:
+        await store.close()
+        if own_executor:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    host.cleanups.append(cleanup)
+    await host.start()
+    return host, host.port
+
+
+async def main() -> None:
+    settings = ProcessorSettings.from_env()
+    logs.setup("processor", settings.log_level)
+    host, port = await create_server(settings)
+    log.info("processor listening", extra={"port": port})
+    await serve_until_signal(host, grace=settings.grace_seconds)
+
+
+def run() -> None:
+    asyncio.run(main())

@@ -1,0 +1,73 @@
+"""The Processor gRPC servicer: validate, convert in a worker process, store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+
+import grpc
+
+from docspasta import logs
+from docspasta.v1 import processor_pb2, processor_pb2_grpc
+from processor.convert import Converted, convert
+from processor.settings import ProcessorSettings
+from processor.store import PageStore, StoredPage
+
+log = logging.getLogger(__name__)
+JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def convert_page(html: str, url: str) -> Converted:
+    """Runs in a worker process (module-level so it pickles)."""
+    return convert(html, url)
+
+
+class ProcessorService(processor_pb2_grpc.ProcessorServicer):
+    def __init__(self, *, settings: ProcessorSettings, store: PageStore, executor: Executor) -> None:
+        self._settings = settings
+        self._store = store
+        self._executor = executor
+
+    async def Process(self, request: processor_pb2.ProcessRequest,
+                      context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
+                      ) -> processor_pb2.ProcessResponse:
+        if not JOB_ID_RE.match(request.job_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "job_id: required, 1-128 characters of letters, digits, '_', '-', '.', ':'")
+        if not request.url.startswith(("http://", "https://")) or len(request.url) > 8192:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
+        if request.order < 0 or request.depth < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "order and depth: must not be negative")
+        if len(request.html) > self._settings.max_html_bytes:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"html: larger than {self._settings.max_html_bytes} bytes")
+        logs.job_id_var.set(request.job_id)
+        logs.url_var.set(request.url)
+        loop = asyncio.get_running_loop()
+        # Conversion is CPU-bound: it runs in worker processes, never on this loop.
+        result: Converted = await loop.run_in_executor(self._executor, convert_page, request.html, request.url)
+        content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
+        await self._store.put(StoredPage(
+            job_id=request.job_id, url=request.url, order=request.order, depth=request.depth,
+            title=result.title, markdown=result.markdown, word_count=result.word_count,
+            token_estimate=result.token_estimate, description=result.description, content_hash=content_hash))
+        return processor_pb2.ProcessResponse(
+            url=request.url, title=result.title, markdown=result.markdown, word_count=result.word_count,
+            token_estimate=result.token_estimate, description=result.description, content_hash=content_hash)
+
+    async def ListPages(self, request: processor_pb2.ListPagesRequest,
+                        context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],
+                        ) -> AsyncIterator[processor_pb2.Page]:
+        if not JOB_ID_RE.match(request.job_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "job_id: required")
+        if request.after_order < 0 or request.limit < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after_order and limit: must not be negative")
+        async for page in self._store.pages(request.job_id, after_order=request.after_order, limit=request.limit):
+            yield processor_pb2.Page(
+                job_id=page.job_id, url=page.url, title=page.title, markdown=page.markdown,
+                word_count=page.word_count, token_estimate=page.token_estimate, description=page.description,
+                order=page.order, depth=page.depth)

@@ -1,0 +1,43 @@
+"""Processor settings, parsed once from the environment (see README: Configuration)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from docspasta.settings import env_float, env_int, env_str
+
+DEFAULT_BIND = "127.0.0.1:50052"
+DEFAULT_DATABASE_URL = "sqlite:///docspasta.db"
+DEFAULT_MAX_HTML_BYTES = 32 * 1024 * 1024
+DEFAULT_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessorSettings:
+    bind: str = DEFAULT_BIND
+    # sqlite:///path/to/file.db (the default) or postgresql://user:pass@host/db
+    database_url: str = DEFAULT_DATABASE_URL
+    # Conversion runs in this many worker processes (0: the number of CPUs).
+    workers: int = 0
+    max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    log_level: str = "info"
+    metrics_port: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ProcessorSettings:
+        return cls(
+            bind=env_str(env, "PROCESSOR_BIND", DEFAULT_BIND),
+            database_url=env_str(env, "DATABASE_URL", DEFAULT_DATABASE_URL),
+            workers=env_int(env, "PROCESSOR_WORKERS", 0),
+            max_html_bytes=env_int(env, "PROCESSOR_MAX_HTML_BYTES", DEFAULT_MAX_HTML_BYTES, minimum=1024),
+            grace_seconds=env_float(env, "PROCESSOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
+            log_level=env_str(env, "LOG_LEVEL", "info"),
+            metrics_port=env_int(env, "PROCESSOR_METRICS_PORT", 0),
+        )
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
