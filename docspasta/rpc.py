@@ -95,7 +95,10 @@ class ServiceHost:
         self.port = self.server.add_insecure_port(bind)
         if self.port == 0:
             raise OSError(f"cannot bind gRPC server to {bind}")
-        # Async callables run at stop, after in-flight calls drained (close clients, pools).
+        # Async callables run at stop after health turned NOT_SERVING, before the server
+        # stops (end service work, so open streams see their last message) ...
+        self.on_drain: list[Callable[[], Awaitable[None]]] = []
+        # ... and after in-flight calls drained (close clients, pools, stores).
         self.cleanups: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> None:
@@ -110,15 +113,16 @@ class ServiceHost:
         """Health turns NOT_SERVING first, so balancers stop sending, then in-flight
         calls get ``grace`` seconds to finish."""
         await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        for drain in self.on_drain:
+            await drain()
         await self.server.stop(grace)
         for cleanup in reversed(self.cleanups):
             await cleanup()
 
 
-async def serve_until_signal(host: ServiceHost, *, grace: float, drain_delay: float = 0.0,
-                             on_stop: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Run until SIGTERM/SIGINT, then stop gracefully. ``on_stop`` (an async callable)
-    runs after health flipped and before the server stops, to end service work."""
+async def serve_until_signal(host: ServiceHost, *, grace: float, drain_delay: float = 0.0) -> None:
+    """Run until SIGTERM/SIGINT, then stop gracefully: health NOT_SERVING, a pause so
+    balancers notice, then ``host.stop(grace)``."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -127,7 +131,5 @@ async def serve_until_signal(host: ServiceHost, *, grace: float, drain_delay: fl
     log.info("shutdown requested", extra={"grace_seconds": grace})
     await host._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
     if drain_delay:
-        await asyncio.sleep(drain_delay)  # let balancers see NOT_SERVING
-    if on_stop is not None:
-        await on_stop()
+        await asyncio.sleep(drain_delay)
     await host.stop(grace)

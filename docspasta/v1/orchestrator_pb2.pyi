@@ -219,6 +219,16 @@ class UrlFailed(_message.Message):
     retry_in_seconds: float
     def __init__(self, url: _Optional[str] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., message: _Optional[str] = ..., attempt: _Optional[int] = ..., will_retry: _Optional[bool] = ..., retry_in_seconds: _Optional[float] = ...) -> None: ...
 
+class UrlSkipped(_message.Message):
+    __slots__ = ("url", "reason", "detail")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    reason: str
+    detail: str
+    def __init__(self, url: _Optional[str] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
 class Progress(_message.Message):
     __slots__ = ("processed", "discovered", "queued", "in_flight", "failed")
     PROCESSED_FIELD_NUMBER: _ClassVar[int]
@@ -278,7 +288,7 @@ class JobCancelled(_message.Message):
     def __init__(self, totals: _Optional[_Union[Totals, _Mapping]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "sequence", "timestamp", "stream_connected", "url_started", "url_crawled", "urls_discovered", "sent_to_processing", "url_processed", "url_failed", "progress", "time_update", "job_completed", "job_failed", "job_timeout", "job_cancelled")
+    __slots__ = ("job_id", "sequence", "timestamp", "stream_connected", "url_started", "url_crawled", "urls_discovered", "sent_to_processing", "url_processed", "url_failed", "progress", "time_update", "job_completed", "job_failed", "job_timeout", "job_cancelled", "url_skipped")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -295,6 +305,7 @@ class JobEvent(_message.Message):
     JOB_FAILED_FIELD_NUMBER: _ClassVar[int]
     JOB_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     JOB_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    URL_SKIPPED_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     sequence: int
     timestamp: _timestamp_pb2.Timestamp
@@ -311,4 +322,5 @@ class JobEvent(_message.Message):
     job_failed: JobFailed
     job_timeout: JobTimeout
     job_cancelled: JobCancelled
-    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream_connected: _Optional[_Union[StreamConnected, _Mapping]] = ..., url_started: _Optional[_Union[UrlStarted, _Mapping]] = ..., url_crawled: _Optional[_Union[UrlCrawled, _Mapping]] = ..., urls_discovered: _Optional[_Union[UrlsDiscovered, _Mapping]] = ..., sent_to_processing: _Optional[_Union[SentToProcessing, _Mapping]] = ..., url_processed: _Optional[_Union[UrlProcessed, _Mapping]] = ..., url_failed: _Optional[_Union[UrlFailed, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., time_update: _Optional[_Union[TimeUpdate, _Mapping]] = ..., job_completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., job_timeout: _Optional[_Union[JobTimeout, _Mapping]] = ..., job_cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ...) -> None: ...
+    url_skipped: UrlSkipped
+    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream_connected: _Optional[_Union[StreamConnected, _Mapping]] = ..., url_started: _Optional[_Union[UrlStarted, _Mapping]] = ..., url_crawled: _Optional[_Union[UrlCrawled, _Mapping]] = ..., urls_discovered: _Optional[_Union[UrlsDiscovered, _Mapping]] = ..., sent_to_processing: _Optional[_Union[SentToProcessing, _Mapping]] = ..., url_processed: _Optional[_Union[UrlProcessed, _Mapping]] = ..., url_failed: _Optional[_Union[UrlFailed, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., time_update: _Optional[_Union[TimeUpdate, _Mapping]] = ..., job_completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., job_timeout: _Optional[_Union[JobTimeout, _Mapping]] = ..., job_cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ..., url_skipped: _Optional[_Union[UrlSkipped, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,54 @@
+# Docspasta. `make crawl URL=...` and `make test` work on a fresh machine: they build
+# .venv and install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+URL ?=
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## crawl: make crawl URL=https://docs.example.com/ [ARGS="--max-pages 100 -o out.md"]
+crawl: $(STAMP)
+	@test -n "$(URL)" || { echo 'usage: make crawl URL=https://docs.example.com/ [ARGS="..."]'; exit 2; }
+	$(BIN)/docspasta crawl '$(URL)' $(ARGS)
+
+serve: $(STAMP)
+	$(BIN)/docspasta serve $(ARGS)
+
+## system-deps: Debian packages the tests use (Redis, PostgreSQL, Chromium, nginx).
+system-deps:
+	@scripts/system-deps.sh
+
+proto: $(STAMP)
+	PYTHON=$(abspath $(PY)) scripts/genproto.sh
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps
+	$(BIN)/mypy
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not browser and not cluster" $(PYTEST_ARGS)
+
+cluster-test: $(STAMP) system-deps
+	$(PY) -m pytest -m cluster $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,187 @@
+"""The ``docspasta`` command: ``crawl`` runs the whole pipeline on this machine and
+writes the Markdown; ``serve`` runs the whole system with the web page."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+import grpc
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from crawler.settings import CrawlerSettings
+from docspasta import bundle
+from docspasta.events import event_json, event_name
+from docspasta.local import LocalStack
+from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
+from orchestrator.settings import OrchestratorSettings
+from processor.settings import ProcessorSettings
+
+EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _positive(kind: type[int] | type[float]) -> object:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docspasta", description="Documentation site to LLM-ready Markdown.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    crawl = sub.add_parser("crawl", help="crawl a documentation site and write Markdown")
+    crawl.add_argument("url", help="start page, e.g. https://docs.example.com/guide/")
+    crawl.add_argument("-o", "--output", help="combined Markdown file (default: <host>-<date>.md)")
+    crawl.add_argument("--jsonl", help="also write one JSON object per page, in crawl order")
+    crawl.add_argument("--events", help="also write every job event as one JSON line")
+    crawl.add_argument("--max-pages", type=_positive(int), default=None)
+    crawl.add_argument("--max-depth", type=int, default=None)
+    crawl.add_argument("--concurrency", type=_positive(int), default=None)
+    crawl.add_argument("--timeout", type=_positive(float), default=None, help="job deadline in seconds (300)")
+    crawl.add_argument("--include", action="append", default=[], metavar="GLOB", help="only URLs matching")
+    crawl.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="never URLs matching")
+    crawl.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN",
+                       help="another host to crawl (*.example.com for subdomains)")
+    crawl.add_argument("--no-robots", action="store_true", help="ignore robots.txt")
+    crawl.add_argument("--no-sitemaps", action="store_true", help="do not seed from sitemaps")
+    crawl.add_argument("--allow-private-network", action="store_true",
+                       help="allow loopback/private targets and any port (your own local docs)")
+    crawl.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    return parser
+
+
+def job_options(args: argparse.Namespace) -> pb.JobOptions:
+    options = pb.JobOptions(
+        max_pages=args.max_pages or 0, max_depth=args.max_depth or 0, concurrency=args.concurrency or 0,
+        timeout_seconds=args.timeout or 0.0, include_patterns=args.include, exclude_patterns=args.exclude,
+        allowed_domains=args.allow_domain)
+    if args.no_robots:
+        options.obey_robots = False
+    if args.no_sitemaps:
+        options.use_sitemaps = False
+    return options
+
+
+class ProgressView:
+    """Live counters on stderr while the job runs."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("queued {task.fields[queued]} · in flight {task.fields[in_flight]} · "
+                       "failed {task.fields[failed]} · {task.fields[elapsed]}"),
+            console=console, transient=False, disable=not enabled)
+        self._task = self._progress.add_task("pages", total=1, queued=0, in_flight=0, failed=0, elapsed="0:00")
+        self._failed = 0
+        self._console = console
+        self._enabled = enabled
+
+    def __enter__(self) -> ProgressView:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, event: pb.JobEvent) -> None:
+        name = event_name(event)
+        if name == "progress":
+            p = event.progress
+            self._failed = p.failed
+            self._progress.update(self._task, completed=p.processed, total=max(p.discovered, 1),
+                                  queued=p.queued, in_flight=p.in_flight, failed=p.failed)
+        elif name == "time_update":
+            t = event.time_update
+            self._progress.update(self._task, elapsed=t.formatted, completed=t.processed,
+                                  total=max(t.discovered, 1), queued=t.queued, in_flight=t.in_flight)
+        elif name == "url_failed" and self._enabled and not event.url_failed.will_retry:
+            f = event.url_failed
+            self._progress.console.print(f"[yellow]failed[/] {f.url}: {f.message}", highlight=False)
+        elif name == "stream_connected" and self._enabled:
+            self._progress.console.print(f"scope: {'; '.join(event.stream_connected.scope)}", highlight=False)
+
+
+async def run_crawl(args: argparse.Namespace, console: Console) -> int:
+    crawler_settings = CrawlerSettings.from_env()
+    if args.allow_private_network:
+        crawler_settings = replace(crawler_settings, allow_private_network=True, allowed_ports=None)
+    stack = LocalStack(crawler=crawler_settings, processor=ProcessorSettings.from_env(),
+                       orchestrator=replace(OrchestratorSettings.from_env(), instance_id="local"))
+    events_file: IO[str] | None = open(args.events, "w", encoding="utf-8") if args.events else None
+    try:
+        async with stack:
+            orchestrator = stack.orchestrator_stub()
+            try:
+                started = await orchestrator.StartJob(pb.StartJobRequest(url=args.url, options=job_options(args)),
+                                                      timeout=30)
+            except grpc.aio.AioRpcError as exc:
+                console.print(f"[red]error:[/] {exc.details()}")
+                return EXIT_USAGE
+            job_id = started.job_id
+            terminal: pb.JobEvent | None = None
+            with ProgressView(console, enabled=not args.quiet) as view:
+                # The stream has no end but the job's: its deadline is the job's plus slack.
+                timeout = started.job.options.timeout_seconds + 120
+                async for event in orchestrator.JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=timeout):
+                    if events_file is not None:
+                        events_file.write(event_json(event) + "\n")
+                    view.update(event)
+                    terminal = event
+            pages = [page async for page in stack.processor_stub().ListPages(
+                processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)]
+    finally:
+        if events_file is not None:
+            events_file.close()
+    docs = [bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
+                           token_estimate=p.token_estimate, description=p.description, depth=p.depth) for p in pages]
+    output = Path(args.output or bundle.default_filename(started.job.url))
+    output.write_text(bundle.combined_document(docs, source_url=started.job.url), encoding="utf-8")
+    if args.jsonl:
+        with open(args.jsonl, "w", encoding="utf-8") as f:
+            f.writelines(bundle.jsonl_line(d) for d in docs)
+    return summarize(console, terminal, docs, output)
+
+
+def summarize(console: Console, terminal: pb.JobEvent | None, docs: list[bundle.PageDoc], output: Path) -> int:
+    name = event_name(terminal) if terminal is not None else ""
+    totals = getattr(terminal, name).totals if name else pb.Totals()
+    tokens = sum(d.token_estimate for d in docs)
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(totals.skipped.items()) if v) or "none"
+    console.print(f"{name or 'no terminal event'}: {totals.processed} pages, {totals.failed} failed, "
+                  f"~{tokens} tokens, {totals.elapsed_seconds:.1f} s; skipped: {skipped}", highlight=False)
+    console.print(f"wrote {output}", highlight=False)
+    if name == "job_failed":
+        console.print(f"[red]job failed:[/] {terminal.job_failed.error}")  # type: ignore[union-attr]
+        return EXIT_JOB_FAILED
+    if name in ("job_timeout", "job_cancelled"):
+        return EXIT_JOB_FAILED if not docs else EXIT_OK
+    return EXIT_OK if name == "job_completed" else EXIT_JOB_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    console = Console(stderr=True)
+    if args.command == "crawl":
+        try:
+            return asyncio.run(run_crawl(args, console))
+        except KeyboardInterrupt:
+            return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""A job's effective options: the request's values checked against the service's
+bounds, with defaults filled in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from docspasta.urls import InvalidURL, normalize
+from docspasta.v1 import orchestrator_pb2
+from orchestrator.settings import OrchestratorSettings
+
+MAX_PATTERNS = 100
+MAX_PATTERN_LENGTH = 500
+
+
+class InvalidOptions(ValueError):
+    """A request field is out of bounds; the message names the field and why."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobOptions:
+    max_pages: int
+    max_depth: int
+    concurrency: int
+    timeout_seconds: float
+    include_patterns: tuple[str, ...] = ()
+    exclude_patterns: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    use_sitemaps: bool = True
+    obey_robots: bool = True
+
+    def to_proto(self) -> orchestrator_pb2.JobOptions:
+        return orchestrator_pb2.JobOptions(
+            max_pages=self.max_pages, max_depth=self.max_depth, concurrency=self.concurrency,
+            timeout_seconds=self.timeout_seconds, include_patterns=self.include_patterns,
+            exclude_patterns=self.exclude_patterns, allowed_domains=self.allowed_domains,
+            use_sitemaps=self.use_sitemaps, obey_robots=self.obey_robots)
+
+
+def _bounded(name: str, value: float, default: float, upper: float) -> float:
+    if value < 0:
+        raise InvalidOptions(f"options.{name}: must not be negative, got {value:g}")
+    if value > upper:
+        raise InvalidOptions(f"options.{name}: at most {upper:g}, got {value:g}")
+    return value or default
+
+
+def _patterns(name: str, values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    if len(values) > MAX_PATTERNS:
+        raise InvalidOptions(f"options.{name}: at most {MAX_PATTERNS} patterns")
+    out = []
+    for value in values:
+        value = value.strip()
+        if not value:
+            raise InvalidOptions(f"options.{name}: empty pattern")
+        if len(value) > MAX_PATTERN_LENGTH:
+            raise InvalidOptions(f"options.{name}: a pattern is longer than {MAX_PATTERN_LENGTH} characters")
+        out.append(value)
+    return tuple(out)
+
+
+def validate_url(url: str) -> str:
+    """The normalised start URL, or InvalidOptions naming the field."""
+    if not url.strip():
+        raise InvalidOptions("url: required")
+    if len(url) > 4096:
+        raise InvalidOptions("url: longer than 4096 characters")
+    try:
+        return normalize(url)
+    except InvalidURL as exc:
+        raise InvalidOptions(f"url: {exc}") from None
+
+
+def effective_options(request: orchestrator_pb2.JobOptions, settings: OrchestratorSettings) -> JobOptions:
+    s = settings
+    timeout = request.timeout_seconds
+    if timeout != timeout:  # NaN
+        raise InvalidOptions("options.timeout_seconds: not a number")
+    domains = _patterns("allowed_domains", list(request.allowed_domains))
+    for domain in domains:
+        bare = domain.removeprefix("*.")
+        if not bare or "/" in bare or "*" in bare or " " in bare:
+            raise InvalidOptions(f"options.allowed_domains: {domain!r} is not a domain or *.domain")
+    return JobOptions(
+        max_pages=int(_bounded("max_pages", request.max_pages, s.default_max_pages, s.limit_max_pages)),
+        max_depth=int(_bounded("max_depth", request.max_depth, s.default_max_depth, s.limit_max_depth)),
+        concurrency=int(_bounded("concurrency", request.concurrency, s.default_concurrency, s.limit_concurrency)),
+        timeout_seconds=_bounded("timeout_seconds", timeout, s.default_timeout_seconds, s.limit_timeout_seconds),
+        include_patterns=_patterns("include_patterns", list(request.include_patterns)),
+        exclude_patterns=_patterns("exclude_patterns", list(request.exclude_patterns)),
+        allowed_domains=tuple(d.lower() for d in domains),
+        use_sitemaps=request.use_sitemaps if request.HasField("use_sitemaps") else True,
+        obey_robots=request.obey_robots if request.HasField("obey_robots") else True,
+    )

@@ -1,0 +1,30 @@
+"""The retry step: which failures are worth another attempt, and how long to wait."""
+
+from __future__ import annotations
+
+import random
+
+from docspasta.v1 import common_pb2, crawler_pb2
+
+MAX_BACKOFF_SECONDS = 30.0
+MAX_RETRY_AFTER_SECONDS = 120.0
+BASE_BACKOFF_SECONDS = 0.5
+_RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def is_retryable(response: crawler_pb2.CrawlResponse) -> bool:
+    """Timeouts, connection errors, 408, 429 and 5xx; never 4xx or policy refusals."""
+    if response.error in (common_pb2.ERROR_CATEGORY_TIMEOUT, common_pb2.ERROR_CATEGORY_CONNECT):
+        return True
+    if response.error == common_pb2.ERROR_CATEGORY_HTTP_5XX:
+        return True
+    return response.error == common_pb2.ERROR_CATEGORY_HTTP_4XX and response.status in _RETRYABLE_STATUSES
+
+
+def backoff_seconds(attempt: int, retry_after: float = 0.0, *, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter after ``attempt`` (1-based) failed; a
+    server's Retry-After is honoured as the floor."""
+    rng = rng or random
+    ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * (2 ** (attempt - 1)))
+    delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))

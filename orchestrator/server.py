@@ -1,0 +1,43 @@
+"""Builds and runs the orchestrator's gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from docspasta import logs
+from docspasta.rpc import ServiceHost, serve_until_signal
+from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from orchestrator.clients import Backends
+from orchestrator.jobs import JobRegistry
+from orchestrator.service import OrchestratorService
+from orchestrator.settings import OrchestratorSettings
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
+
+
+async def create_server(settings: OrchestratorSettings) -> tuple[ServiceHost, int]:
+    """A started orchestrator server and its bound port. Stopping it ends running jobs
+    with a job_failed event that says the orchestrator shut down."""
+    backends = Backends(crawler_target=settings.crawler_target, processor_target=settings.processor_target,
+                        crawl_timeout=settings.crawl_rpc_timeout, process_timeout=settings.process_rpc_timeout)
+    registry = JobRegistry(settings=settings, backends=backends)
+    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+    orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorService(registry=registry), host.server)
+    host.on_drain.append(registry.shutdown)
+    host.cleanups.append(backends.close)
+    await host.start()
+    return host, host.port
+
+
+async def main() -> None:
+    settings = OrchestratorSettings.from_env()
+    logs.setup("orchestrator", settings.log_level)
+    host, port = await create_server(settings)
+    log.info("orchestrator listening", extra={"port": port})
+    await serve_until_signal(host, grace=settings.grace_seconds)
+
+
+def run() -> None:
+    asyncio.run(main())

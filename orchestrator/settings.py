@@ -1,0 +1,84 @@
+"""Orchestrator settings, parsed once from the environment (see README: Configuration)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from docspasta.settings import env_float, env_int, env_str
+
+DEFAULT_BIND = "127.0.0.1:50053"
+DEFAULT_CRAWLER_TARGET = "127.0.0.1:50051"
+DEFAULT_PROCESSOR_TARGET = "127.0.0.1:50052"
+DEFAULT_MAX_PAGES = 5000
+DEFAULT_MAX_DEPTH = 20
+DEFAULT_CONCURRENCY = 10
+DEFAULT_TIMEOUT_SECONDS = 300.0
+LIMIT_MAX_PAGES = 100_000
+LIMIT_MAX_DEPTH = 100
+LIMIT_CONCURRENCY = 200
+LIMIT_TIMEOUT_SECONDS = 24 * 3600.0
+DEFAULT_CRAWL_RPC_TIMEOUT = 60.0
+DEFAULT_PROCESS_RPC_TIMEOUT = 120.0
+DEFAULT_JOB_RETENTION_SECONDS = 3600.0
+DEFAULT_MAX_ACTIVE_JOBS = 50
+DEFAULT_GRACE_SECONDS = 10.0
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrchestratorSettings:
+    bind: str = DEFAULT_BIND
+    # gRPC targets; "dns:///crawler:50051" balances over every replica behind a headless Service.
+    crawler_target: str = DEFAULT_CRAWLER_TARGET
+    processor_target: str = DEFAULT_PROCESSOR_TARGET
+    # Prefix of the job ids this replica issues, so any bridge can route a job to it.
+    instance_id: str = "local"
+    default_max_pages: int = DEFAULT_MAX_PAGES
+    default_max_depth: int = DEFAULT_MAX_DEPTH
+    default_concurrency: int = DEFAULT_CONCURRENCY
+    default_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    limit_max_pages: int = LIMIT_MAX_PAGES
+    limit_max_depth: int = LIMIT_MAX_DEPTH
+    limit_concurrency: int = LIMIT_CONCURRENCY
+    limit_timeout_seconds: float = LIMIT_TIMEOUT_SECONDS
+    # Process calls in flight per job (0: twice the job's crawl concurrency).
+    process_concurrency: int = 0
+    crawl_rpc_timeout: float = DEFAULT_CRAWL_RPC_TIMEOUT
+    process_rpc_timeout: float = DEFAULT_PROCESS_RPC_TIMEOUT
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    job_retention_seconds: float = DEFAULT_JOB_RETENTION_SECONDS
+    max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
+    # Seconds between time_update events.
+    tick_seconds: float = 1.0
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    log_level: str = "info"
+    metrics_port: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> OrchestratorSettings:
+        return cls(
+            bind=env_str(env, "ORCHESTRATOR_BIND", DEFAULT_BIND),
+            crawler_target=env_str(env, "CRAWLER_TARGET", DEFAULT_CRAWLER_TARGET),
+            processor_target=env_str(env, "PROCESSOR_TARGET", DEFAULT_PROCESSOR_TARGET),
+            instance_id=env_str(env, "ORCHESTRATOR_INSTANCE_ID", socket.gethostname().split(".")[0] or "local"),
+            default_max_pages=env_int(env, "DEFAULT_MAX_PAGES", DEFAULT_MAX_PAGES, minimum=1),
+            default_max_depth=env_int(env, "DEFAULT_MAX_DEPTH", DEFAULT_MAX_DEPTH),
+            default_concurrency=env_int(env, "DEFAULT_CONCURRENCY", DEFAULT_CONCURRENCY, minimum=1),
+            default_timeout_seconds=env_float(env, "DEFAULT_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, minimum=1),
+            limit_max_pages=env_int(env, "LIMIT_MAX_PAGES", LIMIT_MAX_PAGES, minimum=1),
+            limit_max_depth=env_int(env, "LIMIT_MAX_DEPTH", LIMIT_MAX_DEPTH),
+            limit_concurrency=env_int(env, "LIMIT_CONCURRENCY", LIMIT_CONCURRENCY, minimum=1),
+            limit_timeout_seconds=env_float(env, "LIMIT_TIMEOUT_SECONDS", LIMIT_TIMEOUT_SECONDS, minimum=1),
+            process_concurrency=env_int(env, "PROCESS_CONCURRENCY", 0),
+            crawl_rpc_timeout=env_float(env, "CRAWL_RPC_TIMEOUT", DEFAULT_CRAWL_RPC_TIMEOUT, minimum=0.1),
+            process_rpc_timeout=env_float(env, "PROCESS_RPC_TIMEOUT", DEFAULT_PROCESS_RPC_TIMEOUT, minimum=0.1),
+            max_attempts=env_int(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1),
+            job_retention_seconds=env_float(env, "JOB_RETENTION_SECONDS", DEFAULT_JOB_RETENTION_SECONDS),
+            max_active_jobs=env_int(env, "MAX_ACTIVE_JOBS", DEFAULT_MAX_ACTIVE_JOBS, minimum=1),
+            grace_seconds=env_float(env, "ORCHESTRATOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
+            log_level=env_str(env, "LOG_LEVEL", "info"),
+            metrics_port=env_int(env, "ORCHESTRATOR_METRICS_PORT", 0),
+        )
