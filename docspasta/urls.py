@@ -30,10 +30,12 @@ class InvalidURL(ValueError):
     """A URL that cannot be crawled: not http(s), no host, malformed."""
 
 
-def normalize(url: str) -> str:
+def normalize(url: str, *, fold_index: bool = True) -> str:
     """The canonical form used for dedup: lower-case scheme and host, default port
     and fragment dropped, tracking parameters dropped, query sorted, path
-    percent-encoding made uniform, ``/dir/index.html`` folded into ``/dir/``.
+    percent-encoding made uniform, ``/dir/index.html`` folded into ``/dir/``
+    (with ``fold_index=False`` the index name stays: the form to fetch, since not
+    every server answers ``/dir/``).
 
     Raises InvalidURL for anything that is not an absolute http(s) URL."""
     try:
@@ -62,7 +64,7 @@ def normalize(url: str) -> str:
         if not path.startswith("/"):
             path = "/" + path
     base, _, name = path.rpartition("/")
-    if name.lower() in INDEX_NAMES:
+    if fold_index and name.lower() in INDEX_NAMES:
         path = base + "/"
     query = ""
     if parts.query:

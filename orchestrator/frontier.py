@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 class Item:
     depth: int
     order: int
-    url: str = field(compare=False)
+    url: str = field(compare=False)  # the form fetched
+    key: str = field(compare=False)  # the normalised form, for dedup
 
 
 class Frontier:
@@ -34,11 +35,11 @@ class Frontier:
         self._seen.add(url)
         return True
 
-    def push(self, url: str, depth: int) -> bool:
-        """Queues ``url`` unless it was seen before; True when queued."""
-        if not self.mark_seen(url):
+    def push(self, key: str, url: str, depth: int) -> bool:
+        """Queues ``url`` unless its dedup ``key`` was seen before; True when queued."""
+        if not self.mark_seen(key):
             return False
-        heapq.heappush(self._heap, Item(depth, next(self._counter), url))
+        heapq.heappush(self._heap, Item(depth, next(self._counter), url, key))
         return True
 
     def pop(self) -> Item:

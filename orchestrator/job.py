@@ -172,7 +172,7 @@ class CrawlJob:
     # -- the crawl ---------------------------------------------------------
 
     async def _crawl(self) -> None:
-        self.frontier.push(self.start_url, 0)
+        self.frontier.push(normalize(self.start_url), self.start_url, 0)
         live: set[asyncio.Task[None]] = set()
         try:
             while True:
@@ -241,8 +241,8 @@ class CrawlJob:
         try:
             final = normalize(response.final_url or url)
         except InvalidURL:
-            final = url
-        if final != url:
+            final = item.key
+        if final != item.key:
             if item.depth == 0 and not self.options.include_patterns:
                 # The start URL redirected (/docs -> /docs/, or to www.): scope follows it.
                 self.scope = Scope(start_url=final, exclude=self.options.exclude_patterns,
@@ -270,23 +270,24 @@ class CrawlJob:
         new: list[str] = []
         for link in links:
             try:
-                url = normalize(link)
+                key = normalize(link)
+                url = normalize(link, fold_index=False)
             except InvalidURL:
                 self.skipped["invalid"] += 1
                 continue
-            if self.frontier.seen(url):
+            if self.frontier.seen(key):
                 self.skipped["duplicate"] += 1
                 continue
             if is_non_page(url):
                 self.skipped["non_page"] += 1
                 continue
-            if reason := self.scope.check(url):
+            if reason := self.scope.check(key):
                 self.skipped[reason] += 1
                 continue
             if depth > self.options.max_depth:
                 self.skipped["max_depth"] += 1
                 continue
-            self.frontier.push(url, depth)
+            self.frontier.push(key, url, depth)
             new.append(url)
         if new:
             self.emit("urls_discovered", pb.UrlsDiscovered(source_url=source, discovered_urls=new, count=len(new),

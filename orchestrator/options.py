@@ -66,7 +66,7 @@ def validate_url(url: str) -> str:
     if len(url) > 4096:
         raise InvalidOptions("url: longer than 4096 characters")
     try:
-        return normalize(url)
+        return normalize(url, fold_index=False)
     except InvalidURL as exc:
         raise InvalidOptions(f"url: {exc}") from None
 

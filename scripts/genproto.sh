@@ -5,6 +5,8 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here}
 py=${PYTHON:-python}
+# The mypy-protobuf plugins live beside the interpreter (the venv's bin/).
+PATH="$(dirname "$(command -v "$py")"):$PATH"
 mkdir -p "$out/docspasta/v1"
 cd "$here/proto"
 "$py" -m grpc_tools.protoc -I. \
