@@ -78,14 +78,14 @@ _SPLIT = re.compile(r"[-_\s:.]+")
 
 
 def words_of(el: Element) -> set[str]:
-    """Lower-case words of the class and id attributes ("md-sidebar--primary" ->
-    {"md", "sidebar", "primary", "md-sidebar--primary"}; camelCase is split too)."""
+    """Lower-case words of the class attribute ("md-sidebar--primary" ->
+    {"md", "sidebar", "primary", "md-sidebar--primary"}; camelCase is split too).
+    Ids are not split: on doc pages they are mostly slugs of headings."""
     cls = el.get("class")
-    ident = el.get("id")
-    if not cls and not ident:
+    if not cls:
         return set()
     out: set[str] = set()
-    for tok in f"{cls or ''} {ident or ''}".split():
+    for tok in cls.split():
         out.add(tok.lower())
         for w in _SPLIT.split(_CAMEL.sub("-", tok)):
             if w:
@@ -119,6 +119,14 @@ CHROME_WORDS = frozenset(
     """.split()
 )
 
+CHROME_IDS = frozenset(
+    """sidebar sidebar-wrapper leftsidebar left-sidebar rightsidebar right-sidebar sidenav nav navbar
+    navigation menu topnav breadcrumbs breadcrumb footer site-footer page-footer searchbox search-box
+    search searchform search-form cookie-banner cookies consent toc table-of-contents on-this-page
+    page-toc skip-link skiplink relbar related pagination pager announcement editlink
+    edit-this-page back-to-top""".split()
+)
+
 ADMONITION_KINDS = (
     "note warning tip important caution danger error hint attention seealso todo info success "
     "question failure bug example abstract summary tldr quote callout alert notice admonition "
@@ -132,6 +140,9 @@ PERMALINK_WORDS = frozenset(
     "anchorlink mark".split()
 )
 
+LINENO_WORDS = frozenset({"linenos", "lineno", "linenodiv", "lnt", "ln", "gutter", "hljs-ln-numbers",
+                          "line-numbers-rows", "line-number", "linenumber", "hljs-ln-n"})
+CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "center", "span", "font", "form"})
 SEMANTIC_TAGS = frozenset({"main", "article"})
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
@@ -140,7 +151,7 @@ def _is_hidden(el: Element) -> bool:
     if el.get("hidden") is not None:
         role = el.get("role") or ""
         # Inactive tab panels are hidden but are content.
-        if role == "tabpanel" or "tab" in (el.get("class") or "").lower():
+        if role == "tabpanel" or words_of(el) & {"tab", "tabpanel", "tab-pane", "tabitem", "tabbed", "panel"}:
             return False
         return True
     style = el.get("style")
@@ -293,8 +304,13 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
             if s in ("table of contents", "contents", "on this page", "in this article", "toc", "page contents"):
                 return True
     words = words_of(el)
+    ident = el.get("id")
+    if ident and tag != "section" and ident.lower() in CHROME_IDS:
+        # whole-id match only (ids are often heading slugs: never split them)
+        if not any(isinstance(c.tag, str) and c.tag in HEADINGS for c in el[:3]) and not _is_docbook_toc(el):
+            return True
     if not words:
-        return False
+        return tag == "aside" or role == "complementary"
     if tag == "aside" or role == "complementary":
         if words & ADMONITION_WORDS or "footnote" in words or "footnotes" in words or "topic" in words:
             return False
@@ -304,22 +320,23 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
             return False
         if tag in ("code", "pre", "table", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6"):
             # e.g. <pre class="... search"> is content; line-number cells are chrome
-            return bool(words & {"linenos", "lineno", "linenodiv", "lnt", "ln", "gutter", "hljs-ln-numbers"})
+            return bool(words & LINENO_WORDS)
         return True
     return False
 
 
 def prune_chrome(body: Element) -> None:
     lengths = Lengths(body)
-    total = lengths.nonlink(body)
+    total = lengths.text.get(body, 0)
     protected: set[Element] = set()
-    for el in body.iter("main", "article", "*"):
+    for el in body.iter():
         if el.tag in SEMANTIC_TAGS or el.get("role") == "main" or el.get("itemprop") == "articleBody":
-            if lengths.nonlink(el) > 0.2 * total:
+            if lengths.text.get(el, 0) > 0.2 * total or (lengths.text.get(el, 0) and _has(el, "h1")):
                 protected.add(el)
                 protected.update(el.iterancestors())
     drop = []
     dropped: set[Element] = set()
+    in_code: set[Element] = set()
     for el in body.iter():
         if el in protected:
             continue
@@ -329,8 +346,16 @@ def prune_chrome(body: Element) -> None:
         if parent is not None and parent in dropped:
             dropped.add(el)
             continue
+        if el.tag in ("pre", "code") or (parent is not None and parent in in_code):
+            in_code.add(el)
+            # inside code only line-number gutters are chrome
+            if words_of(el) & LINENO_WORDS:
+                drop.append(el)
+                dropped.add(el)
+            continue
         if is_chrome(el, lengths):
-            if el.tag != "a" and total > 0 and lengths.nonlink(el) > 0.5 * total:
+            if (not protected and el.tag not in ("a", "nav") and el.get("role") != "navigation"
+                    and total > 0 and lengths.text.get(el, 0) > 0.5 * total):
                 continue  # holds most of the page's text: it is the content, whatever its class says
             drop.append(el)
             dropped.add(el)
@@ -352,15 +377,19 @@ def _has(el: Element, *tags: str) -> bool:
 
 def find_main(body: Element) -> Element:
     lengths = Lengths(body)
-    total = lengths.nonlink(body)
+
+    def size(el: Element) -> float:  # links count a little (index pages are all links)
+        return lengths.nonlink(el) + 0.25 * lengths.link.get(el, 0)
+
+    total = size(body)
     sem = [el for el in body.iter() if isinstance(el.tag, str) and _is_semantic(el)]
     node = body
     if sem and total > 0:
-        best = max(sem, key=lengths.nonlink)
-        if lengths.nonlink(best) >= 0.35 * total:
+        best = max(sem, key=size)
+        if size(best) >= 0.35 * total:
             node = best
             while True:
-                inner = [s for s in sem if s is not node and lengths.nonlink(s) >= 0.9 * lengths.nonlink(node)
+                inner = [s for s in sem if s is not node and size(s) >= 0.9 * size(node)
                          and node in set(s.iterancestors())]
                 if not inner:
                     break
@@ -378,20 +407,24 @@ def _descend(node: Element, lengths: Lengths) -> Element:
         if not kids:
             return node
         best = max(kids, key=lengths.nonlink)
-        if lengths.nonlink(best) < 0.5 * total:
+        if lengths.nonlink(best) < 0.5 * total or best.tag not in CONTAINER_TAGS:
             return node
+        best_text = lengths.text.get(best, 0)
         for k in kids:
             if k is best:
                 continue
             if _has(k, "pre", "table", "img", "h1"):
                 return node
-            nl = lengths.nonlink(k)
-            if nl == 0:
+            kt = lengths.text.get(k, 0)
+            if kt == 0:
                 continue
-            if lengths.density(k) >= 0.6 and (nl < 0.1 * total) and not _has(k, *HEADINGS):
+            dens = lengths.density(k)
+            if (dens >= 0.6 and (kt < 0.25 * best_text or dens >= 0.85)
+                    and lengths.nonlink(k) < 0.1 * total and not _has(k, *HEADINGS)):
                 continue
             return node
-        if (node.text or "").strip() or any((c.tail or "").strip() for c in kids):
+        loose = len((node.text or "").strip()) + sum(len((c.tail or "").strip()) for c in kids)
+        if loose and (loose > 80 or loose > 0.02 * total):
             return node
         node = best
 

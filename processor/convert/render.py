@@ -498,6 +498,10 @@ class Renderer:
             elif "content" in cls:
                 content = td
         if icon is not None and content is not None:
+            table = next(content.iterancestors("table"), None)
+            if table is not None and next(content.iter(*COMPLEX_CELL), None) is None:
+                # The page lays the admonition out as a (label | text) table: keep it a table.
+                return self.table_block(table, depth + 1)
             label = " ".join(" ".join(icon.itertext()).split())
             body = self.blocks(content, depth + 1)
             head_line = f"**{escape_text(label or kind.capitalize())}**"

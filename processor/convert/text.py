@@ -35,7 +35,7 @@ def collapse(s: str) -> str:
 # Characters that may need a backslash in running text.
 _SPECIAL = re.compile(r"[\\`*_\[\]<]")
 _ESC = re.compile(
-    r"\\|`|\[|\]"
+    r"\\|`|\[|\]|(?<=\])\("  # "](" would read as a link destination
     r"|\*(?! )|(?<! )\*"  # `*` not surrounded by spaces on both sides
     r"|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])"  # `_` at a word boundary (intraword _ is inert)
     r"|<(?=[A-Za-z/!?])"  # would start an HTML tag
