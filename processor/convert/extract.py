@@ -305,7 +305,7 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
                 return True
     words = words_of(el)
     ident = el.get("id")
-    if ident and tag != "section" and ident.lower() in CHROME_IDS:
+    if ident and tag in ("div", "ul", "ol", "aside", "header", "footer", "form") and ident.lower() in CHROME_IDS:
         # whole-id match only (ids are often heading slugs: never split them)
         if not any(isinstance(c.tag, str) and c.tag in HEADINGS for c in el[:3]) and not _is_docbook_toc(el):
             return True
