@@ -19,7 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from crawler.settings import CrawlerSettings
 from docspasta import bundle
 from docspasta.events import event_json, event_name
+from docspasta.llmstxt import llms_full_txt, llms_txt
 from docspasta.local import LocalStack
+from docspasta.mirror import write_mirror
 from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
 from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
@@ -47,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("-o", "--output", help="combined Markdown file (default: <host>-<date>.md)")
     crawl.add_argument("--jsonl", help="also write one JSON object per page, in crawl order")
     crawl.add_argument("--events", help="also write every job event as one JSON line")
+    crawl.add_argument("--dir", help="also write one .md file per page into DIR, mirroring the site's paths")
+    crawl.add_argument("--llms", metavar="DIR", help="also write DIR/llms.txt and DIR/llms-full.txt")
     crawl.add_argument("--max-pages", type=_positive(int), default=None)
     crawl.add_argument("--max-depth", type=int, default=None)
     crawl.add_argument("--concurrency", type=_positive(int), default=None)
@@ -152,6 +156,13 @@ async def run_crawl(args: argparse.Namespace, console: Console) -> int:
     if args.jsonl:
         with open(args.jsonl, "w", encoding="utf-8") as f:
             f.writelines(bundle.jsonl_line(d) for d in docs)
+    if args.dir:
+        write_mirror(docs, Path(args.dir), source_url=started.job.url)
+    if args.llms:
+        llms = Path(args.llms)
+        llms.mkdir(parents=True, exist_ok=True)
+        (llms / "llms.txt").write_text(llms_txt(docs, source_url=started.job.url), encoding="utf-8")
+        (llms / "llms-full.txt").write_text(llms_full_txt(docs, source_url=started.job.url), encoding="utf-8")
     return summarize(console, terminal, docs, output)
 
 

@@ -1,0 +1,59 @@
+"""A directory of one ``.md`` file per page, mirroring the site's paths."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from docspasta.bundle import PageDoc
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._~+-]+")
+_PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".php", ".asp", ".aspx", ".jsp", ".shtml")
+
+
+def _component(text: str) -> str:
+    cleaned = _UNSAFE.sub("_", unquote(text)).strip("._") or "_"
+    return cleaned[:120]
+
+
+def relative_path(url: str, start_host: str) -> PurePosixPath:
+    """``/docs/a/b.html`` -> ``docs/a/b.md``; ``/docs/`` -> ``docs/index.md``; other hosts
+    under a folder named after the host; a query string becomes a short hash suffix.
+    Never leaves the output directory (no ``..``, no absolute parts)."""
+    parts = urlsplit(url)
+    segments = [_component(s) for s in parts.path.split("/") if s and s not in (".", "..")]
+    if parts.path.endswith("/") or not segments:
+        segments.append("index")
+    name = segments[-1]
+    for suffix in _PAGE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)] or "index"
+            break
+    if parts.query:
+        name += "_" + hashlib.sha1(parts.query.encode()).hexdigest()[:8]
+    segments[-1] = name + ".md"
+    host = parts.hostname or ""
+    if host and host != start_host:
+        segments.insert(0, _component(host))
+    return PurePosixPath(*segments)
+
+
+def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str) -> list[Path]:
+    start_host = urlsplit(source_url).hostname or ""
+    written: list[Path] = []
+    used: set[PurePosixPath] = set()
+    for page in pages:
+        rel = relative_path(page.url, start_host)
+        if rel in used:  # two URLs mapping to one file name: keep both
+            rel = rel.with_name(f"{rel.stem}_{hashlib.sha1(page.url.encode()).hexdigest()[:8]}.md")
+        used.add(rel)
+        target = directory / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        has_title = page.markdown.lstrip().startswith("# ")
+        header = f"<!-- Source: {page.url} -->\n\n" + ("" if has_title or not page.title else f"# {page.title}\n\n")
+        target.write_text(header + page.markdown.strip() + "\n", encoding="utf-8")
+        written.append(target)
+    return written
