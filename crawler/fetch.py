@@ -7,17 +7,20 @@ fixture sites, so they need no internet."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import re
 import socket
 import time
+import zlib
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Protocol
 from urllib.parse import urljoin
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from crawler.safety import Blocked, FetchPolicy, parse_ip
+from crawler.safety import Blocked, FetchPolicy, Target, parse_ip
 from crawler.settings import CrawlerSettings
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -26,6 +29,8 @@ TEXT_TYPES = frozenset({"text/plain", "text/xml", "application/xml", "applicatio
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _CHUNK = 64 * 1024
+# Most decoded bytes one decompression step may produce.
+_STEP = 64 * 1024
 
 
 class FetchError(Exception):
@@ -62,8 +67,10 @@ class Fetcher(Protocol):
 
 class CheckedResolver(AbstractResolver):
     """Resolves with the system resolver, then refuses the host if any of its addresses
-    is not allowed. The connector connects to exactly these checked addresses, so a
-    rebinding DNS server gets no second lookup."""
+    is not allowed on the port. The connector connects to exactly these checked
+    addresses (numeric, AI_NUMERICHOST), so a rebinding DNS server gets no second
+    lookup. aiohttp skips resolvers for IP literals: those are checked by
+    ``FetchPolicy.check_url`` before every request."""
 
     def __init__(self, policy: FetchPolicy) -> None:
         self._policy = policy
@@ -77,9 +84,9 @@ class CheckedResolver(AbstractResolver):
         for fam, _, proto, _, sockaddr in infos:
             address = str(sockaddr[0])
             ip = parse_ip(address)
-            if ip is None:
-                raise Blocked("host resolved to an unusable address")
-            self._policy.check_address(ip)
+            if ip is None or fam not in (socket.AF_INET, socket.AF_INET6):
+                raise Blocked("the host resolved to an unusable address")
+            self._policy.check_endpoint(ip, int(sockaddr[1]))
             results.append(ResolveResult(hostname=host, host=address, port=int(sockaddr[1]),
                                          family=fam, proto=proto, flags=socket.AI_NUMERICHOST))
         if not results:
@@ -103,8 +110,25 @@ def parse_retry_after(value: str | None) -> float:
             return 0.0
 
 
+# Codecs Python knows that are not page charsets: they raise odd errors or turn
+# bytes into something else entirely.
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode_escape", "raw_unicode_escape", "undefined", "mbcs",
+                           "oem", "charmap", "utf_8_sig_", "uu_codec", "base64_codec", "hex_codec", "zlib_codec",
+                           "bz2_codec", "quopri_codec", "rot_13"})
+
+
+def _text_codec(name: str) -> str | None:
+    try:
+        info = codecs.lookup(name.strip()[:40])
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
+
+
 def decode(body: bytes, declared: str | None) -> str:
-    """Decode a page, surviving a declared charset that lies."""
+    """Decode a page, surviving a declared charset that lies (or is no charset at all)."""
     candidates = []
     if declared:
         candidates.append(declared)
@@ -112,22 +136,69 @@ def decode(body: bytes, declared: str | None) -> str:
         candidates.append(match.group(1).decode("ascii", "replace"))
     candidates.append("utf-8")
     for charset in candidates:
+        codec = _text_codec(charset)
+        if codec is None:
+            continue
         try:
-            return body.decode(charset)
-        except (LookupError, UnicodeDecodeError):
+            return body.decode(codec)
+        except (UnicodeError, ValueError, LookupError):
             continue
     return body.decode("utf-8", "replace")
 
 
-class HttpFetcher:
-    """aiohttp fetcher: manual redirects checked hop by hop, decoded-size cap, total
-    deadline per fetch."""
+class _Inflater:
+    """Incremental gzip/deflate decoding that never produces more than ``_STEP`` bytes
+    per step, so a decompression bomb is stopped at the body cap after at most one
+    step past it, whatever the size of the chunk it arrived in."""
 
-    def __init__(self, *, settings: CrawlerSettings) -> None:
+    def __init__(self, encoding: str) -> None:
+        self._gzip = encoding in ("gzip", "x-gzip")
+        self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS)
+        self._started = False
+        self._members = 1
+        self._done = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if not self._started and data:
+            self._started = True
+            if not self._gzip and data[0] & 0x0F != 8:  # raw deflate without the zlib header
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        buf = data
+        while buf and not self._done:
+            try:
+                out = self._obj.decompress(buf, _STEP)
+            except zlib.error:
+                if self._members > 1:  # trailing garbage after a complete gzip member
+                    self._done = True
+                    return
+                raise
+            if out:
+                yield out
+            if self._obj.eof:
+                buf = self._obj.unused_data
+                if buf and self._gzip:
+                    self._members += 1
+                    self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    self._done = True
+            else:
+                buf = self._obj.unconsumed_tail
+
+
+class HttpFetcher:
+    """aiohttp fetcher: every URL (first and each redirect hop) checked by the policy,
+    every resolved address checked by the resolver, redirects followed by hand one hop
+    at a time, bodies decompressed here with a decoded-size cap, a total deadline per
+    fetch.
+
+    ``policy`` replaces the one built from ``settings`` (tests use it to allow exactly
+    one loopback fixture endpoint)."""
+
+    def __init__(self, *, settings: CrawlerSettings, policy: FetchPolicy | None = None) -> None:
         self._settings = settings
-        self._policy = FetchPolicy(allow_private_network=settings.allow_private_network,
-                                   allowed_ports=settings.allowed_ports,
-                                   max_url_length=settings.max_url_length)
+        self._policy = policy or FetchPolicy(allow_private_network=settings.allow_private_network,
+                                             allowed_ports=settings.allowed_ports,
+                                             max_url_length=settings.max_url_length)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -146,8 +217,10 @@ class HttpFetcher:
                 headers={"User-Agent": self._settings.user_agent,
                          "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
                          "Accept-Encoding": "gzip, deflate"},
+                # Bodies are decompressed by _read, counting decoded bytes against the cap.
+                auto_decompress=False,
                 max_line_size=self._settings.max_header_bytes, max_field_size=self._settings.max_header_bytes,
-                trust_env=False)
+                max_headers=self._settings.max_headers, trust_env=False)
         return self._session
 
     async def close(self) -> None:
@@ -165,22 +238,34 @@ class HttpFetcher:
             raise FetchError("timeout", f"no complete response within {self._settings.fetch_timeout:g} s",
                              redirects=redirects) from None
 
+    def _check(self, url: str, redirects: list[str]) -> Target:
+        try:
+            return self._policy.check_url(url)
+        except Blocked as exc:
+            raise FetchError("blocked", str(exc), final_url=url, redirects=redirects) from None
+        except ValueError as exc:
+            raise FetchError("invalid", str(exc), final_url=url, redirects=redirects) from None
+
     async def _fetch(self, url: str, allow_non_html: bool, redirects: list[str], started: float) -> FetchResult:
         current = url
+        visited: set[str] = set()
         session = self._client()
-        for _ in range(self._settings.max_redirects + 1):
+        while True:
+            target = self._check(current, redirects)
+            key = str(target.url.with_fragment(None))
+            if key in visited:
+                raise FetchError("invalid", f"redirect loop after {len(redirects)} redirects", final_url=current,
+                                 redirects=redirects)
+            visited.add(key)
             try:
-                self._policy.check_url(current)
-            except Blocked as exc:
-                raise FetchError("blocked", str(exc), final_url=current, redirects=redirects) from None
-            except ValueError as exc:
-                raise FetchError("invalid", str(exc), final_url=current, redirects=redirects) from None
-            try:
-                async with session.get(current, allow_redirects=False) as resp:
+                async with session.get(target.url, allow_redirects=False) as resp:
                     location = resp.headers.get("Location")
                     if resp.status in REDIRECT_STATUSES and location:
+                        if len(redirects) >= self._settings.max_redirects:
+                            raise FetchError("invalid", f"more than {self._settings.max_redirects} redirects",
+                                             status=resp.status, final_url=current, redirects=redirects)
                         redirects.append(current)
-                        current = urljoin(current, location.strip()).split("#", 1)[0]
+                        current = _join(current, location)
                         continue
                     return await self._read(resp, url, current, allow_non_html, redirects, started)
             except Blocked as exc:
@@ -194,46 +279,68 @@ class HttpFetcher:
                 raise FetchError("connect", f"connection failed: {type(exc).__name__}", final_url=current,
                                  redirects=redirects) from None
             except aiohttp.ClientPayloadError as exc:
-                raise FetchError("connect", f"the response body was cut short or malformed: {exc}",
+                raise FetchError("connect", f"the response body was cut short or malformed: {exc}"[:300],
                                  final_url=current, redirects=redirects) from None
-            except (aiohttp.ClientResponseError, aiohttp.ClientError) as exc:
-                raise FetchError("connect", f"bad response: {type(exc).__name__}: {exc}"[:300],
+            except aiohttp.ClientResponseError as exc:
+                # Includes responses whose status line or headers break the size limits.
+                raise FetchError("connect", f"bad response: {type(exc).__name__}: {exc.message}"[:300],
+                                 final_url=current, redirects=redirects) from None
+            except aiohttp.ClientError as exc:
+                raise FetchError("connect", f"bad response: {type(exc).__name__}"[:300],
                                  final_url=current, redirects=redirects) from None
             except ValueError as exc:  # yarl rejects some malformed URLs
                 raise FetchError("invalid", f"malformed URL: {exc}"[:300], final_url=current,
                                  redirects=redirects) from None
-        raise FetchError("invalid", f"more than {self._settings.max_redirects} redirects", final_url=current,
-                         redirects=redirects)
 
     async def _read(self, resp: aiohttp.ClientResponse, url: str, final_url: str, allow_non_html: bool,
                     redirects: list[str], started: float) -> FetchResult:
         status = resp.status
         if status >= 400:
             category = "http_4xx" if status < 500 else "http_5xx"
-            raise FetchError(category, f"HTTP {status} {resp.reason or ''}".strip(), status=status,
+            raise FetchError(category, f"HTTP {status} {resp.reason or ''}".strip()[:200], status=status,
                              retry_after=parse_retry_after(resp.headers.get("Retry-After")),
                              final_url=final_url, redirects=redirects)
         content_type = (resp.content_type or "").lower()
         declared_html = content_type in HTML_TYPES
         if not declared_html and not (allow_non_html and (content_type in TEXT_TYPES or not content_type)):
             if content_type and content_type != "application/octet-stream":
-                raise FetchError("not_html", f"not an HTML page ({content_type})", status=status,
+                raise FetchError("not_html", f"not an HTML page ({content_type[:100]})", status=status,
                                  final_url=final_url, redirects=redirects)
         limit = self._settings.max_body_bytes
-        declared_length = resp.content_length
-        if declared_length is not None and declared_length > limit and not resp.headers.get("Content-Encoding"):
-            raise FetchError("too_large", f"the page is larger than {limit} bytes", status=status,
+
+        def too_large() -> FetchError:
+            return FetchError("too_large", f"the page is larger than {limit} bytes", status=status,
+                              final_url=final_url, redirects=redirects)
+
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        inflater: _Inflater | None = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            inflater = _Inflater(encoding)
+        elif encoding not in ("", "identity"):
+            raise FetchError("invalid", f"unsupported Content-Encoding {encoding[:40]!r}", status=status,
                              final_url=final_url, redirects=redirects)
+        declared_length = resp.content_length
+        if declared_length is not None and declared_length > limit:
+            raise too_large()
         chunks: list[bytes] = []
         size = 0
+        raw_size = 0
         # Counted as decoded: a small gzip body cannot expand past the cap.
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise FetchError("too_large", f"the page is larger than {limit} bytes", status=status,
-                                 final_url=final_url, redirects=redirects)
-            chunks.append(chunk)
+        async for data in resp.content.iter_chunked(_CHUNK):
+            raw_size += len(data)
+            if raw_size > limit:
+                raise too_large()
+            try:
+                for piece in (inflater.feed(data) if inflater is not None else (data,)):
+                    size += len(piece)
+                    if size > limit:
+                        raise too_large()
+                    chunks.append(piece)
+            except zlib.error:
+                raise FetchError("connect", f"the {encoding} body is corrupt", status=status,
+                                 final_url=final_url, redirects=redirects) from None
         body = b"".join(chunks)
+        del chunks
         if not declared_html and not allow_non_html and _looks_binary(body):
             raise FetchError("not_html", "the response is not HTML", status=status, final_url=final_url,
                              redirects=redirects)
@@ -243,6 +350,16 @@ class HttpFetcher:
         text = decode(body, resp.charset)
         return FetchResult(url=url, final_url=final_url, status=status, content_type=content_type, text=text,
                            body_bytes=size, seconds=time.monotonic() - started, redirects=redirects)
+
+
+def _join(base: str, location: str) -> str:
+    """The absolute, fragment-free URL a Location header points to (checked by the
+    caller like any other URL)."""
+    location = location.strip()
+    try:
+        return urljoin(base, location).split("#", 1)[0]
+    except ValueError:
+        return location
 
 
 def _looks_binary(body: bytes) -> bool:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from docspasta.settings import env_bool, env_float, env_int, env_list, env_str
+from docspasta.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str
 
 DEFAULT_BIND = "127.0.0.1:50051"
 DEFAULT_USER_AGENT = "Docspasta/0.1 (+https://github.com/docspasta/docspasta; documentation to Markdown)"
@@ -17,6 +17,7 @@ DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_MAX_URL_LENGTH = 2048
 DEFAULT_MAX_LINKS = 5000
 DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+DEFAULT_MAX_HEADERS = 100
 DEFAULT_ALLOWED_PORTS = (80, 443)
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_CONNECTIONS = 100
@@ -32,7 +33,9 @@ class CrawlerSettings:
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_url_length: int = DEFAULT_MAX_URL_LENGTH
     max_links: int = DEFAULT_MAX_LINKS
+    # Longest response header line (status line or one field) and most header fields.
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_headers: int = DEFAULT_MAX_HEADERS
     # Loopback, private, link-local... targets are refused unless this is set.
     allow_private_network: bool = False
     # Ports besides 80/443 that may be fetched; None means any port.
@@ -49,7 +52,12 @@ class CrawlerSettings:
         if "*" in ports:
             allowed = None
         else:
-            allowed = frozenset(DEFAULT_ALLOWED_PORTS) | {int(p) for p in ports}
+            extra = set()
+            for p in ports:
+                if not p.isdigit() or not 0 < int(p) < 65536:
+                    raise SettingsError(f"CRAWLER_ALLOWED_PORTS must list ports (1-65535) or '*', got {p!r}")
+                extra.add(int(p))
+            allowed = frozenset(DEFAULT_ALLOWED_PORTS) | extra
         return cls(
             bind=env_str(env, "CRAWLER_BIND", DEFAULT_BIND),
             user_agent=env_str(env, "CRAWLER_USER_AGENT", DEFAULT_USER_AGENT),
@@ -60,6 +68,7 @@ class CrawlerSettings:
             max_url_length=env_int(env, "CRAWLER_MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH, minimum=64),
             max_links=env_int(env, "CRAWLER_MAX_LINKS", DEFAULT_MAX_LINKS, minimum=1),
             max_header_bytes=env_int(env, "CRAWLER_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, minimum=1024),
+            max_headers=env_int(env, "CRAWLER_MAX_HEADERS", DEFAULT_MAX_HEADERS, minimum=8),
             allow_private_network=env_bool(env, "CRAWLER_ALLOW_PRIVATE_NETWORK", False),
             allowed_ports=allowed,
             connections=env_int(env, "CRAWLER_CONNECTIONS", DEFAULT_CONNECTIONS, minimum=1),
