@@ -22,14 +22,14 @@ def category_name(value: int) -> str:
     """``ERROR_CATEGORY_HTTP_4XX`` -> ``http_4xx``; '' for UNSPECIFIED."""
     if value == common_pb2.ERROR_CATEGORY_UNSPECIFIED:
         return ""
-    return str(common_pb2.ErrorCategory.Name(value)).removeprefix("ERROR_CATEGORY_").lower()  # type: ignore[arg-type]
+    return str(common_pb2.ErrorCategory.Name(value)).removeprefix("ERROR_CATEGORY_").lower()
 
 
 def message_dict(message: Message) -> dict[str, Any]:
     data = json_format.MessageToDict(message, preserving_proto_field_name=True,
                                      always_print_fields_with_no_presence=True,
                                      use_integers_for_enums=False)
-    return _short_enums(data)
+    return dict(_short_enums(data))
 
 
 def _short_enums(value: Any) -> Any:

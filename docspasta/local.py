@@ -60,16 +60,16 @@ class LocalStack:
     def orchestrator_stub(self) -> orchestrator_pb2_grpc.OrchestratorAsyncStub:
         channel = insecure_channel(self.orchestrator_target)
         self._channels.append(channel)
-        return orchestrator_pb2_grpc.OrchestratorStub(channel)  # type: ignore[return-value]
+        return orchestrator_pb2_grpc.OrchestratorStub(channel)
 
     def processor_stub(self) -> processor_pb2_grpc.ProcessorAsyncStub:
         channel = insecure_channel(self.processor_target)
         self._channels.append(channel)
-        return processor_pb2_grpc.ProcessorStub(channel)  # type: ignore[return-value]
+        return processor_pb2_grpc.ProcessorStub(channel)
 
     async def close(self) -> None:
         for channel in self._channels:
-            await channel.close()
+            await channel.close(None)
         self._channels.clear()
         # Orchestrator first, so its jobs end before their backends go away.
         for host in reversed(self.hosts):

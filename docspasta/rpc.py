@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import _async as health_aio, health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,9 @@ class ServiceHost:
     """A grpc.aio server with health and reflection, bound to one address."""
 
     def __init__(self, *, service_names: Iterable[str], bind: str,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-                 interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> None:
-        self.server = grpc.aio.server(options=server_options(max_message_bytes), interceptors=list(interceptors))
-        self.health = health.aio.HealthServicer()
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        self.server = grpc.aio.server(options=server_options(max_message_bytes))
+        self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = list(service_names)
         reflection.enable_server_reflection(
@@ -107,7 +106,7 @@ class ServiceHost:
 
     async def _set_all(self, status: int) -> None:
         for name in ["", *self.service_names]:
-            await self.health.set(name, status)  # type: ignore[arg-type]
+            await self.health.set(name, status)
 
     async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
         """Health turns NOT_SERVING first, so balancers stop sending, then in-flight

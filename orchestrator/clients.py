@@ -43,8 +43,8 @@ class Backends:
             yield page
 
     async def close(self) -> None:
-        await self._crawler_channel.close()
-        await self._processor_channel.close()
+        await self._crawler_channel.close(None)
+        await self._processor_channel.close(None)
 
 
 def is_transient(error: grpc.aio.AioRpcError) -> bool:

@@ -37,7 +37,7 @@ class CrawlJob:
         self.start_url = start_url
         self.options = options
         self.events = EventLog(job_id)
-        self.state: pb.JobState.ValueType = pb.JOB_STATE_RUNNING
+        self.state: pb.JobState = pb.JOB_STATE_RUNNING
         self.error = ""
         self.created_at = time.time()
         self.finished_at: float | None = None

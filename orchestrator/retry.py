@@ -24,7 +24,7 @@ def is_retryable(response: crawler_pb2.CrawlResponse) -> bool:
 def backoff_seconds(attempt: int, retry_after: float = 0.0, *, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter after ``attempt`` (1-based) failed; a
     server's Retry-After is honoured as the floor."""
-    rng = rng or random
     ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * (2 ** (attempt - 1)))
-    delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    jitter = (rng.uniform if rng is not None else random.uniform)(0, ceiling / 2)
+    delay: float = ceiling / 2 + jitter
     return max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
