@@ -57,9 +57,9 @@ def _first_sentence(text: str, limit: int = 300) -> str:
 
 def _description(main: object, meta_desc: str) -> str:
     if meta_desc:
-        return _first_sentence(meta_desc, 300) if len(meta_desc) > 300 else meta_desc
+        return _first_sentence(meta_desc[:4000], 300) if len(meta_desc) > 300 else meta_desc
     for p in main.iter("p"):  # type: ignore[attr-defined]
-        t = " ".join((p.text_content() or "").split())
+        t = " ".join((p.text_content() or "")[:4000].split())
         if len(t) >= 40:
             return _first_sentence(t)
     return ""

@@ -16,6 +16,8 @@ from __future__ import annotations
 import codecs
 import re
 from typing import Any
+from html import escape as html_escape
+from html import unescape as html_unescape
 from urllib.parse import urljoin
 
 import lxml.etree as etree
@@ -53,7 +55,13 @@ def decode(data: str | bytes) -> str:
         return data.decode("utf-8", "replace")
 
 
-_PARSER = lxml.html.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True, default_doctype=False)
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _parser() -> Any:
+    # One parser per call: lxml parsers are not safe to share between threads.
+    return lxml.html.HTMLParser(encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True,
+                                default_doctype=False)
 
 
 def parse(data: str | bytes) -> Element | None:
@@ -63,10 +71,21 @@ def parse(data: str | bytes) -> Element | None:
     raw = text.encode("utf-8", "replace")
     if not raw.strip():
         return None
+    parser = _parser()
     try:
-        root = etree.fromstring(raw, _PARSER)
+        root = etree.fromstring(raw, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+    if any("depth" in (e.message or "") for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"):
+        # Absurdly deep nesting (libxml2 stops at 2048 levels and drops the rest):
+        # keep the text, flattened to one paragraph per line of source.
+        plain = html_unescape(_TAG.sub(" ", text))
+        paras = "".join("<p>" + html_escape(ln) + "</p>" for ln in plain.splitlines() if ln.strip())
+        try:
+            root = etree.fromstring(("<html><body>" + paras + "</body></html>").encode("utf-8", "replace"),
+                                    _parser())
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            return None
     return root
 
 
