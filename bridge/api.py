@@ -1,0 +1,249 @@
+"""The JSON API: create, inspect and cancel jobs, stream their events, take their
+Markdown and page list."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import grpc
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from bridge.auth import RateLimiter, client_ip, new_token, request_token, token_hash, token_matches
+from bridge.buffer import EventBuffer, final_totals
+from bridge.clients import Clients
+from bridge.errors import error_response, grpc_error, not_found
+from bridge.fanout import Hub
+from bridge.pump import Pumps
+from bridge.settings import BridgeSettings
+from bridge.sse import BadEventId, EventStream, parse_last_event_id
+from bridge.validation import Invalid, Limits, parse_job_request
+from docspasta import bundle
+from docspasta.events import job_dict
+from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
+
+log = logging.getLogger(__name__)
+JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(kw_only=True)
+class Bridge:
+    """Everything a handler needs, built once per process."""
+
+    settings: BridgeSettings
+    redis: aioredis.Redis
+    buffer: EventBuffer
+    clients: Clients
+    pumps: Pumps
+    hub: Hub
+    limiter: RateLimiter
+
+    @property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(max_pages=s.limit_max_pages, max_depth=s.limit_max_depth, concurrency=s.limit_concurrency,
+                      timeout_seconds=s.limit_timeout_seconds, allow_private_network=s.allow_private_network)
+
+
+BRIDGE = web.AppKey("bridge", Bridge)
+
+
+def job_urls(job_id: str) -> dict[str, str]:
+    base = f"/api/jobs/{job_id}"
+    return {"status": base, "events": f"{base}/events", "markdown": f"{base}/markdown", "pages": f"{base}/pages"}
+
+
+async def _authorized(request: web.Request) -> tuple[Bridge, str, dict[str, str]] | None:
+    """The job's id and metadata when the request carries its token, else None (404)."""
+    bridge = request.app[BRIDGE]
+    job_id = request.match_info["job_id"]
+    if not JOB_ID.match(job_id):
+        return None
+    token = request_token(request)
+    if not token:
+        return None
+    meta = await bridge.buffer.meta(job_id)
+    if meta is None or not token_matches(token, meta.get("token_hash", "")):
+        return None
+    return bridge, job_id, meta
+
+
+async def create_job(request: web.Request) -> web.StreamResponse:
+    bridge = request.app[BRIDGE]
+    if request.content_type != "application/json":
+        return error_response(415, "unsupported_media_type", "send the job as application/json", field="body")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return error_response(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    try:
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            return error_response(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes", field="body")
+        body = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "invalid_argument", "body: not valid JSON", field="body")
+    try:
+        url, options = parse_job_request(body, bridge.limits)
+    except Invalid as exc:
+        return error_response(400, "invalid_argument", str(exc), field=exc.field)
+    wait = await bridge.limiter.take(client_ip(request, bridge.settings.trusted_proxies))
+    if wait:
+        retry = max(1, int(wait + 0.999))
+        return error_response(429, "rate_limited", f"too many jobs from this client; retry in {retry} s",
+                              headers={"Retry-After": str(retry)})
+    # Shielded: a client that goes away mid-request must not leave a job without metadata.
+    return await asyncio.shield(_start(bridge, url, options))
+
+
+async def _start(bridge: Bridge, url: str, options: pb.JobOptions) -> web.Response:
+    target = bridge.settings.orchestrator_target
+    try:
+        started = await bridge.clients.orchestrator(target).StartJob(
+            pb.StartJobRequest(url=url, options=options), timeout=bridge.settings.rpc_timeout)
+    except grpc.aio.AioRpcError as exc:
+        return grpc_error(exc)
+    job_id = started.job_id
+    token = new_token()
+    await bridge.buffer.create_job(job_id, token_hash=token_hash(token), url=started.job.url or url,
+                                   orchestrator=target, timeout_seconds=started.job.options.timeout_seconds)
+    await bridge.pumps.ensure(job_id)
+    urls = job_urls(job_id)
+    return web.json_response({"job_id": job_id, "token": token, "urls": urls, "job": job_dict(started.job)},
+                             status=201, headers={"Location": urls["status"]})
+
+
+def _fallback_status(job_id: str, meta: dict[str, str], last_sequence: int) -> dict[str, Any]:
+    state = meta.get("terminal", "").removeprefix("job_") or "unknown"
+    return {"job_id": job_id, "url": meta.get("url", ""), "state": state, "totals": final_totals(meta),
+            "last_sequence": last_sequence, "source": "buffer"}
+
+
+async def get_job(request: web.Request) -> web.StreamResponse:
+    found = await _authorized(request)
+    if found is None:
+        return not_found()
+    bridge, job_id, meta = found
+    try:
+        job = await bridge.clients.orchestrator(meta["orchestrator"]).GetJob(
+            pb.GetJobRequest(job_id=job_id), timeout=bridge.settings.rpc_timeout)
+    except grpc.aio.AioRpcError as exc:
+        if meta.get("terminal") and exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE):
+            return web.json_response(_fallback_status(job_id, meta, await bridge.buffer.last_sequence(job_id)))
+        return grpc_error(exc)
+    data = job_dict(job)
+    data["buffered_sequence"] = await bridge.buffer.last_sequence(job_id)
+    return web.json_response(data)
+
+
+async def cancel_job(request: web.Request) -> web.StreamResponse:
+    found = await _authorized(request)
+    if found is None:
+        return not_found()
+    bridge, job_id, meta = found
+    if meta.get("terminal"):
+        return web.json_response(_fallback_status(job_id, meta, await bridge.buffer.last_sequence(job_id)))
+    try:
+        job = await bridge.clients.orchestrator(meta["orchestrator"]).CancelJob(
+            pb.CancelJobRequest(job_id=job_id), timeout=bridge.settings.rpc_timeout)
+    except grpc.aio.AioRpcError as exc:
+        return grpc_error(exc)
+    return web.json_response(job_dict(job))
+
+
+async def job_events(request: web.Request) -> web.StreamResponse:
+    found = await _authorized(request)
+    if found is None:
+        return not_found()
+    bridge, job_id, meta = found
+    try:
+        cursor = parse_last_event_id(request)
+    except BadEventId as exc:
+        return error_response(400, "invalid_argument", str(exc), field=str(exc).split(":", 1)[0])
+    if bridge.hub.clients >= bridge.settings.max_sse_clients:
+        return error_response(503, "busy", "too many open event streams on this server",
+                              headers={"Retry-After": "5"})
+    if not meta.get("terminal"):
+        await bridge.pumps.ensure(job_id, meta)
+    stream = EventStream(hub=bridge.hub, job_id=job_id, cursor=cursor, retry_ms=bridge.settings.sse_retry_ms,
+                         keepalive=bridge.settings.keepalive_seconds)
+    return await stream.run(request)
+
+
+async def _pages(bridge: Bridge, job_id: str) -> list[processor_pb2.Page]:
+    call = bridge.clients.processor().ListPages(processor_pb2.ListPagesRequest(job_id=job_id),
+                                                timeout=bridge.settings.list_pages_timeout)
+    return [page async for page in call]
+
+
+def _doc(p: processor_pb2.Page) -> bundle.PageDoc:
+    return bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
+                          token_estimate=p.token_estimate, description=p.description, depth=p.depth)
+
+
+async def job_markdown(request: web.Request) -> web.StreamResponse:
+    found = await _authorized(request)
+    if found is None:
+        return not_found()
+    bridge, job_id, meta = found
+    try:
+        pages = await _pages(bridge, job_id)
+    except grpc.aio.AioRpcError as exc:
+        return grpc_error(exc)
+    url = meta.get("url", "")
+    today = date.today()
+    text = bundle.combined_document([_doc(p) for p in pages], source_url=url, day=today)
+    name = bundle.default_filename(url, today)
+    return web.Response(text=text, content_type="text/markdown", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                 "Cache-Control": "no-store"})
+
+
+async def job_pages(request: web.Request) -> web.StreamResponse:
+    found = await _authorized(request)
+    if found is None:
+        return not_found()
+    bridge, job_id, _meta = found
+    call = bridge.clients.processor().ListPages(processor_pb2.ListPagesRequest(job_id=job_id),
+                                                timeout=bridge.settings.list_pages_timeout)
+    resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson; charset=utf-8",
+                                       "Cache-Control": "no-store"})
+    try:
+        async for page in call:
+            if not resp.prepared:
+                await resp.prepare(request)
+            await resp.write(bundle.jsonl_line(_doc(page)).encode())
+    except grpc.aio.AioRpcError as exc:
+        if not resp.prepared:
+            return grpc_error(exc)
+        raise
+    if not resp.prepared:
+        await resp.prepare(request)
+    await resp.write_eof()
+    return resp
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    bridge = request.app[BRIDGE]
+    try:
+        async with asyncio.timeout(2):
+            await bridge.redis.ping()
+    except (OSError, TimeoutError, aioredis.RedisError):
+        return web.json_response({"status": "unhealthy", "redis": "down"}, status=503)
+    return web.json_response({"status": "ok", "instance": bridge.settings.instance_id,
+                              "sse_clients": bridge.hub.clients, "feeds": len(bridge.hub.feeds)})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/jobs", create_job)
+    app.router.add_get("/api/jobs/{job_id}", get_job)
+    app.router.add_delete("/api/jobs/{job_id}", cancel_job)
+    app.router.add_get("/api/jobs/{job_id}/events", job_events)
+    app.router.add_get("/api/jobs/{job_id}/markdown", job_markdown)
+    app.router.add_get("/api/jobs/{job_id}/pages", job_pages)
+    app.router.add_get("/healthz", healthz)

@@ -1,0 +1,97 @@
+"""Builds the bridge's aiohttp Application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from bridge.api import BRIDGE, Bridge, add_routes
+from bridge.auth import Handler, RateLimiter, api_key_middleware, cors_middleware
+from bridge.buffer import EventBuffer
+from bridge.clients import Clients
+from bridge.errors import error_response
+from bridge.fanout import Hub
+from bridge.pump import Pumps
+from bridge.settings import BridgeSettings
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON errors for the API, security headers everywhere."""
+    try:
+        resp = await handler(request)
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api/") or exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
+        resp = error_response(exc.status, code, exc.reason)
+    except Exception:
+        log.exception("request failed", extra={"path": request.path})
+        resp = error_response(500, "internal", "internal error")
+    if not resp.prepared:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        if resp.content_type == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", CSP)
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+    return resp
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+def create_app(settings: BridgeSettings, *, redis_url: str,
+               cleanups: list[Callable[[], Awaitable[None]]] | None = None) -> web.Application:
+    """The application; Redis, gRPC channels, pumps and feeds start with it and stop at
+    its shutdown (leases released, so another replica takes over at once)."""
+    app = web.Application(middlewares=[errors_middleware, cors_middleware(settings.cors_origins),
+                                       api_key_middleware(settings.api_keys)],
+                          client_max_size=256 * 1024)
+    add_routes(app)
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC, append_version=False)
+
+    async def startup(app: web.Application) -> None:
+        redis = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=None,
+                                  socket_connect_timeout=5, health_check_interval=30)
+        await redis.ping()
+        buffer = EventBuffer(redis, prefix=settings.redis_prefix, maxlen=settings.buffer_maxlen,
+                             retention_seconds=settings.buffer_retention_seconds,
+                             job_ttl_seconds=settings.job_ttl_seconds)
+        clients = Clients(processor_target=settings.processor_target)
+        pumps = Pumps(buffer=buffer, clients=clients, instance_id=settings.instance_id,
+                      lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout)
+        hub = Hub(buffer=buffer, pumps=pumps)
+        limiter = RateLimiter(redis, prefix=settings.redis_prefix, per_minute=settings.rate_limit_per_minute,
+                              burst=settings.rate_limit_burst)
+        app[BRIDGE] = Bridge(settings=settings, redis=redis, buffer=buffer, clients=clients, pumps=pumps,
+                             hub=hub, limiter=limiter)
+
+    async def shutdown(app: web.Application) -> None:
+        if BRIDGE in app:
+            bridge = app[BRIDGE]
+            await bridge.hub.close()
+            await bridge.pumps.close()
+
+    async def cleanup(app: web.Application) -> None:
+        if BRIDGE in app:
+            bridge = app[BRIDGE]
+            await bridge.clients.close()
+            await bridge.redis.aclose()
+        for extra in cleanups or ():
+            await extra()
+
+    app.on_startup.append(startup)
+    app.on_shutdown.append(shutdown)
+    app.on_cleanup.append(cleanup)
+    return app

@@ -1,0 +1,156 @@
+"""A job's events in a Redis Stream, and its metadata in a Redis hash.
+
+Entry ids are ``<sequence>-0``, so Redis itself refuses to store an event twice: an
+XADD with an id equal to or below the stream's top is rejected, which the buffer
+treats as "already stored". The stream is capped (MAXLEN) and both keys expire a
+while after the terminal event. Keys carry the job id in a hash tag so one job's
+keys live on one Redis Cluster slot."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from docspasta.events import TERMINAL_EVENTS, event_json, event_name
+from docspasta.v1 import orchestrator_pb2 as pb
+
+
+@dataclass(slots=True)
+class Entry:
+    """One buffered event: its sequence, event name and JSON (the SSE ``data:``)."""
+
+    sequence: int
+    name: str
+    data: str
+    _wire: bytes = field(default=b"", repr=False)
+
+    @property
+    def terminal(self) -> bool:
+        return self.name in TERMINAL_EVENTS
+
+    @property
+    def wire(self) -> bytes:
+        """The SSE frame, encoded once and shared by every client."""
+        if not self._wire:
+            self._wire = f"id: {self.sequence}\nevent: {self.name}\ndata: {self.data}\n\n".encode()
+        return self._wire
+
+
+def _entry(raw: Any) -> Entry:
+    entry_id, fields = raw
+    return Entry(sequence=int(entry_id.split("-", 1)[0]), name=fields.get("e", ""), data=fields.get("d", "{}"))
+
+
+def _is_duplicate(exc: ResponseError) -> bool:
+    return "equal or smaller" in str(exc)
+
+
+class EventBuffer:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str, maxlen: int, retention_seconds: float,
+                 job_ttl_seconds: float) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.maxlen = maxlen
+        self.retention_ms = int(retention_seconds * 1000)
+        self.job_ttl_ms = int(job_ttl_seconds * 1000)
+
+    def events_key(self, job_id: str) -> str:
+        return f"{self.prefix}job:{{{job_id}}}:events"
+
+    def meta_key(self, job_id: str) -> str:
+        return f"{self.prefix}job:{{{job_id}}}:meta"
+
+    def lease_key(self, job_id: str) -> str:
+        return f"{self.prefix}job:{{{job_id}}}:lease"
+
+    # -- metadata ---------------------------------------------------------------------
+
+    async def create_job(self, job_id: str, *, token_hash: str, url: str, orchestrator: str,
+                         timeout_seconds: float) -> None:
+        key = self.meta_key(job_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"token_hash": token_hash, "url": url, "orchestrator": orchestrator,
+                                    "timeout_seconds": repr(float(timeout_seconds))})
+            pipe.pexpire(key, self.job_ttl_ms)
+            await pipe.execute()
+
+    async def meta(self, job_id: str) -> dict[str, str] | None:
+        data: Any = await self.redis.hgetall(self.meta_key(job_id))
+        return {str(k): str(v) for k, v in data.items()} if data else None
+
+    # -- events -----------------------------------------------------------------------
+
+    async def append(self, event: pb.JobEvent) -> bool:
+        return await self.append_raw(event.job_id, event.sequence, event_name(event), event_json(event))
+
+    async def append_raw(self, job_id: str, sequence: int, name: str, data: str) -> bool:
+        """Stores the event; False when it was already stored (same or older sequence)."""
+        if sequence < 1:
+            raise ValueError("sequence must be at least 1")
+        key = self.events_key(job_id)
+        stored = True
+        try:
+            await self.redis.xadd(key, {"e": name, "d": data}, id=f"{sequence}-0",
+                                  maxlen=self.maxlen, approximate=False)
+        except ResponseError as exc:
+            if not _is_duplicate(exc):
+                raise
+            stored = False
+        if name in TERMINAL_EVENTS:
+            await self._finish(job_id, sequence, name, data)
+        elif stored and sequence == 1:
+            await self.redis.pexpire(key, self.job_ttl_ms)
+        return stored
+
+    async def _finish(self, job_id: str, sequence: int, name: str, data: str) -> None:
+        meta = self.meta_key(job_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(meta, mapping={"terminal": name, "terminal_sequence": str(sequence), "final": data})
+            pipe.pexpire(meta, self.retention_ms)
+            pipe.pexpire(self.events_key(job_id), self.retention_ms)
+            pipe.delete(self.lease_key(job_id))
+            await pipe.execute()
+
+    async def last(self, job_id: str) -> Entry | None:
+        raw: Any = await self.redis.xrevrange(self.events_key(job_id), "+", "-", count=1)
+        return _entry(raw[0]) if raw else None
+
+    async def last_sequence(self, job_id: str) -> int:
+        entry = await self.last(job_id)
+        return entry.sequence if entry else 0
+
+    async def first_sequence(self, job_id: str) -> int:
+        raw: Any = await self.redis.xrange(self.events_key(job_id), "-", "+", count=1)
+        return _entry(raw[0]).sequence if raw else 0
+
+    async def read_after(self, job_id: str, after: int, count: int = 500) -> list[Entry]:
+        raw: Any = await self.redis.xrange(self.events_key(job_id), f"{after + 1}-0", "+", count=count)
+        return [_entry(r) for r in raw]
+
+    async def read_blocking(self, job_id: str, after: int, *, block_ms: int, count: int = 500) -> list[Entry]:
+        """Entries after ``after``, waiting up to ``block_ms`` for the first one."""
+        result: Any = await self.redis.xread({self.events_key(job_id): f"{after}-0"}, count=count, block=block_ms)
+        if not result:
+            return []
+        if isinstance(result, dict):  # RESP3
+            streams = list(result.values())
+            return [_entry(r) for r in streams[0][0]] if streams else []
+        return [_entry(r) for r in result[0][1]]
+
+    async def ttl_ms(self, job_id: str) -> tuple[int, int]:
+        """PTTL of the events stream and the metadata hash (-1: none, -2: missing)."""
+        return (int(await self.redis.pttl(self.events_key(job_id))),
+                int(await self.redis.pttl(self.meta_key(job_id))))
+
+
+def final_totals(meta: dict[str, str]) -> dict[str, Any]:
+    try:
+        final = json.loads(meta.get("final", "{}"))
+    except ValueError:
+        return {}
+    totals = final.get("totals", {}) if isinstance(final, dict) else {}
+    return totals if isinstance(totals, dict) else {}

@@ -1,0 +1,177 @@
+"""The reader path: one Redis reader per job per bridge process, fanning out to every
+local SSE client of that job.
+
+A ``JobFeed`` follows the job's stream with blocking XREADs and keeps the most recent
+entries in memory; clients that are caught up wait on it and get the same pre-encoded
+frames. A client further behind (a resume, a slow reader) catches up with XRANGE
+reads of its own, then joins the live feed. While the job is unfinished the feed also
+makes sure some replica pumps it: every half lease it tries to take the lease."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from itertools import islice
+
+from bridge.buffer import Entry, EventBuffer
+from bridge.pump import Pumps
+
+log = logging.getLogger(__name__)
+
+CACHE_ENTRIES = 2048
+READ_COUNT = 500
+LINGER_SECONDS = 5.0
+
+
+class JobFeed:
+    def __init__(self, hub: Hub, job_id: str) -> None:
+        self.hub = hub
+        self.job_id = job_id
+        self.entries: deque[Entry] = deque(maxlen=CACHE_ENTRIES)
+        self.tail = 0  # last sequence this feed has seen
+        self.terminal_sequence = 0
+        self.closed = False
+        self.subscribers = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def start(self) -> None:
+        try:
+            last = await self.hub.buffer.last(self.job_id)
+            if last is not None:
+                self.tail = last.sequence
+                if last.terminal:
+                    self.terminal_sequence = last.sequence
+            if not self.terminal_sequence:
+                self._task = asyncio.create_task(self._follow(), name=f"feed-{self.job_id}")
+            self.ready.set_result(None)
+        except Exception as exc:  # noqa: BLE001 - handed to every acquirer through `ready`
+            self.closed = True
+            self.ready.set_exception(exc)
+            self.ready.exception()  # marked retrieved; acquirers re-raise it
+
+    def _publish(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            if entry.sequence <= self.tail:
+                continue
+            self.entries.append(entry)
+            self.tail = entry.sequence
+            if entry.terminal:
+                self.terminal_sequence = entry.sequence
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _follow(self) -> None:
+        buffer, pumps = self.hub.buffer, self.hub.pumps
+        check_every = pumps.lease_ms / 2000
+        block_ms = max(100, min(int(check_every * 1000), 5000))
+        loop = asyncio.get_running_loop()
+        next_check = 0.0
+        errors = 0
+        while not self.terminal_sequence and not self.closed:
+            try:
+                if loop.time() >= next_check:
+                    next_check = loop.time() + check_every
+                    meta = await buffer.meta(self.job_id)
+                    if meta is None:  # expired or deleted: nothing more will come
+                        break
+                    if not meta.get("terminal"):
+                        await pumps.ensure(self.job_id, meta)
+                entries = await buffer.read_blocking(self.job_id, self.tail, block_ms=block_ms, count=READ_COUNT)
+                errors = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis hiccup: retry with backoff
+                errors += 1
+                log.warning("feed read failed", exc_info=True, extra={"job_id": self.job_id})
+                await asyncio.sleep(min(0.1 * 2 ** errors, 5.0))
+                continue
+            if entries:
+                self._publish(entries)
+        if not self.terminal_sequence:
+            self.closed = True
+        self._wake()
+
+    def since(self, cursor: int) -> list[Entry] | None:
+        """Cached entries after ``cursor`` (at most READ_COUNT), or None when the cache
+        no longer (or not yet) holds ``cursor + 1``."""
+        if not self.entries:
+            return None
+        first = self.entries[0].sequence
+        index = cursor + 1 - first
+        if index < 0 or index >= len(self.entries):
+            return None
+        out = list(islice(self.entries, index, index + READ_COUNT))
+        return out if out[0].sequence == cursor + 1 else None
+
+    async def wait(self, cursor: int, timeout: float) -> None:
+        """Returns once the feed has entries after ``cursor``, ends, or ``timeout`` passes."""
+        if self.tail > cursor or self.closed or self.terminal_sequence:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
+
+    async def stop(self) -> None:
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._wake()
+
+
+class Hub:
+    def __init__(self, *, buffer: EventBuffer, pumps: Pumps) -> None:
+        self.buffer = buffer
+        self.pumps = pumps
+        self.feeds: dict[str, JobFeed] = {}
+        self.clients = 0
+        self._starting: set[asyncio.Task[None]] = set()
+
+    async def acquire(self, job_id: str) -> JobFeed:
+        feed = self.feeds.get(job_id)
+        if feed is None or (feed.closed and not feed.terminal_sequence):
+            feed = JobFeed(self, job_id)
+            self.feeds[job_id] = feed
+            task = asyncio.create_task(feed.start())
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
+        feed.subscribers += 1
+        if feed._linger is not None:
+            feed._linger.cancel()
+            feed._linger = None
+        try:
+            await asyncio.shield(feed.ready)
+        except BaseException:
+            self.release(feed)
+            if self.feeds.get(job_id) is feed and feed.ready.done() and feed.ready.exception():
+                del self.feeds[job_id]
+            raise
+        return feed
+
+    def release(self, feed: JobFeed) -> None:
+        feed.subscribers -= 1
+        if feed.subscribers <= 0:
+            feed._linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._drop, feed)
+
+    def _drop(self, feed: JobFeed) -> None:
+        feed._linger = None
+        if feed.subscribers <= 0 and self.feeds.get(feed.job_id) is feed:
+            del self.feeds[feed.job_id]
+            task = asyncio.create_task(feed.stop())
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
+
+    async def close(self) -> None:
+        feeds, self.feeds = list(self.feeds.values()), {}
+        for feed in feeds:
+            if feed._linger is not None:
+                feed._linger.cancel()
+        await asyncio.gather(*(f.stop() for f in feeds), *self._starting, return_exceptions=True)

@@ -1,0 +1,105 @@
+"""``GET /api/jobs/{id}/events``: the job's events as Server-Sent Events, read from the
+Redis buffer (never from the orchestrator), resumable with ``Last-Event-ID``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+
+from bridge.buffer import Entry
+from bridge.fanout import Hub, JobFeed
+
+_EVENT_ID = re.compile(r"^[0-9]{1,10}$")
+MAX_SEQUENCE = 2**31 - 1
+SEND_TIMEOUT = 30.0
+
+
+class BadEventId(ValueError):
+    pass
+
+
+def parse_last_event_id(request: web.Request) -> int:
+    """The sequence to resume after: the ``Last-Event-ID`` header (set by EventSource on
+    reconnect) wins over the ``last_event_id`` query parameter (a first connection)."""
+    raw = request.headers.get("Last-Event-ID")
+    source = "Last-Event-ID"
+    if raw is None:
+        raw = request.query.get("last_event_id")
+        source = "last_event_id"
+    if raw is None or raw.strip() == "":
+        return 0
+    raw = raw.strip()
+    if not _EVENT_ID.match(raw) or int(raw) > MAX_SEQUENCE:
+        raise BadEventId(f"{source}: must be a sequence number (0 to {MAX_SEQUENCE})")
+    return int(raw)
+
+
+def reset_frame(job_id: str, first: int) -> bytes:
+    data = json.dumps({"type": "reset", "job_id": job_id, "first_sequence": first,
+                       "message": "events before this point are no longer buffered; reload the job state"})
+    return f"id: {max(first - 1, 0)}\nevent: reset\ndata: {data}\n\n".encode()
+
+
+class EventStream:
+    """One client's stream: catch up from Redis, then follow the shared feed."""
+
+    def __init__(self, *, hub: Hub, job_id: str, cursor: int, retry_ms: int, keepalive: float) -> None:
+        self.hub = hub
+        self.job_id = job_id
+        self.cursor = cursor
+        self.retry_ms = retry_ms
+        self.keepalive = keepalive
+
+    async def run(self, request: web.Request) -> web.StreamResponse:
+        resp = EventSourceResponse(ping_interval=self.keepalive, send_timeout=SEND_TIMEOUT)
+        resp.headers["Cache-Control"] = "no-cache, no-transform"
+        resp.headers["X-Accel-Buffering"] = "no"
+        await resp.prepare(request)
+        self.hub.clients += 1
+        try:
+            async with resp:
+                await self._write(resp, f"retry: {self.retry_ms}\n\n".encode())
+                feed = await self.hub.acquire(self.job_id)
+                try:
+                    await self._stream(resp, feed)
+                finally:
+                    self.hub.release(feed)
+        except (ConnectionResetError, TimeoutError):
+            pass
+        finally:
+            self.hub.clients -= 1
+        return resp
+
+    async def _write(self, resp: EventSourceResponse, data: bytes) -> None:
+        async with asyncio.timeout(SEND_TIMEOUT):
+            await resp.write(data)
+
+    async def _send(self, resp: EventSourceResponse, entries: list[Entry]) -> None:
+        await self._write(resp, b"".join(e.wire for e in entries))
+        self.cursor = entries[-1].sequence
+
+    async def _stream(self, resp: EventSourceResponse, feed: JobFeed) -> None:
+        buffer = self.hub.buffer
+        while True:
+            if feed.terminal_sequence and self.cursor >= feed.terminal_sequence:
+                return
+            if self.cursor < feed.tail:
+                batch = feed.since(self.cursor)
+                if batch is None:
+                    batch = await buffer.read_after(self.job_id, self.cursor)
+                    if not batch:  # the job's events expired
+                        await self._write(resp, reset_frame(self.job_id, 0))
+                        return
+                    if batch[0].sequence != self.cursor + 1:
+                        await self._write(resp, reset_frame(self.job_id, batch[0].sequence))
+                await self._send(resp, batch)
+                continue
+            if feed.closed:
+                return
+            if not resp.is_connected():
+                return
+            await feed.wait(self.cursor, timeout=self.keepalive)
