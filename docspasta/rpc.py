@@ -14,6 +14,8 @@ import grpc
 from grpc_health.v1 import _async as health_aio, health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from docspasta.metrics import ObservabilityInterceptor
+
 log = logging.getLogger(__name__)
 
 # One limit on both sides, so a page that is too large fails that page with
@@ -85,10 +87,12 @@ class ServiceHost:
 
     def __init__(self, *, service_names: Iterable[str], bind: str,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
-        self.server = grpc.aio.server(options=server_options(max_message_bytes))
+        self.service_names = list(service_names)
+        label = self.service_names[0].rsplit(".", 1)[-1].lower() if self.service_names else "grpc"
+        self.server = grpc.aio.server(options=server_options(max_message_bytes),
+                                      interceptors=[ObservabilityInterceptor(label)])
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        self.service_names = list(service_names)
         reflection.enable_server_reflection(
             [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
         self.port = self.server.add_insecure_port(bind)

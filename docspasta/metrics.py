@@ -1,0 +1,95 @@
+"""Prometheus metrics of every service, and the gRPC server interceptor that records
+RPC latency and carries correlation ids (job id, request id) from call metadata into
+the log context."""
+
+from __future__ import annotations
+
+import inspect
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from docspasta import logs
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+RPC_SECONDS = Histogram("docspasta_rpc_seconds", "gRPC server call latency", ["service", "method", "code"],
+                        buckets=_LATENCY_BUCKETS)
+PAGES_FETCHED = Counter("docspasta_pages_fetched_total", "Fetches by outcome (ok or error category)", ["result"])
+FETCH_SECONDS = Histogram("docspasta_fetch_seconds", "HTTP fetch latency", buckets=_LATENCY_BUCKETS)
+PROCESS_SECONDS = Histogram("docspasta_process_seconds", "HTML to Markdown conversion and store latency",
+                            buckets=_LATENCY_BUCKETS)
+PAGES_PROCESSED = Counter("docspasta_pages_processed_total", "Pages converted and stored")
+ACTIVE_JOBS = Gauge("docspasta_active_jobs", "Jobs running on this orchestrator")
+QUEUE_DEPTH = Gauge("docspasta_queue_depth", "URLs waiting in the frontiers of running jobs")
+IN_FLIGHT = Gauge("docspasta_in_flight", "URLs between started and processed in running jobs")
+SSE_CLIENTS = Gauge("docspasta_sse_clients", "Open Server-Sent Events streams on this bridge")
+BUFFER_LAG = Gauge("docspasta_buffer_lag_events", "Events a pump has received but not yet written to Redis")
+
+REQUEST_ID_KEY = "x-request-id"
+JOB_ID_KEY = "x-job-id"
+
+
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
+    """Serves /metrics on ``port`` (0: no metrics endpoint)."""
+    if port:
+        start_http_server(port, addr=addr)
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method.rsplit("/", 1)[-1]
+        metadata = dict(details.invocation_metadata or ())
+        request_id = str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4().hex[:16])
+        job_id = str(metadata.get(JOB_ID_KEY) or "")
+        service = self._service
+
+        def bind() -> None:
+            logs.request_id_var.set(request_id)
+            if job_id:
+                logs.job_id_var.set(job_id[:128])
+
+        def observe(started: float, context: Any, failed: bool) -> None:
+            code = context.code() if hasattr(context, "code") else None
+            name = code.name if isinstance(code, grpc.StatusCode) else ("UNKNOWN" if failed else "OK")
+            RPC_SECONDS.labels(service, method, name).observe(time.perf_counter() - started)
+
+        if handler.unary_unary is not None:
+            inner_unary = handler.unary_unary
+
+            async def unary(request: Any, context: Any) -> Any:
+                bind()
+                started, failed = time.perf_counter(), True
+                try:
+                    result = await inner_unary(request, context)
+                    failed = False
+                    return result
+                finally:
+                    observe(started, context, failed)
+
+            return handler._replace(unary_unary=unary)
+        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
+            inner_stream = handler.unary_stream
+
+            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                bind()
+                started, failed = time.perf_counter(), True
+                try:
+                    async for item in inner_stream(request, context):
+                        yield item
+                    failed = False
+                finally:
+                    observe(started, context, failed)
+
+            return handler._replace(unary_stream=stream)
+        return handler

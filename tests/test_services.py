@@ -1,0 +1,58 @@
+"""Every service: standard health, server reflection, RPC metrics, graceful stop."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client import generate_latest
+
+from docspasta.local import LocalStack
+from tests.support.jobs import run_job
+from tests.support.site import FixtureSite, tree_site
+
+
+async def test_health_and_reflection_on_every_service(stack: LocalStack) -> None:
+    expected = {"docspasta.v1.Crawler", "docspasta.v1.Processor", "docspasta.v1.Orchestrator"}
+    found: set[str] = set()
+    for host in stack.hosts:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            for name in ["", *host.service_names]:
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+            call = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                                   timeout=5)
+            async for response in call:
+                found |= {s.name for s in response.list_services_response.service}
+    assert expected <= found
+    assert "grpc.health.v1.Health" in found
+
+
+async def test_stop_turns_health_not_serving_first(site: FixtureSite) -> None:
+    from crawler.server import create_server
+    from tests.conftest import local_crawler_settings
+
+    host, port = await create_server(local_crawler_settings(bind="127.0.0.1:0"))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service="docspasta.v1.Crawler"), timeout=10)
+        first = await watch.read()
+        assert first.status == health_pb2.HealthCheckResponse.SERVING
+        await host.stop(grace=1.0)
+        statuses = []
+        try:
+            while (message := await watch.read()) is not grpc.aio.EOF:
+                statuses.append(message.status)
+        except grpc.aio.AioRpcError:
+            pass  # the server went away after announcing NOT_SERVING
+        assert statuses[:1] == [health_pb2.HealthCheckResponse.NOT_SERVING]
+
+
+async def test_rpc_metrics_recorded(stack: LocalStack, site: FixtureSite) -> None:
+    site.pages.update(tree_site(3))
+    await run_job(stack, site.url("/docs/"))
+    text = generate_latest().decode()
+    assert 'docspasta_rpc_seconds_count{code="OK",method="Crawl",service="crawler"}' in text
+    assert 'method="Process",service="processor"' in text
