@@ -81,14 +81,17 @@ class CheckedResolver(AbstractResolver):
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, family=family,
                                        flags=socket.AI_ADDRCONFIG)
         results: list[ResolveResult] = []
+        endpoints = []
         for fam, _, proto, _, sockaddr in infos:
             address = str(sockaddr[0])
             ip = parse_ip(address)
             if ip is None or fam not in (socket.AF_INET, socket.AF_INET6):
                 raise Blocked("the host resolved to an unusable address")
-            self._policy.check_endpoint(ip, int(sockaddr[1]))
+            endpoints.append((ip, int(sockaddr[1])))
             results.append(ResolveResult(hostname=host, host=address, port=int(sockaddr[1]),
                                          family=fam, proto=proto, flags=socket.AI_NUMERICHOST))
+        # Every address is checked before any is used: one bad address refuses the host.
+        self._policy.check_endpoints(endpoints)
         if not results:
             raise OSError(f"no address for {host}")
         return results

@@ -212,12 +212,18 @@ class FetchPolicy:
 
     def check_endpoint(self, ip: IPAddress, port: int) -> None:
         """Raises Blocked unless ``ip``:``port`` may be connected to."""
-        if (ip, port) in self.allowed_endpoints:
-            return
-        if not is_public(ip):
-            if not self.allow_private_network:
-                raise Blocked(PRIVATE_NETWORK_HINT)
-            if ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255"):
-                raise Blocked("multicast and broadcast addresses are never fetched")
-        if not self.port_allowed(port):
-            raise self._port_error(port)
+        self.check_endpoints([(ip, port)])
+
+    def check_endpoints(self, endpoints: list[tuple[IPAddress, int]]) -> None:
+        """Raises Blocked unless every endpoint may be connected to; a private address
+        anywhere in the list is reported as such (not as a port problem)."""
+        others = [(ip, port) for ip, port in endpoints if (ip, port) not in self.allowed_endpoints]
+        for ip, _ in others:
+            if not is_public(ip):
+                if not self.allow_private_network:
+                    raise Blocked(PRIVATE_NETWORK_HINT)
+                if ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255"):
+                    raise Blocked("multicast and broadcast addresses are never fetched")
+        for _, port in others:
+            if not self.port_allowed(port):
+                raise self._port_error(port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import grpc
 
@@ -11,18 +12,25 @@ from crawler.extract import extract
 from crawler.fetch import Fetcher, FetchError
 from crawler.settings import CrawlerSettings
 from docspasta import logs
+from docspasta.rpc import DEFAULT_MAX_MESSAGE_BYTES
 from docspasta.v1 import common_pb2, crawler_pb2, crawler_pb2_grpc
 
 log = logging.getLogger(__name__)
+
+JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+# Room for everything in a CrawlResponse besides the page and its links.
+_RESPONSE_MARGIN = 64 * 1024
 
 CATEGORIES = {name.removeprefix("ERROR_CATEGORY_").lower(): value
               for name, value in common_pb2.ErrorCategory.items()}
 
 
 class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
-    def __init__(self, *, settings: CrawlerSettings, fetcher: Fetcher) -> None:
+    def __init__(self, *, settings: CrawlerSettings, fetcher: Fetcher,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self._settings = settings
         self._fetcher = fetcher
+        self._max_message_bytes = max_message_bytes
 
     async def Crawl(self, request: crawler_pb2.CrawlRequest,
                     context: grpc.aio.ServicerContext[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse],
@@ -35,7 +43,12 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
                                 f"url: longer than {self._settings.max_url_length} characters")
         if not url.lower().startswith(("http://", "https://")):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
-        logs.job_id_var.set(request.job_id[:64])
+        if any(ord(c) < 0x20 or c == "\x7f" for c in url):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must not contain control characters")
+        if request.job_id and not JOB_ID_RE.match(request.job_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "job_id: 1-128 characters of letters, digits, '_', '-', '.', ':'")
+        logs.job_id_var.set(request.job_id)
         logs.url_var.set(url)
         response = crawler_pb2.CrawlResponse(url=url)
         try:
@@ -64,4 +77,11 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
             response.links.extend(found.links)
             response.canonical_url = found.canonical
             response.nofollow = found.nofollow
+        if response.ByteSize() > self._max_message_bytes - _RESPONSE_MARGIN:
+            # The page would not fit in one gRPC message: fail this page, not the call.
+            return crawler_pb2.CrawlResponse(
+                url=url, final_url=result.final_url, status=result.status, content_type=result.content_type,
+                error=common_pb2.ERROR_CATEGORY_TOO_LARGE, redirects=result.redirects,
+                error_message=f"the page does not fit in a {self._max_message_bytes} byte message",
+                fetch_seconds=result.seconds, content_length=result.body_bytes)
         return response
