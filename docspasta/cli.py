@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--allow-private-network", action="store_true",
                        help="allow loopback/private targets and any port (your own local docs)")
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    serve = sub.add_parser("serve", help="run the whole system with the web page on this machine")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="HTTP port (8080; 0 picks a free one)")
+    serve.add_argument("--allow-private-network", action="store_true",
+                       help="allow loopback/private targets and any port (your own local docs)")
     return parser
 
 
@@ -183,6 +188,36 @@ def summarize(console: Console, terminal: pb.JobEvent | None, docs: list[bundle.
     return EXIT_OK if name == "job_completed" else EXIT_JOB_FAILED
 
 
+async def run_serve(args: argparse.Namespace, console: Console) -> int:
+    """Crawler, processor and orchestrator (LocalStack, SQLite), an embedded Redis unless
+    REDIS_URL is set, and the bridge with the page; runs until Ctrl-C or SIGTERM."""
+    from bridge.server import create_server as create_bridge, wait_for_signal
+    from bridge.settings import BridgeSettings
+
+    crawler_settings = CrawlerSettings.from_env()
+    if args.allow_private_network:
+        crawler_settings = replace(crawler_settings, allow_private_network=True, allowed_ports=None)
+    stack = LocalStack(crawler=crawler_settings, processor=ProcessorSettings.from_env(),
+                       orchestrator=replace(OrchestratorSettings.from_env(), instance_id="local"))
+    async with stack:
+        settings = replace(BridgeSettings.from_env(), host=args.host, port=args.port,
+                           orchestrator_target=stack.orchestrator_target, processor_target=stack.processor_target,
+                           allow_private_network=args.allow_private_network)
+        try:
+            runner, port = await create_bridge(settings)
+        except OSError as exc:
+            console.print(f"[red]error:[/] cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+            return EXIT_USAGE
+        try:
+            host = f"[{args.host}]" if ":" in args.host else args.host
+            print(f"Docspasta is running: open http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
+            await wait_for_signal()
+            console.print("stopping...")
+        finally:
+            await runner.cleanup()
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -190,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "crawl":
         try:
             return asyncio.run(run_crawl(args, console))
+        except KeyboardInterrupt:
+            return 130
+    if args.command == "serve":
+        try:
+            return asyncio.run(run_serve(args, console))
         except KeyboardInterrupt:
             return 130
     return EXIT_USAGE
