@@ -109,7 +109,7 @@ def _convert(html: str | bytes, url: str) -> Converted:
     if not title:
         title = strip_site_suffix(page_title)
     description = _description(main, meta_desc)
-    blocks = Renderer(base).block(main, 0, root=True)
+    blocks = Renderer(base).block(main, 0, root=main is body or main.tag in ("main", "article"))
     md = _tidy("\n\n".join(b for b in blocks if b.strip()))
     return Converted(
         title=title,

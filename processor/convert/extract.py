@@ -67,7 +67,7 @@ def _parser() -> Any:
 def parse(data: str | bytes) -> Element | None:
     text = decode(data)
     if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
+        text = text.replace("\x00", "")
     raw = text.encode("utf-8", "replace")
     if not raw.strip():
         return None
@@ -135,6 +135,7 @@ CHROME_WORDS = frozenset(
     versions version-switcher switcher editthispage edit-this-page edit-page editpage
     edit-link editlink edit_on_github edit-on-github edit-button backtotop back-to-top
     scroll-to-top banner-ad advert advertisement ads ethical-ads carbonads rst-versions
+    navpath lastmod last-modified last-updated lastupdated page-meta md-source-file
     """.split()
 )
 
@@ -143,7 +144,8 @@ CHROME_IDS = frozenset(
     navigation menu topnav breadcrumbs breadcrumb footer site-footer page-footer searchbox search-box
     search searchform search-form cookie-banner cookies consent toc table-of-contents on-this-page
     page-toc skip-link skiplink relbar related pagination pager announcement editlink
-    edit-this-page back-to-top""".split()
+    edit-this-page back-to-top titlearea main-nav main-menu nav-path site-header site-nav
+    TableOfContents""".lower().split()
 )
 
 ADMONITION_KINDS = (
@@ -162,6 +164,7 @@ PERMALINK_WORDS = frozenset(
 LINENO_WORDS = frozenset({"linenos", "lineno", "linenodiv", "lnt", "ln", "gutter", "hljs-ln-numbers",
                           "line-numbers-rows", "line-number", "linenumber", "hljs-ln-n"})
 CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "center", "span", "font", "form"})
+_EDIT_LABEL = re.compile(r"\bedit (this|the) page\b|\bview (page )?source\b|\bedit on github\b")
 SEMANTIC_TAGS = frozenset({"main", "article"})
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
@@ -305,7 +308,12 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
             return href.startswith("#") or not text or bool(words_of(el) & PERMALINK_WORDS)
         if len(text) <= 2 and words_of(el) & PERMALINK_WORDS:
             return True
+        label = (el.get("title") or el.get("aria-label") or "").lower()
+        if label and _EDIT_LABEL.search(label) and len(text) < 40:
+            return True
         return False
+    if tag in ("span", "div") and "lang" in (el.get("class") or "").split() and len(el) == 0:
+        return True  # language label printed over a code block
     if tag == "nav" or role in ("navigation", "search", "banner", "contentinfo", "dialog", "alertdialog"):
         return True
     if tag == "footer":
@@ -368,7 +376,7 @@ def prune_chrome(body: Element) -> None:
         if el.tag in ("pre", "code") or (parent is not None and parent in in_code):
             in_code.add(el)
             # inside code only line-number gutters are chrome
-            if words_of(el) & LINENO_WORDS:
+            if el.tag not in ("pre", "code") and LINENO_WORDS.intersection(classes_of(el)):
                 drop.append(el)
                 dropped.add(el)
             continue

@@ -117,7 +117,7 @@ class Renderer:
             out.append(HB_MD.join(lines))
 
     def has_block(self, el: Element) -> bool:
-        return next(el.iter(*BLOCK_LIST), None) is not None
+        return next(el.iterdescendants(*BLOCK_LIST), None) is not None
 
     def flat(self, el: Element) -> list[str]:
         t = " ".join(" ".join(el.itertext()).split())
@@ -193,6 +193,9 @@ class Renderer:
                         return self.admonition(el, depth, kind)
                 if "fragment" in words and el.find("div") is not None:
                     return self.line_code(el)
+                if words & {"signature", "member-signature"} and tag in ("div", "p") and not self.has_block(el):
+                    sig = " ".join("".join(el.itertext()).split())
+                    return [code_span(sig)] if sig else []
                 if "footnote" in words and tag in ("aside", "div"):
                     return self.footnote_aside(el, depth)
             if tag == "details":
@@ -365,7 +368,7 @@ class Renderer:
         for e in entries:
             if e.tag == "dt":
                 if api:
-                    sig = " ".join(" ".join(e.itertext()).split())
+                    sig = " ".join("".join(e.itertext()).split())
                     sig = re.sub(r"\s+([(),\]])", r"\1", sig).replace("( ", "(").replace("[ ", "[")
                     if sig:
                         out.append("**" + code_span(sig) + "**")
@@ -453,7 +456,7 @@ class Renderer:
         if words is None:
             words = words_of(el)
         kinds = words & ADMONITION_WORDS
-        if not kinds:
+        if not kinds or words & {"content", "body", "heading", "title", "icon", "label", "container"}:
             return ""
         if next(el.iter("h1", "h2"), None) is not None:
             return ""
