@@ -1,0 +1,289 @@
+"""End-to-end crawl benchmark: `docspasta crawl` against Scrapy + html2text and
+Scrapy + trafilatura on the same served site, same concurrency, same run.
+
+  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|1k|5k|10k ...]
+      [--concurrency 16] [--rounds 1] [--contender docspasta|scrapy+html2text|scrapy+trafilatura ...]
+      [--docspasta PATH] [--json out.json] [--profile DIR]
+
+(`make bench` / bench/run_all.py create bench/.venv with the peers and run this.)
+Each site is served by shared/eval/serve.sh (nginx) on 127.0.0.1. Per round the
+contenders run one after the other in a rotating order, each as a subprocess timed as a
+whole (wall clock, start-up included); a sampler reads the RSS of the contender's whole
+process tree (psutil, every 100 ms) and keeps the peak of the sum and each process's
+own peak. Pages are the distinct URLs in each contender's JSONL output. The table gives
+the best round per contender (least disturbed by other load on the machine) and the
+ratio of docspasta's pages/s to each peer's, from the same round set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "bench" / "sites"))
+import generate  # noqa: E402
+
+CORPORA = {"flask": "python-flask-doc", "nodejs": "nodejs-doc", "git": "git-doc"}
+GENERATED = {"1k": 1000, "5k": 5000, "10k": 10000}
+CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Result:
+    contender: str
+    site: str
+    seconds: float
+    pages: int
+    exit_code: int
+    peak_rss: int
+    per_process: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+class TreeSampler(threading.Thread):
+    """Peak RSS of a process and all its descendants, sampled every ``interval`` s."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak_sum = 0
+        self.per_process: dict[int, tuple[str, int]] = {}
+        self.cpu: dict[int, float] = {}
+        self._stop_event = threading.Event()
+
+    @staticmethod
+    def label(p: psutil.Process) -> str:
+        try:
+            cmd = p.cmdline()
+        except psutil.Error:
+            return p.name()
+        text = " ".join(cmd)
+        if "multiprocessing" in text and "spawn_main" in text:
+            return "conversion worker"
+        if "resource_tracker" in text:
+            return "mp resource tracker"
+        for module in ("crawler", "processor", "orchestrator"):
+            if f"-m {module}" in text:
+                return f"{module} service"
+        if "peer_spider" in text:
+            return "scrapy"
+        if "docspasta" in text:
+            return "docspasta main"
+        return p.name()
+
+    def sample(self) -> None:
+        try:
+            procs = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return
+        total = 0
+        for p in procs:
+            try:
+                rss = p.memory_info().rss
+                times = p.cpu_times()
+            except psutil.Error:
+                continue
+            total += rss
+            name, peak = self.per_process.get(p.pid, ("", 0))
+            if not name:
+                name = self.label(p)
+            self.per_process[p.pid] = (name, max(peak, rss))
+            self.cpu[p.pid] = times.user + times.system + times.children_user + times.children_system
+        self.peak_sum = max(self.peak_sum, total)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def count_pages(path: Path) -> int:
+    urls = set()
+    if path.exists():
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    urls.add(json.loads(line)["url"])
+    return len(urls)
+
+
+def run_one(contender: str, site: str, start: str, args: argparse.Namespace, work: Path) -> Result:
+    out = work / f"{site}-{contender.replace('+', '-')}"
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "pages.jsonl"
+    env = dict(os.environ)
+    if contender == "docspasta":
+        cmd = [args.docspasta, "crawl", start, "--allow-private-network", "-q", "--max-pages", "20000",
+               "--max-depth", "50", "--concurrency", str(args.concurrency), "--timeout", "3600",
+               "-o", str(out / "site.md"), "--jsonl", str(jsonl)]
+        if args.events:
+            cmd += ["--events", str(out / "events.jsonl")]
+        if args.profile:
+            env["DOCSPASTA_PROFILE"] = str(Path(args.profile) / f"{site}.prof")
+    else:
+        converter = contender.split("+", 1)[1]
+        cmd = [sys.executable, str(HERE / "peer_spider.py"), start, str(jsonl), "--converter", converter,
+               "--concurrency", str(args.concurrency), "--max-pages", "20000", "--max-depth", "50"]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=str(out))
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
+    _, stderr = proc.communicate()
+    seconds = time.monotonic() - t0
+    sampler.stop()
+    if proc.returncode != 0:
+        print(f"  ! {contender} exit {proc.returncode}: {stderr.strip()[-500:]}", file=sys.stderr)
+    per: dict[str, int] = {}
+    for name, peak in sampler.per_process.values():
+        per[name] = max(per.get(name, 0), peak)
+    counts: dict[str, int] = {}
+    for name, _ in sampler.per_process.values():
+        counts[name] = counts.get(name, 0) + 1
+    per = {(f"{k} x{counts[k]}" if counts[k] > 1 else k): v for k, v in per.items()}
+    result = Result(contender=contender, site=site, seconds=seconds, pages=count_pages(jsonl),
+                    exit_code=proc.returncode, peak_rss=sampler.peak_sum, per_process=per,
+                    cpu_seconds=sum(sampler.cpu.values()))
+    if not args.keep:
+        shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def site_root(site: str, args: argparse.Namespace, work: Path) -> tuple[Path, str, str]:
+    """(HTML root, start path, label)."""
+    if site in GENERATED:
+        root = work / f"site-{site}"
+        if not root.exists():
+            generate.generate(GENERATED[site], root)
+        return root, "index.html", f"generated {site}"
+    corpora = Path(os.environ.get("DOCS_CORPORA", "/tmp/docs-corpora"))
+    registry = {e["name"]: e for e in json.loads((args.shared / "corpora.json").read_text())}
+    entry = registry[CORPORA[site]]
+    root = corpora / "x" / entry["package"] / entry["root"]
+    if not root.exists():
+        subprocess.run([str(args.shared / "corpora.sh"), entry["package"]], check=True,
+                       env={**os.environ, "DOCS_CORPORA": str(corpora)})
+    return root, entry["start"], entry["name"]
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.0f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--site", action="append", default=[], choices=[*CORPORA, *GENERATED])
+    ap.add_argument("--contender", action="append", default=[], choices=CONTENDERS)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "eval")
+    ap.add_argument("--docspasta", default=str(ROOT / ".venv" / "bin" / "docspasta"))
+    ap.add_argument("--events", action="store_true", help="docspasta also writes --events")
+    ap.add_argument("--profile", help="DIR: docspasta writes cProfile stats there (DOCSPASTA_PROFILE)")
+    ap.add_argument("--json", help="also write every round's result here")
+    ap.add_argument("--keep", action="store_true", help="keep the outputs (in the work dir)")
+    args = ap.parse_args()
+    sites = args.site or [*CORPORA, *GENERATED]
+    contenders = args.contender or list(CONTENDERS)
+    work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
+    all_results: list[Result] = []
+    rows = []
+    try:
+        for site in sites:
+            root, start_path, label = site_root(site, args, work)
+            port = free_port()
+            server = subprocess.Popen([str(args.shared / "serve.sh"), str(root), str(port)],
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                base = (server.stdout.readline() if server.stdout else "").strip() or f"http://127.0.0.1:{port}/"
+                start = base + start_path
+                results: dict[str, list[Result]] = {c: [] for c in contenders}
+                for r in range(args.rounds):
+                    order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
+                    for contender in order:
+                        res = run_one(contender, site, start, args, work)
+                        results[contender].append(res)
+                        all_results.append(res)
+                        print(f"  {label:20} round {r + 1} {contender:20} {res.pages:6d} pages "
+                              f"{res.seconds:7.1f} s {res.pages_per_second:7.1f} p/s "
+                              f"peak {mib(res.peak_rss)} MiB cpu {res.cpu_seconds:.0f} s "
+                              f"[{', '.join(f'{k} {mib(v)}' for k, v in res.per_process.items())}]",
+                              file=sys.stderr, flush=True)
+                best = {c: max(rs, key=lambda x: x.pages_per_second) for c, rs in results.items() if rs}
+                rows.append((label, best, {c: [x.pages_per_second for x in rs] for c, rs in results.items()}))
+            finally:
+                server.terminate()
+                server.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True) if not args.keep else print(f"outputs in {work}")
+    print(f"\nconcurrency {args.concurrency}, {args.rounds} round(s), contenders alternated; best round shown; "
+          f"RSS = peak of the sum over the process tree (MiB)")
+    head = f"| {'site':20} |"
+    for c in contenders:
+        head += f" {c} pages | s | p/s | RSS |"
+    if "docspasta" in contenders:
+        for c in contenders[1:] if contenders[0] == "docspasta" else [x for x in contenders if x != "docspasta"]:
+            head += f" ratio vs {c} |"
+    print(head)
+    print("|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1))
+    for label, best, _ in rows:
+        line = f"| {label:20} |"
+        for c in contenders:
+            b = best[c]
+            flag = "" if b.exit_code == 0 else "!"
+            line += f" {b.pages}{flag} | {b.seconds:.1f} | {b.pages_per_second:.1f} | {mib(b.peak_rss)} |"
+        if "docspasta" in best:
+            for c in contenders:
+                if c != "docspasta":
+                    line += f" {best['docspasta'].pages_per_second / best[c].pages_per_second:.2f}x |" \
+                        if best[c].pages_per_second else " - |"
+        print(line)
+    for label, best, per_round in rows:
+        pages = {c: b.pages for c, b in best.items()}
+        spread = max(pages.values()) - min(pages.values())
+        if spread > max(2, 0.02 * max(pages.values())):
+            print(f"WARNING {label}: contenders fetched different page counts {pages}")
+        if args.rounds > 1:
+            print(f"{label}: p/s per round " + "; ".join(
+                f"{c} {', '.join(f'{v:.1f}' for v in vs)}" for c, vs in per_round.items()))
+    print("peak RSS per process (MiB): " + "; ".join(
+        f"{b.site}/{b.contender}: {', '.join(f'{k} {mib(v)}' for k, v in b.per_process.items())}"
+        for _, best, _ in rows for b in best.values()))
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.__dict__ | {"pages_per_second": r.pages_per_second}
+                                               for r in all_results], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
