@@ -37,7 +37,10 @@ def extract(html: str, url: str, *, max_links: int) -> Extracted:
     if not html.strip():
         return out
     try:
-        parser = lxml.html.HTMLParser(recover=True, no_network=True, remove_comments=True, huge_tree=False)
+        # huge_tree lifts libxml2's 10 MB text-node limit (a page with one huge text
+        # node keeps the links after it); memory is bounded by the fetch's body cap.
+        # Markup nested deeper than libxml2's depth limit is cut off, never fatal.
+        parser = lxml.html.HTMLParser(recover=True, no_network=True, remove_comments=True, huge_tree=True)
         doc = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
     except (lxml.etree.LxmlError, ValueError):
         return out
