@@ -40,14 +40,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     if not resp.prepared:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        if resp.content_type == "text/html":
-            resp.headers.setdefault("Content-Security-Policy", CSP)
-            resp.headers.setdefault("X-Frame-Options", "DENY")
     return resp
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(STATIC / "index.html", headers={
+        "Cache-Control": "no-cache", "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": CSP, "X-Frame-Options": "DENY"})
 
 
 def create_app(settings: BridgeSettings, *, redis_url: str,

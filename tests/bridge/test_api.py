@@ -1,0 +1,70 @@
+"""The HTTP API against a real pipeline: status, Markdown, pages, cancel, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import aiohttp
+
+from docspasta.local import LocalStack
+from tests.bridge.conftest import BridgeFactory
+from tests.bridge.support import create_job, read_all
+from tests.support.site import FixtureSite, tree_site
+
+
+async def test_job_lifecycle(stack: LocalStack, site: FixtureSite, make_bridge: BridgeFactory,
+                             http: aiohttp.ClientSession) -> None:
+    site.pages.update(tree_site(8))
+    base = await make_bridge(stack)
+    job = await create_job(http, base, site.url("/docs/"))
+    assert set(job["urls"]) == {"status", "events", "markdown", "pages"}
+    auth = {"Authorization": f"Bearer {job['token']}"}
+    status, events = await read_all(http, base + job["urls"]["events"], headers=auth)
+    assert status == 200 and events[0].event == "stream_connected" and events[-1].event == "job_completed"
+    assert all(json.loads(e.data)["sequence"] == int(e.id or 0) for e in events)
+    async with http.get(base + job["urls"]["status"], headers=auth) as resp:
+        info = await resp.json()
+        assert info["state"] == "completed" and info["totals"]["processed"] == 8
+        assert info["buffered_sequence"] == len(events)
+    async with http.get(base + job["urls"]["markdown"], headers=auth) as resp:
+        assert resp.status == 200
+        name = f"127.0.0.1-{date.today().isoformat()}.md"
+        assert resp.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+        text = await resp.text()
+        assert "- Pages: 8" in text and "Text of page number 7 about widgets." in text
+    async with http.get(base + job["urls"]["pages"], headers=auth) as resp:
+        lines = [json.loads(line) for line in (await resp.text()).splitlines()]
+        assert len(lines) == 8 and {"url", "title", "markdown"} <= set(lines[0])
+    async with http.get(f"{base}/healthz") as resp:
+        assert (await resp.json())["status"] == "ok"
+
+
+async def test_cancel_and_markdown_while_running(stack: LocalStack, site: FixtureSite, make_bridge: BridgeFactory,
+                                                 http: aiohttp.ClientSession) -> None:
+    site.pages.update(tree_site(40))
+    site.delay = 0.2
+    base = await make_bridge(stack)
+    job = await create_job(http, base, site.url("/docs/"), concurrency=1)
+    auth = {"Authorization": f"Bearer {job['token']}"}
+    async with http.get(base + job["urls"]["events"], headers=auth) as resp:
+        async for line in resp.content:
+            if line.startswith(b"event: url_processed"):
+                break
+    async with http.get(base + job["urls"]["markdown"], headers=auth) as resp:
+        assert resp.status == 200 and "Pages: " in await resp.text()  # partial document while running
+    async with http.delete(base + job["urls"]["status"], headers=auth) as resp:
+        assert resp.status == 200
+    status, events = await read_all(http, base + job["urls"]["events"], headers=auth)
+    assert events[-1].event == "job_cancelled"
+
+
+async def test_backend_down_maps_to_503(make_bridge: BridgeFactory, http: aiohttp.ClientSession) -> None:
+    base = await make_bridge(rpc_timeout=2.0)  # orchestrator target 127.0.0.1:9: nothing listens
+    async with http.post(f"{base}/api/jobs", json={"url": "https://example.com/docs/"}) as resp:
+        assert resp.status == 503
+        assert (await resp.json())["error"]["code"] == "unavailable"
+    async with http.get(f"{base}/") as resp:
+        assert resp.status == 200 and "Content-Security-Policy" in resp.headers
+    async with http.get(f"{base}/static/app.js") as resp:
+        assert resp.status == 200
