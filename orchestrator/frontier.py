@@ -1,11 +1,17 @@
 """The frontier: URLs waiting to be crawled, shallow before deep, and the dedup set
-of every URL ever admitted to the job."""
+of every URL ever admitted to the job.
+
+Each host has its own queue, so a host that is paused (Retry-After, crawl delay) or
+at its concurrency limit does not hold back the others: ``pop`` takes the shallowest
+URL among the hosts that are ready."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 @dataclass(order=True, slots=True)
@@ -14,16 +20,22 @@ class Item:
     order: int
     url: str = field(compare=False)  # the form fetched
     key: str = field(compare=False)  # the normalised form, for dedup
+    host: str = field(compare=False, default="")  # host[:port] of the key, the politeness unit
+
+
+def host_key(url: str) -> str:
+    return urlsplit(url).netloc.lower()
 
 
 class Frontier:
     def __init__(self) -> None:
-        self._heap: list[Item] = []
+        self._queues: dict[str, list[Item]] = {}
         self._seen: set[str] = set()
         self._counter = itertools.count()
+        self._len = 0
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._len
 
     def seen(self, url: str) -> bool:
         return url in self._seen
@@ -39,11 +51,24 @@ class Frontier:
         """Queues ``url`` unless its dedup ``key`` was seen before; True when queued."""
         if not self.mark_seen(key):
             return False
-        heapq.heappush(self._heap, Item(depth, next(self._counter), url, key))
+        host = host_key(key)
+        heapq.heappush(self._queues.setdefault(host, []), Item(depth, next(self._counter), url, key, host))
+        self._len += 1
         return True
 
-    def pop(self) -> Item:
-        return heapq.heappop(self._heap)
+    def pop(self, ready: Callable[[str], bool] | None = None) -> Item | None:
+        """The shallowest (then oldest) item of a ready host; None when there is none."""
+        best: list[Item] | None = None
+        for host, queue in self._queues.items():
+            if queue and (best is None or queue[0] < best[0]) and (ready is None or ready(host)):
+                best = queue
+        if best is None:
+            return None
+        item = heapq.heappop(best)
+        if not best:
+            del self._queues[item.host]
+        self._len -= 1
+        return item
 
     @property
     def seen_count(self) -> int:

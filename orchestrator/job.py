@@ -4,11 +4,11 @@ sent to processing -> processed (or failed), at most ``concurrency`` crawls at o
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf.message import Message
@@ -19,10 +19,16 @@ from docspasta.urls import InvalidURL, is_non_page, normalize
 from docspasta.v1 import common_pb2, crawler_pb2, orchestrator_pb2 as pb, processor_pb2
 from orchestrator.clients import Backends
 from orchestrator.eventlog import EventLog
-from orchestrator.frontier import Frontier, Item
+from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
+from orchestrator.frontier import Frontier, Item, host_key
 from orchestrator.options import JobOptions
-from orchestrator.retry import backoff_seconds, is_retryable
+from orchestrator.politeness import Politeness
+from orchestrator.retry import backoff_seconds, is_retryable, rpc_failure
+from orchestrator.robots import ROBOTS, RobotsCache, RobotsRules
 from orchestrator.scope import Scope
+from orchestrator.settings import OrchestratorSettings
+from orchestrator.sitemaps import SitemapReader
+from orchestrator.traps import TRAP, TrapLimits, Traps
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,9 @@ TERMINAL_STATES = frozenset({pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED, pb.JOB
 
 class CrawlJob:
     def __init__(self, *, job_id: str, start_url: str, options: JobOptions, backends: Backends,
-                 max_attempts: int = 3, process_concurrency: int = 0, tick_seconds: float = 1.0) -> None:
+                 max_attempts: int = 3, process_concurrency: int = 0, tick_seconds: float = 1.0,
+                 settings: OrchestratorSettings | None = None) -> None:
+        s = settings or OrchestratorSettings()
         self.job_id = job_id
         self.start_url = start_url
         self.options = options
@@ -58,7 +66,17 @@ class CrawlJob:
         self._process_slots = asyncio.Semaphore(process_concurrency or 2 * options.concurrency)
         self._live_cap = options.concurrency + (process_concurrency or 2 * options.concurrency)
         self._order = 0
-        self._content_hashes: set[bytes] = set()
+        self.politeness = Politeness(host_concurrency=s.host_concurrency, max_crawl_delay=s.max_crawl_delay)
+        self.traps = Traps(TrapLimits(max_url_length=s.max_url_length, max_query_variants=s.max_query_variants,
+                                      max_links_per_page=s.max_links_per_page))
+        self.robots = RobotsCache(self._fetch_resource, s.robots_user_agent)
+        self.dedup = Dedup()
+        self._sitemaps = SitemapReader(self._fetch_resource, self._seed_from_sitemap,
+                                       max_documents=s.max_sitemap_documents, max_urls=s.max_sitemap_urls)
+        self._origins: set[str] = set()
+        self._rejected: dict[str, str] = {}
+        self._aux: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
         self._first_error = ""
         self._cancel = asyncio.Event()
         self._shutdown_reason = ""
@@ -170,53 +188,146 @@ class CrawlJob:
                 discovered=self.frontier.seen_count, queued=len(self.frontier), in_flight=self.in_flight))
 
     # -- the crawl ---------------------------------------------------------
+    #
+    # The steps, in order, each its own module: admission (urls: normalise, non-page;
+    # scope; traps; depth; frontier dedup) -> dispatch (frontier, shallow first, per
+    # host; politeness: host slots) -> robots -> fetch (politeness: adaptive limit,
+    # Retry-After, crawl delay; retry: backoff) -> dedup (redirect, content hash,
+    # canonical) -> discovery (links and sitemaps back to admission) -> processing.
+
+    def _wakeup(self) -> None:
+        self._wake.set()
+
+    def _budget_left(self, live: int) -> bool:
+        return self.processed + live < self.options.max_pages
 
     async def _crawl(self) -> None:
         self.frontier.push(normalize(self.start_url), self.start_url, 0)
         live: set[asyncio.Task[None]] = set()
+        waker: asyncio.Task[bool] | None = None
         try:
             while True:
-                while (self.frontier and len(live) < self._live_cap
-                       and self.processed + len(live) < self.options.max_pages):
-                    item = self.frontier.pop()
+                self._wake.clear()
+                while len(live) < self._live_cap and self._budget_left(len(live)):
+                    item = self.frontier.pop(ready=self.politeness.can_assign)
+                    if item is None:
+                        break
+                    self.politeness.assign(item.host)
                     self.in_flight += 1
                     live.add(asyncio.create_task(self._visit(item)))
-                if not live:
+                if not live and (not self._aux or not self._budget_left(0)):
                     break
-                done, live = await asyncio.wait(live, return_when=asyncio.FIRST_COMPLETED)
+                if waker is None or waker.done():
+                    waker = asyncio.create_task(self._wake.wait())
+                done, _ = await asyncio.wait({*live, *self._aux, waker}, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    if task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
+                    if task in live:
+                        live.discard(task)
+                        if task.exception() is not None:
+                            raise task.exception()  # type: ignore[misc]
+                    elif task in self._aux:
+                        self._aux.discard(task)
+                        if not task.cancelled() and task.exception() is not None:
+                            log.warning("sitemap discovery failed", exc_info=task.exception())
             if self.frontier:
                 self.skipped["max_pages"] += len(self.frontier)
         finally:
-            for task in live:
+            pending = [*live, *self._aux, *([waker] if waker else [])]
+            for task in pending:
                 task.cancel()
-            await asyncio.gather(*live, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _visit(self, item: Item) -> None:
         token = logs.url_var.set(item.url)
+        released = False
         try:
-            response = await self._fetch(item)
+            response = await self._fetch(item) if await self._robots_allow(item) else None
+            self._release(item)
+            released = True
             if response is not None:
                 await self._handle(item, response)
         finally:
+            if not released:
+                self._release(item)
             self.in_flight -= 1
             logs.url_var.reset(token)
             self._progress()
 
+    def _release(self, item: Item) -> None:
+        """The fetch stage is over: the host may take another URL."""
+        self.politeness.unassign(item.host)
+        self._wakeup()
+
+    # -- robots and sitemaps -------------------------------------------------
+
+    async def _origin_rules(self, key: str) -> RobotsRules:
+        """The origin's robots.txt (fetched once); the first time, its crawl delay goes to
+        politeness and its sitemaps are read in the background."""
+        parts = urlsplit(key)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if not (self.options.obey_robots or self.options.use_sitemaps):
+            return RobotsRules()
+        rules = await self.robots.get(origin)
+        if origin not in self._origins:
+            self._origins.add(origin)
+            if self.options.obey_robots:
+                self.politeness.set_crawl_delay(host_key(key), rules.delay)
+            if self.options.use_sitemaps:
+                roots = [*rules.sitemaps, f"{origin}/sitemap.xml"]
+                self._aux.add(asyncio.create_task(self._sitemaps.read(roots), name=f"sitemaps {origin}"))
+                self._wakeup()
+        return rules
+
+    async def _robots_allow(self, item: Item) -> bool:
+        rules = await self._origin_rules(item.key)
+        if not self.options.obey_robots or rules.allowed(item.url, self.robots.user_agent):
+            return True
+        detail = rules.disallow_all or f"disallowed for {self.robots.user_agent} by robots.txt"
+        self._skip(item.url, ROBOTS, detail)
+        self._first_error = self._first_error or f"{item.url}: {detail}"
+        return False
+
+    def _seed_from_sitemap(self, sitemap: str, urls: list[str]) -> None:
+        self._admit(sitemap, urls, 1, cap=False)
+        self._wakeup()
+
+    async def _fetch_resource(self, url: str) -> crawler_pb2.CrawlResponse:
+        """robots.txt or a sitemap: through the crawler (its network policy applies), with
+        the host's politeness and the retries, but no page events."""
+        request = crawler_pb2.CrawlRequest(url=url, job_id=self.job_id, allow_non_html=True)
+        response = crawler_pb2.CrawlResponse()
+        for attempt in range(1, self._max_attempts + 1):
+            response = await self._request(host_key(url), request)
+            if not response.error or not is_retryable(response) or attempt == self._max_attempts:
+                break
+            await asyncio.sleep(backoff_seconds(attempt, response.retry_after_seconds))
+        return response
+
+    # -- fetch ---------------------------------------------------------------
+
+    async def _request(self, host: str, request: crawler_pb2.CrawlRequest,
+                       on_start: Callable[[], None] | None = None) -> crawler_pb2.CrawlResponse:
+        """One Crawl call within the host's politeness and the job's concurrency."""
+        async with self.politeness.request(host) as ticket, self._crawl_slots:
+            if on_start is not None:
+                on_start()
+            began = time.monotonic()
+            try:
+                response = await self._backends.crawl(request, self._metadata)
+            except grpc.aio.AioRpcError as exc:
+                return rpc_failure(request.url, exc)  # the crawler's trouble, not the host's
+            ticket.done(response, response.fetch_seconds or time.monotonic() - began)
+        return response
+
     async def _fetch(self, item: Item) -> crawler_pb2.CrawlResponse | None:
         """The fetch and retry steps; None after a final failure (reported)."""
         request = crawler_pb2.CrawlRequest(url=item.url, job_id=self.job_id)
+        response = crawler_pb2.CrawlResponse()
         for attempt in range(1, self._max_attempts + 1):
-            async with self._crawl_slots:
+            def started(attempt: int = attempt) -> None:
                 self.emit("url_started", pb.UrlStarted(url=item.url, depth=item.depth, attempt=attempt))
-                try:
-                    response = await self._backends.crawl(request, self._metadata)
-                except grpc.aio.AioRpcError as exc:
-                    response = crawler_pb2.CrawlResponse(
-                        url=item.url, error=common_pb2.ERROR_CATEGORY_CONNECT,
-                        error_message=f"crawler unavailable: {exc.code().name} {exc.details() or ''}".strip())
+
+            response = await self._request(item.host, request, started)
             if not response.error:
                 return response
             retry = is_retryable(response) and attempt < self._max_attempts
@@ -231,6 +342,8 @@ class CrawlJob:
         self.failed += 1
         self._first_error = self._first_error or response.error_message
         return None
+
+    # -- after the fetch -----------------------------------------------------
 
     def _skip(self, url: str, reason: str, detail: str) -> None:
         self.skipped[reason] += 1
@@ -251,43 +364,94 @@ class CrawlJob:
                 self._skip(url, reason, f"redirects to {final}")
                 return
             if not self.frontier.mark_seen(final):
-                self._skip(url, "duplicate", f"redirects to {final}, already in this job")
+                self._skip(url, DUPLICATE, f"redirects to {final}, already in this job")
                 return
-        digest = hashlib.blake2b(response.html.encode("utf-8", "replace"), digest_size=16).digest()
-        if digest in self._content_hashes:
-            self._skip(url, "duplicate", "identical content to a page already in this job")
+        if self.dedup.same_html(response.html):
+            self._skip(url, DUPLICATE, "identical content to a page already in this job")
             return
-        self._content_hashes.add(digest)
+        if detail := await self._canonical_duplicate(final, response):
+            self._skip(url, DUPLICATE, detail)
+            return
         self.emit("url_crawled", pb.UrlCrawled(url=url, title=response.title, content_length=response.content_length,
                                                status=response.status, final_url=response.final_url,
                                                fetch_seconds=round(response.fetch_seconds, 4)))
         if not response.nofollow:
-            self._discover(url, response.links, item.depth + 1)
+            self._admit(url, response.links, item.depth + 1)
         await self._process(item, response.html)
 
-    def _discover(self, source: str, links: Iterable[str], depth: int) -> None:
-        """The admission steps for each link: normalise, non-page, scope, depth, dedup."""
+    async def _canonical_duplicate(self, key: str, response: crawler_pb2.CrawlResponse) -> str:
+        """The canonical step (rules in orchestrator/dedup.py); a reason when the page is a
+        duplicate, else ""."""
+        canonical = ""
+        if response.canonical_url:
+            try:
+                canonical = normalize(response.canonical_url)
+            except InvalidURL:
+                canonical = ""
+        text: bytes | None = None
+        if canonical and canonical != key and self.scope.check(canonical) is None:
+            if is_variant(key, canonical):
+                if not self.frontier.mark_seen(canonical):
+                    return f"its canonical URL {canonical} is already in this job"
+            else:
+                text = await asyncio.to_thread(text_hash, response.html)
+                if self.dedup.canonical_duplicate(key, canonical, text):
+                    return f"its canonical URL {canonical} was kept with the same text"
+        if response.canonical_url or key in self.dedup.claims:
+            if text is None:
+                text = await asyncio.to_thread(text_hash, response.html)
+            if self.dedup.claimed(key, text):
+                return "a page kept earlier names this URL canonical and has the same text"
+            self.dedup.keep(key, text)
+        return ""
+
+    # -- admission -----------------------------------------------------------
+
+    def _reject(self, key: str, reason: str) -> None:
+        """Counts a URL left out, once per URL (a URL linked from every page counts once)."""
+        if key not in self._rejected:
+            self._rejected[key] = reason
+            self.skipped[reason] += 1
+
+    def _admit(self, source: str, links: Iterable[str], depth: int, *, cap: bool = True) -> None:
+        """The admission steps for each link: normalise, dedup, non-page, scope, traps,
+        depth; then the frontier."""
+        links = list(links)
+        if cap and len(links) > self.traps.limits.max_links_per_page:
+            for extra in links[self.traps.limits.max_links_per_page:]:
+                self._reject(extra, TRAP)
+            links = links[:self.traps.limits.max_links_per_page]
         new: list[str] = []
         for link in links:
             try:
                 key = normalize(link)
                 url = normalize(link, fold_index=False)
             except InvalidURL:
-                self.skipped["invalid"] += 1
+                self._reject(link, "invalid")
                 continue
             if self.frontier.seen(key):
-                self.skipped["duplicate"] += 1
+                # Counted per link: each one is a URL form leading to a page already taken.
+                self.skipped[DUPLICATE] += 1
+                continue
+            earlier = self._rejected.get(key)
+            if earlier is not None and not (earlier == "max_depth" and depth <= self.options.max_depth):
                 continue
             if is_non_page(url):
-                self.skipped["non_page"] += 1
+                reason: str | None = "non_page"
+            elif reason := self.scope.check(key):
+                pass
+            elif self.traps.check(key):
+                reason = TRAP
+            elif depth > self.options.max_depth:
+                reason = "max_depth"
+            if reason:
+                self._reject(key, reason)
                 continue
-            if reason := self.scope.check(key):
-                self.skipped[reason] += 1
-                continue
-            if depth > self.options.max_depth:
-                self.skipped["max_depth"] += 1
-                continue
+            if earlier is not None:  # too deep before, reachable now
+                del self._rejected[key]
+                self.skipped[earlier] -= 1
             self.frontier.push(key, url, depth)
+            self.traps.admitted(key)
             new.append(url)
         if new:
             self.emit("urls_discovered", pb.UrlsDiscovered(source_url=source, discovered_urls=new, count=len(new),

@@ -40,7 +40,7 @@ class JobRegistry:
         job = CrawlJob(job_id=self.new_job_id(), start_url=start_url, options=effective, backends=self._backends,
                        max_attempts=self._settings.max_attempts,
                        process_concurrency=self._settings.process_concurrency,
-                       tick_seconds=self._settings.tick_seconds)
+                       tick_seconds=self._settings.tick_seconds, settings=self._settings)
         self._jobs[job.job_id] = job
         job.start()
         return job

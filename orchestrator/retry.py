@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import grpc
+
 from docspasta.v1 import common_pb2, crawler_pb2
 
 MAX_BACKOFF_SECONDS = 30.0
@@ -28,3 +30,18 @@ def backoff_seconds(attempt: int, retry_after: float = 0.0, *, rng: random.Rando
     jitter = (rng.uniform if rng is not None else random.uniform)(0, ceiling / 2)
     delay: float = ceiling / 2 + jitter
     return max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+
+
+def rpc_failure(url: str, exc: grpc.aio.AioRpcError) -> crawler_pb2.CrawlResponse:
+    """A Crawl RPC that failed as a response: an unavailable or slow crawler is worth
+    another attempt, a refused request (bad URL) is not."""
+    if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        category = common_pb2.ERROR_CATEGORY_TIMEOUT
+    elif exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.CANCELLED):
+        category = common_pb2.ERROR_CATEGORY_CONNECT
+    else:
+        category = common_pb2.ERROR_CATEGORY_INVALID
+    return crawler_pb2.CrawlResponse(
+        url=url, error=category,
+        error_message=f"crawler unavailable: {exc.code().name} {exc.details() or ''}".strip())

@@ -1,7 +1,27 @@
-"""The scope step: which URLs belong to a job. Exclusion wins over inclusion."""
+"""The scope step: which URLs belong to a job. See docs/scope.md for the rules with
+examples; in short:
+
+* exclusion wins over everything;
+* with include patterns, a URL is in scope when one matches it and its host is allowed
+  (the start host, an ``allowed_domains`` entry, or the host a full-URL pattern names);
+* without include patterns, the start host is limited to the start URL's directory and
+  every other allowed host is taken whole.
+
+Pattern kinds (globs, wcmatch, case-insensitive, ``**`` crosses ``/``):
+
+* ``/docs/**``, ``**/*-old``: matched against the URL path (never the query);
+* ``docs/**``: no leading ``/`` but a ``/`` inside: anchored at the root, as ``/docs/**``;
+* ``*-old``, ``*.html``: no ``/`` at all: matched against the last path segment;
+* ``https://docs.example.com/api/**``, ``docs.example.com/api/**``, ``*.example.com/**``:
+  a scheme, or a first segment that looks like a host (has a ``.`` or ``:``): matched
+  against ``host[:port]/path`` (with the scheme when the pattern has one).
+
+A pattern ending in ``/**`` also matches the directory itself without its slash
+(``/docs/**`` takes ``/docs``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from wcmatch import glob
@@ -10,20 +30,59 @@ from docspasta.urls import directory_prefix, host_of
 
 OUT_OF_SCOPE = "out_of_scope"
 EXCLUDED = "excluded"
-_GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.EXTGLOB | glob.IGNORECASE
+_GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.EXTGLOB | glob.IGNORECASE | glob.DOTGLOB
 
 
-def _is_full_url_pattern(pattern: str) -> bool:
-    return "://" in pattern or not pattern.startswith(("/", "*", "?", "[", "!"))
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One include or exclude glob, classified once."""
+
+    text: str
+    kind: str  # "url" (with scheme), "host" (host/path), "path", "name" (last segment)
+    glob: str
+
+    @classmethod
+    def parse(cls, text: str) -> Pattern:
+        if "://" in text:
+            return cls(text, "url", text)
+        if text.startswith(("/", "**")):
+            return cls(text, "path", text)
+        if "/" not in text:
+            return cls(text, "name", text)
+        first = text.split("/", 1)[0]
+        if "." in first or ":" in first:
+            return cls(text, "host", text)
+        return cls(text, "path", "/" + text)
+
+    @property
+    def names_host(self) -> bool:
+        return self.kind in ("url", "host")
+
+    def matches(self, url: str) -> bool:
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if self.kind == "name":
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            return glob.globmatch(name, self.glob, flags=_GLOB_FLAGS)
+        if self.kind == "url":
+            target = f"{parts.scheme}://{parts.netloc}{path}"
+        elif self.kind == "host":
+            target = f"{parts.netloc}{path}"
+        else:
+            target = path
+        if glob.globmatch(target, self.glob, flags=_GLOB_FLAGS):
+            return True
+        # "/docs/**" also takes "/docs".
+        return self.glob.endswith("/**") and glob.globmatch(target + "/", self.glob, flags=_GLOB_FLAGS)
 
 
-def _matches(pattern: str, url: str, path: str) -> bool:
-    if _is_full_url_pattern(pattern):
-        # "https://docs.example.com/api/**" or "docs.example.com/api/**": match the URL
-        # without its scheme, so both forms compare host and path alike.
-        target = url.split("://", 1)[-1]
-        return glob.globmatch(target, pattern.split("://", 1)[-1], flags=_GLOB_FLAGS)
-    return glob.globmatch(path, pattern, flags=_GLOB_FLAGS)
+def domain_matches(host: str, domain: str) -> bool:
+    """``example.com`` is that host only; ``*.example.com`` is every subdomain and
+    ``example.com`` itself."""
+    if domain.startswith("*."):
+        bare = domain[2:]
+        return host == bare or host.endswith("." + bare)
+    return host == domain
 
 
 class Scope:
@@ -32,41 +91,42 @@ class Scope:
         self.start_host = host_of(start_url)
         self.include = include
         self.exclude = exclude
-        self.allowed_domains = allowed_domains
-        # Without include patterns the start URL's directory is the scope.
+        self.allowed_domains = tuple(d.lower() for d in allowed_domains)
+        self._include = [Pattern.parse(p) for p in include]
+        self._exclude = [Pattern.parse(p) for p in exclude]
+        # Without include patterns the start URL's directory is the scope on its host.
         self.prefix = "" if include else directory_prefix(start_url)
 
     def host_allowed(self, host: str) -> bool:
-        if host == self.start_host:
-            return True
-        for domain in self.allowed_domains:
-            if domain.startswith("*."):
-                if host == domain[2:] or host.endswith(domain[1:]):
-                    return True
-            elif host == domain:
-                return True
-        return False
+        host = host.lower()
+        return host == self.start_host or any(domain_matches(host, d) for d in self.allowed_domains)
 
     def check(self, url: str) -> str | None:
         """None when ``url`` (normalised) is in scope, else the reason it is not."""
-        parts = urlsplit(url)
-        path = parts.path or "/"
-        if self.exclude and any(_matches(p, url, path) for p in self.exclude):
+        if any(p.matches(url) for p in self._exclude):
             return EXCLUDED
-        if not self.host_allowed((parts.hostname or "").lower()):
+        host = (urlsplit(url).hostname or "").lower()
+        allowed = self.host_allowed(host)
+        if self._include:
+            for pattern in self._include:
+                if (allowed or pattern.names_host) and pattern.matches(url):
+                    return None
             return OUT_OF_SCOPE
-        if self.include:
-            return None if any(_matches(p, url, path) for p in self.include) else OUT_OF_SCOPE
-        if parts.hostname == self.start_host and not path.startswith(self.prefix):
+        if not allowed:
+            return OUT_OF_SCOPE
+        if host == self.start_host and not (urlsplit(url).path or "/").startswith(self.prefix):
             return OUT_OF_SCOPE
         return None
 
     def describe(self) -> list[str]:
-        rules = [f"hosts: {', '.join([self.start_host, *self.allowed_domains])}"]
+        """Human-readable rules, reported in the job's first event."""
+        rules = [f"hosts: {', '.join(dict.fromkeys([self.start_host, *self.allowed_domains]))}"]
         if self.include:
             rules.append(f"include: {', '.join(self.include)}")
         else:
-            rules.append(f"path prefix: {self.prefix}")
+            rules.append(f"path prefix on {self.start_host}: {self.prefix}")
+            if self.allowed_domains:
+                rules.append("other allowed hosts: every path")
         if self.exclude:
             rules.append(f"exclude: {', '.join(self.exclude)}")
         return rules

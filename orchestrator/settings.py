@@ -26,6 +26,14 @@ DEFAULT_JOB_RETENTION_SECONDS = 3600.0
 DEFAULT_MAX_ACTIVE_JOBS = 50
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_HOST_CONCURRENCY = 8
+DEFAULT_MAX_CRAWL_DELAY = 30.0
+DEFAULT_ROBOTS_USER_AGENT = "Docspasta"
+DEFAULT_MAX_URL_LENGTH = 1024
+DEFAULT_MAX_QUERY_VARIANTS = 50
+DEFAULT_MAX_LINKS_PER_PAGE = 2000
+DEFAULT_MAX_SITEMAP_DOCUMENTS = 100
+DEFAULT_MAX_SITEMAP_URLS = 100_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +57,17 @@ class OrchestratorSettings:
     crawl_rpc_timeout: float = DEFAULT_CRAWL_RPC_TIMEOUT
     process_rpc_timeout: float = DEFAULT_PROCESS_RPC_TIMEOUT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    # Politeness: requests in flight per host at most (adaptive below it), the longest
+    # robots.txt Crawl-delay honoured, and the robots.txt user-agent token obeyed.
+    host_concurrency: int = DEFAULT_HOST_CONCURRENCY
+    max_crawl_delay: float = DEFAULT_MAX_CRAWL_DELAY
+    robots_user_agent: str = DEFAULT_ROBOTS_USER_AGENT
+    # Trap limits (see docs/scope.md).
+    max_url_length: int = DEFAULT_MAX_URL_LENGTH
+    max_query_variants: int = DEFAULT_MAX_QUERY_VARIANTS
+    max_links_per_page: int = DEFAULT_MAX_LINKS_PER_PAGE
+    max_sitemap_documents: int = DEFAULT_MAX_SITEMAP_DOCUMENTS
+    max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS
     job_retention_seconds: float = DEFAULT_JOB_RETENTION_SECONDS
     max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
     # Seconds between time_update events.
@@ -76,6 +95,14 @@ class OrchestratorSettings:
             crawl_rpc_timeout=env_float(env, "CRAWL_RPC_TIMEOUT", DEFAULT_CRAWL_RPC_TIMEOUT, minimum=0.1),
             process_rpc_timeout=env_float(env, "PROCESS_RPC_TIMEOUT", DEFAULT_PROCESS_RPC_TIMEOUT, minimum=0.1),
             max_attempts=env_int(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1),
+            host_concurrency=env_int(env, "HOST_CONCURRENCY", DEFAULT_HOST_CONCURRENCY, minimum=1),
+            max_crawl_delay=env_float(env, "MAX_CRAWL_DELAY", DEFAULT_MAX_CRAWL_DELAY),
+            robots_user_agent=env_str(env, "ROBOTS_USER_AGENT", DEFAULT_ROBOTS_USER_AGENT),
+            max_url_length=env_int(env, "MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH, minimum=64),
+            max_query_variants=env_int(env, "MAX_QUERY_VARIANTS", DEFAULT_MAX_QUERY_VARIANTS, minimum=1),
+            max_links_per_page=env_int(env, "MAX_LINKS_PER_PAGE", DEFAULT_MAX_LINKS_PER_PAGE, minimum=1),
+            max_sitemap_documents=env_int(env, "MAX_SITEMAP_DOCUMENTS", DEFAULT_MAX_SITEMAP_DOCUMENTS),
+            max_sitemap_urls=env_int(env, "MAX_SITEMAP_URLS", DEFAULT_MAX_SITEMAP_URLS),
             job_retention_seconds=env_float(env, "JOB_RETENTION_SECONDS", DEFAULT_JOB_RETENTION_SECONDS),
             max_active_jobs=env_int(env, "MAX_ACTIVE_JOBS", DEFAULT_MAX_ACTIVE_JOBS, minimum=1),
             grace_seconds=env_float(env, "ORCHESTRATOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
