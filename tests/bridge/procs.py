@@ -1,0 +1,67 @@
+"""Bridge processes for the multi-process tests: ``python -m bridge`` with env settings,
+its port read from the 'bridge listening' log line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BridgeProcess:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc: asyncio.subprocess.Process | None = None
+        self.port = 0
+        self.lines: list[str] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def start(self, timeout: float = 30.0) -> BridgeProcess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BRIDGE_PORT": "0", **self.env}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", cwd=str(ROOT), env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        assert self.proc.stderr is not None
+        async with asyncio.timeout(timeout):
+            while not self.port:
+                raw = await self.proc.stderr.readline()
+                if not raw:
+                    raise RuntimeError("bridge exited:\n" + "\n".join(self.lines[-20:]))
+                line = raw.decode(errors="replace").rstrip()
+                self.lines.append(line)
+                record: dict[str, Any] = json.loads(line) if line.startswith("{") else {}
+                if record.get("msg") == "bridge listening":
+                    self.port = int(record["port"])
+        self._drain = asyncio.create_task(self._read_rest())
+        return self
+
+    async def _read_rest(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        while raw := await self.proc.stderr.readline():
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(15):
+                    await self.proc.wait()
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if self._drain is not None:
+            await asyncio.gather(self._drain, return_exceptions=True)
