@@ -9,7 +9,8 @@ after ``Retry-After``, and the robots.txt crawl delay.
   cut again.
 * ``Retry-After`` (429/503) pauses the host: no request starts before it elapses. A
   429 without one pauses the host for a second.
-* A crawl delay (robots.txt) makes the host serial, one request per interval."""
+* A crawl delay (robots.txt) makes the host serial, with the delay between the end of
+  one response and the next request."""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ class Politeness:
             state = self.host(host)
             state.interval = min(delay, self.max_crawl_delay)
             state.cap = 1
+            state.next_start = max(state.next_start, time.monotonic() + state.interval)
 
     # -- requests ------------------------------------------------------------
 
@@ -121,6 +123,10 @@ class Politeness:
         finally:
             async with state.cond:
                 state.in_use -= 1
+                if state.interval:
+                    # Counted from the end of the last response: network jitter cannot
+                    # bring two requests closer than the delay.
+                    state.next_start = max(state.next_start, time.monotonic() + state.interval)
                 state.cond.notify_all()
 
     def record(self, state: HostState, started: float, response: crawler_pb2.CrawlResponse,

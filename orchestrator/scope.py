@@ -14,7 +14,8 @@ Pattern kinds (globs, wcmatch, case-insensitive, ``**`` crosses ``/``):
 * ``*-old``, ``*.html``: no ``/`` at all: matched against the last path segment;
 * ``https://docs.example.com/api/**``, ``docs.example.com/api/**``, ``*.example.com/**``:
   a scheme, or a first segment that looks like a host (has a ``.`` or ``:``): matched
-  against ``host[:port]/path`` (with the scheme when the pattern has one).
+  against ``host/path`` (with the scheme when the pattern has one); a port in the pattern
+  must match, a pattern without one takes any port.
 
 A pattern ending in ``/**`` also matches the directory itself without its slash
 (``/docs/**`` takes ``/docs``)."""
@@ -64,16 +65,21 @@ class Pattern:
         if self.kind == "name":
             name = path.rstrip("/").rsplit("/", 1)[-1]
             return glob.globmatch(name, self.glob, flags=_GLOB_FLAGS)
-        if self.kind == "url":
-            target = f"{parts.scheme}://{parts.netloc}{path}"
-        elif self.kind == "host":
-            target = f"{parts.netloc}{path}"
+        if self.kind == "path":
+            targets = [path]
         else:
-            target = path
-        if glob.globmatch(target, self.glob, flags=_GLOB_FLAGS):
-            return True
-        # "/docs/**" also takes "/docs".
-        return self.glob.endswith("/**") and glob.globmatch(target + "/", self.glob, flags=_GLOB_FLAGS)
+            # The host with and without its port: "docs.example.com/**" takes any port,
+            # "localhost:8000/**" only that one.
+            hosts = dict.fromkeys([parts.netloc, parts.hostname or ""])
+            scheme = f"{parts.scheme}://" if self.kind == "url" else ""
+            targets = [f"{scheme}{host}{path}" for host in hosts]
+        for target in targets:
+            if glob.globmatch(target, self.glob, flags=_GLOB_FLAGS):
+                return True
+            # "/docs/**" also takes "/docs".
+            if self.glob.endswith("/**") and glob.globmatch(target + "/", self.glob, flags=_GLOB_FLAGS):
+                return True
+        return False
 
 
 def domain_matches(host: str, domain: str) -> bool:
