@@ -59,7 +59,7 @@ def _description(main: object, meta_desc: str) -> str:
     if meta_desc:
         return _first_sentence(meta_desc[:4000], 300) if len(meta_desc) > 300 else meta_desc
     for p in main.iter("p"):  # type: ignore[attr-defined]
-        t = " ".join((p.text_content() or "")[:4000].split())
+        t = " ".join("".join(p.itertext())[:4000].split())
         if len(t) >= 40:
             return _first_sentence(t)
     return ""
@@ -105,7 +105,7 @@ def _convert(html: str | bytes, url: str) -> Converted:
     prune_chrome(body)
     main = find_main(body)
     h1 = next(main.iter("h1"), None)
-    title = " ".join((h1.text_content() or "").split()) if h1 is not None else ""
+    title = " ".join("".join(h1.itertext()).split()) if h1 is not None else ""
     if not title:
         title = strip_site_suffix(page_title)
     description = _description(main, meta_desc)

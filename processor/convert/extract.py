@@ -21,9 +21,8 @@ from html import unescape as html_unescape
 from urllib.parse import urljoin
 
 import lxml.etree as etree
-import lxml.html
 
-Element = Any  # lxml.html.HtmlElement (lxml has no bundled type stubs)
+Element = Any  # lxml.etree._Element (lxml has no bundled type stubs)
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENC = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
@@ -60,7 +59,7 @@ _TAG = re.compile(r"<[^<>]*>")
 
 def _parser() -> Any:
     # One parser per call: lxml parsers are not safe to share between threads.
-    return lxml.html.HTMLParser(encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True,
+    return etree.HTMLParser(encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True,
                                 default_doctype=False)
 
 
@@ -302,7 +301,7 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
     tag = el.tag
     role = el.get("role") or ""
     if tag == "a":
-        text = (el.text_content() or "").strip()
+        text = "".join(el.itertext()).strip()
         if text in GLYPHS or (not text and el.find(".//img") is None):
             href = el.get("href") or ""
             return href.startswith("#") or not text or bool(words_of(el) & PERMALINK_WORDS)
@@ -327,7 +326,7 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
     if tag == "details":
         summary = el.find("summary")
         if summary is not None:
-            s = " ".join((summary.text_content() or "").split()).lower()
+            s = " ".join("".join(summary.itertext()).split()).lower()
             if s in ("table of contents", "contents", "on this page", "in this article", "toc", "page contents"):
                 return True
     words = words_of(el)
@@ -462,7 +461,7 @@ def _widen_for_h1(node: Element, body: Element, lengths: Lengths) -> Element:
     if node is body or _has(node, "h1"):
         return node
     h1 = next(body.iter("h1"), None)
-    if h1 is None or not (h1.text_content() or "").strip():
+    if h1 is None or not "".join(h1.itertext()).strip():
         return node
     if lengths.order.get(h1, 0) > lengths.order.get(node, 0):
         return node
@@ -482,7 +481,7 @@ def page_meta(root: Element, url: str) -> tuple[str, str, str]:
     scope = head if head is not None else root
     t = scope.find(".//title")
     if t is not None:
-        title = " ".join((t.text_content() or "").split())
+        title = " ".join("".join(t.itertext()).split())
     for m in scope.iter("meta"):
         name = (m.get("name") or m.get("property") or "").lower()
         if name in ("description", "og:description", "twitter:description") and not desc:
