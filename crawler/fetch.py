@@ -125,7 +125,7 @@ def _text_codec(name: str) -> str | None:
         info = codecs.lookup(name.strip()[:40])
     except (LookupError, ValueError):
         return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _NOT_CHARSETS:
         return None
     return info.name
 

@@ -174,7 +174,7 @@ class FetchPolicy:
         try:
             parsed = URL(url)
             netloc = urlsplit(url).netloc
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # yarl raises IndexError on some malformed hosts ("0://[]@")
             raise ValueError(f"malformed URL: {exc}"[:200]) from None
         scheme = (parsed.scheme or "").lower()
         if scheme not in ("http", "https"):
@@ -199,7 +199,10 @@ class FetchPolicy:
         else:
             ip = numeric_ipv4(host)
             if ip is None:
-                labels = host.rstrip(".").split(".") if host != "." else [""]
+                # aiohttp takes any all-digit-and-dot host for an IP and skips the resolver.
+                if host.replace(".", "").isdigit():
+                    raise ValueError("malformed IPv4 address")
+                labels = (host[:-1] if host.endswith(".") else host).split(".")
                 if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
                     raise ValueError("host is not a valid domain name")
                 if labels[-1] == "localhost" and not self.allow_private_network:
