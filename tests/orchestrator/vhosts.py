@@ -4,7 +4,7 @@ the server answers by the Host header. Each host logs its requests with arrival 
 
 from __future__ import annotations
 
-import asyncio
+
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -95,5 +95,3 @@ def patch_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
-async def settle() -> None:
-    await asyncio.sleep(0)
