@@ -20,6 +20,8 @@ from bridge.settings import BridgeSettings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+REDIS_COMMAND_CONNECTIONS = 64
+REDIS_FEED_CONNECTIONS = 10_000
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -61,12 +63,17 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
     app.router.add_static("/static/", STATIC, append_version=False)
 
     async def startup(app: web.Application) -> None:
-        redis = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=None,
-                                  socket_connect_timeout=5, health_check_interval=30)
+        # Commands share a bounded pool (callers queue for a connection rather than fail);
+        # the per-job blocking XREAD loops get their own pool.
+        redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+            redis_url, max_connections=REDIS_COMMAND_CONNECTIONS, timeout=20, decode_responses=True,
+            socket_connect_timeout=5, health_check_interval=30))
+        blocking = aioredis.from_url(redis_url, decode_responses=True, max_connections=REDIS_FEED_CONNECTIONS,
+                                     socket_connect_timeout=5)
         await redis.ping()
         buffer = EventBuffer(redis, prefix=settings.redis_prefix, maxlen=settings.buffer_maxlen,
                              retention_seconds=settings.buffer_retention_seconds,
-                             job_ttl_seconds=settings.job_ttl_seconds)
+                             job_ttl_seconds=settings.job_ttl_seconds, blocking_redis=blocking)
         clients = Clients(processor_target=settings.processor_target)
         pumps = Pumps(buffer=buffer, clients=clients, instance_id=settings.instance_id,
                       lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout)
@@ -87,6 +94,7 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
             bridge = app[BRIDGE]
             await bridge.clients.close()
             await bridge.redis.aclose()
+            await bridge.buffer.blocking_redis.aclose()
         for extra in cleanups or ():
             await extra()
 

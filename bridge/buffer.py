@@ -51,8 +51,10 @@ def _is_duplicate(exc: ResponseError) -> bool:
 
 class EventBuffer:
     def __init__(self, redis: aioredis.Redis, *, prefix: str, maxlen: int, retention_seconds: float,
-                 job_ttl_seconds: float) -> None:
+                 job_ttl_seconds: float, blocking_redis: aioredis.Redis | None = None) -> None:
         self.redis = redis
+        # Blocking XREADs hold a connection each: a separate pool keeps them from starving commands.
+        self.blocking_redis = blocking_redis or redis
         self.prefix = prefix
         self.maxlen = maxlen
         self.retention_ms = int(retention_seconds * 1000)
@@ -133,7 +135,7 @@ class EventBuffer:
 
     async def read_blocking(self, job_id: str, after: int, *, block_ms: int, count: int = 500) -> list[Entry]:
         """Entries after ``after``, waiting up to ``block_ms`` for the first one."""
-        result: Any = await self.redis.xread({self.events_key(job_id): f"{after}-0"}, count=count, block=block_ms)
+        result: Any = await self.blocking_redis.xread({self.events_key(job_id): f"{after}-0"}, count=count, block=block_ms)
         if not result:
             return []
         if isinstance(result, dict):  # RESP3

@@ -2,9 +2,12 @@
 local SSE client of that job.
 
 A ``JobFeed`` follows the job's stream with blocking XREADs and keeps the most recent
-entries in memory; clients that are caught up wait on it and get the same pre-encoded
-frames. A client further behind (a resume, a slow reader) catches up with XRANGE
-reads of its own, then joins the live feed. While the job is unfinished the feed also
+entries in memory. Clients that are caught up are "live": the feed writes each new
+batch of pre-encoded frames straight to their transports, one write per client and no
+task wake-up, which is what lets one process hold thousands of streams. A client
+further behind (a resume, a slow reader) catches up with its own awaited writes (from
+the cache or XRANGE reads), then goes live. A live client whose socket stops draining
+is disconnected; it resumes with Last-Event-ID like any other. While the job is unfinished the feed also
 makes sure some replica pumps it: every half lease it tries to take the lease."""
 
 from __future__ import annotations
@@ -21,6 +24,22 @@ from bridge.pump import Pumps
 log = logging.getLogger(__name__)
 
 CACHE_ENTRIES = 2048
+# A live client with this much unsent data is too slow: it is cut off and resumes later.
+MAX_PENDING_BYTES = 4 * 1024 * 1024
+
+
+class LiveClient:
+    __slots__ = ("transport", "chunked", "cursor", "done")
+
+    def __init__(self, transport: asyncio.WriteTransport, chunked: bool, cursor: int) -> None:
+        self.transport = transport
+        self.chunked = chunked
+        self.cursor = cursor
+        self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def finish(self, reason: str) -> None:
+        if not self.done.done():
+            self.done.set_result(reason)
 READ_COUNT = 500
 LINGER_SECONDS = 5.0
 
@@ -34,6 +53,7 @@ class JobFeed:
         self.terminal_sequence = 0
         self.closed = False
         self.subscribers = 0
+        self.live: set[LiveClient] = set()
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
@@ -55,14 +75,55 @@ class JobFeed:
             self.ready.exception()  # marked retrieved; acquirers re-raise it
 
     def _publish(self, entries: list[Entry]) -> None:
+        before = self.tail
+        fresh = []
         for entry in entries:
-            if entry.sequence <= self.tail:
-                continue
+            if entry.sequence != self.tail + 1 and self.tail:
+                if entry.sequence <= self.tail:
+                    continue
+                # Trimmed under us: never a hole in the cache, and live clients go back to
+                # catching up, where they get an explicit reset.
+                self.entries.clear()
+                self._end_live("behind")
             self.entries.append(entry)
+            fresh.append(entry)
             self.tail = entry.sequence
             if entry.terminal:
                 self.terminal_sequence = entry.sequence
+        if fresh:
+            self._push(before, fresh)
         self._wake()
+
+    def _push(self, before: int, fresh: list[Entry]) -> None:
+        body = b"".join(e.wire for e in fresh)
+        framed = f"{len(body):x}\r\n".encode() + body + b"\r\n"
+        for client in list(self.live):
+            transport = client.transport
+            if transport.is_closing():
+                client.finish("closed")
+                continue
+            if client.cursor != before:  # cannot happen: live clients are exactly caught up
+                client.finish("behind")
+                continue
+            transport.write(framed if client.chunked else body)
+            client.cursor = self.tail
+            if self.terminal_sequence:
+                client.finish("terminal")
+            elif transport.get_write_buffer_size() > MAX_PENDING_BYTES:
+                transport.abort()
+                client.finish("slow")
+
+    def join(self, transport: asyncio.WriteTransport, chunked: bool, cursor: int) -> LiveClient:
+        """Called exactly when ``cursor == tail``: from now on the feed writes for it."""
+        client = LiveClient(transport, chunked, cursor)
+        if self.closed or self.terminal_sequence:
+            client.finish("ended")
+        else:
+            self.live.add(client)
+        return client
+
+    def leave(self, client: LiveClient) -> None:
+        self.live.discard(client)
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -97,7 +158,13 @@ class JobFeed:
                 self._publish(entries)
         if not self.terminal_sequence:
             self.closed = True
+        self._end_live("ended")
         self._wake()
+
+    def _end_live(self, reason: str) -> None:
+        for client in self.live:
+            client.finish(reason)
+        self.live.clear()
 
     def since(self, cursor: int) -> list[Entry] | None:
         """Cached entries after ``cursor`` (at most READ_COUNT), or None when the cache
@@ -124,6 +191,7 @@ class JobFeed:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._end_live("stopped")
         self._wake()
 
 

@@ -14,6 +14,7 @@ import time
 
 import grpc
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from bridge.buffer import EventBuffer
 from bridge.clients import Clients
@@ -126,11 +127,11 @@ class Pumps:
         timeout = float(meta.get("timeout_seconds", "300")) + STREAM_SLACK_SECONDS
         backoff = 0.1
         while True:
-            last = await self.buffer.last(job_id)
-            if last is not None and last.terminal:
-                return
-            after = last.sequence if last is not None else 0
             try:
+                last = await self.buffer.last(job_id)
+                if last is not None and last.terminal:
+                    return
+                after = last.sequence if last is not None else 0
                 call = stub.JobEvents(pb.JobEventsRequest(job_id=job_id, after_sequence=after), timeout=timeout)
                 async for event in call:
                     await self.buffer.append(event)
@@ -143,6 +144,8 @@ class Pumps:
                     return
                 log.warning("job events stream broke; resuming", extra={"job_id": job_id,
                                                                         "code": exc.code().name})
+            except (RedisError, OSError) as exc:
+                log.warning("buffer write failed; resuming", extra={"job_id": job_id, "error": str(exc)})
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 

@@ -18,6 +18,11 @@ MAX_SEQUENCE = 2**31 - 1
 SEND_TIMEOUT = 30.0
 
 
+def request_transport(request: web.Request) -> asyncio.WriteTransport | None:
+    transport = request.transport
+    return transport if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing() else None
+
+
 class BadEventId(ValueError):
     pass
 
@@ -65,7 +70,7 @@ class EventStream:
                 await self._write(resp, f"retry: {self.retry_ms}\n\n".encode())
                 feed = await self.hub.acquire(self.job_id)
                 try:
-                    await self._stream(resp, feed)
+                    await self._stream(request, resp, feed)
                 finally:
                     self.hub.release(feed)
         except (ConnectionResetError, TimeoutError):
@@ -82,7 +87,7 @@ class EventStream:
         await self._write(resp, b"".join(e.wire for e in entries))
         self.cursor = entries[-1].sequence
 
-    async def _stream(self, resp: EventSourceResponse, feed: JobFeed) -> None:
+    async def _stream(self, request: web.Request, resp: EventSourceResponse, feed: JobFeed) -> None:
         buffer = self.hub.buffer
         while True:
             if feed.terminal_sequence and self.cursor >= feed.terminal_sequence:
@@ -98,8 +103,17 @@ class EventStream:
                         await self._write(resp, reset_frame(self.job_id, batch[0].sequence))
                 await self._send(resp, batch)
                 continue
-            if feed.closed:
+            if feed.closed or not resp.is_connected():
                 return
-            if not resp.is_connected():
+            transport = request_transport(request)
+            if transport is None:
                 return
-            await feed.wait(self.cursor, timeout=self.keepalive)
+            # Caught up: the feed writes for this client from now on (no await in between).
+            live = feed.join(transport, resp.chunked, self.cursor)
+            try:
+                await live.done
+            finally:
+                feed.leave(live)
+                self.cursor = live.cursor
+            if live.done.result() not in ("terminal", "behind"):
+                return
