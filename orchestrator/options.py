@@ -3,7 +3,10 @@ bounds, with defaults filled in."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from wcmatch import glob
 
 from docspasta.urls import InvalidURL, normalize
 from docspasta.v1 import orchestrator_pb2
@@ -11,6 +14,11 @@ from orchestrator.settings import OrchestratorSettings
 
 MAX_PATTERNS = 100
 MAX_PATTERN_LENGTH = 500
+# Extended globs (+(a|aa), *(...)) compile to backtracking regexes: one pattern and a
+# long path can hold the event loop for minutes. Braces must expand to few patterns.
+_EXTGLOB = re.compile(r"[?*+@!]\(")
+_BRACE_CHECK_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.IGNORECASE | glob.DOTGLOB
+MAX_BRACE_EXPANSION = 100
 
 
 class InvalidOptions(ValueError):
@@ -55,6 +63,13 @@ def _patterns(name: str, values: list[str] | tuple[str, ...]) -> tuple[str, ...]
             raise InvalidOptions(f"options.{name}: empty pattern")
         if len(value) > MAX_PATTERN_LENGTH:
             raise InvalidOptions(f"options.{name}: a pattern is longer than {MAX_PATTERN_LENGTH} characters")
+        if _EXTGLOB.search(value):
+            raise InvalidOptions(f"options.{name}: extended globs like +(...) or *(...) are not supported")
+        try:
+            glob.translate(value, flags=_BRACE_CHECK_FLAGS, limit=MAX_BRACE_EXPANSION)
+        except Exception:  # wcmatch's PatternLimitException and malformed patterns
+            raise InvalidOptions(f"options.{name}: {value[:60]!r} expands to more than "
+                                 f"{MAX_BRACE_EXPANSION} patterns or is malformed") from None
         out.append(value)
     return tuple(out)
 
