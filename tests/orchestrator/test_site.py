@@ -193,3 +193,14 @@ async def test_robots_unavailable_disallows_and_says_why(stack: LocalStack, site
     assert names(events)[-1] == "job_failed"
     assert "robots.txt answered HTTP 500" in events[-1].job_failed.error
     assert site.requests["/robots.txt"] == 3 and site.requests["/docs/"] == 0
+
+
+async def test_links_per_page_are_capped(small_stack: LocalStack, site: FixtureSite) -> None:
+    site.pages["/docs/"] = html("Hub", [f"p{i}" for i in range(60)])
+    for i in range(60):
+        site.pages[f"/docs/p{i}"] = html(f"Page {i}")
+    job_id, events = await run_job(small_stack, site.url("/docs/"))
+    check_contract(events)
+    assert len(await stored_pages(small_stack, job_id)) == 1 + 40  # this stack takes 40 links a page
+    assert events[-1].job_completed.totals.skipped["trap"] == 20
+    assert site.requests["/docs/p45"] == 0
