@@ -139,7 +139,7 @@ async def run_phase(http: aiohttp.ClientSession, base: str, n: int, bridge_pid: 
                     redis: aioredis.Redis) -> Phase:
     rate = max(5, min(50, 5000 // max(n, 1)))
     seconds = 6
-    start_after = max(1.5, n / 600)
+    start_after = max(1.5, n / 150)  # every client connects before the first measured event
     query = f"rate={rate}&seconds={seconds}&start_after={start_after}"
     async with http.post(f"{base}/api/jobs", json={"url": f"https://bench.example/?{query}"}) as resp:
         job = await resp.json()
@@ -178,7 +178,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="1, 100 and 1,000 clients only")
     parser.add_argument("--max-clients", type=int, default=5000)
-    parser.add_argument("--budget", type=float, default=240.0, help="seconds for the whole run")
+    parser.add_argument("--budget", type=float, default=180.0, help="no new phase after this many seconds")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
