@@ -38,10 +38,14 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         if not JOB_ID_RE.match(request.job_id):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 "job_id: required, 1-128 characters of letters, digits, '_', '-', '.', ':'")
-        if not request.url.startswith(("http://", "https://")) or len(request.url) > 8192:
+        if not request.url.startswith(("http://", "https://")):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
-        if request.order < 0 or request.depth < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "order and depth: must not be negative")
+        if len(request.url) > 8192:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: longer than 8192 characters")
+        if request.order < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "order: must not be negative")
+        if request.depth < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "depth: must not be negative")
         if len(request.html) > self._settings.max_html_bytes:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"html: larger than {self._settings.max_html_bytes} bytes")
@@ -63,9 +67,12 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],
                         ) -> AsyncIterator[processor_pb2.Page]:
         if not JOB_ID_RE.match(request.job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "job_id: required")
-        if request.after_order < 0 or request.limit < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after_order and limit: must not be negative")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "job_id: required, 1-128 characters of letters, digits, '_', '-', '.', ':'")
+        if request.after_order < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after_order: must not be negative")
+        if request.limit < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit: must not be negative")
         async for page in self._store.pages(request.job_id, after_order=request.after_order, limit=request.limit):
             yield processor_pb2.Page(
                 job_id=page.job_id, url=page.url, title=page.title, markdown=page.markdown,
