@@ -309,6 +309,7 @@ class Renderer:
     def list_block(self, el: Element, depth: int) -> list[str]:
         ordered = el.tag == "ol"
         n = _int(el.get("start"), 1, -(10**8), 10**8) if ordered else 0
+        first = n
         items: list[str] = []
         extra: list[str] = []
 
@@ -317,7 +318,7 @@ class Renderer:
             if not blocks:
                 return
             if items:
-                pad = " " * (len(str(n - 1)) + 2 if ordered else 2)
+                pad = " " * (len(str(first)) + 2 if ordered else 2)
                 items[-1] += "\n\n" + indent_lines("\n\n".join(blocks), pad, pad)
             else:
                 extra.extend(blocks)
@@ -328,9 +329,13 @@ class Renderer:
             tag = child.tag
             if isinstance(tag, str) and child not in self.skip:
                 if tag == "li":
-                    if ordered and child.get("value"):
+                    if ordered and child.get("value") and not items:
                         n = _int(child.get("value"), n, -(10**8), 10**8)
-                    marker = f"{n}. " if ordered else "- "
+                    if not items:
+                        first = n
+                    # Every item repeats the first number (CommonMark numbers them in
+                    # order): list numbers are not page text, so none is invented.
+                    marker = f"{first}. " if ordered else "- "
                     items.append(self.item(marker, self.blocks(child, depth + 1)))
                     n += 1
                 elif tag in BLOCK_TAGS or self.has_block(child):
@@ -348,7 +353,7 @@ class Renderer:
 
     # -- definition lists ---------------------------------------------------
     def dl_entries(self, el: Element) -> list[Element]:
-        out = []
+        out: list[Element] = []
         for c in el:
             if not isinstance(c.tag, str) or c in self.skip:
                 continue
