@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -128,8 +129,11 @@ async def run_crawl(args: argparse.Namespace, console: Console) -> int:
     crawler_settings = CrawlerSettings.from_env()
     if args.allow_private_network:
         crawler_settings = replace(crawler_settings, allow_private_network=True, allowed_ports=None)
+    # Crawler and processor in their own processes, so the crawl uses more than one core
+    # (DOCSPASTA_LOCAL_PROCESSES=0: everything in this process).
     stack = LocalStack(crawler=crawler_settings, processor=ProcessorSettings.from_env(),
-                       orchestrator=replace(OrchestratorSettings.from_env(), instance_id="local"))
+                       orchestrator=replace(OrchestratorSettings.from_env(), instance_id="local"),
+                       processes=os.environ.get("DOCSPASTA_LOCAL_PROCESSES", "1") != "0")
     events_file: IO[str] | None = open(args.events, "w", encoding="utf-8") if args.events else None
     try:
         async with stack:

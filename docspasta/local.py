@@ -1,25 +1,47 @@
 """The whole pipeline on this machine: crawler, processor and orchestrator as real gRPC
-servers on loopback ports, in this process (conversion in worker processes)."""
+servers (conversion in worker processes).
+
+By default the three servers run in this process on loopback ports. With
+``processes=True`` (what ``docspasta crawl`` uses) the crawler and the processor each
+run in a child process (``python -m docspasta.local crawler|processor``, settings
+passed in the environment) on a unix domain socket, so the fetch/link extraction, the
+Process calls/SQLite and the orchestrator's frontier do not share one event loop and
+one GIL: on a 2-core machine this is what lets the crawl use both cores. The children
+exit when this process closes the stack, and on their own when it dies (their stdin
+reaches EOF)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import logging
 import os
+import pickle
+import signal
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field, replace
 from types import TracebackType
+from typing import Any
 
 import grpc
 
-from crawler.server import create_server as create_crawler
 from crawler.settings import CrawlerSettings
 from docspasta.rpc import ServiceHost, insecure_channel
 from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
-from orchestrator.server import create_server as create_orchestrator
 from orchestrator.settings import OrchestratorSettings
-from processor.server import create_server as create_processor
 from processor.settings import ProcessorSettings
 
+# The servers are imported where they are built: a child process imports only its own.
+
 LOOPBACK = "127.0.0.1:0"
+SETTINGS_ENV = "DOCSPASTA_LOCAL_SETTINGS"
+READY_TIMEOUT = 60.0
+# Longest unix socket path (sun_path is 108 bytes on Linux, with the terminating NUL).
+_MAX_UNIX_PATH = 100
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
@@ -29,26 +51,39 @@ class LocalStack:
     orchestrator: OrchestratorSettings = field(default_factory=OrchestratorSettings)
     # None: a temporary SQLite file removed on exit.
     database_url: str | None = None
+    # Crawler and processor in child processes (see the module docstring).
+    processes: bool = False
     hosts: list[ServiceHost] = field(default_factory=list)
     orchestrator_target: str = ""
     processor_target: str = ""
+    _crawler_target: str = ""
     _tmpdir: tempfile.TemporaryDirectory[str] | None = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
+    _children: list[asyncio.subprocess.Process] = field(default_factory=list)
 
     async def __aenter__(self) -> LocalStack:
         database_url = self.database_url
-        if database_url is None:
+        if database_url is None or self.processes:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="docspasta-")
+        if database_url is None:
+            assert self._tmpdir is not None
             database_url = "sqlite:///" + os.path.join(self._tmpdir.name, "pages.db")
+        from orchestrator.server import create_server as create_orchestrator
         try:
-            crawler, crawler_port = await create_crawler(replace(self.crawler, bind=LOOPBACK))
-            self.hosts.append(crawler)
-            processor, processor_port = await create_processor(
-                replace(self.processor, bind=LOOPBACK, database_url=database_url))
-            self.hosts.append(processor)
-            self.processor_target = f"127.0.0.1:{processor_port}"
+            if self.processes:
+                await self._start_children(database_url)
+            else:
+                from crawler.server import create_server as create_crawler
+                from processor.server import create_server as create_processor
+                crawler, crawler_port = await create_crawler(replace(self.crawler, bind=LOOPBACK))
+                self.hosts.append(crawler)
+                processor, processor_port = await create_processor(
+                    replace(self.processor, bind=LOOPBACK, database_url=database_url))
+                self.hosts.append(processor)
+                self.processor_target = f"127.0.0.1:{processor_port}"
+                self._crawler_target = f"127.0.0.1:{crawler_port}"
             orchestrator, orchestrator_port = await create_orchestrator(replace(
-                self.orchestrator, bind=LOOPBACK, crawler_target=f"127.0.0.1:{crawler_port}",
+                self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
                 processor_target=self.processor_target))
             self.hosts.append(orchestrator)
             self.orchestrator_target = f"127.0.0.1:{orchestrator_port}"
@@ -56,6 +91,37 @@ class LocalStack:
             await self.close()
             raise
         return self
+
+    async def _start_children(self, database_url: str) -> None:
+        """Starts both children at once and waits until each serves; their addresses
+        are unix sockets in the stack's temp dir (loopback ports if its path is too long)."""
+        assert self._tmpdir is not None
+        use_unix = len(os.path.join(self._tmpdir.name, "processor.sock")) <= _MAX_UNIX_PATH
+
+        def bind(name: str) -> str:
+            return f"unix:{os.path.join(self._tmpdir.name, name + '.sock')}" if use_unix else LOOPBACK  # type: ignore[union-attr]
+
+        crawler = replace(self.crawler, bind=bind("crawler"))
+        processor = replace(self.processor, bind=bind("processor"), database_url=database_url)
+        ready = await asyncio.gather(self._spawn("crawler", crawler), self._spawn("processor", processor))
+        self._crawler_target, self.processor_target = ready
+
+    async def _spawn(self, kind: str, settings: Any) -> str:
+        env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(settings)).decode("ascii")}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "docspasta.local", kind, env=env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE)
+        self._children.append(child)
+        assert child.stdout is not None
+        try:
+            line = await asyncio.wait_for(child.stdout.readline(), READY_TIMEOUT)
+        except TimeoutError:
+            raise RuntimeError(f"the {kind} process did not start within {READY_TIMEOUT:g} s") from None
+        word, _, target = line.decode().strip().partition(" ")
+        if word != "ready" or not target:
+            await child.wait()
+            raise RuntimeError(f"the {kind} process failed to start (exit {child.returncode})")
+        return target
 
     def orchestrator_stub(self) -> orchestrator_pb2_grpc.OrchestratorAsyncStub:
         channel = insecure_channel(self.orchestrator_target)
@@ -75,6 +141,17 @@ class LocalStack:
         for host in reversed(self.hosts):
             await host.stop(grace=1.0)
         self.hosts.clear()
+        # Closing a child's stdin stops it gracefully (in-flight calls, store, pool).
+        for child in self._children:
+            if child.stdin is not None and not child.stdin.is_closing():
+                child.stdin.close()
+        for child in self._children:
+            try:
+                await asyncio.wait_for(child.wait(), 15.0)
+            except TimeoutError:
+                child.kill()
+                await child.wait()
+        self._children.clear()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
@@ -82,3 +159,42 @@ class LocalStack:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
+
+
+async def _serve_child(kind: str) -> None:
+    settings = pickle.loads(base64.b64decode(os.environ[SETTINGS_ENV]))
+    if kind == "crawler":
+        from crawler.server import create_server as create_crawler
+        host, port = await create_crawler(settings)
+    else:
+        from processor.server import create_server as create_processor
+        host, port = await create_processor(settings)
+    bind: str = settings.bind
+    target = bind if bind.startswith("unix:") else f"127.0.0.1:{port}"
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    # EOF on stdin: the parent closed the stack, or died.
+    def wait_for_eof() -> None:
+        sys.stdin.buffer.read()
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+    sys.stdout.write(f"ready {target}\n")
+    sys.stdout.flush()
+    await stop.wait()
+    await host.stop(grace=1.0)
+
+
+def _child_main() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the children in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    kind = sys.argv[1] if len(sys.argv) > 1 else ""
+    if kind not in ("crawler", "processor"):
+        sys.exit("usage: python -m docspasta.local crawler|processor (started by LocalStack)")
+    asyncio.run(_serve_child(kind))
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -40,7 +40,8 @@ import generate  # noqa: E402
 
 CORPORA = {"flask": "python-flask-doc", "nodejs": "nodejs-doc", "git": "git-doc"}
 GENERATED = {"1k": 1000, "5k": 5000, "10k": 10000}
-CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura")
+CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura", "docspasta-inproc")
+DEFAULT_CONTENDERS = CONTENDERS[:3]
 
 
 def free_port() -> int:
@@ -84,6 +85,12 @@ class TreeSampler(threading.Thread):
         except psutil.Error:
             return p.name()
         text = " ".join(cmd)
+        if "py-spy" in text:
+            return "py-spy"
+        if "docspasta.local crawler" in text:
+            return "crawler process"
+        if "docspasta.local processor" in text:
+            return "processor process"
         if "multiprocessing" in text and "spawn_main" in text:
             return "conversion worker"
         if "resource_tracker" in text:
@@ -94,7 +101,7 @@ class TreeSampler(threading.Thread):
         if "peer_spider" in text:
             return "scrapy"
         if "docspasta" in text:
-            return "docspasta main"
+            return "main (cli+orchestrator)"
         return p.name()
 
     def sample(self) -> None:
@@ -142,14 +149,19 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "pages.jsonl"
     env = dict(os.environ)
-    if contender == "docspasta":
+    if contender.startswith("docspasta"):
+        if contender == "docspasta-inproc":
+            # The three services in one process (the layout before docspasta/local.py's split).
+            env["DOCSPASTA_LOCAL_PROCESSES"] = "0"
         cmd = [args.docspasta, "crawl", start, "--allow-private-network", "-q", "--max-pages", "20000",
                "--max-depth", "50", "--concurrency", str(args.concurrency), "--timeout", "3600",
                "-o", str(out / "site.md"), "--jsonl", str(jsonl)]
         if args.events:
             cmd += ["--events", str(out / "events.jsonl")]
         if args.profile:
-            env["DOCSPASTA_PROFILE"] = str(Path(args.profile) / f"{site}.prof")
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+            cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--rate", "50",
+                   "--format", "raw", "-o", str(Path(args.profile).resolve() / f"{site}-{contender}.txt"), "--", *cmd]
     else:
         converter = contender.split("+", 1)[1]
         cmd = [sys.executable, str(HERE / "peer_spider.py"), start, str(jsonl), "--converter", converter,
@@ -209,12 +221,13 @@ def main() -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "eval")
     ap.add_argument("--docspasta", default=str(ROOT / ".venv" / "bin" / "docspasta"))
     ap.add_argument("--events", action="store_true", help="docspasta also writes --events")
-    ap.add_argument("--profile", help="DIR: docspasta writes cProfile stats there (DOCSPASTA_PROFILE)")
+    ap.add_argument("--profile", help="DIR: run docspasta under py-spy (all processes), raw stacks to DIR "
+                                      "(summarise with bench/crawl/spyreport.py); slows it down")
     ap.add_argument("--json", help="also write every round's result here")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (in the work dir)")
     args = ap.parse_args()
     sites = args.site or [*CORPORA, *GENERATED]
-    contenders = args.contender or list(CONTENDERS)
+    contenders = args.contender or list(DEFAULT_CONTENDERS)
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     all_results: list[Result] = []
     rows = []
@@ -252,10 +265,11 @@ def main() -> int:
     for c in contenders:
         head += f" {c} pages | s | p/s | RSS |"
     if "docspasta" in contenders:
-        for c in contenders[1:] if contenders[0] == "docspasta" else [x for x in contenders if x != "docspasta"]:
-            head += f" ratio vs {c} |"
+        for c in contenders:
+            if c != "docspasta":
+                head += f" ratio vs {c} |"
     print(head)
-    print("|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1))
+    print("|" + "---|" * (head.count("|") - 1))
     for label, best, _ in rows:
         line = f"| {label:20} |"
         for c in contenders:
