@@ -41,11 +41,15 @@ class SqliteStore:
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA busy_timeout=10000")
+        # Under a write lock, so stores opening the same file together migrate once.
+        await self._db.execute("BEGIN IMMEDIATE")
         async with self._db.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         version = int(row[0]) if row else 0
         for index in range(version, len(MIGRATIONS)):
-            await self._db.executescript(MIGRATIONS[index])
+            # Statement by statement: executescript() would commit and drop the lock.
+            for statement in filter(str.strip, MIGRATIONS[index].split(";")):
+                await self._db.execute(statement)
             await self._db.execute(f"PRAGMA user_version = {index + 1}")
         await self._db.commit()
 
