@@ -31,7 +31,8 @@ from docspasta.urls import directory_prefix, host_of
 
 OUT_OF_SCOPE = "out_of_scope"
 EXCLUDED = "excluded"
-_GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.EXTGLOB | glob.IGNORECASE | glob.DOTGLOB
+# No EXTGLOB: its backtracking regexes can hold the loop (options.py refuses them too).
+_GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.IGNORECASE | glob.DOTGLOB
 
 
 @dataclass(frozen=True, slots=True)
