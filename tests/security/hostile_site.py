@@ -80,7 +80,7 @@ class HostileSite:
     async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             async with asyncio.timeout(HANDLER_DEADLINE):
                 request = await reader.readuntil(b"\r\n\r\n")
@@ -99,7 +99,7 @@ class HostileSite:
             writer.close()
             with contextlib.suppress(BaseException):
                 await writer.wait_closed()
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            self._tasks.discard(task)
 
     # --- handler factories -------------------------------------------------------
 

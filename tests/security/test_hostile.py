@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from types import TracebackType
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from crawler.fetch import FetchError, FetchResult, HttpFetcher
@@ -225,7 +225,7 @@ async def test_10000_link_page_is_capped_through_the_crawler_service(hostile: Ho
         response = await crawler_pb2_grpc.CrawlerStub(channel).Crawl(
             crawler_pb2.CrawlRequest(url=hostile.url("/links")), timeout=30)
     finally:
-        await channel.close()
+        await channel.close(None)
         await host.stop(grace=0.5)
     assert response.error == common_pb2.ERROR_CATEGORY_UNSPECIFIED, response.error_message
     assert len(response.links) == SETTINGS.max_links
@@ -267,7 +267,7 @@ async def test_50mb_text_node_is_fetched_and_parsed_when_the_cap_allows(hostile:
             crawler_pb2.CrawlRequest(url=hostile.url("/big")), timeout=60)
         assert time.monotonic() - started < 30
     finally:
-        await channel.close()
+        await channel.close(None)
         await host.stop(grace=0.5)
     assert response.error == common_pb2.ERROR_CATEGORY_UNSPECIFIED, response.error_message
     assert response.title == "Big" and list(response.links) == [hostile.url("/after")]

@@ -312,7 +312,7 @@ def _fake_getaddrinfo(table: dict[str, list[str]], calls: list[str]) -> Any:
         calls.append(host)
         if host not in table:
             raise socket.gaierror(socket.EAI_NONAME, "not found")
-        out = []
+        out: list[Any] = []
         for address in table[host]:
             if ":" in address:
                 out.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)))
@@ -384,7 +384,7 @@ async def test_grpc_crawl_reports_blocked(redirect_site: FixtureSite, canary: Ca
         ok = await stub.Crawl(crawler_pb2.CrawlRequest(url=redirect_site.url("/")), timeout=10)
         assert ok.error == common_pb2.ERROR_CATEGORY_UNSPECIFIED and ok.title
     finally:
-        await channel.close()
+        await channel.close(None)
         await host.stop(grace=0.5)
     assert canary.connections == 0
     assert guard.refused == []

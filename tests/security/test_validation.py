@@ -62,7 +62,7 @@ async def test_crawler_crawl_validates(vstack: LocalStack) -> None:
         for request, field in cases:
             await invalid(crawl(request, timeout=10), field)
     finally:
-        await channel.close()
+        await channel.close(None)
 
 
 async def test_processor_process_and_list_pages_validate(vstack: LocalStack) -> None:
