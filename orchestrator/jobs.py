@@ -52,6 +52,9 @@ class JobRegistry:
     def active(self) -> int:
         return sum(1 for j in self._jobs.values() if j.finished_at is None)
 
+    def running(self) -> list[CrawlJob]:
+        return [j for j in self._jobs.values() if j.finished_at is None]
+
     def _expire(self) -> None:
         cutoff = time.time() - self._settings.job_retention_seconds
         for job_id in [j.job_id for j in self._jobs.values() if j.finished_at and j.finished_at < cutoff]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from docspasta import logs
+from docspasta import logs, metrics
 from docspasta.rpc import ServiceHost, serve_until_signal
 from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.clients import Backends
@@ -25,6 +25,10 @@ async def create_server(settings: OrchestratorSettings) -> tuple[ServiceHost, in
     registry = JobRegistry(settings=settings, backends=backends)
     host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
     orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorService(registry=registry), host.server)
+    # Gauges read at scrape time, so they cost nothing while nobody looks.
+    metrics.ACTIVE_JOBS.set_function(lambda: registry.active)
+    metrics.QUEUE_DEPTH.set_function(lambda: sum(len(j.frontier) for j in registry.running()))
+    metrics.IN_FLIGHT.set_function(lambda: sum(j.in_flight for j in registry.running()))
     host.on_drain.append(registry.shutdown)
     host.cleanups.append(backends.close)
     await host.start()
@@ -35,6 +39,7 @@ async def main() -> None:
     settings = OrchestratorSettings.from_env()
     logs.setup("orchestrator", settings.log_level)
     host, port = await create_server(settings)
+    metrics.start_metrics_server(settings.metrics_port)
     log.info("orchestrator listening", extra={"port": port})
     await serve_until_signal(host, grace=settings.grace_seconds)
 

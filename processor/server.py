@@ -8,7 +8,7 @@ import multiprocessing
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from docspasta import logs
+from docspasta import logs, metrics
 from docspasta.rpc import ServiceHost, serve_until_signal
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.service import ProcessorService, convert_page
@@ -64,6 +64,7 @@ async def main() -> None:
     settings = ProcessorSettings.from_env()
     logs.setup("processor", settings.log_level)
     host, port = await create_server(settings)
+    metrics.start_metrics_server(settings.metrics_port)
     log.info("processor listening", extra={"port": port})
     await serve_until_signal(host, grace=settings.grace_seconds)
 

@@ -6,12 +6,13 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 
 import grpc
 
-from docspasta import logs
+from docspasta import logs, metrics
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, convert
 from processor.settings import ProcessorSettings
@@ -52,6 +53,7 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         logs.job_id_var.set(request.job_id)
         logs.url_var.set(request.url)
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         # Conversion is CPU-bound: it runs in worker processes, never on this loop.
         result: Converted = await loop.run_in_executor(self._executor, convert_page, request.html, request.url)
         content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
@@ -59,6 +61,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             job_id=request.job_id, url=request.url, order=request.order, depth=request.depth,
             title=result.title, markdown=result.markdown, word_count=result.word_count,
             token_estimate=result.token_estimate, description=result.description, content_hash=content_hash))
+        metrics.PROCESS_SECONDS.observe(time.perf_counter() - started)
+        metrics.PAGES_PROCESSED.inc()
         return processor_pb2.ProcessResponse(
             url=request.url, title=result.title, markdown=result.markdown, word_count=result.word_count,
             token_estimate=result.token_estimate, description=result.description, content_hash=content_hash)
