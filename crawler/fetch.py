@@ -344,6 +344,21 @@ class HttpFetcher:
                                  final_url=final_url, redirects=redirects) from None
         body = b"".join(chunks)
         del chunks
+        if allow_non_html and inflater is None and body[:2] == b"\x1f\x8b":
+            # A raw .gz file (sitemap.xml.gz without Content-Encoding): the caller
+            # wants its text, decompressed under the same cap.
+            try:
+                pieces: list[bytes] = []
+                size = 0
+                for piece in _Inflater("gzip").feed(body):
+                    size += len(piece)
+                    if size > limit:
+                        raise too_large()
+                    pieces.append(piece)
+            except zlib.error:
+                raise FetchError("invalid", "the gzip file is corrupt", status=status, final_url=final_url,
+                                 redirects=redirects) from None
+            body = b"".join(pieces)
         if not declared_html and not allow_non_html and _looks_binary(body):
             raise FetchError("not_html", "the response is not HTML", status=status, final_url=final_url,
                              redirects=redirects)

@@ -8,7 +8,7 @@ import logging
 from crawler.fetch import Fetcher, HttpFetcher
 from crawler.service import CrawlerService
 from crawler.settings import CrawlerSettings
-from docspasta import logs
+from docspasta import logs, metrics
 from docspasta.rpc import ServiceHost, serve_until_signal
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc
 
@@ -30,6 +30,7 @@ async def main() -> None:
     settings = CrawlerSettings.from_env()
     logs.setup("crawler", settings.log_level)
     host, port = await create_server(settings)
+    metrics.start_metrics_server(settings.metrics_port)
     log.info("crawler listening", extra={"port": port})
     await serve_until_signal(host, grace=settings.grace_seconds)
 

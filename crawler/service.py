@@ -11,7 +11,7 @@ import grpc
 from crawler.extract import extract
 from crawler.fetch import Fetcher, FetchError
 from crawler.settings import CrawlerSettings
-from docspasta import logs
+from docspasta import logs, metrics
 from docspasta.rpc import DEFAULT_MAX_MESSAGE_BYTES
 from docspasta.v1 import common_pb2, crawler_pb2, crawler_pb2_grpc
 
@@ -61,7 +61,10 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
             response.retry_after_seconds = exc.retry_after
             response.redirects.extend(exc.redirects)
             log.info("fetch failed", extra={"category": exc.category, "reason": exc.message})
+            metrics.PAGES_FETCHED.labels(exc.category).inc()
             return response
+        metrics.PAGES_FETCHED.labels("ok").inc()
+        metrics.FETCH_SECONDS.observe(result.seconds)
         response.final_url = result.final_url
         response.status = result.status
         response.content_type = result.content_type
