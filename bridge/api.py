@@ -130,7 +130,7 @@ async def get_job(request: web.Request) -> web.StreamResponse:
         return not_found()
     bridge, job_id, meta = found
     try:
-        job = await bridge.clients.orchestrator(meta["orchestrator"]).GetJob(
+        job = await bridge.clients.orchestrator_for(job_id, meta.get("orchestrator", "")).GetJob(
             pb.GetJobRequest(job_id=job_id), timeout=bridge.settings.rpc_timeout)
     except grpc.aio.AioRpcError as exc:
         if meta.get("terminal") and exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE):
@@ -149,7 +149,7 @@ async def cancel_job(request: web.Request) -> web.StreamResponse:
     if meta.get("terminal"):
         return web.json_response(_fallback_status(job_id, meta, await bridge.buffer.last_sequence(job_id)))
     try:
-        job = await bridge.clients.orchestrator(meta["orchestrator"]).CancelJob(
+        job = await bridge.clients.orchestrator_for(job_id, meta.get("orchestrator", "")).CancelJob(
             pb.CancelJobRequest(job_id=job_id), timeout=bridge.settings.rpc_timeout)
     except grpc.aio.AioRpcError as exc:
         return grpc_error(exc)

@@ -74,9 +74,13 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
         buffer = EventBuffer(redis, prefix=settings.redis_prefix, maxlen=settings.buffer_maxlen,
                              retention_seconds=settings.buffer_retention_seconds,
                              job_ttl_seconds=settings.job_ttl_seconds, blocking_redis=blocking)
-        clients = Clients(processor_target=settings.processor_target)
+        clients = Clients(processor_target=settings.processor_target,
+                          orchestrator_target=settings.orchestrator_target,
+                          orchestrator_target_template=settings.orchestrator_target_template,
+                          orchestrator_instances=settings.orchestrator_instances)
         pumps = Pumps(buffer=buffer, clients=clients, instance_id=settings.instance_id,
-                      lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout)
+                      lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout,
+                      lost_seconds=settings.orchestrator_lost_seconds)
         hub = Hub(buffer=buffer, pumps=pumps)
         limiter = RateLimiter(redis, prefix=settings.redis_prefix, per_minute=settings.rate_limit_per_minute,
                               burst=settings.rate_limit_burst)

@@ -89,8 +89,10 @@ class EventBuffer:
     async def append(self, event: pb.JobEvent) -> bool:
         return await self.append_raw(event.job_id, event.sequence, event_name(event), event_json(event))
 
-    async def append_raw(self, job_id: str, sequence: int, name: str, data: str) -> bool:
-        """Stores the event; False when it was already stored (same or older sequence)."""
+    async def append_raw(self, job_id: str, sequence: int, name: str, data: str, *, only_new: bool = False) -> bool:
+        """Stores the event; False when it was already stored (same or older sequence).
+        With ``only_new`` an event refused as a duplicate changes nothing else either
+        (the bridge's own terminal event must not finish a job whose sequence was taken)."""
         if sequence < 1:
             raise ValueError("sequence must be at least 1")
         key = self.events_key(job_id)
@@ -102,7 +104,7 @@ class EventBuffer:
             if not _is_duplicate(exc):
                 raise
             stored = False
-        if name in TERMINAL_EVENTS:
+        if name in TERMINAL_EVENTS and (stored or not only_new):
             await self._finish(job_id, sequence, name, data)
         elif stored and sequence == 1:
             await self.redis.pexpire(key, self.job_ttl_ms)

@@ -4,7 +4,14 @@ The replica holds a lease (``SET NX PX``) and renews it with a compare-and-set s
 if it dies the lease runs out and the next replica to try (any reader of the job does,
 every half lease) takes over, resuming the gRPC stream after the last buffered
 sequence. Two pumps that overlap for a moment cannot duplicate anything: entry ids
-are sequences and Redis refuses an id it already has."""
+are sequences and Redis refuses an id it already has.
+
+The pump calls the orchestrator replica that runs the job (routed by the job id's
+instance prefix, see bridge/clients.py). If that replica is gone (SIGKILLed, its pod
+deleted: the stream broke and reconnecting keeps failing for ``lost_seconds``) or
+answers NOT_FOUND (it restarted), the pump itself appends a terminal ``job_failed``
+("the orchestrator running this job stopped") with the next sequence, so every
+client's stream ends instead of hanging."""
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from redis.exceptions import RedisError
 
 from bridge.buffer import EventBuffer
 from bridge.clients import Clients
-from docspasta.events import TERMINAL_EVENTS, event_name
+from docspasta.events import TERMINAL_EVENTS, event_json, event_name
 from docspasta.v1 import orchestrator_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,7 @@ return 0
 # gRPC codes that mean the orchestrator will never have this job's events.
 _GONE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
 STREAM_SLACK_SECONDS = 120.0
+ORCHESTRATOR_STOPPED = "the orchestrator running this job stopped"
 
 
 class LeaseLost(Exception):
@@ -65,12 +73,13 @@ class Pumps:
     """This replica's running pumps, one task per job whose lease it holds."""
 
     def __init__(self, *, buffer: EventBuffer, clients: Clients, instance_id: str, lease_seconds: float,
-                 rpc_timeout: float) -> None:
+                 rpc_timeout: float, lost_seconds: float = 10.0) -> None:
         self.buffer = buffer
         self.clients = clients
         self.instance_id = instance_id
         self.lease_ms = int(lease_seconds * 1000)
         self.rpc_timeout = rpc_timeout
+        self.lost_seconds = lost_seconds
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
 
@@ -123,9 +132,13 @@ class Pumps:
                 log.debug("lease release failed", exc_info=True)
 
     async def _pump(self, job_id: str, meta: dict[str, str]) -> None:
-        stub = self.clients.orchestrator(meta["orchestrator"])
+        stub = self.clients.orchestrator_for(job_id, meta.get("orchestrator", ""))
         timeout = float(meta.get("timeout_seconds", "300")) + STREAM_SLACK_SECONDS
+        loop = asyncio.get_running_loop()
         backoff = 0.1
+        # When the stream to the orchestrator last broke with nothing received since
+        # (None: it is healthy). Still broken after lost_seconds: the replica is gone.
+        broken_since: float | None = None
         while True:
             try:
                 last = await self.buffer.last(job_id)
@@ -134,29 +147,42 @@ class Pumps:
                 after = last.sequence if last is not None else 0
                 call = stub.JobEvents(pb.JobEventsRequest(job_id=job_id, after_sequence=after), timeout=timeout)
                 async for event in call:
+                    broken_since = None
                     await self.buffer.append(event)
                     backoff = 0.1
                     if event_name(event) in TERMINAL_EVENTS:
                         return
+                broken_since = broken_since or loop.time()  # ended without a terminal event
             except grpc.aio.AioRpcError as exc:
                 if exc.code() in _GONE:
-                    await self._gone(job_id, exc.details() or "")
-                    return
+                    if await self._stopped(job_id, f"it no longer has the job: {exc.details() or 'not found'}"):
+                        return
+                broken_since = broken_since or loop.time()
                 log.warning("job events stream broke; resuming", extra={"job_id": job_id,
                                                                         "code": exc.code().name})
             except (RedisError, OSError) as exc:
                 log.warning("buffer write failed; resuming", extra={"job_id": job_id, "error": str(exc)})
+            if broken_since is not None and loop.time() - broken_since >= self.lost_seconds:
+                if await self._stopped(job_id, f"unreachable for {loop.time() - broken_since:.0f} s"):
+                    return
+                broken_since = None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    async def _gone(self, job_id: str, detail: str) -> None:
-        """The orchestrator no longer knows the job (it restarted or expired it): end the
-        stream with a job_failed event so clients are not left waiting."""
+    async def _stopped(self, job_id: str, detail: str) -> bool:
+        """The orchestrator running the job is gone (SIGKILLed, its pod deleted) or no
+        longer knows the job (it restarted or expired it): end the stream with a
+        job_failed event of the next sequence so no client is left waiting. False when
+        that sequence was taken meanwhile (the orchestrator is back: keep pumping)."""
         after = await self.buffer.last_sequence(job_id)
         event = pb.JobEvent(job_id=job_id, sequence=after + 1)
         event.timestamp.FromNanoseconds(time.time_ns())
-        event.job_failed.error = f"the orchestrator no longer has this job ({detail or 'not found'})"
-        await self.buffer.append(event)
+        event.job_failed.error = f"{ORCHESTRATOR_STOPPED} ({detail})"
+        stored = await self.buffer.append_raw(job_id, event.sequence, event_name(event), event_json(event),
+                                              only_new=True)
+        if stored:
+            log.warning("orchestrator lost; job ended", extra={"job_id": job_id, "detail": detail})
+        return stored
 
     async def close(self) -> None:
         """Stops every pump and releases its lease, so another replica takes over at once."""

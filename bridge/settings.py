@@ -5,7 +5,15 @@ Environment variable                      Default               Meaning
 ========================================  ====================  =====================================================
 BRIDGE_HOST                               127.0.0.1             HTTP listen address
 BRIDGE_PORT                               8080                  HTTP listen port (0: any free port)
-ORCHESTRATOR_TARGET                       127.0.0.1:50053       Orchestrator gRPC target for new jobs
+ORCHESTRATOR_TARGET                       127.0.0.1:50053       Orchestrator gRPC target for new jobs (may balance:
+                                                                dns:///orchestrator-headless:50053, ipv4:a:1,b:2)
+ORCHESTRATOR_TARGET_TEMPLATE              (empty)               Target of the replica that runs a job, from the
+                                                                instance id prefixing the job id, e.g.
+                                                                dns:///{instance}.orchestrator-headless:50053
+ORCHESTRATOR_INSTANCES                    (empty)               Same, as an explicit list: orch-a=host:port,... (wins
+                                                                over the template for the instances it names)
+BRIDGE_ORCHESTRATOR_LOST_SECONDS          10                    A pump whose orchestrator stays unreachable this long
+                                                                after its stream broke ends the job with job_failed
 PROCESSOR_TARGET                          127.0.0.1:50052       Processor gRPC target (ListPages)
 REDIS_URL                                 (empty)               redis:// or unix:// URL; empty starts an embedded
                                                                 redis-server in a temp dir
@@ -68,6 +76,18 @@ DEFAULT_LIMIT_MAX_DEPTH = 100
 DEFAULT_LIMIT_CONCURRENCY = 200
 DEFAULT_LIMIT_TIMEOUT_SECONDS = 24 * 3600.0
 DEFAULT_GRACE_SECONDS = 5.0
+DEFAULT_ORCHESTRATOR_LOST_SECONDS = 10.0
+
+
+def parse_instances(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``("orch-a=127.0.0.1:1", ...)`` -> ``(("orch-a", "127.0.0.1:1"), ...)``."""
+    out = []
+    for item in items:
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise SettingsError(f"ORCHESTRATOR_INSTANCES: {item!r} is not instance=target")
+        out.append((name.strip(), target.strip()))
+    return tuple(out)
 
 
 def default_instance_id() -> str:
@@ -79,6 +99,11 @@ class BridgeSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     orchestrator_target: str = DEFAULT_ORCHESTRATOR_TARGET
+    # Routing of every call after StartJob to the replica named by the job id's prefix
+    # (see docs/operations.md); neither set: every call goes to orchestrator_target.
+    orchestrator_target_template: str = ""
+    orchestrator_instances: tuple[tuple[str, str], ...] = ()
+    orchestrator_lost_seconds: float = DEFAULT_ORCHESTRATOR_LOST_SECONDS
     processor_target: str = DEFAULT_PROCESSOR_TARGET
     # Empty: start an embedded redis-server for this process.
     redis_url: str = ""
@@ -113,6 +138,8 @@ class BridgeSettings:
             raise SettingsError("BRIDGE_KEEPALIVE_SECONDS must be in (0, 15]")
         if self.lease_seconds < 0.3:
             raise SettingsError("BRIDGE_LEASE_SECONDS must be at least 0.3")
+        if self.orchestrator_target_template and "{instance}" not in self.orchestrator_target_template:
+            raise SettingsError("ORCHESTRATOR_TARGET_TEMPLATE must contain {instance}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> BridgeSettings:
@@ -120,6 +147,10 @@ class BridgeSettings:
             host=env_str(env, "BRIDGE_HOST", DEFAULT_HOST),
             port=env_int(env, "BRIDGE_PORT", DEFAULT_PORT),
             orchestrator_target=env_str(env, "ORCHESTRATOR_TARGET", DEFAULT_ORCHESTRATOR_TARGET),
+            orchestrator_target_template=env_str(env, "ORCHESTRATOR_TARGET_TEMPLATE", ""),
+            orchestrator_instances=parse_instances(env_list(env, "ORCHESTRATOR_INSTANCES")),
+            orchestrator_lost_seconds=env_float(env, "BRIDGE_ORCHESTRATOR_LOST_SECONDS",
+                                                DEFAULT_ORCHESTRATOR_LOST_SECONDS, minimum=0.5),
             processor_target=env_str(env, "PROCESSOR_TARGET", DEFAULT_PROCESSOR_TARGET),
             redis_url=env_str(env, "REDIS_URL", ""),
             redis_prefix=env_str(env, "BRIDGE_REDIS_PREFIX", DEFAULT_REDIS_PREFIX),
