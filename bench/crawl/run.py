@@ -229,6 +229,7 @@ def main() -> int:
     sites = args.site or [*CORPORA, *GENERATED]
     contenders = args.contender or list(DEFAULT_CONTENDERS)
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
+    work.chmod(0o755)  # nginx's workers read the generated sites from here
     all_results: list[Result] = []
     rows = []
     try:

@@ -11,6 +11,16 @@ import collections
 import re
 
 
+def label(frame: str) -> str:
+    text = re.sub(r"^process \d+:", "", frame).strip('"')
+    for key, name in (("docspasta.local crawler", "crawler process"), ("docspasta.local processor",
+                      "processor process"), ("spawn_main", "conversion worker"), ("resource_tracker", "tracker"),
+                      ("peer_spider", "scrapy"), ("docspasta", "main (cli+orchestrator)")):
+        if key in text:
+            return name
+    return text[:60]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("profile")
@@ -28,7 +38,11 @@ def main() -> None:
             continue
         count = int(n)
         frames = stack.split(";")
-        proc = re.sub(r"\(pid \d+\)", "", frames[0]).strip()[:60]
+        # With --subprocesses each child's stacks start with its parents' process frames.
+        last = max(i for i, f in enumerate(frames) if f.startswith("process ")) if frames[0].startswith(
+            "process ") else 0
+        proc = label(frames[last])
+        frames = frames[last:]
         thread = frames[1] if len(frames) > 1 else ""
         if args.thread and args.thread not in thread:
             continue

@@ -37,7 +37,9 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self._db = await aiosqlite.connect(self._path)
+        # Autocommit: each put is one statement, committed on its own, in one trip to
+        # aiosqlite's thread (not an INSERT then a COMMIT): same durability per page.
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA busy_timeout=10000")
@@ -73,7 +75,6 @@ class SqliteStore:
             "content_hash=excluded.content_hash",
             (page.job_id, page.url, page.order, page.depth, page.title, page.markdown, page.word_count,
              page.token_estimate, page.description, page.content_hash))
-        await db.commit()
 
     async def pages(self, job_id: str, *, after_order: int = 0, limit: int = 0) -> AsyncIterator[StoredPage]:
         db = self._conn()
