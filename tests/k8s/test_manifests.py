@@ -1,0 +1,468 @@
+"""The Kubernetes manifests: every overlay renders with `kubectl kustomize`, validates
+against the Kubernetes schemas offline (scripts/validate-k8s.sh), and keeps the
+invariants docs/operations.md promises. Every setting a service reads is set."""
+
+from __future__ import annotations
+
+import ast
+import ipaddress
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+OVERLAYS = sorted(p.name for p in (ROOT / "k8s" / "overlays").iterdir() if (p / "kustomization.yaml").exists())
+SERVICES = ("crawler", "processor", "orchestrator", "bridge")
+GRPC_PORTS = {"crawler": 50051, "processor": 50052, "orchestrator": 50053}
+GRACE_SETTING = {"crawler": "CRAWLER_GRACE_SECONDS", "processor": "PROCESSOR_GRACE_SECONDS",
+                 "orchestrator": "ORCHESTRATOR_GRACE_SECONDS", "bridge": "BRIDGE_GRACE_SECONDS"}
+# Secrets an overlay does not generate: created out of band, documented in docs/operations.md.
+EXTERNAL_SECRETS = {"production": {"docspasta-postgres", "docspasta-bridge"}}
+# Settings a service reads that the manifests may leave unset (name -> why). Keep it empty
+# unless the default is right in every cluster.
+OPTIONAL_SETTINGS: dict[str, str] = {}
+CRAWLER_DENIED = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+                  "127.0.0.0/8"]
+SHUTDOWN_MARGIN = 5
+
+
+@cache
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    if not path:
+        pytest.skip("kubectl (with kustomize v5) is not installed")
+    return path
+
+
+@cache
+def render(overlay: str) -> tuple[dict[str, Any], ...]:
+    out = subprocess.run([kubectl(), "kustomize", str(ROOT / "k8s" / "overlays" / overlay)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return tuple(d for d in yaml.safe_load_all(out.stdout) if d)
+
+
+class Manifests:
+    def __init__(self, overlay: str) -> None:
+        self.overlay = overlay
+        self.docs = render(overlay)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [d for d in self.docs if d["kind"] == kind]
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        found = [d for d in self.of(kind) if d["metadata"]["name"] == name]
+        assert found, f"{self.overlay}: no {kind}/{name}"
+        return found[0]
+
+    def find(self, kind: str, name: str) -> dict[str, Any] | None:
+        return next((d for d in self.of(kind) if d["metadata"]["name"] == name), None)
+
+    @property
+    def namespace(self) -> str:
+        [ns] = self.of("Namespace")
+        return str(ns["metadata"]["name"])
+
+    def workloads(self) -> list[dict[str, Any]]:
+        return self.of("Deployment") + self.of("StatefulSet")
+
+    def workload(self, name: str) -> dict[str, Any]:
+        found = [w for w in self.workloads() if w["metadata"]["name"] == name]
+        assert found, f"{self.overlay}: no workload {name}"
+        return found[0]
+
+    def container(self, name: str) -> dict[str, Any]:
+        [c] = [c for c in self.workload(name)["spec"]["template"]["spec"]["containers"] if c["name"] == name]
+        return c
+
+    def config_data(self, kind: str, name: str) -> dict[str, str] | None:
+        obj = self.find(kind, name)
+        if obj is None:
+            return None
+        return dict(obj.get("data") or {}) if kind == "ConfigMap" else dict(obj.get("data") or {})
+
+    def container_env(self, name: str) -> dict[str, str | None]:
+        """Every variable the container gets: envFrom ConfigMaps/Secrets, then env (value
+        or None for valueFrom)."""
+        c = self.container(name)
+        env: dict[str, str | None] = {}
+        for source in c.get("envFrom", []):
+            if "configMapRef" in source:
+                data = self.config_data("ConfigMap", source["configMapRef"]["name"])
+                assert data is not None, f"{name}: envFrom missing ConfigMap {source['configMapRef']['name']}"
+                env.update(data)
+            if "secretRef" in source:
+                data = self.config_data("Secret", source["secretRef"]["name"])
+                assert data is not None, f"{name}: envFrom missing Secret {source['secretRef']['name']}"
+                env.update({k: None for k in data})
+        for var in c.get("env", []):
+            env[var["name"]] = var.get("value")
+        return env
+
+    def configmap_values(self) -> Iterator[tuple[str, str, str]]:
+        for cm in self.of("ConfigMap"):
+            for key, value in (cm.get("data") or {}).items():
+                yield cm["metadata"]["name"], key, value
+
+
+@pytest.fixture(params=OVERLAYS)
+def m(request: pytest.FixtureRequest) -> Manifests:
+    return Manifests(request.param)
+
+
+# --- rendering and schemas -------------------------------------------------------------------
+
+def test_there_is_a_dev_and_a_production_overlay() -> None:
+    assert {"dev", "production"} <= set(OVERLAYS)
+
+
+def test_validate_script_renders_and_validates_every_overlay() -> None:
+    kubectl()
+    out = subprocess.run([str(ROOT / "scripts" / "validate-k8s.sh")], capture_output=True, text=True,
+                         timeout=600, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for overlay in OVERLAYS:
+        assert f"ok   {overlay}:" in out.stdout
+
+
+def test_schema_validation_rejects_a_bad_object() -> None:
+    from kubernetes_validate import utils as kv
+
+    good = Manifests("dev").get("Deployment", "crawler")
+    kv.validate(good, "1.30.0", strict=True)
+    bad = yaml.safe_load(yaml.safe_dump(good))
+    bad["spec"]["template"]["spec"]["containers"][0]["resource"] = {}  # typo: strict mode catches it
+    with pytest.raises(kv.ValidationError):
+        kv.validate(bad, "1.30.0", strict=True)
+
+
+# --- pods ------------------------------------------------------------------------------------
+
+def test_every_pod_is_locked_down(m: Manifests) -> None:
+    for w in m.workloads():
+        name = w["metadata"]["name"]
+        pod = w["spec"]["template"]["spec"]
+        psc = pod.get("securityContext", {})
+        assert psc.get("runAsNonRoot") is True, name
+        assert psc.get("runAsUser", 0) > 0, name
+        assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", name
+        assert pod.get("automountServiceAccountToken") is False, name
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            sc = c.get("securityContext", {})
+            assert sc.get("readOnlyRootFilesystem") is True, f"{name}/{c['name']}"
+            assert sc.get("allowPrivilegeEscalation") is False, f"{name}/{c['name']}"
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], f"{name}/{c['name']}"
+            assert not sc.get("capabilities", {}).get("add"), f"{name}/{c['name']}"
+            assert sc.get("privileged") is not True
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})), f"{name}: {kind}"
+            tmp = [v for v in c.get("volumeMounts", []) if v["mountPath"] == "/tmp"]
+            assert tmp and "emptyDir" in volumes[tmp[0]["name"]], f"{name}: /tmp must be an emptyDir"
+            assert c.get("readinessProbe") and c.get("livenessProbe"), f"{name}: probes"
+
+
+def test_services_run_the_one_image_with_their_module(m: Manifests) -> None:
+    images = set()
+    for service in SERVICES:
+        c = m.container(service)
+        assert c["args"] == [service], service
+        assert "command" not in c, "the image's entrypoint is `python -m`"
+        images.add(c["image"])
+        assert ":" in c["image"] and not c["image"].endswith(":latest")
+    assert len(images) == 1, images
+
+
+def test_grpc_services_use_native_grpc_probes(m: Manifests) -> None:
+    for service, port in GRPC_PORTS.items():
+        c = m.container(service)
+        assert {"name": "grpc", "containerPort": port, "protocol": "TCP"} in c["ports"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert c[probe].get("grpc", {}).get("port") == port, f"{service} {probe}"
+            # The standard health service; "" is the server's overall status.
+            assert c[probe]["grpc"].get("service", "") == ""
+
+
+def test_termination_grace_outlasts_the_services_own_grace(m: Manifests) -> None:
+    for service, setting in GRACE_SETTING.items():
+        pod = m.workload(service)["spec"]["template"]["spec"]
+        grace = float(m.container_env(service)[setting] or 0)
+        assert grace > 0, f"{setting} must be set"
+        pre_stop = m.container(service).get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+        assert pod["terminationGracePeriodSeconds"] >= pre_stop + grace + SHUTDOWN_MARGIN, service
+
+
+def test_orchestrator_is_a_statefulset_named_by_its_pods(m: Manifests) -> None:
+    sts = m.get("StatefulSet", "orchestrator")
+    env = {v["name"]: v for v in m.container("orchestrator").get("env", [])}
+    assert env["ORCHESTRATOR_INSTANCE_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    governing = m.get("Service", sts["spec"]["serviceName"])
+    assert governing["spec"]["clusterIP"] == "None"
+    # Draining replicas stay reachable by name until their jobs have ended.
+    assert governing["spec"].get("publishNotReadyAddresses") is True
+    template = m.container_env("bridge")["ORCHESTRATOR_TARGET_TEMPLATE"] or ""
+    host = f"{{instance}}.{sts['spec']['serviceName']}.{m.namespace}.svc.cluster.local:50053"
+    assert template == f"dns:///{host}"
+
+
+def test_stateful_stores_have_persistent_volumes(m: Manifests) -> None:
+    for name in ("postgres", "redis"):
+        sts = m.get("StatefulSet", name)
+        claims = sts["spec"].get("volumeClaimTemplates", [])
+        assert claims, name
+        mounts = {v["name"] for v in sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
+        assert claims[0]["metadata"]["name"] in mounts
+        assert m.get("Service", sts["spec"]["serviceName"])["spec"]["clusterIP"] == "None"
+
+
+# --- services, targets -----------------------------------------------------------------------
+
+def test_grpc_services_are_headless(m: Manifests) -> None:
+    grpc_services = [s for s in m.of("Service")
+                     if any(p.get("appProtocol") == "grpc" or p.get("name") == "grpc" for p in s["spec"]["ports"])]
+    assert {s["metadata"]["name"] for s in grpc_services} >= {
+        "crawler-headless", "processor-headless", "orchestrator", "orchestrator-headless"}
+    for s in grpc_services:
+        assert s["spec"].get("clusterIP") == "None", s["metadata"]["name"]
+
+
+def test_every_target_names_a_headless_service_in_this_namespace(m: Manifests) -> None:
+    services = {s["metadata"]["name"]: s for s in m.of("Service")}
+    targets = [(f"{n}.{k}", v) for n, k, v in m.configmap_values() if k.endswith(("_TARGET", "_TEMPLATE"))]
+    targets += [(f"{c}.env.{k}", v or "") for c in SERVICES for k, v in m.container_env(c).items()
+                if v and ".svc.cluster.local" in v]
+    assert len(targets) >= 6
+    for where, value in targets:
+        match = re.search(r"(?:^dns:///|@|//)(?:[\w{}-]+\.)?([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)",
+                          value)
+        assert match, f"{where}={value}: want a dns:/// target on a cluster service"
+        service, namespace, port = match.group(1), match.group(2), int(match.group(3))
+        assert namespace == m.namespace, f"{where}: namespace {namespace}, overlay is {m.namespace}"
+        assert service in services, f"{where}: no Service {service}"
+        assert port in {p["port"] for p in services[service]["spec"]["ports"]}, where
+        assert services[service]["spec"].get("clusterIP") == "None", f"{where}: {service} must be headless"
+        if value.startswith("dns:///") and "{instance}" not in value:
+            assert services[service]["spec"].get("publishNotReadyAddresses") is not True, \
+                f"{where}: balanced targets must list ready pods only"
+
+
+def test_autoscalers_and_disruption_budgets(m: Manifests) -> None:
+    for name in ("crawler", "processor"):
+        hpa = m.get("HorizontalPodAutoscaler", name)
+        ref = hpa["spec"]["scaleTargetRef"]
+        assert (ref["kind"], ref["name"]) == ("Deployment", name)
+        assert "replicas" not in m.get("Deployment", name)["spec"], f"{name}: the HPA owns replicas"
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        assert any(x["type"] == "Resource" and x["resource"]["name"] == "cpu" for x in hpa["spec"]["metrics"])
+    for name in SERVICES:
+        pdb = m.get("PodDisruptionBudget", name)
+        labels = m.workload(name)["spec"]["template"]["metadata"]["labels"]
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_bridge_ingress_is_sse_friendly(m: Manifests) -> None:
+    ing = m.get("Ingress", "bridge")
+    notes = ing["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    for key in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(notes[f"nginx.ingress.kubernetes.io/{key}"]) >= 3600
+    backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    service = m.get("Service", backend["name"])
+    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    assert m.container_env("bridge")["BRIDGE_TRUSTED_PROXIES"] == "1"
+
+
+# --- network policies ------------------------------------------------------------------------
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if not all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        ok = {"In": key in labels and labels[key] in values, "NotIn": labels.get(key) not in values,
+              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        if not ok:
+            return False
+    return True
+
+
+def _pod_labels(m: Manifests, name: str) -> dict[str, str]:
+    return dict(m.workload(name)["spec"]["template"]["metadata"]["labels"])
+
+
+def _policies(m: Manifests, name: str, direction: str) -> list[dict[str, Any]]:
+    return [p for p in m.of("NetworkPolicy")
+            if _selects(p["spec"]["podSelector"], _pod_labels(m, name)) and direction in p["spec"]["policyTypes"]]
+
+
+def _peers(m: Manifests, name: str, direction: str) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    key, peer_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    out = []
+    for policy in _policies(m, name, direction):
+        for rule in policy["spec"].get(key, []):
+            assert peer_key in rule, f"{policy['metadata']['name']}: a rule without peers allows everyone"
+            for peer in rule[peer_key]:
+                out.append((peer, rule.get("ports", [])))
+    return out
+
+
+def _workloads_reaching(m: Manifests, name: str) -> set[str]:
+    """Workloads in the namespace allowed in to ``name`` (and out of their own side)."""
+    allowed = set()
+    for peer, _ in _peers(m, name, "Ingress"):
+        if "podSelector" in peer and "namespaceSelector" not in peer:
+            allowed |= {w["metadata"]["name"] for w in m.workloads() if _selects(peer["podSelector"],
+                                                                                 _pod_labels(m, w["metadata"]["name"]))}
+    return allowed
+
+
+def _egress_workloads(m: Manifests, name: str) -> set[str]:
+    allowed = set()
+    for peer, _ in _peers(m, name, "Egress"):
+        if "podSelector" in peer and "namespaceSelector" not in peer:
+            allowed |= {w["metadata"]["name"] for w in m.workloads() if _selects(peer["podSelector"],
+                                                                                 _pod_labels(m, w["metadata"]["name"]))}
+    return allowed
+
+
+def test_default_deny_both_ways(m: Manifests) -> None:
+    assert any(p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+               and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in m.of("NetworkPolicy"))
+    for w in m.workloads():
+        assert _policies(m, w["metadata"]["name"], "Ingress") and _policies(m, w["metadata"]["name"], "Egress")
+
+
+def test_who_reaches_whom(m: Manifests) -> None:
+    assert _workloads_reaching(m, "crawler") == {"orchestrator"}
+    # The bridge reads a finished job's pages with Processor.ListPages (docs/operations.md).
+    assert _workloads_reaching(m, "processor") == {"orchestrator", "bridge"}
+    assert _workloads_reaching(m, "orchestrator") == {"bridge"}
+    assert _workloads_reaching(m, "postgres") == {"processor"}
+    assert _workloads_reaching(m, "redis") == {"bridge"}
+    assert _workloads_reaching(m, "bridge") == set()  # only the ingress controller's namespace
+    assert _egress_workloads(m, "orchestrator") == {"crawler", "processor"}
+    assert _egress_workloads(m, "processor") == {"postgres"}
+    assert _egress_workloads(m, "bridge") == {"orchestrator", "processor", "redis"}
+    assert _egress_workloads(m, "crawler") == set()
+    for name in ("crawler", "processor", "orchestrator", "bridge", "postgres", "redis"):
+        for peer, _ in _peers(m, name, "Ingress"):
+            assert "ipBlock" not in peer, f"{name}: ingress by address"
+
+
+def test_crawler_egress_is_public_internet_and_dns_only(m: Manifests) -> None:
+    blocks = []
+    dns = False
+    for peer, ports in _peers(m, "crawler", "Egress"):
+        if "ipBlock" in peer:
+            blocks.append(peer["ipBlock"])
+        else:
+            assert peer.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": "kube-system"}
+            assert {p["port"] for p in ports} == {53}
+            dns = True
+    assert dns
+    v4 = [b for b in blocks if ipaddress.ip_network(b["cidr"]).version == 4]
+    assert [b["cidr"] for b in v4] == ["0.0.0.0/0"]
+    excepted = [ipaddress.ip_network(c) for c in v4[0]["except"]]
+    for cidr in CRAWLER_DENIED:
+        assert any(ipaddress.ip_network(cidr).subnet_of(e) for e in excepted), cidr  # type: ignore[arg-type]
+
+    def reachable(address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(b["cidr"])
+                   and not any(ip in ipaddress.ip_network(e) for e in b.get("except", [])) for b in blocks)
+
+    for address in ("169.254.169.254", "10.96.0.1", "172.20.1.1", "192.168.1.1", "100.100.100.200", "127.0.0.1",
+                    "fd00:ec2::254", "::1", "fe80::1"):
+        assert not reachable(address), address
+    for address in ("93.184.216.34", "8.8.8.8", "2606:4700::1111"):
+        assert reachable(address), address
+
+
+def test_every_pod_may_resolve_names(m: Manifests) -> None:
+    for w in m.workloads():
+        ports = [p for peer, ps in _peers(m, w["metadata"]["name"], "Egress") if "namespaceSelector" in peer
+                 for p in ps]
+        assert {"protocol": "UDP", "port": 53} in ports and {"protocol": "TCP", "port": 53} in ports
+
+
+# --- settings --------------------------------------------------------------------------------
+
+def settings_read(service: str) -> set[str]:
+    """Every environment variable ``<service>/settings.py`` reads in ``from_env``."""
+    tree = ast.parse((ROOT / service / "settings.py").read_text())
+    names: set[str] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef) and fn.name == "from_env":
+            for call in ast.walk(fn):
+                if not isinstance(call, ast.Call):
+                    continue
+                func = call.func
+                is_reader = isinstance(func, ast.Name) and func.id.startswith("env_")
+                is_get = isinstance(func, ast.Attribute) and func.attr in ("get", "__getitem__") \
+                    and isinstance(func.value, ast.Name) and func.value.id == "env"
+                args = call.args[1:2] if is_reader else call.args[:1] if is_get else []
+                for arg in args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        names.add(arg.value)
+        if isinstance(fn, ast.Subscript) and isinstance(fn.value, ast.Name) and fn.value.id == "env" \
+                and isinstance(fn.slice, ast.Constant):
+            names.add(str(fn.slice.value))
+    return names
+
+
+def test_settings_are_discovered_from_every_service() -> None:
+    modules = sorted(p.parent.name for p in ROOT.glob("*/settings.py"))
+    assert set(SERVICES) <= set(modules)
+    # The regex view agrees with the ast one (and would catch a reader the ast misses).
+    for service in SERVICES:
+        source = (ROOT / service / "settings.py").read_text()
+        by_regex = set(re.findall(r"env_\w+\(\s*env,\s*\"([A-Z0-9_]+)\"", source))
+        assert by_regex <= settings_read(service), service
+        assert len(settings_read(service)) >= 5, service
+    assert "DATABASE_URL" in settings_read("processor")
+    assert "REDIS_URL" in settings_read("bridge")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_setting_the_code_reads_is_set(m: Manifests, service: str) -> None:
+    env = m.container_env(service)
+    missing = sorted(settings_read(service) - set(env) - set(OPTIONAL_SETTINGS))
+    assert not missing, f"{m.overlay}: {service} reads {missing} but its pod does not set them"
+    binds = [k for k in settings_read(service) if k.endswith("_BIND") or k == "BRIDGE_HOST"]
+    for key in binds:
+        assert (env[key] or "").startswith(("0.0.0.0", "[::]")), f"{key} must listen on every interface"
+
+
+def test_secret_and_config_references_resolve(m: Manifests) -> None:
+    external = EXTERNAL_SECRETS.get(m.overlay, set())
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    for w in m.workloads():
+        for c in w["spec"]["template"]["spec"]["containers"]:
+            defined = set()
+            for source in c.get("envFrom", []):
+                ref = source.get("configMapRef") or source.get("secretRef")
+                kind = "ConfigMap" if "configMapRef" in source else "Secret"
+                data = m.config_data(kind, ref["name"])
+                assert data is not None, f"{w['metadata']['name']}: no {kind} {ref['name']}"
+                defined |= set(data)
+            for var in c.get("env", []):
+                for used in re.findall(r"\$\(([A-Za-z0-9_]+)\)", var.get("value", "")):
+                    assert used in defined, f"{var['name']} uses $({used}) before it is defined"
+                defined.add(var["name"])
+                ref = var.get("valueFrom", {}).get("secretKeyRef") or var.get("valueFrom", {}).get("configMapKeyRef")
+                if not ref:
+                    continue
+                kind = "Secret" if "secretKeyRef" in var["valueFrom"] else "ConfigMap"
+                data = m.config_data(kind, ref["name"])
+                if data is None:
+                    assert kind == "Secret" and ref["name"] in external, f"{var['name']}: no {kind} {ref['name']}"
+                    assert ref["name"] in docs and ref["key"] in docs, f"document how to create {ref['name']}"
+                else:
+                    assert ref["key"] in data or ref.get("optional"), f"{ref['name']} lacks {ref['key']}"
