@@ -466,3 +466,19 @@ def test_secret_and_config_references_resolve(m: Manifests) -> None:
                     assert ref["name"] in docs and ref["key"] in docs, f"document how to create {ref['name']}"
                 else:
                     assert ref["key"] in data or ref.get("optional"), f"{ref['name']} lacks {ref['key']}"
+
+
+def test_every_setting_is_in_the_operations_table() -> None:
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    for service in SERVICES:
+        undocumented = sorted(n for n in settings_read(service) if f"| `{n}` |" not in docs)
+        assert not undocumented, f"docs/operations.md (Settings) lacks {undocumented}"
+
+
+def test_metrics_ports_are_exposed_where_set(m: Manifests) -> None:
+    for service in SERVICES:
+        env = m.container_env(service)
+        for key, value in env.items():
+            if key.endswith("_METRICS_PORT") and value and value != "0":
+                ports = {p["containerPort"]: p for p in m.container(service)["ports"]}
+                assert int(value) in ports and ports[int(value)]["name"] == "metrics", f"{service}: {key}"
