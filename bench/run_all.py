@@ -47,11 +47,13 @@ def main() -> int:
         if not script.exists():
             print(f"## {name}: {script.relative_to(ROOT)} does not exist yet, skipped")
             continue
-        extra = args.crawl_args or shlex.split(os.environ.get("BENCH_CRAWL_ARGS", "")) if name == "crawl" else []
-        # The crawl bench needs the peers (bench venv); the others run with the project's python.
-        interpreter = python if name == "crawl" else sys.executable
+        extra = (args.crawl_args or shlex.split(os.environ.get("BENCH_CRAWL_ARGS", ""))) if name == "crawl" else []
+        # crawl and convert need the peers (bench venv; convert imports the project's converter
+        # from the tree); events runs with the project's python.
+        interpreter = python if name in ("crawl", "convert") else sys.executable
+        env = {**os.environ, "PYTHONPATH": str(ROOT)} if name == "convert" else dict(os.environ)
         print(f"## {name}: {script.relative_to(ROOT)} {' '.join(extra)}", flush=True)
-        failures += subprocess.run([interpreter, str(script), *extra], cwd=str(ROOT)).returncode != 0
+        failures += subprocess.run([interpreter, str(script), *extra], cwd=str(ROOT), env=env).returncode != 0
     return 1 if failures else 0
 
 

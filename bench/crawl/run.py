@@ -121,7 +121,8 @@ class TreeSampler(threading.Thread):
             if not name:
                 name = self.label(p)
             self.per_process[p.pid] = (name, max(peak, rss))
-            self.cpu[p.pid] = times.user + times.system + times.children_user + times.children_system
+            # Own time only: children_* would count reaped children twice.
+            self.cpu[p.pid] = times.user + times.system
         self.peak_sum = max(self.peak_sum, total)
 
     def run(self) -> None:
