@@ -9,7 +9,7 @@ URL ?=
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test clean
+.PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: $(STAMP) system-deps
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not browser and not cluster" $(PYTEST_ARGS)
+
+## validate-k8s: render every k8s/overlays/* with kubectl kustomize, validate offline against the schemas.
+validate-k8s: $(STAMP)
+	PYTHON=$(abspath $(PY)) scripts/validate-k8s.sh
 
 cluster-test: $(STAMP) system-deps
 	$(PY) -m pytest -m cluster $(PYTEST_ARGS)
