@@ -100,8 +100,8 @@ def fixture_urls(site: FixtureSite) -> set[str]:
 
 
 async def start_crawl(http: aiohttp.ClientSession, base: str, site: FixtureSite, **options: Any) -> dict[str, Any]:
-    return await create_job(http, base, site.url("/docs/"), concurrency=8, max_pages=1000, use_sitemaps=False,
-                            **options)
+    return await create_job(http, base, site.url("/docs/"), **{"concurrency": 8, "max_pages": 1000,
+                                                               "use_sitemaps": False, **options})
 
 
 async def scrape(http: aiohttp.ClientSession, port: int) -> str:
