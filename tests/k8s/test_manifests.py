@@ -482,3 +482,24 @@ def test_metrics_ports_are_exposed_where_set(m: Manifests) -> None:
             if key.endswith("_METRICS_PORT") and value and value != "0":
                 ports = {p["containerPort"]: p for p in m.container(service)["ports"]}
                 assert int(value) in ports and ports[int(value)]["name"] == "metrics", f"{service}: {key}"
+
+
+# --- the image -------------------------------------------------------------------------------
+
+def test_dockerfile_builds_one_small_non_root_image() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    assert len(stages) >= 2 and all(s.startswith("python:3.11-slim") for s in stages), stages
+    user = re.findall(r"^USER\s+(\d+):(\d+)\s*$", text, re.M)
+    assert user and user[-1][0] != "0", "the final stage runs as a numeric non-root user"
+    assert "[dev]" not in text and ".[dev]" not in text
+    assert re.search(r'^ENTRYPOINT \["python", "-m"\]', text, re.M)
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    assert ignore[ignore.index("*") if "*" in ignore else 0] == "*", ".dockerignore is an allow-list"
+    for package in SERVICES + ("docspasta",):
+        assert f"!{package}/" in ignore and f"COPY {package} ./{package}" in text, package
+    uid = int(user[-1][0])
+    for overlay in OVERLAYS:
+        for service in SERVICES:
+            m = Manifests(overlay)
+            assert m.workload(service)["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == uid
