@@ -14,6 +14,7 @@ import grpc
 from google.protobuf.message import Message
 
 from docspasta import logs
+from docspasta.metrics import JOB_ID_KEY, REQUEST_ID_KEY
 from docspasta.events import format_elapsed
 from docspasta.urls import InvalidURL, is_non_page, normalize
 from docspasta.v1 import common_pb2, crawler_pb2, orchestrator_pb2 as pb, processor_pb2
@@ -81,7 +82,7 @@ class CrawlJob:
         self._cancel = asyncio.Event()
         self._shutdown_reason = ""
         self._started = time.monotonic()
-        self._metadata = (("x-job-id", job_id),)
+        self._calls = 0
         self.task: asyncio.Task[None] | None = None
 
     # -- state -------------------------------------------------------------
@@ -313,7 +314,7 @@ class CrawlJob:
                 on_start()
             began = time.monotonic()
             try:
-                response = await self._backends.crawl(request, self._metadata)
+                response = await self._backends.crawl(request, self._call_metadata())
             except grpc.aio.AioRpcError as exc:
                 return rpc_failure(request.url, exc)  # the crawler's trouble, not the host's
             ticket.done(response, response.fetch_seconds or time.monotonic() - began)
@@ -457,6 +458,12 @@ class CrawlJob:
             self.emit("urls_discovered", pb.UrlsDiscovered(source_url=source, discovered_urls=new, count=len(new),
                                                            total_discovered=self.frontier.seen_count))
 
+    def _call_metadata(self) -> tuple[tuple[str, str], ...]:
+        """Correlation ids for one backend call: the job, and a request id that the
+        crawler's and processor's logs carry too."""
+        self._calls += 1
+        return ((JOB_ID_KEY, self.job_id), (REQUEST_ID_KEY, f"{self.job_id}.{self._calls}"))
+
     async def _process(self, item: Item, html: str) -> None:
         self._order += 1
         request = processor_pb2.ProcessRequest(job_id=self.job_id, url=item.url, html=html, order=self._order,
@@ -464,7 +471,7 @@ class CrawlJob:
         self.emit("sent_to_processing", pb.SentToProcessing(url=item.url))
         async with self._process_slots:
             try:
-                result = await self._backends.process(request, self._metadata)
+                result = await self._backends.process(request, self._call_metadata())
             except grpc.aio.AioRpcError as exc:
                 category = (common_pb2.ERROR_CATEGORY_TOO_LARGE
                             if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else common_pb2.ERROR_CATEGORY_PROCESSING)

@@ -56,3 +56,29 @@ async def test_rpc_metrics_recorded(stack: LocalStack, site: FixtureSite) -> Non
     text = generate_latest().decode()
     assert 'docspasta_rpc_seconds_count{code="OK",method="Crawl",service="crawler"}' in text
     assert 'method="Process",service="processor"' in text
+
+
+async def test_logs_carry_job_and_request_ids_across_services(stack: LocalStack, site: FixtureSite) -> None:
+    import io
+    import json
+    import logging
+
+    from docspasta.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("crawler"))
+    logger = logging.getLogger("crawler.service")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        site.pages.update(tree_site(2))
+        job_id, _ = await run_job(stack, site.url("/docs/missing.html"))
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    failed = [line for line in lines if line["msg"] == "fetch failed" and line["url"].endswith("missing.html")]
+    assert failed, lines
+    assert failed[0]["job_id"] == job_id
+    assert failed[0]["request_id"].startswith(job_id + ".")
+    assert failed[0]["url"] == site.url("/docs/missing.html")
