@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,6 +26,8 @@ from bridge.settings import BridgeSettings
 from bridge.sse import BadEventId, EventStream, parse_last_event_id
 from bridge.validation import Invalid, Limits, parse_job_request
 from docspasta import bundle
+from docspasta.llmstxt import llms_full_txt, llms_txt
+from docspasta.mirror import mirror_zip
 from docspasta.events import job_dict
 from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
 
@@ -57,7 +60,9 @@ BRIDGE = web.AppKey("bridge", Bridge)
 
 def job_urls(job_id: str) -> dict[str, str]:
     base = f"/api/jobs/{job_id}"
-    return {"status": base, "events": f"{base}/events", "markdown": f"{base}/markdown", "pages": f"{base}/pages"}
+    return {"status": base, "events": f"{base}/events", "markdown": f"{base}/markdown", "pages": f"{base}/pages",
+            "llms_txt": f"{base}/llms.txt", "llms_full_txt": f"{base}/llms-full.txt",
+            "archive": f"{base}/archive.zip"}
 
 
 async def _authorized(request: web.Request) -> tuple[Bridge, str, dict[str, str]] | None:
@@ -186,22 +191,35 @@ def _doc(p: processor_pb2.Page) -> bundle.PageDoc:
                           token_estimate=p.token_estimate, description=p.description, depth=p.depth)
 
 
-async def job_markdown(request: web.Request) -> web.StreamResponse:
+Render = Callable[[list[bundle.PageDoc], str, date], str | bytes]
+# Each download: (renderer, content type, file name suffix), built from the pages done so far.
+DOCUMENTS: dict[str, tuple[Render, str, str]] = {
+    "markdown": (lambda docs, url, day: bundle.combined_document(docs, source_url=url, day=day),
+                 "text/markdown", ".md"),
+    "llms.txt": (lambda docs, url, day: llms_txt(docs, source_url=url), "text/plain", "-llms.txt"),
+    "llms-full.txt": (lambda docs, url, day: llms_full_txt(docs, source_url=url), "text/plain", "-llms-full.txt"),
+    "archive.zip": (lambda docs, url, day: mirror_zip(docs, source_url=url), "application/zip", ".zip"),
+}
+
+
+async def job_document(request: web.Request) -> web.StreamResponse:
     found = await _authorized(request)
     if found is None:
         return not_found()
     bridge, job_id, meta = found
+    render, content_type, suffix = DOCUMENTS[request.match_info["document"]]
     try:
         pages = await _pages(bridge, job_id)
     except grpc.aio.AioRpcError as exc:
         return grpc_error(exc)
     url = meta.get("url", "")
     today = date.today()
-    text = bundle.combined_document([_doc(p) for p in pages], source_url=url, day=today)
-    name = bundle.default_filename(url, today)
-    return web.Response(text=text, content_type="text/markdown", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                 "Cache-Control": "no-store"})
+    body = render([_doc(p) for p in pages], url, today)
+    name = bundle.default_filename(url, today, suffix=suffix)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    if isinstance(body, bytes):
+        return web.Response(body=body, content_type=content_type, headers=headers)
+    return web.Response(text=body, content_type=content_type, charset="utf-8", headers=headers)
 
 
 async def job_pages(request: web.Request) -> web.StreamResponse:
@@ -244,6 +262,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/jobs/{job_id}", get_job)
     app.router.add_delete("/api/jobs/{job_id}", cancel_job)
     app.router.add_get("/api/jobs/{job_id}/events", job_events)
-    app.router.add_get("/api/jobs/{job_id}/markdown", job_markdown)
+    documents = "|".join(re.escape(name) for name in DOCUMENTS)
+    app.router.add_get("/api/jobs/{job_id}/{document:(" + documents + ")}", job_document)
     app.router.add_get("/api/jobs/{job_id}/pages", job_pages)
     app.router.add_get("/healthz", healthz)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -41,19 +43,34 @@ def relative_path(url: str, start_host: str) -> PurePosixPath:
     return PurePosixPath(*segments)
 
 
-def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str) -> list[Path]:
+def mirror_files(pages: Iterable[PageDoc], *, source_url: str) -> Iterator[tuple[PurePosixPath, str]]:
+    """(relative path, Markdown) of each page: the directory layout, without I/O."""
     start_host = urlsplit(source_url).hostname or ""
-    written: list[Path] = []
     used: set[PurePosixPath] = set()
     for page in pages:
         rel = relative_path(page.url, start_host)
         if rel in used:  # two URLs mapping to one file name: keep both
             rel = rel.with_name(f"{rel.stem}_{hashlib.sha1(page.url.encode()).hexdigest()[:8]}.md")
         used.add(rel)
-        target = directory / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
         has_title = page.markdown.lstrip().startswith("# ")
         header = f"<!-- Source: {page.url} -->\n\n" + ("" if has_title or not page.title else f"# {page.title}\n\n")
-        target.write_text(header + page.markdown.strip() + "\n", encoding="utf-8")
+        yield rel, header + page.markdown.strip() + "\n"
+
+
+def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str) -> list[Path]:
+    written: list[Path] = []
+    for rel, text in mirror_files(pages, source_url=source_url):
+        target = directory / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
         written.append(target)
     return written
+
+
+def mirror_zip(pages: Iterable[PageDoc], *, source_url: str) -> bytes:
+    """The same directory as a zip archive (for the HTTP API)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for rel, text in mirror_files(pages, source_url=source_url):
+            archive.writestr(str(rel), text)
+    return buffer.getvalue()

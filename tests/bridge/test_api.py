@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import date
 
 import aiohttp
@@ -18,7 +20,7 @@ async def test_job_lifecycle(stack: LocalStack, site: FixtureSite, make_bridge: 
     site.pages.update(tree_site(8))
     base = await make_bridge(stack)
     job = await create_job(http, base, site.url("/docs/"))
-    assert set(job["urls"]) == {"status", "events", "markdown", "pages"}
+    assert set(job["urls"]) == {"status", "events", "markdown", "pages", "llms_txt", "llms_full_txt", "archive"}
     auth = {"Authorization": f"Bearer {job['token']}"}
     status, events = await read_all(http, base + job["urls"]["events"], headers=auth)
     assert status == 200 and events[0].event == "stream_connected" and events[-1].event == "job_completed"
@@ -36,6 +38,16 @@ async def test_job_lifecycle(stack: LocalStack, site: FixtureSite, make_bridge: 
     async with http.get(base + job["urls"]["pages"], headers=auth) as resp:
         lines = [json.loads(line) for line in (await resp.text()).splitlines()]
         assert len(lines) == 8 and {"url", "title", "markdown"} <= set(lines[0])
+    async with http.get(base + job["urls"]["llms_txt"], headers=auth) as resp:
+        assert resp.status == 200 and (await resp.text()).startswith("# Page 0")
+    async with http.get(base + job["urls"]["llms_full_txt"], headers=auth) as resp:
+        assert "Text of page number 7 about widgets." in await resp.text()
+    async with http.get(base + job["urls"]["archive"], headers=auth) as resp:
+        assert resp.status == 200 and resp.content_type == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(await resp.read())) as archive:
+            assert "docs/index.md" in archive.namelist() and len(archive.namelist()) == 8
+    async with http.get(base + job["urls"]["archive"]) as resp:
+        assert resp.status == 404  # no token
     async with http.get(f"{base}/healthz") as resp:
         assert (await resp.json())["status"] == "ok"
 
