@@ -63,7 +63,7 @@ class Service:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in wait()
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", self.kind, cwd=str(ROOT), env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log, stderr=self._log)
+            stdout=self._log, stderr=self._log, start_new_session=True)
         return self
 
     def log_tail(self, lines: int = 30) -> str:
@@ -91,8 +91,20 @@ class Service:
                 await asyncio.sleep(0.2)
 
     def signal(self, sig: signal.Signals) -> None:
+        """SIGTERM goes to the service; SIGKILL to its whole process group (its
+        conversion workers too), as when a container dies."""
         assert self.proc is not None
-        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            self.kill_group()
+        else:
+            self.proc.send_signal(sig)
+
+    def kill_group(self) -> None:
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     async def wait(self, timeout: float = 30.0) -> int:
         assert self.proc is not None
@@ -113,9 +125,9 @@ class Service:
             try:
                 await self.wait(20)
             except TimeoutError:
-                self.proc.kill()
+                self.kill_group()
                 await self.wait(10)
-        elif self._log is not None:
+        if self._log is not None:
             self._log.close()
             self._log = None
 
