@@ -256,7 +256,9 @@
       if (name === "job_timeout") this.showMessage(isStr(d.message) && d.message ? d.message : "The job reached its time limit.");
       this.button("cancel").hidden = true;
       this.button("remove").hidden = false;
-      for (const a of ["copy", "download", "pages"]) this.button(a).hidden = false;
+      for (const a of ["copy", "download", "pages"]) {
+        for (const b of this.el.querySelectorAll(`[data-action="${a}"]`)) b.hidden = false;
+      }
     }
 
     showMessage(text) { this.f.message.textContent = text; this.f.message.hidden = !text; }
@@ -307,9 +309,10 @@
           await copyText(text);
           this.note(`Copied ${text.length.toLocaleString()} characters.`);
         } else if (action === "download") {
-          const resp = await api(`${path}/markdown`, { token: this.token });
+          const doc = btn.dataset.doc || "markdown";
+          const resp = await api(`${path}/${doc}`, { token: this.token });
           if (!resp.ok) throw new Error(await errorText(resp));
-          const name = filenameOf(resp, "docs.md");
+          const name = filenameOf(resp, doc === "markdown" ? "docs.md" : doc);
           const blob = await resp.blob();
           const a = document.createElement("a");
           a.href = URL.createObjectURL(blob);

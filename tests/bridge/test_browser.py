@@ -112,11 +112,15 @@ async def test_page_end_to_end(served: str, site: FixtureSite) -> None:
             assert f"- Pages: {PAGES}" in copied and "Text of page number 5 about widgets." in copied
 
             async with page.expect_download() as info:
-                await card.locator("[data-action=download]").click()
+                await card.locator("[data-action=download][data-doc=markdown]").click()
             download = await info.value
             assert download.suggested_filename == f"127.0.0.1-{date.today().isoformat()}.md"
             saved = Path(await download.path())
             assert saved.read_text(encoding="utf-8") == copied
+            async with page.expect_download() as info:
+                await card.locator("[data-action=download][data-doc='llms.txt']").click()
+            llms = Path(await (await info.value).path()).read_text(encoding="utf-8")
+            assert llms.startswith("# ") and site.url("/docs/page-5.html") in llms
 
             await card.locator("[data-action=pages]").click()
             await expect(card.locator(".pages li")).to_have_count(PAGES, timeout=15_000)
