@@ -142,7 +142,9 @@ async def test_sigkill_crawler_processor_and_pumping_bridge(
     assert killed_at, "the job ended before the replicas could be killed"
     stream.check_gapless()
     assert stream.names[-1] == "job_completed", stream.terminal
-    assert stream.failed == [], "a lost call was not retried"
+    # A lost call may be retried by gRPC (transparently) or by the orchestrator (a
+    # url_failed with will_retry); none may fail for good.
+    assert [f for f in stream.failed if not f.get("will_retry")] == [], "a lost call was not retried"
 
     # Every page of the fixture site, each exactly once.
     rows = await stored(cluster.database_url, job_id)
