@@ -46,8 +46,11 @@ def server_options(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[t
 
 def _service_config(services: Sequence[str]) -> str:
     # Retries only for idempotent unary calls that never reached a server.
+    # healthCheckConfig: round_robin watches each server's standard health service and
+    # sends no new call to one that says NOT_SERVING (a draining replica).
     return json.dumps({
         "loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": ""},
         "methodConfig": [{
             "name": [{"service": s} for s in services],
             "retryPolicy": {
