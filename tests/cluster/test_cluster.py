@@ -11,7 +11,8 @@ crawlers, 2 processors on one PostgreSQL, 2 orchestrators, 2 bridges, one Redis)
 (c) SIGTERM a crawler, a processor, the pumping bridge and the orchestrator running the
     job, one after another, during the crawl: each gRPC server's health turns
     NOT_SERVING before it exits (exit 0), no call fails (no url_failed), and the job
-    ends with the documented job_failed "the orchestrator shut down ..."."""
+    ends with the documented job_failed "the orchestrator shut down ...", and jobs
+    started while that orchestrator drains go to the other one."""
 
 from __future__ import annotations
 
@@ -237,6 +238,10 @@ async def test_sigterm_each_service_during_work(
             await watch.wait_for(1)  # SERVING
         stream = await follow(http, bridge_b.base, job, terminate)
         assert not plan, "the job ended before every service got SIGTERM"
+        # While the orchestrator drains (NOT_SERVING), new jobs go to the other one.
+        survivor = next(o for o in cluster.orchestrators if o is not orchestrator)
+        new_jobs = [await start_crawl(http, bridge_b.base, fixture_site, max_pages=3) for _ in range(3)]
+        assert all(j["job_id"].startswith(survivor.name + "-") for j in new_jobs), [j["job_id"] for j in new_jobs]
         codes = {name: await task for name, task in exits.items()}
         assert bridge_exit is not None
         await bridge_exit
@@ -256,5 +261,8 @@ async def test_sigterm_each_service_during_work(
     rows = await stored(cluster.database_url, job_id)
     assert [u for u, n in rows.items() if n != 1] == []
     assert stream.processed <= set(rows)
+    for new_job in new_jobs:
+        done = await follow(http, bridge_b.base, new_job)
+        assert done.names[-1] == "job_completed" and done.failed == [], done.terminal
     print(f"\ncluster (c): {len(stream.processed)} pages before the orchestrator shut down; health flips "
           + json.dumps({n: [s for _, s in w.statuses] for n, w in watches.items()}))
