@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .extract import clean, find_main, page_meta, parse, prune_chrome
+from .extract import clean, find_main, page_meta, parse, promote_title, prune_chrome
 from .render import Renderer
 from .text import token_estimate, word_count
 
@@ -104,13 +104,19 @@ def _convert(html: str | bytes, url: str) -> Converted:
         body = root
     prune_chrome(body)
     main = find_main(body)
+    promote_title(main)
     h1 = next(main.iter("h1"), None)
     title = " ".join("".join(h1.itertext()).split()) if h1 is not None else ""
     if not title:
         title = strip_site_suffix(page_title)
     description = _description(main, meta_desc)
     blocks = Renderer(base).block(main, 0, root=main is body or main.tag in ("main", "article"))
-    md = _tidy("\n\n".join(b for b in blocks if b.strip()))
+    blocks = [b for b in blocks if b.strip()]
+    while blocks and blocks[0] == "---":  # a rule left over from a dropped header bar
+        blocks.pop(0)
+    while blocks and blocks[-1] == "---":
+        blocks.pop()
+    md = _tidy("\n\n".join(blocks))
     return Converted(
         title=title,
         markdown=md,

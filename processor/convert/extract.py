@@ -135,6 +135,7 @@ CHROME_WORDS = frozenset(
     edit-link editlink edit_on_github edit-on-github edit-button backtotop back-to-top
     scroll-to-top banner-ad advert advertisement ads ethical-ads carbonads rst-versions
     navpath lastmod last-modified last-updated lastupdated page-meta md-source-file
+    navheader navfooter
     """.split()
 )
 
@@ -144,7 +145,7 @@ CHROME_IDS = frozenset(
     search searchform search-form cookie-banner cookies consent toc table-of-contents on-this-page
     page-toc skip-link skiplink relbar related pagination pager announcement editlink
     edit-this-page back-to-top titlearea main-nav main-menu nav-path site-header site-nav
-    TableOfContents""".lower().split()
+    TableOfContents top""".lower().split()
 )
 
 ADMONITION_KINDS = (
@@ -297,9 +298,69 @@ def _is_docbook_toc(el: Element) -> bool:
     return el.tag == "div" and (el.get("class") or "") == "toc" and el.find("dl") is not None
 
 
-def is_chrome(el: Element, lengths: Lengths) -> bool:
+_NAV_RELS = frozenset({"next", "prev", "previous", "up", "contents", "index", "home", "start", "first", "last"})
+_NAV_KEYS = frozenset({"n", "p", "u", "h"})
+
+
+def pager_bars(body: Element, lengths: Lengths) -> set[Element]:
+    """Next/Previous/Up bars (Texinfo node headers, DocBook navheader/navfooter):
+    the outermost div/table/p (up to 5 levels above the links) holding two or more
+    links marked rel=next/prev/up or accesskey n/p/u, and little else."""
+    counts: dict[Element, int] = {}
+    for a in body.iter("a"):
+        rel = (a.get("rel") or "").lower().split()
+        if not (_NAV_RELS.intersection(rel) or (a.get("accesskey") or "").lower() in _NAV_KEYS):
+            continue
+        for i, anc in enumerate(a.iterancestors()):
+            if i >= 5 or anc is body:
+                break
+            if anc.tag in ("div", "table", "p"):
+                counts[anc] = counts.get(anc, 0) + 1
+    return {el for el, n in counts.items()
+            if n >= 2 and (lengths.nonlink(el) <= 60 or (lengths.nonlink(el) <= 160 and lengths.density(el) >= 0.4))
+            and not _has(el, "pre", *HEADINGS)}
+
+
+_SEPARATORS = re.compile(r"^[\s|·•/,;:\[\]()\-–—]*$")
+
+
+def _is_jump_bar(el: Element) -> bool:
+    """A bar of in-page jump links separated by "|" or dots ("Public Member Functions |
+    List of all members"): two or more links, most to anchors of this page, and no
+    other text than separators."""
+    links = [c for c in el if c.tag == "a" and c.get("href") is not None]
+    if len(links) < 2 or len(links) != sum(1 for c in el if isinstance(c.tag, str)):
+        return False
+    loose = (el.text or "") + "".join(c.tail or "" for c in el)
+    if not _SEPARATORS.match(loose):
+        return False
+    local = sum(1 for a in links if (a.get("href") or "").strip().startswith("#"))
+    return local * 2 >= len(links)
+
+
+_TOC_WORDS = frozenset({"toc", "section-toc", "mini-toc", "minitoc", "chapter-toc"})
+
+
+def _is_section_menu(el: Element, words: set[str]) -> bool:
+    """A list of the current section's sub-pages placed in the text flow after the
+    section's heading or introduction (Texinfo ul.section-toc, "mini-TOCs"): content,
+    like a Sphinx toctree. An "on this page" TOC links to anchors of the same page."""
+    if el.tag not in ("ul", "ol") or (words & CHROME_WORDS) - _TOC_WORDS - {"section"}:
+        return False
+    prev = el.getprevious()
+    if prev is None or prev.tag not in ("p", *HEADINGS):
+        return False
+    hrefs = [(a.get("href") or "").strip() for a in el.iter("a")]
+    return bool(hrefs) and all(h and not h.startswith("#") for h in hrefs)
+
+
+def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[Element] = frozenset()) -> bool:
     tag = el.tag
     role = el.get("role") or ""
+    if pagers and el in pagers:
+        return True
+    if tag in ("div", "p") and len(el) >= 2 and lengths.density(el) >= 0.6 and _is_jump_bar(el):
+        return True
     if tag == "a":
         text = "".join(el.itertext()).strip()
         if text in GLYPHS or (not text and el.find(".//img") is None):
@@ -333,7 +394,8 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
     ident = el.get("id")
     if ident and tag in ("div", "ul", "ol", "aside", "header", "footer", "form") and ident.lower() in CHROME_IDS:
         # whole-id match only (ids are often heading slugs: never split them)
-        if not any(isinstance(c.tag, str) and c.tag in HEADINGS for c in el[:3]) and not _is_docbook_toc(el):
+        if not any(isinstance(c.tag, str) and c.tag in HEADINGS for c in el[:3]) and not _is_docbook_toc(el) \
+                and not (ident.lower() == "top" and _has(el, "h1")):
             return True
     if not words:
         return tag == "aside" or role == "complementary"
@@ -342,7 +404,7 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
             return False
         return True
     if words & CHROME_WORDS:
-        if _is_docbook_toc(el):
+        if _is_docbook_toc(el) or _is_section_menu(el, words):
             return False
         if tag in ("code", "pre", "table", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6"):
             # e.g. <pre class="... search"> is content; line-number cells are chrome
@@ -351,15 +413,35 @@ def is_chrome(el: Element, lengths: Lengths) -> bool:
     return False
 
 
+def _inside_chrome_tag(el: Element) -> bool:
+    """Inside a nav/footer/aside or a navigation/search/complementary landmark."""
+    for a in el.iterancestors():
+        if a.tag in ("nav", "footer", "aside") or (a.get("role") or "") in (
+                "navigation", "search", "complementary", "contentinfo", "dialog"):
+            return True
+    return False
+
+
 def prune_chrome(body: Element) -> None:
     lengths = Lengths(body)
     total = lengths.text.get(body, 0)
     protected: set[Element] = set()
+    largest: Element | None = None
     for el in body.iter():
         if el.tag in SEMANTIC_TAGS or el.get("role") == "main" or el.get("itemprop") == "articleBody":
-            if lengths.text.get(el, 0) > 0.2 * total or (lengths.text.get(el, 0) and _has(el, "h1")):
+            size = lengths.text.get(el, 0)
+            if size > 0.2 * total or (size and _has(el, "h1")):
                 protected.add(el)
                 protected.update(el.iterancestors())
+            if el.tag != "article" and size and (largest is None or size > lengths.text.get(largest, 0)):
+                largest = el
+    if largest is not None and not protected and not _inside_chrome_tag(largest):
+        # A short page's main region can hold less text than the site menu: it is
+        # still the main region, and a wrapper whose class merely mentions "nav"
+        # (e.g. "wy-nav-content-wrap") must not take it away.
+        protected.add(largest)
+        protected.update(largest.iterancestors())
+    pagers = pager_bars(body, lengths)
     drop = []
     dropped: set[Element] = set()
     in_code: set[Element] = set()
@@ -379,7 +461,7 @@ def prune_chrome(body: Element) -> None:
                 drop.append(el)
                 dropped.add(el)
             continue
-        if is_chrome(el, lengths):
+        if is_chrome(el, lengths, pagers):
             if (not protected and el.tag not in ("a", "nav") and el.get("role") != "navigation"
                     and total > 0 and lengths.text.get(el, 0) > 0.5 * total):
                 continue  # holds most of the page's text: it is the content, whatever its class says
@@ -453,6 +535,25 @@ def _descend(node: Element, lengths: Lengths) -> Element:
         if loose and (loose > 80 or loose > 0.02 * total):
             return node
         node = best
+
+
+def promote_title(main: Element) -> None:
+    """A page whose title is a styled div in its header (Doxygen div.header >
+    div.headertitle > div.title) and that has no h1: make that div the h1."""
+    if _has(main, "h1"):
+        return
+    for el in main.iter("div", "p", "span"):
+        if el.tag in HEADINGS:
+            return
+        if "title" not in classes_of(el):
+            continue
+        up = [a for _, a in zip(range(2), el.iterancestors())]
+        if not any("header" in words_of(a) or "headertitle" in words_of(a) for a in up):
+            continue
+        text = " ".join("".join(el.itertext()).split())
+        if 0 < len(text) <= 200 and next(el.iterdescendants("div", "p", "table", "ul", "ol", "pre"), None) is None:
+            el.tag = "h1"
+        return
 
 
 def _widen_for_h1(node: Element, body: Element, lengths: Lengths) -> Element:

@@ -306,7 +306,26 @@ class Renderer:
             return marker.rstrip() + "\n" + indent_lines(text, pad, pad)
         return indent_lines(text, marker, pad)
 
+    def is_layout_list(self, el: Element) -> bool:
+        """A <ul> used as a layout box (Javadoc ul.blockList > li.blockList): every item
+        holds a section heading, or its only item holds a heading or a horizontal rule.
+        Its items are sections, not bullets."""
+        if el.tag != "ul":
+            return False
+        items = [c for c in el if isinstance(c.tag, str)]
+        if not items or any(c.tag != "li" for c in items):
+            return False
+        if len(items) == 1 and next(items[0].iter("hr", *HEADINGS), None) is not None:
+            return True
+        return all(next(li.iter(*HEADINGS), None) is not None for li in items)
+
     def list_block(self, el: Element, depth: int) -> list[str]:
+        if self.is_layout_list(el):
+            out: list[str] = []
+            for li in el:
+                if li not in self.skip:
+                    out.extend(self.blocks(li, depth + 1))
+            return out
         ordered = el.tag == "ol"
         n = _int(el.get("start"), 1, -(10**8), 10**8) if ordered else 0
         first = n
@@ -598,6 +617,8 @@ class Renderer:
             out.extend(self.blocks(caption, depth + 1))
         cells = [[c for c in r if c.tag in ("td", "th")] for r in rows]
         n_cells = sum(len(r) for r in cells)
+        if n_cells > 1 and caption is None and self.heading_rows(cells):
+            return self.sectioned_table(rows, cells, depth)
         complex_ = n_cells <= 1 or any(
             next(c.iter(*COMPLEX_CELL), None) is not None for r in cells for c in r
         )
@@ -643,6 +664,62 @@ class Renderer:
                 lines.append("|" + "|".join([" --- "] * width) + "|")
         out.append("\n".join(lines))
         return out
+
+    def heading_rows(self, cells: list[list[Element]]) -> set[int]:
+        """Rows that only hold a section heading (Doxygen member tables:
+        tr.heading > td > h2 "Public Member Functions"), when headings are the only
+        thing that keeps the table from being a pipe table."""
+        rows: set[int] = set()
+        for i, r in enumerate(cells):
+            for c in r:
+                if next(c.iter(*COMPLEX_CELL), None) is None:
+                    continue
+                hs = [h for h in c.iter(*HEADINGS)]
+                if len(hs) != 1 or next(c.iter(*COMPLEX_CELL[:-6]), None) is not None:
+                    return set()
+                row_text = "".join("".join(x.itertext()) for x in r).split()
+                if row_text != "".join(hs[0].itertext()).split():
+                    return set()
+                rows.add(i)
+        return rows
+
+    def sectioned_table(self, rows: list[Element], cells: list[list[Element]], depth: int) -> list[str]:
+        """A table cut by heading rows: each heading as a Markdown heading, then the rows
+        up to the next one as a pipe table headed by the section's name."""
+        heads = self.heading_rows(cells)
+        out: list[str] = []
+        section: list[list[Element]] = []
+        label = ""
+
+        def flush() -> None:
+            body = [r for r in section if any("".join(c.itertext()).strip() for c in r)]
+            if body:
+                width = max(len(r) for r in body)
+                grid = [[label] + [""] * (width - 1)] + [[self.cell(c, depth) for c in r] for r in body]
+                out.extend(self._pipe(grid))
+            section.clear()
+
+        for i, r in enumerate(cells):
+            if i in heads:
+                flush()
+                h = next(x for c in r for x in c.iter(*HEADINGS))
+                out.extend(self.heading(h, depth + 1))
+                label = " ".join(self.inlines(h, depth + 1).replace(HB, " ").split()).replace("|", "\\|")
+            else:
+                section.append(r)
+        flush()
+        return out
+
+    @staticmethod
+    def _pipe(grid: list[list[str]]) -> list[str]:
+        width = max(len(r) for r in grid)
+        lines = []
+        for i, r in enumerate(grid):
+            r = r + [""] * (width - len(r))
+            lines.append("| " + " | ".join(r) + " |")
+            if i == 0:
+                lines.append("|" + "|".join([" --- "] * width) + "|")
+        return ["\n".join(lines)]
 
     def _flat_rows(self, el: Element, depth: int) -> list[str]:
         if el.tag in ("thead", "tbody", "tfoot"):

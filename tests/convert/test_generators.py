@@ -58,7 +58,7 @@ def test_generator_page(name: str) -> None:
 
 def test_titles() -> None:
     assert convert(fx.SPHINX, URL).title == "API"
-    assert convert(fx.DOXYGEN, URL).title == "MyProj: Foo Class Reference"
+    assert convert(fx.DOXYGEN, URL).title == "Foo Class Reference"  # div.headertitle > div.title becomes the h1
     assert convert("<title>Quickstart — Flask Documentation (3.0.x)</title><p>x</p>", URL).title == "Quickstart"
     assert convert("<title>Intro | Site</title><p>x</p>", URL).title == "Intro"
     assert convert("<title>Guide - Foo</title><p>x</p>", URL).title == "Guide"
