@@ -23,17 +23,20 @@ import tempfile
 import threading
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any
-
-import grpc
+from typing import TYPE_CHECKING, Any
 
 from crawler.settings import CrawlerSettings
-from docspasta.rpc import ServiceHost, insecure_channel
-from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
 from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
 
-# The servers are imported where they are built: a child process imports only its own.
+# gRPC and the servers are imported where they are used: a child process imports only
+# its own server, and the processor's spawned conversion workers (which import the
+# child's main module, this one) import none of them.
+if TYPE_CHECKING:
+    import grpc
+
+    from docspasta.rpc import ServiceHost
+    from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
 
 LOOPBACK = "127.0.0.1:0"
 SETTINGS_ENV = "DOCSPASTA_LOCAL_SETTINGS"
@@ -124,11 +127,17 @@ class LocalStack:
         return target
 
     def orchestrator_stub(self) -> orchestrator_pb2_grpc.OrchestratorAsyncStub:
+        from docspasta.rpc import insecure_channel
+        from docspasta.v1 import orchestrator_pb2_grpc
+
         channel = insecure_channel(self.orchestrator_target)
         self._channels.append(channel)
         return orchestrator_pb2_grpc.OrchestratorStub(channel)
 
     def processor_stub(self) -> processor_pb2_grpc.ProcessorAsyncStub:
+        from docspasta.rpc import insecure_channel
+        from docspasta.v1 import processor_pb2_grpc
+
         channel = insecure_channel(self.processor_target)
         self._channels.append(channel)
         return processor_pb2_grpc.ProcessorStub(channel)
