@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 import redis.asyncio as aioredis
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bridge.auth import RateLimiter, client_ip, new_token, request_token, token_hash, token_matches
 from bridge.buffer import EventBuffer, final_totals
@@ -47,6 +48,8 @@ class Bridge:
     pumps: Pumps
     hub: Hub
     limiter: RateLimiter
+    # Set on SIGTERM: /healthz answers 503 so balancers stop routing here before we stop.
+    draining: bool = False
 
     @property
     def limits(self) -> Limits:
@@ -248,6 +251,8 @@ async def job_pages(request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.StreamResponse:
     bridge = request.app[BRIDGE]
+    if bridge.draining:
+        return web.json_response({"status": "draining", "instance": bridge.settings.instance_id}, status=503)
     try:
         async with asyncio.timeout(2):
             await bridge.redis.ping()
@@ -255,6 +260,11 @@ async def healthz(request: web.Request) -> web.StreamResponse:
         return web.json_response({"status": "unhealthy", "redis": "down"}, status=503)
     return web.json_response({"status": "ok", "instance": bridge.settings.instance_id,
                               "sse_clients": bridge.hub.clients, "feeds": len(bridge.hub.feeds)})
+
+
+async def metrics_endpoint(request: web.Request) -> web.StreamResponse:
+    """Prometheus metrics of this bridge process (SSE clients, buffer lag, ...)."""
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def add_routes(app: web.Application) -> None:
@@ -266,3 +276,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/jobs/{job_id}/{document:(" + documents + ")}", job_document)
     app.router.add_get("/api/jobs/{job_id}/pages", job_pages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)

@@ -17,6 +17,7 @@ from bridge.errors import error_response
 from bridge.fanout import Hub
 from bridge.pump import Pumps
 from bridge.settings import BridgeSettings
+from docspasta import metrics
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -82,6 +83,7 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
                       lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout,
                       lost_seconds=settings.orchestrator_lost_seconds)
         hub = Hub(buffer=buffer, pumps=pumps)
+        metrics.SSE_CLIENTS.set_function(lambda: hub.clients)
         limiter = RateLimiter(redis, prefix=settings.redis_prefix, per_minute=settings.rate_limit_per_minute,
                               burst=settings.rate_limit_burst)
         app[BRIDGE] = Bridge(settings=settings, redis=redis, buffer=buffer, clients=clients, pumps=pumps,

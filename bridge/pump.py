@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from bridge.buffer import EventBuffer
 from bridge.clients import Clients
+from docspasta import metrics
 from docspasta.events import TERMINAL_EVENTS, event_json, event_name
 from docspasta.v1 import orchestrator_pb2 as pb
 
@@ -149,6 +150,7 @@ class Pumps:
                 async for event in call:
                     broken_since = None
                     await self.buffer.append(event)
+                    metrics.BUFFER_LAG.observe(max(0.0, time.time() - event.timestamp.ToNanoseconds() / 1e9))
                     backoff = 0.1
                     if event_name(event) in TERMINAL_EVENTS:
                         return

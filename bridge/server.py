@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bridge.api import BRIDGE
 from bridge.app import create_app
 from bridge.auth import AccessLogger
 from bridge.redis_embedded import EmbeddedRedis
@@ -16,6 +17,7 @@ from bridge.settings import BridgeSettings
 from docspasta import logs
 
 log = logging.getLogger(__name__)
+DRAIN_SECONDS = 1.0
 
 
 async def create_server(settings: BridgeSettings) -> tuple[web.AppRunner, int]:
@@ -59,6 +61,9 @@ async def main() -> None:
     log.info("bridge listening", extra={"host": settings.host, "port": port, "instance": settings.instance_id})
     await wait_for_signal()
     log.info("shutdown requested", extra={"grace_seconds": settings.grace_seconds})
+    runner.app[BRIDGE].draining = True
+    # A moment for balancers polling /healthz to see 503 before connections close.
+    await asyncio.sleep(min(DRAIN_SECONDS, settings.grace_seconds))
     await runner.cleanup()
 
 

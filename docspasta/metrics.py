@@ -28,7 +28,8 @@ ACTIVE_JOBS = Gauge("docspasta_active_jobs", "Jobs running on this orchestrator"
 QUEUE_DEPTH = Gauge("docspasta_queue_depth", "URLs waiting in the frontiers of running jobs")
 IN_FLIGHT = Gauge("docspasta_in_flight", "URLs between started and processed in running jobs")
 SSE_CLIENTS = Gauge("docspasta_sse_clients", "Open Server-Sent Events streams on this bridge")
-BUFFER_LAG = Gauge("docspasta_buffer_lag_events", "Events a pump has received but not yet written to Redis")
+BUFFER_LAG = Histogram("docspasta_buffer_lag_seconds", "From an event leaving the orchestrator to its write in Redis",
+                       buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 
 REQUEST_ID_KEY = "x-request-id"
 JOB_ID_KEY = "x-job-id"

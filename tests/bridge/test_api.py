@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import zipfile
 from datetime import date
 
@@ -80,3 +86,39 @@ async def test_backend_down_maps_to_503(make_bridge: BridgeFactory, http: aiohtt
         assert resp.status == 200 and "Content-Security-Policy" in resp.headers
     async with http.get(f"{base}/static/app.js") as resp:
         assert resp.status == 200
+
+
+async def test_metrics_and_draining_health(stack: LocalStack, site: FixtureSite, make_bridge: BridgeFactory,
+                                           http: aiohttp.ClientSession) -> None:
+    site.pages.update(tree_site(3))
+    base = await make_bridge(stack)
+    job = await create_job(http, base, site.url("/docs/"))
+    await read_all(http, base + job["urls"]["events"], headers={"Authorization": f"Bearer {job['token']}"})
+    async with http.get(f"{base}/metrics") as resp:
+        text = await resp.text()
+        assert resp.status == 200
+        assert "docspasta_sse_clients" in text and "docspasta_buffer_lag_seconds_count" in text
+    # A real `python -m bridge` answers 503 on /healthz between SIGTERM and exit.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "BRIDGE_PORT": str(port), "BRIDGE_GRACE_SECONDS": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "bridge"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            assert resp.status == 503 and (await resp.json())["status"] == "draining"
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
