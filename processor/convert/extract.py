@@ -295,6 +295,10 @@ def _inside_semantic(el: Element) -> bool:
 
 def _is_docbook_toc(el: Element) -> bool:
     """DocBook's in-page table of contents (div.toc > dl.toc) is part of the book."""
+    if el.tag == "dl" and (el.get("class") or "") == "toc":
+        el = el.getparent()
+        if el is None:
+            return False
     return el.tag == "div" and (el.get("class") or "") == "toc" and el.find("dl") is not None
 
 

@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from .extract import ADMONITION_WORDS, HEADINGS, words_of
+from .extract import ADMONITION_WORDS, HEADINGS, classes_of, words_of
 from .text import code_span, collapse, escape_line_start, escape_text, fence_for
 
 Element = Any
@@ -238,10 +238,13 @@ class Renderer:
 
     def line_code(self, el: Element) -> list[str]:
         """Code shown as one element per line (e.g. Doxygen div.fragment > div.line)."""
+        kids = [c for c in el if isinstance(c.tag, str)]
+        marked = [c for c in kids if "line" in classes_of(c)]
+        if marked:  # other children (e.g. hover tooltips placed after the lines) are not code
+            kids = marked
         lines = []
-        for line in el:
-            if isinstance(line.tag, str):
-                lines.append(self.code_text(line).replace("\n", "").rstrip())
+        for line in kids:
+            lines.append(self.code_text(line).replace("\n", "").rstrip())
         while lines and not lines[-1].strip():
             lines.pop()
         if not lines:
@@ -619,7 +622,11 @@ class Renderer:
         n_cells = sum(len(r) for r in cells)
         if n_cells > 1 and caption is None and self.heading_rows(cells):
             return self.sectioned_table(rows, cells, depth)
-        complex_ = n_cells <= 1 or any(
+        single = False
+        if n_cells == 1:  # a one-cell table of short inline text (e.g. a signature box) stays a table
+            only = next(c for r in cells for c in r)
+            single = 0 < len("".join(only.itertext()).strip()) <= 300 and not self.has_block(only)
+        complex_ = (n_cells <= 1 and not single) or any(
             next(c.iter(*COMPLEX_CELL), None) is not None for r in cells for c in r
         )
         if complex_:

@@ -127,3 +127,26 @@ def test_table_with_heading_rows_and_other_block_cells_stays_readable() -> None:
     out = md("<main><table><tr><td><h3>Group</h3></td></tr><tr><td><ul><li>x</li></ul></td><td>y</td></tr>"
              "</table></main>")
     assert "### Group" in out and "- x" in out and "y" in out
+
+
+def test_one_cell_signature_table_stays_a_table_but_layout_box_does_not() -> None:
+    out = md('<main><table class="memname"><tr><td class="memname">bool Json::Features::strictRoot_ {false}</td>'
+             "</tr></table></main>")
+    assert out == "| bool Json::Features::strictRoot\\_ {false} |\n| --- |"
+    out = md("<main><table><tr><td><p>First paragraph.</p><p>Second paragraph.</p></td></tr></table></main>")
+    assert out == "First paragraph.\n\nSecond paragraph."
+
+
+def test_line_code_keeps_only_line_children() -> None:
+    html = ('<main><div class="fragment"><div class="line"><span class="lineno">  1</span>int a;</div>'
+            '<div class="line"><span class="lineno">  2</span>a = 1;</div>'
+            '<div class="ttc" id="x"><div class="ttname"><a href="#a">a</a></div>'
+            '<div class="ttdef"><b>Definition:</b> x.h:1</div></div></div></main>')
+    assert md(html) == "```\nint a;\na = 1;\n```"
+
+
+def test_docbook_chapter_toc_kept() -> None:
+    html = ('<body><div class="chapter"><h1>Chapter 9. Tips</h1><div class="toc"><p><strong>Table of Contents'
+            '</strong></p><dl class="toc"><dt><span class="section"><a href="ch09.html#_a">9.1. Console tips</a>'
+            '</span></dt></dl></div><p>Body text of the chapter.</p></div></body>')
+    assert "[9.1. Console tips](https://docs.example.com/manual/ch09.html#_a)" in md(html)
