@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.support.site import serve_catch_all
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DOMAIN = "example.localhost"
 
@@ -68,15 +70,7 @@ class VirtualHosts:
             host.in_flight -= 1
 
     async def start(self) -> VirtualHosts:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.runner, self.port = await serve_catch_all(self._handle)
         return self
 
     async def stop(self) -> None:

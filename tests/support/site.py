@@ -14,6 +14,19 @@ from aiohttp import web
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+async def serve_catch_all(handler: Handler) -> tuple[web.AppRunner, int]:
+    """An aiohttp server on 127.0.0.1, port 0, sending every request to ``handler``."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets
+    return runner, int(server.sockets[0].getsockname()[1])
+
+
 def page(title: str, body: str = "", links: list[str] | tuple[str, ...] = ()) -> str:
     anchors = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
     return (f"<!doctype html><html><head><title>{title} - Fixture Docs</title></head><body>"
@@ -57,15 +70,7 @@ class FixtureSite:
             self.in_flight -= 1
 
     async def start(self) -> FixtureSite:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = server.sockets[0].getsockname()[1]
+        self.runner, self.port = await serve_catch_all(self._handle)
         return self
 
     async def stop(self) -> None:
