@@ -60,6 +60,7 @@ class Result:
     peak_rss: int
     per_process: dict[str, int] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    cpu_per_process: dict[str, float] = field(default_factory=dict)
 
     @property
     def pages_per_second(self) -> float:
@@ -184,9 +185,12 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
     for name, _ in sampler.per_process.values():
         counts[name] = counts.get(name, 0) + 1
     per = {(f"{k} x{counts[k]}" if counts[k] > 1 else k): v for k, v in per.items()}
+    cpu: dict[str, float] = {}
+    for pid, (name, _) in sampler.per_process.items():
+        cpu[name] = cpu.get(name, 0.0) + sampler.cpu.get(pid, 0.0)
     result = Result(contender=contender, site=site, seconds=seconds, pages=count_pages(jsonl),
                     exit_code=proc.returncode, peak_rss=sampler.peak_sum, per_process=per,
-                    cpu_seconds=sum(sampler.cpu.values()))
+                    cpu_seconds=sum(sampler.cpu.values()), cpu_per_process=cpu)
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     return result
@@ -252,7 +256,8 @@ def main() -> int:
                         print(f"  {label:20} round {r + 1} {contender:20} {res.pages:6d} pages "
                               f"{res.seconds:7.1f} s {res.pages_per_second:7.1f} p/s "
                               f"peak {mib(res.peak_rss)} MiB cpu {res.cpu_seconds:.0f} s "
-                              f"[{', '.join(f'{k} {mib(v)}' for k, v in res.per_process.items())}]",
+                              f"[{', '.join(f'{k} {mib(v)}' for k, v in res.per_process.items())}] "
+                              f"cpu s [{', '.join(f'{k} {v:.1f}' for k, v in res.cpu_per_process.items())}]",
                               file=sys.stderr, flush=True)
                 best = {c: max(rs, key=lambda x: x.pages_per_second) for c, rs in results.items() if rs}
                 rows.append((label, best, {c: [x.pages_per_second for x in rs] for c, rs in results.items()}))
