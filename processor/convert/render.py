@@ -137,7 +137,7 @@ class Renderer:
             if isinstance(tag, str) and not (skip and child in skip):
                 if tag in BLOCK_TAGS or (tag not in CODE_TAGS and tag != "a" and self.has_block(child)) or (
                     tag == "a" and self.has_block(child)
-                ):
+                ) or (tag in CODE_TAGS and next(child.iterdescendants("pre"), None) is not None):
                     self.flush(pieces, out)
                     out.extend(self.block(child, depth + 1))
                 else:

@@ -150,3 +150,9 @@ def test_docbook_chapter_toc_kept() -> None:
             '</strong></p><dl class="toc"><dt><span class="section"><a href="ch09.html#_a">9.1. Console tips</a>'
             '</span></dt></dl></div><p>Body text of the chapter.</p></div></body>')
     assert "[9.1. Console tips](https://docs.example.com/manual/ch09.html#_a)" in md(html)
+
+
+def test_pre_wrapped_in_inline_code_is_a_code_block() -> None:
+    html = ('<main><div class="block">E.g.: <code><pre>Jsoup.connect(url)\n .requestBody(json)\n .post();</pre></code>'
+            " If any data is supplied.</div></main>")
+    assert md(html) == "E.g.:\n\n```\nJsoup.connect(url)\n .requestBody(json)\n .post();\n```\n\nIf any data is supplied."
