@@ -433,9 +433,12 @@ class Renderer:
         blocks = [b for b in blocks if b]
         if not label:
             return blocks
+        # "**[1]** text", as the page shows it: a GFM definition "[^1]: text" reads as a
+        # link reference definition to Markdown tools that know no footnotes, and its
+        # text is lost to them.
         if not blocks:
-            return [f"[^{label}]:"]
-        return [indent_lines("\n\n".join(blocks), f"[^{label}]: ", "    ")]
+            return [f"**[{label}]**"]
+        return [indent_lines("\n\n".join(blocks), f"**[{label}]** ", "")]
 
     def footnote_table(self, el: Element, depth: int) -> list[str]:
         out: list[str] = []
@@ -821,7 +824,7 @@ class Renderer:
         m = _FN_LABEL.match(label)
         if not m:
             return None
-        return f"[^{m.group(1)}]"
+        return f"[{m.group(1)}]"
 
     def link(self, el: Element, depth: int) -> str:
         href = el.get("href")

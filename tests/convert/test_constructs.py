@@ -198,8 +198,8 @@ def test_footnotes_docutils_table_and_sup() -> None:
             '<table class="docutils footnote" id="f1"><tbody><tr><td class="label">[1]</td><td>First note.</td></tr>'
             '</tbody></table><dl class="footnote"><dt class="label">[2]</dt><dd><p>Second note.</p></dd></dl>')
     out = md(html)
-    assert "Text[^1] and[^2]." in out
-    assert "[^1]: First note." in out and "[^2]: Second note." in out
+    assert "Text[1] and[2]." in out
+    assert "**[1]** First note." in out and "**[2]** Second note." in out
 
 
 def test_math() -> None:

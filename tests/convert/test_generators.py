@@ -39,7 +39,7 @@ CASES = {
                   "```\ngit foo [--bar]\n```", "**--bar**\n:   Enable bar."],
                  ["footer"]),
     "SPHINX": (["# API", "**`class flasky.App(name)`**", "The app object implements", "> **Note**",
-                "```python\nfrom flasky import App\napp = App(__name__)\n```", "[^1]", "[^1]: Footnote text here.",
+                "```python\nfrom flasky import App\napp = App(__name__)\n```", "[1]", "**[1]** Footnote text here.",
                 "$x^2 + y$", "[*str*](https://docs.python.org/3/library/stdtypes.html#str)"],
                ["index related", "Quick search", "Sidebar blurb", "Pallets footer", "¶"]),
 }
