@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from crawler.fetch import Fetcher, HttpFetcher
 from crawler.service import CrawlerService
 from crawler.settings import CrawlerSettings
-from docspasta import logs, metrics
-from docspasta.rpc import ServiceHost, serve_until_signal
+from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc
 
-log = logging.getLogger(__name__)
 SERVICE_NAME = crawler_pb2.DESCRIPTOR.services_by_name["Crawler"].full_name
 
 
@@ -27,12 +24,7 @@ async def create_server(settings: CrawlerSettings, *, fetcher: Fetcher | None = 
 
 
 async def main() -> None:
-    settings = CrawlerSettings.from_env()
-    logs.setup("crawler", settings.log_level)
-    host, port = await create_server(settings)
-    metrics.start_metrics_server(settings.metrics_port)
-    log.info("crawler listening", extra={"port": port})
-    await serve_until_signal(host, grace=settings.grace_seconds)
+    await run_service("crawler", CrawlerSettings.from_env(), create_server)
 
 
 def run() -> None:

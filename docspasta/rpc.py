@@ -8,12 +8,13 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from grpc_health.v1 import _async as health_aio, health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from docspasta import logs, metrics
 from docspasta.metrics import ObservabilityInterceptor
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,31 @@ class ServiceHost:
         await self.server.stop(grace)
         for cleanup in reversed(self.cleanups):
             await cleanup()
+
+
+class ServiceSettings(Protocol):
+    @property
+    def log_level(self) -> str: ...
+
+    @property
+    def metrics_port(self) -> int: ...
+
+    @property
+    def grace_seconds(self) -> float: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+async def run_service(name: str, settings: SettingsT,
+                      create_server: Callable[[SettingsT], Awaitable[tuple[ServiceHost, int]]]) -> None:
+    """A service's ``main()``: JSON logs, the server, its metrics endpoint, then serve
+    until SIGTERM and stop gracefully."""
+    logs.setup(name, settings.log_level)
+    host, port = await create_server(settings)
+    metrics.start_metrics_server(settings.metrics_port)
+    log.info(f"{name} listening", extra={"port": port})
+    await serve_until_signal(host, grace=settings.grace_seconds)
 
 
 async def serve_until_signal(host: ServiceHost, *, grace: float, drain_delay: float = 0.0) -> None:

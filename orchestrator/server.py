@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from docspasta import logs, metrics
-from docspasta.rpc import ServiceHost, serve_until_signal
+from docspasta import metrics
+from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from orchestrator.clients import Backends
 from orchestrator.jobs import JobRegistry
 from orchestrator.service import OrchestratorService
 from orchestrator.settings import OrchestratorSettings
 
-log = logging.getLogger(__name__)
 SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
 
 
@@ -36,12 +34,7 @@ async def create_server(settings: OrchestratorSettings) -> tuple[ServiceHost, in
 
 
 async def main() -> None:
-    settings = OrchestratorSettings.from_env()
-    logs.setup("orchestrator", settings.log_level)
-    host, port = await create_server(settings)
-    metrics.start_metrics_server(settings.metrics_port)
-    log.info("orchestrator listening", extra={"port": port})
-    await serve_until_signal(host, grace=settings.grace_seconds)
+    await run_service("orchestrator", OrchestratorSettings.from_env(), create_server)
 
 
 def run() -> None:

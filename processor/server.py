@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from docspasta import logs, metrics
-from docspasta.rpc import ServiceHost, serve_until_signal
+from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.service import ProcessorService, convert_page
 from processor.settings import ProcessorSettings
 from processor.store import PageStore, open_store
 
-log = logging.getLogger(__name__)
 SERVICE_NAME = processor_pb2.DESCRIPTOR.services_by_name["Processor"].full_name
 
 
@@ -61,12 +58,7 @@ async def create_server(settings: ProcessorSettings, *, store: PageStore | None 
 
 
 async def main() -> None:
-    settings = ProcessorSettings.from_env()
-    logs.setup("processor", settings.log_level)
-    host, port = await create_server(settings)
-    metrics.start_metrics_server(settings.metrics_port)
-    log.info("processor listening", extra={"port": port})
-    await serve_until_signal(host, grace=settings.grace_seconds)
+    await run_service("processor", ProcessorSettings.from_env(), create_server)
 
 
 def run() -> None:
