@@ -42,6 +42,11 @@ def main() -> None:
         last = max(i for i, f in enumerate(frames) if f.startswith("process ")) if frames[0].startswith(
             "process ") else 0
         proc = label(frames[last])
+        # py-spy sometimes reports an empty command line: tell processes apart by their stacks.
+        if "spawn_main (multiprocessing/spawn.py" in stack:
+            proc = "conversion worker"
+        elif not proc and "(docspasta/cli.py" in stack:
+            proc = "main (cli+orchestrator)"
         frames = frames[last:]
         thread = frames[1] if len(frames) > 1 else ""
         if args.thread and args.thread not in thread:
