@@ -71,11 +71,15 @@ class LocalStack:
         if database_url is None:
             assert self._tmpdir is not None
             database_url = "sqlite:///" + os.path.join(self._tmpdir.name, "pages.db")
-        from orchestrator.server import create_server as create_orchestrator
         try:
             if self.processes:
-                await self._start_children(database_url)
+                launched = await self._launch_children(database_url)
+                # The children start while this process imports the orchestrator.
+                from orchestrator.server import create_server as create_orchestrator
+                self._crawler_target, self.processor_target = await asyncio.gather(
+                    *(self._ready(kind, child) for kind, child in launched))
             else:
+                from orchestrator.server import create_server as create_orchestrator
                 from crawler.server import create_server as create_crawler
                 from processor.server import create_server as create_processor
                 crawler, crawler_port = await create_crawler(replace(self.crawler, bind=LOOPBACK))
@@ -95,26 +99,30 @@ class LocalStack:
             raise
         return self
 
-    async def _start_children(self, database_url: str) -> None:
-        """Starts both children at once and waits until each serves; their addresses
-        are unix sockets in the stack's temp dir (loopback ports if its path is too long)."""
+    async def _launch_children(self, database_url: str) -> list[tuple[str, asyncio.subprocess.Process]]:
+        """Starts both children at once; they serve on unix sockets in the stack's temp
+        dir (loopback ports if its path is too long)."""
         assert self._tmpdir is not None
         use_unix = len(os.path.join(self._tmpdir.name, "processor.sock")) <= _MAX_UNIX_PATH
 
         def bind(name: str) -> str:
             return f"unix:{os.path.join(self._tmpdir.name, name + '.sock')}" if use_unix else LOOPBACK  # type: ignore[union-attr]
 
-        crawler = replace(self.crawler, bind=bind("crawler"))
-        processor = replace(self.processor, bind=bind("processor"), database_url=database_url)
-        ready = await asyncio.gather(self._spawn("crawler", crawler), self._spawn("processor", processor))
-        self._crawler_target, self.processor_target = ready
+        settings = {"crawler": replace(self.crawler, bind=bind("crawler")),
+                    "processor": replace(self.processor, bind=bind("processor"), database_url=database_url)}
+        launched = []
+        for kind, value in settings.items():
+            env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(value)).decode("ascii")}
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "docspasta.local", kind, env=env, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE)
+            self._children.append(child)
+            launched.append((kind, child))
+        return launched
 
-    async def _spawn(self, kind: str, settings: Any) -> str:
-        env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(settings)).decode("ascii")}
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "docspasta.local", kind, env=env, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE)
-        self._children.append(child)
+    @staticmethod
+    async def _ready(kind: str, child: asyncio.subprocess.Process) -> str:
+        """The child's gRPC target, once it serves."""
         assert child.stdout is not None
         try:
             line = await asyncio.wait_for(child.stdout.readline(), READY_TIMEOUT)
@@ -203,6 +211,10 @@ def _child_main() -> None:
     if kind not in ("crawler", "processor"):
         sys.exit("usage: python -m docspasta.local crawler|processor (started by LocalStack)")
     asyncio.run(_serve_child(kind))
+    # Everything is closed (server, store, pool): skip the interpreter's slow teardown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
