@@ -154,13 +154,14 @@ async def run_crawl(args: argparse.Namespace, console: Console) -> int:
                         events_file.write(event_json(event) + "\n")
                     view.update(event)
                     terminal = event
-            pages = [page async for page in stack.processor_stub().ListPages(
-                processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)]
+            # Each Page message becomes a PageDoc as it arrives: no second copy of every page.
+            docs = [bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
+                                   token_estimate=p.token_estimate, description=p.description, depth=p.depth)
+                    async for p in stack.processor_stub().ListPages(
+                        processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)]
     finally:
         if events_file is not None:
             events_file.close()
-    docs = [bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
-                           token_estimate=p.token_estimate, description=p.description, depth=p.depth) for p in pages]
     output = Path(args.output or bundle.default_filename(started.job.url))
     output.write_text(bundle.combined_document(docs, source_url=started.job.url), encoding="utf-8")
     if args.jsonl:
