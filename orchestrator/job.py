@@ -467,7 +467,7 @@ class CrawlJob:
     async def _process(self, item: Item, html: str) -> None:
         self._order += 1
         request = processor_pb2.ProcessRequest(job_id=self.job_id, url=item.url, html=html, order=self._order,
-                                               depth=item.depth)
+                                               depth=item.depth, omit_markdown=True)
         self.emit("sent_to_processing", pb.SentToProcessing(url=item.url))
         async with self._process_slots:
             try:

@@ -96,6 +96,8 @@ class Scope:
     def __init__(self, *, start_url: str, include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  allowed_domains: tuple[str, ...] = ()) -> None:
         self.start_host = host_of(start_url)
+        # The start host is its origin: the same name on another port is another site.
+        self.start_netloc = urlsplit(start_url).netloc.lower()
         self.include = include
         self.exclude = exclude
         self.allowed_domains = tuple(d.lower() for d in allowed_domains)
@@ -104,16 +106,22 @@ class Scope:
         # Without include patterns the start URL's directory is the scope on its host.
         self.prefix = "" if include else directory_prefix(start_url)
 
-    def host_allowed(self, host: str) -> bool:
+    def host_allowed(self, host: str, netloc: str | None = None) -> bool:
+        """``host`` may be crawled (on ``netloc``'s port when given: the start host only
+        on the start URL's port; allowed domains on any)."""
         host = host.lower()
-        return host == self.start_host or any(domain_matches(host, d) for d in self.allowed_domains)
+        if host == self.start_host and (netloc is None or netloc.lower() == self.start_netloc):
+            return True
+        return any(domain_matches(host, d) for d in self.allowed_domains)
 
     def check(self, url: str) -> str | None:
         """None when ``url`` (normalised) is in scope, else the reason it is not."""
         if any(p.matches(url) for p in self._exclude):
             return EXCLUDED
-        host = (urlsplit(url).hostname or "").lower()
-        allowed = self.host_allowed(host)
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        on_start = parts.netloc.lower() == self.start_netloc
+        allowed = self.host_allowed(host, parts.netloc)
         if self._include:
             for pattern in self._include:
                 if (allowed or pattern.names_host) and pattern.matches(url):
@@ -121,7 +129,7 @@ class Scope:
             return OUT_OF_SCOPE
         if not allowed:
             return OUT_OF_SCOPE
-        if host == self.start_host and not (urlsplit(url).path or "/").startswith(self.prefix):
+        if on_start and not (parts.path or "/").startswith(self.prefix):
             return OUT_OF_SCOPE
         return None
 

@@ -64,8 +64,9 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         metrics.PROCESS_SECONDS.observe(time.perf_counter() - started)
         metrics.PAGES_PROCESSED.inc()
         return processor_pb2.ProcessResponse(
-            url=request.url, title=result.title, markdown=result.markdown, word_count=result.word_count,
-            token_estimate=result.token_estimate, description=result.description, content_hash=content_hash)
+            url=request.url, title=result.title, markdown="" if request.omit_markdown else result.markdown,
+            word_count=result.word_count, token_estimate=result.token_estimate, description=result.description,
+            content_hash=content_hash)
 
     async def ListPages(self, request: processor_pb2.ListPagesRequest,
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],

@@ -82,3 +82,17 @@ async def test_logs_carry_job_and_request_ids_across_services(stack: LocalStack,
     assert failed[0]["job_id"] == job_id
     assert failed[0]["request_id"].startswith(job_id + ".")
     assert failed[0]["url"] == site.url("/docs/missing.html")
+
+
+async def test_process_stores_the_markdown_even_when_the_answer_omits_it(stack: LocalStack) -> None:
+    from docspasta.v1 import processor_pb2
+
+    html = "<html><head><title>T</title></head><body><main><h1>T</h1><p>Body words here.</p></main></body></html>"
+    processor = stack.processor_stub()
+    for omit, job in ((False, "j-full"), (True, "j-omit")):
+        reply = await processor.Process(processor_pb2.ProcessRequest(
+            job_id=job, url="https://d.example/p", html=html, order=1, omit_markdown=omit), timeout=30)
+        assert reply.title == "T" and reply.word_count > 0
+        assert ("Body words here." in reply.markdown) is not omit
+        pages = [p async for p in processor.ListPages(processor_pb2.ListPagesRequest(job_id=job), timeout=10)]
+        assert "Body words here." in pages[0].markdown

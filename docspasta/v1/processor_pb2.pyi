@@ -5,18 +5,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ProcessRequest(_message.Message):
-    __slots__ = ("job_id", "url", "html", "order", "depth")
+    __slots__ = ("job_id", "url", "html", "order", "depth", "omit_markdown")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     HTML_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     DEPTH_FIELD_NUMBER: _ClassVar[int]
+    OMIT_MARKDOWN_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     url: str
     html: str
     order: int
     depth: int
-    def __init__(self, job_id: _Optional[str] = ..., url: _Optional[str] = ..., html: _Optional[str] = ..., order: _Optional[int] = ..., depth: _Optional[int] = ...) -> None: ...
+    omit_markdown: bool
+    def __init__(self, job_id: _Optional[str] = ..., url: _Optional[str] = ..., html: _Optional[str] = ..., order: _Optional[int] = ..., depth: _Optional[int] = ..., omit_markdown: _Optional[bool] = ...) -> None: ...
 
 class ProcessResponse(_message.Message):
     __slots__ = ("url", "title", "markdown", "word_count", "token_estimate", "description", "content_hash")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.scope import Pattern, Scope, domain_matches
+from orchestrator.scope import OUT_OF_SCOPE, Pattern, Scope, domain_matches
 
 START = "https://example.com/docs/intro"
 
@@ -86,3 +86,11 @@ def test_exclusion_applies_to_every_host() -> None:
     scope = Scope(start_url=START, exclude=("api.example.com/**",), allowed_domains=("*.example.com",))
     assert scope.check("https://api.example.com/x") == "excluded"
     assert scope.check("https://guides.example.com/x") is None
+
+
+def test_start_host_on_another_port_is_another_site() -> None:
+    scope = Scope(start_url="http://127.0.0.1:8000/docs/")
+    assert scope.check("http://127.0.0.1:8000/docs/a.html") is None
+    assert scope.check("http://127.0.0.1:5000/docs/a.html") == OUT_OF_SCOPE
+    wide = Scope(start_url="http://127.0.0.1:8000/docs/", allowed_domains=("127.0.0.1",))
+    assert wide.check("http://127.0.0.1:5000/anything") is None
