@@ -22,11 +22,6 @@ log = logging.getLogger(__name__)
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
-def convert_page(html: str, url: str) -> Converted:
-    """Runs in a worker process (module-level so it pickles)."""
-    return convert(html, url)
-
-
 class ProcessorService(processor_pb2_grpc.ProcessorServicer):
     def __init__(self, *, settings: ProcessorSettings, store: PageStore, executor: Executor) -> None:
         self._settings = settings
@@ -55,7 +50,7 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         # Conversion is CPU-bound: it runs in worker processes, never on this loop.
-        result: Converted = await loop.run_in_executor(self._executor, convert_page, request.html, request.url)
+        result: Converted = await loop.run_in_executor(self._executor, convert, request.html, request.url)
         content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
         await self._store.put(StoredPage(
             job_id=request.job_id, url=request.url, order=request.order, depth=request.depth,
