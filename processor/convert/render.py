@@ -228,6 +228,10 @@ class Renderer:
         lines = [ln.rstrip() for ln in text.split("\n")]
         while lines and not lines[0].strip():
             lines.pop(0)
+        return self.fenced(el, lines)
+
+    def fenced(self, el: Element, lines: list[str]) -> list[str]:
+        """The code lines (trailing blank ones dropped) as a fenced block, or nothing."""
         while lines and not lines[-1].strip():
             lines.pop()
         if not lines:
@@ -242,16 +246,7 @@ class Renderer:
         marked = [c for c in kids if "line" in classes_of(c)]
         if marked:  # other children (e.g. hover tooltips placed after the lines) are not code
             kids = marked
-        lines = []
-        for line in kids:
-            lines.append(self.code_text(line).replace("\n", "").rstrip())
-        while lines and not lines[-1].strip():
-            lines.pop()
-        if not lines:
-            return []
-        code = "\n".join(lines)
-        fence = fence_for(code)
-        return [f"{fence}{self.language(el)}\n{code}\n{fence}"]
+        return self.fenced(el, [self.code_text(line).replace("\n", "").rstrip() for line in kids])
 
     def language(self, pre: Element) -> str:
         cands = [pre]
