@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from docspasta.urls import InvalidURL, normalize
@@ -72,33 +74,47 @@ def anchor(index: int) -> str:
     return f"page-{index}"
 
 
-def combined_document(pages: Iterable[PageDoc], *, source_url: str, day: date | None = None) -> str:
-    """Header (source, date, page count, tokens), table of contents, then each page as
-    a section; links to pages in the bundle point to their section."""
-    pages = list(pages)
-    anchors = {_key(p.url): anchor(i) for i, p in enumerate(pages, 1)}
+class CombinedWriter:
+    """Writes the combined document: the header (source, date, page count, tokens) and
+    table of contents at once, from ``index`` (every page; its Markdown may be empty),
+    then one section per ``add(page)``, in the index's order, so a caller can stream
+    the pages and hold one at a time. Links to pages in the bundle point to their
+    section."""
 
-    def relink(match: re.Match[str]) -> str:
-        target = match.group(1)
-        local = anchors.get(_key(target.split("#", 1)[0]))
+    def __init__(self, out: TextIO, index: Sequence[PageDoc], *, source_url: str, day: date | None = None) -> None:
+        self._out = out
+        self._anchors = {_key(p.url): anchor(i) for i, p in enumerate(index, 1)}
+        self._count = 0
+        host = urlsplit(source_url).hostname or source_url
+        lines = [f"# {host} documentation", "",
+                 f"- Source: {source_url}",
+                 f"- Crawled: {(day or date.today()).isoformat()}",
+                 f"- Pages: {len(index)}",
+                 f"- Estimated tokens: {sum(p.token_estimate for p in index)}", "",
+                 "## Contents", ""]
+        lines += [f"{i}. [{_escape(p.title or p.url)}](#{anchor(i)})" for i, p in enumerate(index, 1)]
+        out.write("\n".join(lines).rstrip() + "\n")
+
+    def _relink(self, match: re.Match[str]) -> str:
+        local = self._anchors.get(_key(match.group(1).split("#", 1)[0]))
         return f"](#{local})" if local else match.group(0)
 
-    tokens = sum(p.token_estimate for p in pages)
-    host = urlsplit(source_url).hostname or source_url
-    lines = [f"# {host} documentation", "",
-             f"- Source: {source_url}",
-             f"- Crawled: {(day or date.today()).isoformat()}",
-             f"- Pages: {len(pages)}",
-             f"- Estimated tokens: {tokens}", "",
-             "## Contents", ""]
-    for i, page in enumerate(pages, 1):
-        lines.append(f"{i}. [{_escape(page.title or page.url)}](#{anchor(i)})")
-    for i, page in enumerate(pages, 1):
-        body = _demote(_drop_title_heading(page.markdown, page.title), 2)
-        body = _LINK.sub(relink, body)
-        lines += ["", "---", "", f'<a id="{anchor(i)}"></a>', "",
-                  f"## {page.title or page.url}", "", f"Source: {page.url}", "", body.strip()]
-    return "\n".join(lines).rstrip() + "\n"
+    def add(self, page: PageDoc) -> None:
+        self._count += 1
+        body = _LINK.sub(self._relink, _demote(_drop_title_heading(page.markdown, page.title), 2)).strip()
+        section = ["", "---", "", f'<a id="{anchor(self._count)}"></a>', "",
+                   f"## {page.title or page.url}", "", f"Source: {page.url}", "", body]
+        self._out.write("\n".join(section).rstrip() + "\n")
+
+
+def combined_document(pages: Iterable[PageDoc], *, source_url: str, day: date | None = None) -> str:
+    """The combined document as one string (for pages already in memory)."""
+    pages = list(pages)
+    buffer = io.StringIO()
+    writer = CombinedWriter(buffer, pages, source_url=source_url, day=day)
+    for page in pages:
+        writer.add(page)
+    return buffer.getvalue()
 
 
 def _escape(text: str) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 import grpc
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from crawler.settings import CrawlerSettings
 from docspasta import bundle
 from docspasta.events import event_json, event_name
-from docspasta.llmstxt import llms_full_txt, llms_txt
+from docspasta.llmstxt import llms_full_head, llms_full_section, llms_txt
 from docspasta.local import LocalStack
 from docspasta.mirror import write_mirror
 from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
@@ -154,27 +155,53 @@ async def run_crawl(args: argparse.Namespace, console: Console) -> int:
                         events_file.write(event_json(event) + "\n")
                     view.update(event)
                     terminal = event
-            # Each Page message becomes a PageDoc as it arrives: no second copy of every page.
-            docs = [bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
-                                   token_estimate=p.token_estimate, description=p.description, depth=p.depth)
-                    async for p in stack.processor_stub().ListPages(
-                        processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)]
+            output = Path(args.output or bundle.default_filename(started.job.url))
+            index = await write_outputs(args, stack, job_id, started.job.url, output)
     finally:
         if events_file is not None:
             events_file.close()
-    output = Path(args.output or bundle.default_filename(started.job.url))
-    output.write_text(bundle.combined_document(docs, source_url=started.job.url), encoding="utf-8")
-    if args.jsonl:
-        with open(args.jsonl, "w", encoding="utf-8") as f:
-            f.writelines(bundle.jsonl_line(d) for d in docs)
-    if args.dir:
-        write_mirror(docs, Path(args.dir), source_url=started.job.url)
-    if args.llms:
-        llms = Path(args.llms)
-        llms.mkdir(parents=True, exist_ok=True)
-        (llms / "llms.txt").write_text(llms_txt(docs, source_url=started.job.url), encoding="utf-8")
-        (llms / "llms-full.txt").write_text(llms_full_txt(docs, source_url=started.job.url), encoding="utf-8")
-    return summarize(console, terminal, docs, output)
+    return summarize(console, terminal, index, output)
+
+
+async def write_outputs(args: argparse.Namespace, stack: LocalStack, job_id: str, source_url: str,
+                        output: Path) -> list[bundle.PageDoc]:
+    """Streams the stored pages twice, holding one page's Markdown at a time: the first
+    pass writes JSONL and the per-page files and notes each page's URL, title and
+    counts; the second writes the combined document and llms-full.txt, whose table of
+    contents and links need every page known first. Returns the pages without text."""
+
+    async def pages() -> AsyncIterator[bundle.PageDoc]:
+        call = stack.processor_stub().ListPages(processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)
+        async for p in call:
+            yield bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
+                                 token_estimate=p.token_estimate, description=p.description, depth=p.depth)
+
+    index: list[bundle.PageDoc] = []
+    mirror = Path(args.dir) if args.dir else None
+    with contextlib.ExitStack() as files:
+        jsonl = files.enter_context(open(args.jsonl, "w", encoding="utf-8")) if args.jsonl else None
+        used: set[PurePosixPath] = set()
+        async for doc in pages():
+            index.append(replace(doc, markdown=""))
+            if jsonl is not None:
+                jsonl.write(bundle.jsonl_line(doc))
+            if mirror is not None:
+                write_mirror([doc], mirror, source_url=source_url, used=used)
+    llms = Path(args.llms) if args.llms else None
+    with contextlib.ExitStack() as files:
+        combined = bundle.CombinedWriter(files.enter_context(open(output, "w", encoding="utf-8")), index,
+                                         source_url=source_url)
+        full: IO[str] | None = None
+        if llms is not None:
+            llms.mkdir(parents=True, exist_ok=True)
+            (llms / "llms.txt").write_text(llms_txt(index, source_url=source_url), encoding="utf-8")
+            full = files.enter_context(open(llms / "llms-full.txt", "w", encoding="utf-8"))
+            full.write(llms_full_head(index, source_url=source_url))
+        async for doc in pages():
+            combined.add(doc)
+            if full is not None:
+                full.write(llms_full_section(doc))
+    return index
 
 
 def summarize(console: Console, terminal: pb.JobEvent | None, docs: list[bundle.PageDoc], output: Path) -> int:

@@ -55,11 +55,16 @@ def llms_txt(pages: Sequence[PageDoc], *, source_url: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def llms_full_head(index: Sequence[PageDoc], *, source_url: str) -> str:
+    """The start of llms-full.txt: llms.txt's title and summary."""
+    return llms_txt(index, source_url=source_url).split("\n## ", 1)[0].rstrip() + "\n"
+
+
+def llms_full_section(page: PageDoc) -> str:
+    body = _demote(_drop_title_heading(page.markdown, page.title), 1)
+    return f"\n# {page.title or page.url}\n\nSource: {page.url}\n\n{body.strip()}\n"
+
+
 def llms_full_txt(pages: Sequence[PageDoc], *, source_url: str) -> str:
     """Every page in full, each under its title and source URL."""
-    head = llms_txt(pages, source_url=source_url).split("\n## ", 1)[0].rstrip()
-    parts = [head]
-    for page in pages:
-        body = _demote(_drop_title_heading(page.markdown, page.title), 1)
-        parts.append(f"# {page.title or page.url}\n\nSource: {page.url}\n\n{body.strip()}")
-    return "\n\n".join(parts).rstrip() + "\n"
+    return llms_full_head(pages, source_url=source_url) + "".join(llms_full_section(p) for p in pages)

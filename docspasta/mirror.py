@@ -43,10 +43,13 @@ def relative_path(url: str, start_host: str) -> PurePosixPath:
     return PurePosixPath(*segments)
 
 
-def mirror_files(pages: Iterable[PageDoc], *, source_url: str) -> Iterator[tuple[PurePosixPath, str]]:
-    """(relative path, Markdown) of each page: the directory layout, without I/O."""
+def mirror_files(pages: Iterable[PageDoc], *, source_url: str,
+                 used: set[PurePosixPath] | None = None) -> Iterator[tuple[PurePosixPath, str]]:
+    """(relative path, Markdown) of each page: the directory layout, without I/O.
+    ``used`` holds the paths given out so far (pass the same set across calls when
+    pages arrive one at a time)."""
     start_host = urlsplit(source_url).hostname or ""
-    used: set[PurePosixPath] = set()
+    used = set() if used is None else used
     for page in pages:
         rel = relative_path(page.url, start_host)
         if rel in used:  # two URLs mapping to one file name: keep both
@@ -57,9 +60,10 @@ def mirror_files(pages: Iterable[PageDoc], *, source_url: str) -> Iterator[tuple
         yield rel, header + page.markdown.strip() + "\n"
 
 
-def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str) -> list[Path]:
+def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str,
+                 used: set[PurePosixPath] | None = None) -> list[Path]:
     written: list[Path] = []
-    for rel, text in mirror_files(pages, source_url=source_url):
+    for rel, text in mirror_files(pages, source_url=source_url, used=used):
         target = directory / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
