@@ -30,10 +30,10 @@ from docspasta import bundle
 from docspasta.llmstxt import llms_full_txt, llms_txt
 from docspasta.mirror import mirror_zip
 from docspasta.events import job_dict
+from docspasta.ids import valid_job_id
 from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
 
 log = logging.getLogger(__name__)
-JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -72,7 +72,7 @@ async def _authorized(request: web.Request) -> tuple[Bridge, str, dict[str, str]
     """The job's id and metadata when the request carries its token, else None (404)."""
     bridge = request.app[BRIDGE]
     job_id = request.match_info["job_id"]
-    if not JOB_ID.match(job_id):
+    if not valid_job_id(job_id):
         return None
     token = request_token(request)
     if not token:

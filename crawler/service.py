@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 import grpc
 
@@ -12,12 +11,12 @@ from crawler.extract import extract
 from crawler.fetch import Fetcher, FetchError
 from crawler.settings import CrawlerSettings
 from docspasta import logs, metrics
+from docspasta.ids import valid_job_id
 from docspasta.rpc import DEFAULT_MAX_MESSAGE_BYTES
 from docspasta.v1 import common_pb2, crawler_pb2, crawler_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 # Room for everything in a CrawlResponse besides the page and its links.
 _RESPONSE_MARGIN = 64 * 1024
 
@@ -45,7 +44,7 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
         if any(ord(c) < 0x20 or c == "\x7f" for c in url):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must not contain control characters")
-        if request.job_id and not JOB_ID_RE.match(request.job_id):
+        if request.job_id and not valid_job_id(request.job_id):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 "job_id: 1-128 characters of letters, digits, '_', '-', '.', ':'")
         logs.job_id_var.set(request.job_id)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
 import grpc
 
+from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import orchestrator_pb2 as pb, orchestrator_pb2_grpc
 from orchestrator.job import CrawlJob
 from orchestrator.jobs import JobRegistry, TooManyJobs
 from orchestrator.options import InvalidOptions
 
-JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
@@ -20,8 +19,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self._registry = registry
 
     async def _job(self, job_id: str, context: grpc.aio.ServicerContext[object, object]) -> CrawlJob:
-        if not JOB_ID_RE.match(job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "job_id: required, letters, digits, '_-.:'")
+        if not valid_job_id(job_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, JOB_ID_RULE)
         job = self._registry.get(job_id)
         if job is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {job_id!r}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -13,13 +12,13 @@ from concurrent.futures import Executor
 import grpc
 
 from docspasta import logs, metrics
+from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, convert
 from processor.settings import ProcessorSettings
 from processor.store import PageStore, StoredPage
 
 log = logging.getLogger(__name__)
-JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
 class ProcessorService(processor_pb2_grpc.ProcessorServicer):
@@ -31,9 +30,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
     async def Process(self, request: processor_pb2.ProcessRequest,
                       context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
                       ) -> processor_pb2.ProcessResponse:
-        if not JOB_ID_RE.match(request.job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "job_id: required, 1-128 characters of letters, digits, '_', '-', '.', ':'")
+        if not valid_job_id(request.job_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, JOB_ID_RULE)
         if not request.url.startswith(("http://", "https://")):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
         if len(request.url) > 8192:
@@ -66,9 +64,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
     async def ListPages(self, request: processor_pb2.ListPagesRequest,
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],
                         ) -> AsyncIterator[processor_pb2.Page]:
-        if not JOB_ID_RE.match(request.job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "job_id: required, 1-128 characters of letters, digits, '_', '-', '.', ':'")
+        if not valid_job_id(request.job_id):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, JOB_ID_RULE)
         if request.after_order < 0:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after_order: must not be negative")
         if request.limit < 0:
