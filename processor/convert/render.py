@@ -660,14 +660,7 @@ class Renderer:
                 grid.append(row)
         if not grid:
             return out
-        width = max(len(r) for r in grid)
-        lines = []
-        for i, r in enumerate(grid):
-            r = r + [""] * (width - len(r))
-            lines.append("| " + " | ".join(r) + " |")
-            if i == 0:
-                lines.append("|" + "|".join([" --- "] * width) + "|")
-        out.append("\n".join(lines))
+        out.extend(self._pipe(grid))
         return out
 
     def heading_rows(self, cells: list[list[Element]]) -> set[int]:
