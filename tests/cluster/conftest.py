@@ -3,12 +3,10 @@ a fresh database, Redis on loopback TCP and the ten processes per test."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 import pytest
 
 from bridge.redis_embedded import EmbeddedRedis
@@ -27,18 +25,8 @@ def cluster_pg() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 async def database_url(cluster_pg: PostgresServer) -> AsyncIterator[str]:
-    name = f"cluster_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(cluster_pg.dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    yield cluster_pg.dsn_for(name)
-    admin = await asyncpg.connect(cluster_pg.dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    async with cluster_pg.database("cluster") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,16 +51,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     if request.param == "sqlite":
         yield await _sqlite_backend(tmp_path / "pages.db")
         return
-    from processor.store import postgres
-
     server: PostgresServer = request.getfixturevalue("pg_server")
-    name = f"t_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(server.dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    dsn = server.dsn_for(name)
+    async with server.database() as dsn:
+        yield _postgres_backend(dsn)
+
+
+def _postgres_backend(dsn: str) -> Backend:
+    from processor.store import postgres
 
     async def version() -> int:
         conn = await asyncpg.connect(dsn)
@@ -73,13 +69,8 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         assert versions == list(range(1, len(versions) + 1)), f"gaps or repeats in schema_migrations: {versions}"
         return len(versions)
 
-    yield Backend(name="postgres", make=lambda: PostgresStore(dsn=dsn, max_size=4), schema_version=version,
-                  migration_count=len(postgres.MIGRATIONS))
-    admin = await asyncpg.connect(server.dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    return Backend(name="postgres", make=lambda: PostgresStore(dsn=dsn, max_size=4), schema_version=version,
+                   migration_count=len(postgres.MIGRATIONS))
 
 
 @pytest.fixture

@@ -13,10 +13,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 
 class PostgresUnavailable(RuntimeError):
@@ -72,6 +75,24 @@ class PostgresServer:
 
     def dsn_for(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    @asynccontextmanager
+    async def database(self, prefix: str = "t") -> AsyncIterator[str]:
+        """A fresh database for one test: yields its DSN, drops it afterwards."""
+        name = f"{prefix}_{secrets.token_hex(6)}"
+        admin = await asyncpg.connect(self.dsn)
+        try:
+            await admin.execute(f"CREATE DATABASE {name}")
+        finally:
+            await admin.close()
+        try:
+            yield self.dsn_for(name)
+        finally:
+            admin = await asyncpg.connect(self.dsn)
+            try:
+                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            finally:
+                await admin.close()
 
     def _cmd(self, *args: str) -> list[str]:
         return ["runuser", "-u", self.user, "--", *args] if self.user else list(args)
