@@ -13,6 +13,8 @@ from google.protobuf.message import Message
 from docspasta.v1 import common_pb2, orchestrator_pb2
 
 TERMINAL_EVENTS = frozenset({"job_completed", "job_failed", "job_timeout", "job_cancelled"})
+# Events about the job's life rather than a URL; none of them ends the stream.
+LIFECYCLE_EVENTS = frozenset({"stream_connected", "job_queued", "job_resumed"})
 EVENT_NAMES = tuple(f.name for f in orchestrator_pb2.JobEvent.DESCRIPTOR.oneofs_by_name["event"].fields)
 JOB_STATE_NAMES = {v: k.removeprefix("JOB_STATE_").lower()
                    for k, v in orchestrator_pb2.JobState.items()}

@@ -11,6 +11,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RenderMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RENDER_MODE_UNSPECIFIED: _ClassVar[RenderMode]
+    RENDER_MODE_AUTO: _ClassVar[RenderMode]
+    RENDER_MODE_ALWAYS: _ClassVar[RenderMode]
+    RENDER_MODE_NEVER: _ClassVar[RenderMode]
+
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
@@ -19,15 +26,23 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_TIMEOUT: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+    JOB_STATE_QUEUED: _ClassVar[JobState]
+    JOB_STATE_CANCELLING: _ClassVar[JobState]
+RENDER_MODE_UNSPECIFIED: RenderMode
+RENDER_MODE_AUTO: RenderMode
+RENDER_MODE_ALWAYS: RenderMode
+RENDER_MODE_NEVER: RenderMode
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_RUNNING: JobState
 JOB_STATE_COMPLETED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_TIMEOUT: JobState
 JOB_STATE_CANCELLED: JobState
+JOB_STATE_QUEUED: JobState
+JOB_STATE_CANCELLING: JobState
 
 class JobOptions(_message.Message):
-    __slots__ = ("max_pages", "max_depth", "concurrency", "timeout_seconds", "include_patterns", "exclude_patterns", "allowed_domains", "use_sitemaps", "obey_robots")
+    __slots__ = ("max_pages", "max_depth", "concurrency", "timeout_seconds", "include_patterns", "exclude_patterns", "allowed_domains", "use_sitemaps", "obey_robots", "render_mode")
     MAX_PAGES_FIELD_NUMBER: _ClassVar[int]
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +52,7 @@ class JobOptions(_message.Message):
     ALLOWED_DOMAINS_FIELD_NUMBER: _ClassVar[int]
     USE_SITEMAPS_FIELD_NUMBER: _ClassVar[int]
     OBEY_ROBOTS_FIELD_NUMBER: _ClassVar[int]
+    RENDER_MODE_FIELD_NUMBER: _ClassVar[int]
     max_pages: int
     max_depth: int
     concurrency: int
@@ -46,15 +62,18 @@ class JobOptions(_message.Message):
     allowed_domains: _containers.RepeatedScalarFieldContainer[str]
     use_sitemaps: bool
     obey_robots: bool
-    def __init__(self, max_pages: _Optional[int] = ..., max_depth: _Optional[int] = ..., concurrency: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., include_patterns: _Optional[_Iterable[str]] = ..., exclude_patterns: _Optional[_Iterable[str]] = ..., allowed_domains: _Optional[_Iterable[str]] = ..., use_sitemaps: _Optional[bool] = ..., obey_robots: _Optional[bool] = ...) -> None: ...
+    render_mode: RenderMode
+    def __init__(self, max_pages: _Optional[int] = ..., max_depth: _Optional[int] = ..., concurrency: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., include_patterns: _Optional[_Iterable[str]] = ..., exclude_patterns: _Optional[_Iterable[str]] = ..., allowed_domains: _Optional[_Iterable[str]] = ..., use_sitemaps: _Optional[bool] = ..., obey_robots: _Optional[bool] = ..., render_mode: _Optional[_Union[RenderMode, str]] = ...) -> None: ...
 
 class StartJobRequest(_message.Message):
-    __slots__ = ("url", "options")
+    __slots__ = ("url", "options", "request_id")
     URL_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     url: str
     options: JobOptions
-    def __init__(self, url: _Optional[str] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, url: _Optional[str] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartJobResponse(_message.Message):
     __slots__ = ("job_id", "job")
@@ -158,20 +177,22 @@ class UrlStarted(_message.Message):
     def __init__(self, url: _Optional[str] = ..., depth: _Optional[int] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class UrlCrawled(_message.Message):
-    __slots__ = ("url", "title", "content_length", "status", "final_url", "fetch_seconds")
+    __slots__ = ("url", "title", "content_length", "status", "final_url", "fetch_seconds", "rendered")
     URL_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FINAL_URL_FIELD_NUMBER: _ClassVar[int]
     FETCH_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RENDERED_FIELD_NUMBER: _ClassVar[int]
     url: str
     title: str
     content_length: int
     status: int
     final_url: str
     fetch_seconds: float
-    def __init__(self, url: _Optional[str] = ..., title: _Optional[str] = ..., content_length: _Optional[int] = ..., status: _Optional[int] = ..., final_url: _Optional[str] = ..., fetch_seconds: _Optional[float] = ...) -> None: ...
+    rendered: bool
+    def __init__(self, url: _Optional[str] = ..., title: _Optional[str] = ..., content_length: _Optional[int] = ..., status: _Optional[int] = ..., final_url: _Optional[str] = ..., fetch_seconds: _Optional[float] = ..., rendered: _Optional[bool] = ...) -> None: ...
 
 class UrlsDiscovered(_message.Message):
     __slots__ = ("source_url", "discovered_urls", "count", "total_discovered")
@@ -259,6 +280,22 @@ class TimeUpdate(_message.Message):
     in_flight: int
     def __init__(self, elapsed_seconds: _Optional[float] = ..., formatted: _Optional[str] = ..., processed: _Optional[int] = ..., discovered: _Optional[int] = ..., queued: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
+class JobQueued(_message.Message):
+    __slots__ = ("position",)
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    def __init__(self, position: _Optional[int] = ...) -> None: ...
+
+class JobResumed(_message.Message):
+    __slots__ = ("owner", "requeued_urls", "last_sequence")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    REQUEUED_URLS_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    requeued_urls: int
+    last_sequence: int
+    def __init__(self, owner: _Optional[str] = ..., requeued_urls: _Optional[int] = ..., last_sequence: _Optional[int] = ...) -> None: ...
+
 class JobCompleted(_message.Message):
     __slots__ = ("totals",)
     TOTALS_FIELD_NUMBER: _ClassVar[int]
@@ -288,7 +325,7 @@ class JobCancelled(_message.Message):
     def __init__(self, totals: _Optional[_Union[Totals, _Mapping]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "sequence", "timestamp", "stream_connected", "url_started", "url_crawled", "urls_discovered", "sent_to_processing", "url_processed", "url_failed", "progress", "time_update", "job_completed", "job_failed", "job_timeout", "job_cancelled", "url_skipped")
+    __slots__ = ("job_id", "sequence", "timestamp", "stream_connected", "url_started", "url_crawled", "urls_discovered", "sent_to_processing", "url_processed", "url_failed", "progress", "time_update", "job_completed", "job_failed", "job_timeout", "job_cancelled", "url_skipped", "job_queued", "job_resumed")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
@@ -306,6 +343,8 @@ class JobEvent(_message.Message):
     JOB_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     JOB_CANCELLED_FIELD_NUMBER: _ClassVar[int]
     URL_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    JOB_QUEUED_FIELD_NUMBER: _ClassVar[int]
+    JOB_RESUMED_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     sequence: int
     timestamp: _timestamp_pb2.Timestamp
@@ -323,4 +362,6 @@ class JobEvent(_message.Message):
     job_timeout: JobTimeout
     job_cancelled: JobCancelled
     url_skipped: UrlSkipped
-    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream_connected: _Optional[_Union[StreamConnected, _Mapping]] = ..., url_started: _Optional[_Union[UrlStarted, _Mapping]] = ..., url_crawled: _Optional[_Union[UrlCrawled, _Mapping]] = ..., urls_discovered: _Optional[_Union[UrlsDiscovered, _Mapping]] = ..., sent_to_processing: _Optional[_Union[SentToProcessing, _Mapping]] = ..., url_processed: _Optional[_Union[UrlProcessed, _Mapping]] = ..., url_failed: _Optional[_Union[UrlFailed, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., time_update: _Optional[_Union[TimeUpdate, _Mapping]] = ..., job_completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., job_timeout: _Optional[_Union[JobTimeout, _Mapping]] = ..., job_cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ..., url_skipped: _Optional[_Union[UrlSkipped, _Mapping]] = ...) -> None: ...
+    job_queued: JobQueued
+    job_resumed: JobResumed
+    def __init__(self, job_id: _Optional[str] = ..., sequence: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream_connected: _Optional[_Union[StreamConnected, _Mapping]] = ..., url_started: _Optional[_Union[UrlStarted, _Mapping]] = ..., url_crawled: _Optional[_Union[UrlCrawled, _Mapping]] = ..., urls_discovered: _Optional[_Union[UrlsDiscovered, _Mapping]] = ..., sent_to_processing: _Optional[_Union[SentToProcessing, _Mapping]] = ..., url_processed: _Optional[_Union[UrlProcessed, _Mapping]] = ..., url_failed: _Optional[_Union[UrlFailed, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., time_update: _Optional[_Union[TimeUpdate, _Mapping]] = ..., job_completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., job_failed: _Optional[_Union[JobFailed, _Mapping]] = ..., job_timeout: _Optional[_Union[JobTimeout, _Mapping]] = ..., job_cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ..., url_skipped: _Optional[_Union[UrlSkipped, _Mapping]] = ..., job_queued: _Optional[_Union[JobQueued, _Mapping]] = ..., job_resumed: _Optional[_Union[JobResumed, _Mapping]] = ...) -> None: ...

@@ -39,7 +39,13 @@ class OrchestratorStub:
     CancelJob: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.CancelJobRequest, _orchestrator_pb2.Job]
     JobEvents: _grpc.UnaryStreamMultiCallable[_orchestrator_pb2.JobEventsRequest, _orchestrator_pb2.JobEvent]
     """Replays the job's events after `after_sequence`, then follows live ones;
-    ends after the terminal event.
+    ends after the terminal event. Any replica serves any job: the events are read
+    from the job store. A stream may end early (the replica stops, the network
+    drops); the client's duty is to reconnect, to any replica, with
+    `after_sequence` = the last sequence it received, until it has seen a terminal
+    event. Sequences are gapless and never repeat, also across a takeover of the
+    job by another replica (announced by `job_resumed`), so the client needs no
+    deduplication beyond that.
     """
 
 @_typing.type_check_only
@@ -53,7 +59,13 @@ class OrchestratorAsyncStub(OrchestratorStub):
     CancelJob: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.CancelJobRequest, _orchestrator_pb2.Job]  # type: ignore[assignment]
     JobEvents: _aio.UnaryStreamMultiCallable[_orchestrator_pb2.JobEventsRequest, _orchestrator_pb2.JobEvent]  # type: ignore[assignment]
     """Replays the job's events after `after_sequence`, then follows live ones;
-    ends after the terminal event.
+    ends after the terminal event. Any replica serves any job: the events are read
+    from the job store. A stream may end early (the replica stops, the network
+    drops); the client's duty is to reconnect, to any replica, with
+    `after_sequence` = the last sequence it received, until it has seen a terminal
+    event. Sequences are gapless and never repeat, also across a takeover of the
+    job by another replica (announced by `job_resumed`), so the client needs no
+    deduplication beyond that.
     """
 
 class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
@@ -88,7 +100,13 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_orchestrator_pb2.JobEvent], _abc.AsyncIterator[_orchestrator_pb2.JobEvent]]:
         """Replays the job's events after `after_sequence`, then follows live ones;
-        ends after the terminal event.
+        ends after the terminal event. Any replica serves any job: the events are read
+        from the job store. A stream may end early (the replica stops, the network
+        drops); the client's duty is to reconnect, to any replica, with
+        `after_sequence` = the last sequence it received, until it has seen a terminal
+        event. Sequences are gapless and never repeat, also across a takeover of the
+        job by another replica (announced by `job_resumed`), so the client needs no
+        deduplication beyond that.
         """
 
 def add_OrchestratorServicer_to_server(servicer: OrchestratorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
