@@ -1,9 +1,9 @@
 """End-to-end crawl benchmark: `docspasta crawl` against Scrapy + html2text and
 Scrapy + trafilatura on the same served site, same concurrency, same run.
 
-  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|1k|5k|10k ...]
+  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|1k|5k|10k|50k ...]
       [--concurrency 16] [--rounds 1] [--contender docspasta|scrapy+html2text|scrapy+trafilatura ...]
-      [--docspasta PATH] [--json out.json] [--profile DIR]
+      [--docspasta PATH] [--before PATH] [--max-pages N] [--json out.json] [--profile DIR]
 
 (`make bench` / bench/run_all.py create bench/.venv with the peers and run this.)
 Each site is served by shared/eval/serve.sh (nginx) on 127.0.0.1. Per round the
@@ -39,8 +39,10 @@ sys.path.insert(0, str(ROOT / "bench" / "sites"))
 import generate  # noqa: E402
 
 CORPORA = {"flask": "python-flask-doc", "nodejs": "nodejs-doc", "git": "git-doc"}
-GENERATED = {"1k": 1000, "5k": 5000, "10k": 10000}
-CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura", "docspasta-inproc")
+GENERATED = {"1k": 1000, "5k": 5000, "10k": 10000, "50k": 50000}
+# docspasta-before: the `docspasta` of another install (--before PATH, e.g. a worktree of
+# an older commit with its own venv), run alternately with this one for before/after.
+CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura", "docspasta-inproc", "docspasta-before")
 DEFAULT_CONTENDERS = CONTENDERS[:3]
 
 
@@ -155,7 +157,8 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
         if contender == "docspasta-inproc":
             # The three services in one process (the layout before docspasta/local.py's split).
             env["DOCSPASTA_LOCAL_PROCESSES"] = "0"
-        cmd = [args.docspasta, "crawl", start, "--allow-private-network", "-q", "--max-pages", "20000",
+        program = args.before if contender == "docspasta-before" else args.docspasta
+        cmd = [program, "crawl", start, "--allow-private-network", "-q", "--max-pages", str(args.max_pages),
                "--max-depth", "50", "--concurrency", str(args.concurrency), "--timeout", "3600",
                "-o", str(out / "site.md"), "--jsonl", str(jsonl)]
         if args.events:
@@ -167,7 +170,7 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
     else:
         converter = contender.split("+", 1)[1]
         cmd = [sys.executable, str(HERE / "peer_spider.py"), start, str(jsonl), "--converter", converter,
-               "--concurrency", str(args.concurrency), "--max-pages", "20000", "--max-depth", "50"]
+               "--concurrency", str(args.concurrency), "--max-pages", str(args.max_pages), "--max-depth", "50"]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
                             cwd=str(out))
@@ -225,14 +228,18 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "eval")
     ap.add_argument("--docspasta", default=str(ROOT / ".venv" / "bin" / "docspasta"))
+    ap.add_argument("--before", help="PATH of another install's docspasta: the docspasta-before contender")
+    ap.add_argument("--max-pages", type=int, default=20000, help="every contender's page cap (default 20000)")
     ap.add_argument("--events", action="store_true", help="docspasta also writes --events")
     ap.add_argument("--profile", help="DIR: run docspasta under py-spy (all processes), raw stacks to DIR "
                                       "(summarise with bench/crawl/spyreport.py); slows it down")
     ap.add_argument("--json", help="also write every round's result here")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (in the work dir)")
     args = ap.parse_args()
-    sites = args.site or [*CORPORA, *GENERATED]
+    sites = args.site or [*CORPORA, "1k", "5k", "10k"]  # 50k only when asked (memory runs)
     contenders = args.contender or list(DEFAULT_CONTENDERS)
+    if "docspasta-before" in contenders and not args.before:
+        ap.error("--contender docspasta-before needs --before PATH")
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     work.chmod(0o755)  # nginx's workers read the generated sites from here
     all_results: list[Result] = []
