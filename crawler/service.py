@@ -10,7 +10,7 @@ import grpc
 from crawler.extract import extract
 from crawler.fetch import Fetcher, FetchError
 from crawler.settings import CrawlerSettings
-from docspasta import logs, metrics
+from docspasta import errors, logs, metrics
 from docspasta.ids import valid_job_id
 from docspasta.rpc import DEFAULT_MAX_MESSAGE_BYTES
 from docspasta.v1 import common_pb2, crawler_pb2, crawler_pb2_grpc
@@ -36,17 +36,15 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
                     ) -> crawler_pb2.CrawlResponse:
         url = request.url.strip()
         if not url:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: required")
+            await errors.abort_invalid(context, "url", "required")
         if len(url) > self._settings.max_url_length:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"url: longer than {self._settings.max_url_length} characters")
+            await errors.abort_invalid(context, "url", f"longer than {self._settings.max_url_length} characters")
         if not url.lower().startswith(("http://", "https://")):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
+            await errors.abort_invalid(context, "url", "must be an absolute http(s) URL")
         if any(ord(c) < 0x20 or c == "\x7f" for c in url):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must not contain control characters")
+            await errors.abort_invalid(context, "url", "must not contain control characters")
         if request.job_id and not valid_job_id(request.job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "job_id: 1-128 characters of letters, digits, '_', '-', '.', ':'")
+            await errors.abort_invalid(context, "job_id", "1-128 characters of letters, digits, '_', '-', '.', ':'")
         logs.job_id_var.set(request.job_id)
         logs.url_var.set(url)
         response = crawler_pb2.CrawlResponse(url=url)

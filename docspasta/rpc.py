@@ -1,5 +1,6 @@
 """gRPC plumbing shared by every service: server and channel options, the standard
-health and reflection services, and graceful shutdown on SIGTERM."""
+health and reflection services, and graceful shutdown on SIGTERM. Error details are in
+docspasta/errors.py, reflection v1 + v1alpha in docspasta/reflection.py."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 from grpc_health.v1 import _async as health_aio, health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
-from docspasta import logs, metrics
+from docspasta import logs, metrics, reflection
+from docspasta.errors import DecodeErrorsInterceptor
 from docspasta.metrics import ObservabilityInterceptor
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,11 @@ class ServiceHost:
         self.service_names = list(service_names)
         label = self.service_names[0].rsplit(".", 1)[-1].lower() if self.service_names else "grpc"
         self.server = grpc.aio.server(options=server_options(max_message_bytes),
-                                      interceptors=[ObservabilityInterceptor(label)])
+                                      # Outermost first: metrics see the decode refusals too.
+                                      interceptors=[ObservabilityInterceptor(label), DecodeErrorsInterceptor()])
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        reflection.enable(self.server, [*self.service_names, health.SERVICE_NAME])
         self.port = self.server.add_insecure_port(bind)
         if self.port == 0:
             raise OSError(f"cannot bind gRPC server to {bind}")

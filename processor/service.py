@@ -11,7 +11,7 @@ from concurrent.futures import Executor
 
 import grpc
 
-from docspasta import logs, metrics
+from docspasta import errors, logs, metrics
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, convert
@@ -31,18 +31,17 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                       context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
                       ) -> processor_pb2.ProcessResponse:
         if not valid_job_id(request.job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, JOB_ID_RULE)
+            await errors.abort_invalid_message(context, JOB_ID_RULE)
         if not request.url.startswith(("http://", "https://")):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: must be an absolute http(s) URL")
+            await errors.abort_invalid(context, "url", "must be an absolute http(s) URL")
         if len(request.url) > 8192:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "url: longer than 8192 characters")
+            await errors.abort_invalid(context, "url", "longer than 8192 characters")
         if request.order < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "order: must not be negative")
+            await errors.abort_invalid(context, "order", "must not be negative")
         if request.depth < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "depth: must not be negative")
+            await errors.abort_invalid(context, "depth", "must not be negative")
         if len(request.html) > self._settings.max_html_bytes:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"html: larger than {self._settings.max_html_bytes} bytes")
+            await errors.abort_invalid(context, "html", f"larger than {self._settings.max_html_bytes} bytes")
         logs.job_id_var.set(request.job_id)
         logs.url_var.set(request.url)
         loop = asyncio.get_running_loop()
@@ -65,11 +64,11 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],
                         ) -> AsyncIterator[processor_pb2.Page]:
         if not valid_job_id(request.job_id):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, JOB_ID_RULE)
+            await errors.abort_invalid_message(context, JOB_ID_RULE)
         if request.after_order < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after_order: must not be negative")
+            await errors.abort_invalid(context, "after_order", "must not be negative")
         if request.limit < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "limit: must not be negative")
+            await errors.abort_invalid(context, "limit", "must not be negative")
         async for page in self._store.pages(request.job_id, after_order=request.after_order, limit=request.limit):
             yield processor_pb2.Page(
                 job_id=page.job_id, url=page.url, title=page.title, markdown=page.markdown,

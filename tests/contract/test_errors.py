@@ -1,0 +1,108 @@
+"""The gRPC contract's error behaviour, against the real in-process services: canonical
+codes with google.rpc details (docspasta/errors.py), garbage bytes answered with
+INVALID_ARGUMENT, and server reflection under v1 and v1alpha (docspasta/reflection.py)."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf import descriptor_pb2
+from grpc_reflection.v1alpha import reflection_pb2
+
+from docspasta import errors
+from docspasta.local import LocalStack
+from docspasta.v1 import crawler_pb2, crawler_pb2_grpc, orchestrator_pb2, processor_pb2, processor_pb2_grpc
+
+GARBAGE = b"\xff\xff\xff\xff"  # field 31 with an invalid wire type: never a valid message
+
+
+def crawler_target(stack: LocalStack) -> str:
+    return stack._crawler_target
+
+
+async def test_validation_errors_carry_bad_request_and_error_info(stack: LocalStack) -> None:
+    async with grpc.aio.insecure_channel(crawler_target(stack)) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await crawler_pb2_grpc.CrawlerStub(channel).Crawl(crawler_pb2.CrawlRequest(url="ftp://x/"), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "url: must be an absolute http(s) URL"
+    got = errors.details_of(caught.value)
+    assert got["reason"] == errors.FIELD_INVALID and got["domain"] == errors.DOMAIN
+    assert got["violations"] == [("url", "must be an absolute http(s) URL")]
+    assert got["retry_after"] is None
+
+    async with grpc.aio.insecure_channel(stack.processor_target) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            stream = processor_pb2_grpc.ProcessorStub(channel).ListPages(
+                processor_pb2.ListPagesRequest(job_id="j1", limit=-1), timeout=10)
+            async for _ in stream:
+                pass
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert errors.details_of(caught.value)["violations"] == [("limit", "must not be negative")]
+
+
+@pytest.mark.parametrize("method, streaming", [
+    ("/docspasta.v1.Crawler/Crawl", False),
+    ("/docspasta.v1.Processor/Process", False),
+    ("/docspasta.v1.Processor/ListPages", True),
+    ("/docspasta.v1.Orchestrator/StartJob", False),
+    ("/docspasta.v1.Orchestrator/GetJob", False),
+    ("/docspasta.v1.Orchestrator/JobEvents", True),
+])
+async def test_bytes_that_are_not_protobuf_are_invalid_argument(stack: LocalStack, method: str,
+                                                                streaming: bool) -> None:
+    service = method.split("/")[1].rsplit(".", 1)[-1]
+    target = {"Crawler": crawler_target(stack), "Processor": stack.processor_target,
+              "Orchestrator": stack.orchestrator_target}[service]
+    async with grpc.aio.insecure_channel(target) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            if streaming:
+                async for _ in channel.unary_stream(method)(GARBAGE, timeout=10):
+                    pass
+            else:
+                await channel.unary_unary(method)(GARBAGE, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value
+    assert "DecodeError" not in (caught.value.details() or "")
+    got = errors.details_of(caught.value)
+    assert got["reason"] == errors.MALFORMED_REQUEST and got["metadata"]["method"] == method
+
+
+def test_retryable_codes_carry_retry_info() -> None:
+    for code in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE):
+        value = errors.status(code, "busy", reason=errors.TOO_MANY_JOBS)
+        kinds = [d.type_url.rsplit("/", 1)[-1] for d in value.details]
+        assert kinds == ["google.rpc.ErrorInfo", "google.rpc.RetryInfo"]
+    value = errors.status(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", reason=errors.TOO_MANY_JOBS, retry_after=2.5)
+    assert errors.to_grpc(value).code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    plain = errors.status(grpc.StatusCode.NOT_FOUND, "no job", reason=errors.JOB_NOT_FOUND)
+    assert [d.type_url.rsplit("/", 1)[-1] for d in plain.details] == ["google.rpc.ErrorInfo"]
+
+
+async def _reflect(target: str, service: str, request: reflection_pb2.ServerReflectionRequest,
+                   ) -> reflection_pb2.ServerReflectionResponse:
+    async with grpc.aio.insecure_channel(target) as channel:
+        call = channel.stream_stream(
+            f"/{service}/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)(iter([request]), timeout=10)
+        async for response in call:
+            return response
+    raise AssertionError("no reflection response")
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+async def test_reflection_v1_and_v1alpha(stack: LocalStack, version: str) -> None:
+    service = f"grpc.reflection.{version}.ServerReflection"
+    listed = await _reflect(stack.orchestrator_target, service,
+                            reflection_pb2.ServerReflectionRequest(list_services=""))
+    names = {s.name for s in listed.list_services_response.service}
+    assert {"docspasta.v1.Orchestrator", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection"} <= names
+    for symbol in ("docspasta.v1.Orchestrator", "grpc.reflection.v1.ServerReflection"):
+        found = await _reflect(stack.orchestrator_target, service,
+                               reflection_pb2.ServerReflectionRequest(file_containing_symbol=symbol))
+        assert not found.HasField("error_response"), found.error_response
+        files = [descriptor_pb2.FileDescriptorProto.FromString(b)
+                 for b in found.file_descriptor_response.file_descriptor_proto]
+        assert any(symbol.rsplit(".", 1)[-1] in {s.name for s in f.service} for f in files), symbol
+    assert orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"]
