@@ -4,7 +4,6 @@ Markdown and page list."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bridge.auth import RateLimiter, client_ip, new_token, request_token, token_hash, token_matches
+from bridge.body import DEFAULT_MAX_BODY_BYTES, BadBody, read_json
 from bridge.buffer import EventBuffer, final_totals
 from bridge.clients import Clients
 from bridge.errors import error_response, grpc_error, not_found
@@ -34,7 +34,7 @@ from docspasta.ids import valid_job_id
 from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES
 
 
 @dataclass(kw_only=True)
@@ -87,15 +87,13 @@ async def create_job(request: web.Request) -> web.StreamResponse:
     bridge = request.app[BRIDGE]
     if request.content_type != "application/json":
         return error_response(415, "unsupported_media_type", "send the job as application/json", field="body")
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return error_response(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes", field="body")
     try:
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            return error_response(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes", field="body")
-        body = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, UnicodeDecodeError):
-        return error_response(400, "invalid_argument", "body: not valid JSON", field="body")
+        body = await read_json(request, max_bytes=MAX_BODY_BYTES, timeout=bridge.settings.body_timeout)
+    except BadBody as exc:
+        resp = error_response(exc.status, exc.code, exc.message, field=exc.field)
+        if exc.status in (408, 413):  # the rest of the body is not worth waiting for
+            resp.force_close()
+        return resp
     try:
         url, options = parse_job_request(body, bridge.limits)
     except Invalid as exc:

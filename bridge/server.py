@@ -18,6 +18,9 @@ from docspasta import logs
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 1.0
+# After answering a request whose body was not read to the end (413, 408), aiohttp keeps
+# reading and discarding for this long so the client sees the answer, then closes.
+LINGER_SECONDS = 2.0
 
 
 async def create_server(settings: BridgeSettings) -> tuple[web.AppRunner, int]:
@@ -31,8 +34,12 @@ async def create_server(settings: BridgeSettings) -> tuple[web.AppRunner, int]:
         redis_url = embedded.url
         cleanups.append(embedded.stop)
     app = create_app(settings, redis_url=redis_url, cleanups=cleanups)
+    # keepalive_timeout is aiohttp's one timer for "no complete request header yet":
+    # it closes a new connection that never finishes its headers (slowloris) and an
+    # idle keep-alive connection alike. Bodies have their own deadline (bridge/body.py).
     runner = web.AppRunner(app, handle_signals=False, access_log_class=AccessLogger,
-                           shutdown_timeout=settings.grace_seconds, handler_cancellation=True)
+                           shutdown_timeout=settings.grace_seconds, handler_cancellation=True,
+                           keepalive_timeout=settings.idle_timeout, lingering_time=LINGER_SECONDS)
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port, backlog=4096)

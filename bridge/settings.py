@@ -40,6 +40,13 @@ BRIDGE_ALLOW_PRIVATE_NETWORK              false                 Accept loopback/
                                                                 localhost names (the crawler checks DNS too)
 BRIDGE_LIMIT_MAX_PAGES / _MAX_DEPTH       100000 / 100          Upper bounds the bridge validates before gRPC
 BRIDGE_LIMIT_CONCURRENCY / _TIMEOUT       200 / 86400
+BRIDGE_IDLE_TIMEOUT                       15                    A connection is closed when no complete request
+                                                                header has arrived this many seconds after it
+                                                                opened or after its last response (slow-header and
+                                                                idle keep-alive connections alike; aiohttp's
+                                                                keep-alive timer)
+BRIDGE_BODY_TIMEOUT                       15                    A request body must arrive whole within this many
+                                                                seconds, else 408
 BRIDGE_GRACE_SECONDS                      5                     Shutdown grace on SIGTERM
 LOG_LEVEL                                 info                  Log level
 ========================================  ====================  =====================================================
@@ -76,6 +83,8 @@ DEFAULT_LIMIT_MAX_DEPTH = 100
 DEFAULT_LIMIT_CONCURRENCY = 200
 DEFAULT_LIMIT_TIMEOUT_SECONDS = 24 * 3600.0
 DEFAULT_GRACE_SECONDS = 5.0
+DEFAULT_IDLE_TIMEOUT = 15.0
+DEFAULT_BODY_TIMEOUT = 15.0
 DEFAULT_ORCHESTRATOR_LOST_SECONDS = 10.0
 
 
@@ -128,6 +137,8 @@ class BridgeSettings:
     limit_max_depth: int = DEFAULT_LIMIT_MAX_DEPTH
     limit_concurrency: int = DEFAULT_LIMIT_CONCURRENCY
     limit_timeout_seconds: float = DEFAULT_LIMIT_TIMEOUT_SECONDS
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
 
@@ -177,6 +188,8 @@ class BridgeSettings:
             limit_concurrency=env_int(env, "BRIDGE_LIMIT_CONCURRENCY", DEFAULT_LIMIT_CONCURRENCY, minimum=1),
             limit_timeout_seconds=env_float(env, "BRIDGE_LIMIT_TIMEOUT_SECONDS", DEFAULT_LIMIT_TIMEOUT_SECONDS,
                                             minimum=1),
+            idle_timeout=env_float(env, "BRIDGE_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT, minimum=0.1),
+            body_timeout=env_float(env, "BRIDGE_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT, minimum=0.1),
             grace_seconds=env_float(env, "BRIDGE_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
         )

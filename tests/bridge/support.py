@@ -3,6 +3,7 @@ starting a bridge in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -78,3 +79,68 @@ async def create_job(http: aiohttp.ClientSession, base: str, url: str, **options
         body = await resp.json()
         assert resp.status == 201, body
         return dict(body)
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def dechunk(data: bytes) -> bytes:
+    """The payload of a chunked body (strict: a framing error raises ValueError)."""
+    out = bytearray()
+    while True:
+        size_line, sep, data = data.partition(b"\r\n")
+        if not sep:
+            raise ValueError("truncated chunk size line")
+        size = int(size_line.split(b";", 1)[0], 16)
+        if size == 0:
+            return bytes(out)
+        if data[size:size + 2] != b"\r\n":
+            raise ValueError("chunk not followed by CRLF")
+        out += data[:size]
+        data = data[size + 2:]
+
+
+def parse_raw_response(data: bytes) -> RawResponse:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError(f"no complete response head in {data[:200]!r}")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = dechunk(body)
+    return RawResponse(status=status, headers=headers, body=body)
+
+
+async def raw_exchange(port: int, *parts: bytes | float, timeout: float = 60.0) -> bytes:
+    """Sends ``parts`` over one plain TCP connection (a float is a pause in seconds
+    between writes, so a request can arrive in pieces), then reads until the server
+    closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        async with asyncio.timeout(timeout):
+            for part in parts:
+                if isinstance(part, float):
+                    await asyncio.sleep(part)
+                else:
+                    writer.write(part)
+                    await writer.drain()
+            return await reader.read()
+    finally:
+        writer.close()
+
+
+def post_json_head(path: str, length: int, *, version: str = "1.1") -> bytes:
+    return (f"POST {path} HTTP/{version}\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n").encode()
