@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from docspasta.db import is_postgres, sqlite_path
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredPage:
@@ -38,9 +40,8 @@ class PageStore(Protocol):
 
 def open_store(database_url: str) -> PageStore:
     """A store for ``sqlite:///path`` (or a bare path) or ``postgresql://...``."""
-    if database_url.startswith(("postgresql://", "postgres://")):
+    if is_postgres(database_url):
         from processor.store.postgres import PostgresStore
         return PostgresStore(dsn=database_url)
-    path = database_url.removeprefix("sqlite:///").removeprefix("sqlite://")
     from processor.store.sqlite import SqliteStore
-    return SqliteStore(path=path or ":memory:")
+    return SqliteStore(path=sqlite_path(database_url))

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-
+from docspasta.db import create_pg_pool, migrate_postgres
 from processor.store.base import StoredPage
 
 # Each entry migrates the schema from version i to i+1. Never edit a released entry:
@@ -40,8 +39,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX pages_job_order ON pages (job_id, ord, url);
     """,
 )
-# pg_advisory_xact_lock key: "docspasta" folded into a signed 64-bit integer.
-MIGRATION_LOCK_KEY = 0x646F63737061_7374 & 0x7FFF_FFFF_FFFF_FFFF
 # Rows fetched per round trip while iterating a job's pages; no connection is held
 # between batches, so a slow reader never pins a pool connection.
 PAGE_BATCH = 200
@@ -62,20 +59,7 @@ _NEXT_BATCH = (f"SELECT {_COLUMNS} FROM pages WHERE job_id = $1 AND (ord, url) >
 
 async def migrate(conn: Any) -> int:
     """Bring the schema up to date on ``conn``; returns the resulting version."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY,"
-            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        current = int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations"))
-        if current > len(MIGRATIONS):
-            raise RuntimeError(f"database schema version {current} is newer than this code "
-                               f"({len(MIGRATIONS)}); refusing to run against it")
-        for index in range(current, len(MIGRATIONS)):
-            await conn.execute(MIGRATIONS[index])
-            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", index + 1)
-        return len(MIGRATIONS)
+    return await migrate_postgres(conn, migrations=MIGRATIONS, version_table="schema_migrations")
 
 
 def _text(value: str) -> str:
@@ -98,15 +82,9 @@ class PostgresStore:
         self._pool: Any = None
 
     async def open(self) -> None:
-        pool = await asyncpg.create_pool(self._dsn, min_size=self._min_size, max_size=self._max_size,
-                                         command_timeout=self._command_timeout)
-        try:
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        except BaseException:
-            await pool.close()
-            raise
-        self._pool = pool
+        self._pool = await create_pg_pool(self._dsn, migrations=MIGRATIONS, version_table="schema_migrations",
+                                          min_size=self._min_size, max_size=self._max_size,
+                                          command_timeout=self._command_timeout)
 
     def _require(self) -> Any:
         if self._pool is None:

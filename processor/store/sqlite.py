@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import aiosqlite
 
+from docspasta.db import open_sqlite
 from processor.store.base import StoredPage
 
 # Each entry migrates the schema from version i to i+1.
@@ -39,31 +40,8 @@ class SqliteStore:
     async def open(self) -> None:
         # Autocommit: each put is one statement, committed on its own, in one trip to
         # aiosqlite's thread (not an INSERT then a COMMIT): same durability per page.
-        self._db = await aiosqlite.connect(self._path, isolation_level=None)
-        try:
-            await self._setup(self._db)
-        except BaseException:
-            await self.close()
-            raise
-
-    @staticmethod
-    async def _setup(db: aiosqlite.Connection) -> None:
-        # The busy timeout first: switching to WAL takes a lock that another store
-        # opening the same file may hold for a moment.
-        await db.execute("PRAGMA busy_timeout=10000")
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        # Under a write lock, so stores opening the same file together migrate once.
-        await db.execute("BEGIN IMMEDIATE")
-        async with db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        for index in range(version, len(MIGRATIONS)):
-            # Statement by statement: executescript() would commit and drop the lock.
-            for statement in filter(str.strip, MIGRATIONS[index].split(";")):
-                await db.execute(statement)
-            await db.execute(f"PRAGMA user_version = {index + 1}")
-        await db.commit()
+        # The version stays in PRAGMA user_version, where it always was.
+        self._db = await open_sqlite(self._path, migrations=MIGRATIONS)
 
     def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
