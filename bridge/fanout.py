@@ -2,9 +2,10 @@
 local SSE client of that job.
 
 A ``JobFeed`` follows the job's stream with blocking XREADs and keeps the most recent
-entries in memory. Clients that are caught up are "live": the feed writes each new
-batch of pre-encoded frames straight to their transports, one write per client and no
-task wake-up, which is what lets one process hold thousands of streams. A client
+entries in memory. Clients that are caught up are "live": the feed hands each new
+batch of pre-encoded frames to their aiohttp stream writers at once (``write_now``:
+aiohttp frames it, chunked for HTTP/1.1, plain for HTTP/1.0), one write per client and
+no task wake-up, which is what lets one process hold thousands of streams. A client
 further behind (a resume, a slow reader) catches up with its own awaited writes (from
 the cache or XRANGE reads), then goes live. A live client whose socket stops draining
 is disconnected; it resumes with Last-Event-ID like any other. While the job is unfinished the feed also
@@ -18,6 +19,9 @@ import logging
 from collections import deque
 from itertools import islice
 
+from aiohttp import ClientConnectionResetError
+from aiohttp.http import StreamWriter
+
 from bridge.buffer import Entry, EventBuffer
 from bridge.pump import Pumps
 
@@ -28,12 +32,28 @@ CACHE_ENTRIES = 2048
 MAX_PENDING_BYTES = 4 * 1024 * 1024
 
 
-class LiveClient:
-    __slots__ = ("transport", "chunked", "cursor", "done")
+def write_now(writer: StreamWriter, data: bytes) -> bool:
+    """Writes ``data`` through aiohttp's stream writer without awaiting: with
+    ``drain=False`` and no compression, ``StreamWriter.write`` frames the bytes and hands
+    them to the transport with no suspension point, so driving the coroutine one step
+    completes it. Should it ever suspend (a compressing or signalling writer) nothing
+    has been written yet: it is closed and False tells the caller to use an awaited
+    write instead."""
+    step = writer.write(data, drain=False)
+    try:
+        step.send(None)
+    except StopIteration:
+        return True
+    step.close()
+    return False
 
-    def __init__(self, transport: asyncio.WriteTransport, chunked: bool, cursor: int) -> None:
+
+class LiveClient:
+    __slots__ = ("writer", "transport", "cursor", "done")
+
+    def __init__(self, writer: StreamWriter, transport: asyncio.WriteTransport, cursor: int) -> None:
+        self.writer = writer
         self.transport = transport
-        self.chunked = chunked
         self.cursor = cursor
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -96,7 +116,6 @@ class JobFeed:
 
     def _push(self, before: int, fresh: list[Entry]) -> None:
         body = b"".join(e.wire for e in fresh)
-        framed = f"{len(body):x}\r\n".encode() + body + b"\r\n"
         for client in list(self.live):
             transport = client.transport
             if transport.is_closing():
@@ -105,7 +124,14 @@ class JobFeed:
             if client.cursor != before:  # cannot happen: live clients are exactly caught up
                 client.finish("behind")
                 continue
-            transport.write(framed if client.chunked else body)
+            try:
+                written = write_now(client.writer, body)
+            except (ClientConnectionResetError, ConnectionError):
+                client.finish("closed")
+                continue
+            if not written:  # catches up with awaited writes instead
+                client.finish("behind")
+                continue
             client.cursor = self.tail
             if self.terminal_sequence:
                 client.finish("terminal")
@@ -113,9 +139,9 @@ class JobFeed:
                 transport.abort()
                 client.finish("slow")
 
-    def join(self, transport: asyncio.WriteTransport, chunked: bool, cursor: int) -> LiveClient:
+    def join(self, writer: StreamWriter, transport: asyncio.WriteTransport, cursor: int) -> LiveClient:
         """Called exactly when ``cursor == tail``: from now on the feed writes for it."""
-        client = LiveClient(transport, chunked, cursor)
+        client = LiveClient(writer, transport, cursor)
         if self.closed or self.terminal_sequence:
             client.finish("ended")
         else:

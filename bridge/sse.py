@@ -8,6 +8,7 @@ import json
 import re
 
 from aiohttp import web
+from aiohttp.http import StreamWriter
 from aiohttp_sse import EventSourceResponse
 
 from bridge.buffer import Entry
@@ -63,14 +64,15 @@ class EventStream:
         resp = EventSourceResponse(ping_interval=self.keepalive, send_timeout=SEND_TIMEOUT)
         resp.headers["Cache-Control"] = "no-cache, no-transform"
         resp.headers["X-Accel-Buffering"] = "no"
-        await resp.prepare(request)
+        writer = await resp.prepare(request)
+        assert isinstance(writer, StreamWriter)  # aiohttp's HTTP/1 writer: live writes go through it
         self.hub.clients += 1
         try:
             async with resp:
                 await self._write(resp, f"retry: {self.retry_ms}\n\n".encode())
                 feed = await self.hub.acquire(self.job_id)
                 try:
-                    await self._stream(request, resp, feed)
+                    await self._stream(request, resp, writer, feed)
                 finally:
                     self.hub.release(feed)
         except (ConnectionResetError, TimeoutError):
@@ -87,7 +89,8 @@ class EventStream:
         await self._write(resp, b"".join(e.wire for e in entries))
         self.cursor = entries[-1].sequence
 
-    async def _stream(self, request: web.Request, resp: EventSourceResponse, feed: JobFeed) -> None:
+    async def _stream(self, request: web.Request, resp: EventSourceResponse, writer: StreamWriter,
+                      feed: JobFeed) -> None:
         buffer = self.hub.buffer
         while True:
             if feed.terminal_sequence and self.cursor >= feed.terminal_sequence:
@@ -109,7 +112,7 @@ class EventStream:
             if transport is None:
                 return
             # Caught up: the feed writes for this client from now on (no await in between).
-            live = feed.join(transport, resp.chunked, self.cursor)
+            live = feed.join(writer, transport, self.cursor)
             try:
                 await live.done
             finally:
