@@ -1,0 +1,507 @@
+"""PostgreSQL job store (deployed: many orchestrator replicas on one database), via asyncpg.
+
+Same contract and schema as the SQLite store (``sqlite.py``); what differs is how
+replicas share it:
+
+* **Time is the database's.** Every lease expiry and time stamp is computed from
+  ``clock_timestamp()`` on the server, so replicas whose clocks disagree still agree on
+  whether a lease has expired.
+* **Leases are row locks plus a conditional update.** ``claim_jobs`` selects candidate
+  rows ``FOR UPDATE SKIP LOCKED`` (an orphan: no owner, or ``lease_expires_at`` in the
+  past) and sets the owner in the same transaction: two replicas claiming at once get
+  different jobs, never one job twice. Every write of a running job (``commit``) locks
+  the job row and checks that the writer is still its owner, so a replica that lost its
+  lease changes nothing (``LeaseLost``).
+* **Creating a job is serialized** by a transaction-scoped advisory lock: the
+  ``request_id`` check, the queue position and the insert see one order across
+  replicas (the unique index on ``request_id`` backs it).
+* **Writes are batched**: one ``commit`` is one transaction of at most five
+  statements whatever its size (events, frontier rows and hashes each go in as arrays
+  through ``unnest``).
+* **Event tailing uses LISTEN/NOTIFY.** A commit that adds events sends
+  ``NOTIFY docspasta_job_events, '<job id>'`` (delivered when it commits); one
+  listening connection per store wakes the local waiters of that job. A waiter checks
+  the stored ``last_sequence`` after registering, so a notification can never slip
+  between its read and its wait; and it never sleeps longer than
+  ``listen_poll_seconds`` (``poll_seconds`` while the listening connection is down and
+  being re-established), so a lost notification costs at most that delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from docspasta.db import create_pg_pool
+from orchestrator.store.base import (CANCELLING, F_IN_FLIGHT, F_QUEUED, FINISHED_STATES, QUEUED, RUNNING, Batch,
+                                     Finish, FrontierEntry, FrontierSummary, JobRecord, LeaseLost, NewJob,
+                                     StoredEvent)
+
+log = logging.getLogger(__name__)
+
+VERSION_TABLE = "schema_migrations_jobs"
+CHANNEL = "docspasta_job_events"
+DEFAULT_POLL_SECONDS = 0.25
+DEFAULT_LISTEN_POLL_SECONDS = 2.0
+DEFAULT_MAX_CONNECTIONS = 10
+# How often the listening connection is checked while idle (a dead socket is noticed
+# by the next query at the latest).
+LISTEN_CHECK_SECONDS = 5.0
+# pg_advisory_xact_lock key serializing job creation: "jobs" folded into an integer.
+CREATE_LOCK_KEY = 0x6A6F6273
+# Jobs deleted per statement by the retention sweep, so no transaction grows unbounded.
+DELETE_CHUNK = 200
+_FINISHED = tuple(sorted(FINISHED_STATES))
+
+# Each entry migrates the schema from version i to i+1. Never edit a released entry:
+# append a new one. Tables and columns are the SQLite store's (times are epoch
+# seconds from the database clock); keys are COLLATE "C" so key order is byte order
+# on both backends.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        job_id TEXT PRIMARY KEY,
+        request_id TEXT UNIQUE,
+        request_hash TEXT NOT NULL,
+        url TEXT NOT NULL,
+        options BYTEA NOT NULL,
+        state TEXT NOT NULL,
+        totals BYTEA NOT NULL,
+        checkpoint BYTEA NOT NULL,
+        error TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        started_at DOUBLE PRECISION,
+        finished_at DOUBLE PRECISION,
+        queue_position BIGINT NOT NULL,
+        owner TEXT,
+        lease_expires_at DOUBLE PRECISION NOT NULL,
+        last_sequence INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_by_state ON jobs (state, queue_position);
+    CREATE INDEX jobs_by_finish ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+    CREATE TABLE job_events (
+        job_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        PRIMARY KEY (job_id, sequence)
+    );
+    CREATE TABLE job_frontier (
+        job_id TEXT NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        url TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        ord BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        discovered_from TEXT NOT NULL,
+        PRIMARY KEY (job_id, key)
+    );
+    CREATE INDEX job_frontier_queue ON job_frontier (job_id, state, depth, ord);
+    CREATE TABLE job_hashes (
+        job_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT COLLATE "C" NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (job_id, kind, key, value)
+    );
+    """,
+)
+
+_NOW = "extract(epoch FROM clock_timestamp())::float8"
+_JOB_COLUMNS = ("job_id, request_id, request_hash, url, options, state, totals, checkpoint, error, created_at, "
+                "started_at, finished_at, queue_position, owner, lease_expires_at, last_sequence")
+_FRONTIER_COLUMNS = "key, url, depth, ord, state, reason, attempts, discovered_from"
+_GET_JOB = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = $1"
+_INSERT_EVENTS = ("INSERT INTO job_events (job_id, sequence, name, payload) "
+                  "SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::bytea[])")
+_UPSERT_FRONTIER = (
+    f"INSERT INTO job_frontier (job_id, {_FRONTIER_COLUMNS}) "
+    "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::integer[], $5::bigint[], $6::text[], $7::text[], "
+    "$8::integer[], $9::text[]) "
+    "ON CONFLICT (job_id, key) DO UPDATE SET url = excluded.url, depth = excluded.depth, ord = excluded.ord, "
+    "state = excluded.state, reason = excluded.reason, attempts = excluded.attempts, "
+    "discovered_from = excluded.discovered_from")
+_INSERT_HASHES = ("INSERT INTO job_hashes (job_id, kind, key, value) "
+                  "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bytea[]) ON CONFLICT DO NOTHING")
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL (URLs and errors come from the outside world).
+    return value.replace("\0", "\ufffd") if "\0" in value else value
+
+
+def _record(row: Any) -> JobRecord:
+    return JobRecord(job_id=row[0], request_id=row[1] or "", request_hash=row[2], url=row[3], options=bytes(row[4]),
+                     state=row[5], totals=bytes(row[6]), checkpoint=bytes(row[7]), error=row[8],
+                     created_at=row[9], started_at=row[10], finished_at=row[11], queue_position=row[12],
+                     owner=row[13] or "", lease_expires_at=row[14], last_sequence=row[15])
+
+
+def _entry(row: Any) -> FrontierEntry:
+    return FrontierEntry(key=row[0], url=row[1], depth=row[2], order=row[3], state=row[4], reason=row[5],
+                         attempts=row[6], discovered_from=row[7])
+
+
+async def _insert_events(conn: Any, job_id: str, events: Sequence[StoredEvent]) -> None:
+    await conn.execute(_INSERT_EVENTS, job_id, [e.sequence for e in events], [e.name for e in events],
+                       [e.payload for e in events])
+
+
+class _Waiters:
+    """Local wake-ups per job: an Event replaced at every notification."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event(self, job_id: str) -> asyncio.Event:
+        event = self._events.get(job_id)
+        if event is None:
+            event = self._events[job_id] = asyncio.Event()
+        return event
+
+    def notify(self, job_id: str) -> None:
+        event = self._events.pop(job_id, None)
+        if event is not None:
+            event.set()
+
+    def notify_all(self) -> None:
+        events, self._events = self._events, {}
+        for event in events.values():
+            event.set()
+
+
+class PostgresJobStore:
+    def __init__(self, *, dsn: str, min_size: int = 1, max_size: int = DEFAULT_MAX_CONNECTIONS,
+                 command_timeout: float = 30.0, poll_seconds: float = DEFAULT_POLL_SECONDS,
+                 listen_poll_seconds: float = DEFAULT_LISTEN_POLL_SECONDS) -> None:
+        self._dsn = dsn
+        self._min_size = min_size
+        self._max_size = max_size
+        self._command_timeout = command_timeout
+        self._poll = poll_seconds
+        self._listen_poll = listen_poll_seconds
+        self._pool: Any = None
+        self._waiters = _Waiters()
+        self._listening = False
+        self._listener: asyncio.Task[None] | None = None
+        self._listener_ready = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._pool = await create_pg_pool(self._dsn, migrations=MIGRATIONS, version_table=VERSION_TABLE,
+                                          min_size=self._min_size, max_size=self._max_size,
+                                          command_timeout=self._command_timeout)
+        self._listener = asyncio.create_task(self._listen(), name="job-store-listener")
+        # Waiters poll until the listener is up; waiting for it here just makes the
+        # first tails prompt. A database that refuses LISTEN is not fatal.
+        try:
+            await asyncio.wait_for(self._listener_ready.wait(), self._command_timeout)
+        except TimeoutError:
+            log.warning("job store: LISTEN not established; tailing by polling")
+
+    async def close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+        self._waiters.notify_all()
+
+    @property
+    def listening(self) -> bool:
+        """True while the LISTEN connection is up (tails wake at once); False: they poll."""
+        return self._listening
+
+    def _require(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("job store is not open")
+        return self._pool
+
+    async def _listen(self) -> None:
+        """Keeps one connection LISTENing, re-establishing it when it drops; every
+        (re)connect wakes all waiters, since notifications may have been missed."""
+        import asyncpg
+
+        backoff = 0.1
+        while True:
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=self._command_timeout)
+                lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+                def on_lost(_conn: Any, lost: asyncio.Future[None] = lost) -> None:
+                    if not lost.done():
+                        lost.set_result(None)
+
+                conn.add_termination_listener(on_lost)
+                await conn.add_listener(CHANNEL, self._on_notify)
+                self._listening = True
+                self._listener_ready.set()
+                self._waiters.notify_all()
+                backoff = 0.1
+                while not lost.done():
+                    await asyncio.wait({lost}, timeout=LISTEN_CHECK_SECONDS)
+                    if not lost.done():
+                        await conn.execute("SELECT 1", timeout=self._command_timeout)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is unreachable: retry, tails poll meanwhile
+                log.warning("job store: listening connection lost; retrying",
+                            extra={"error": f"{type(exc).__name__}: {exc}"})
+            finally:
+                self._listening = False
+                if conn is not None:
+                    try:
+                        await asyncio.wait_for(conn.close(), 5)
+                    except Exception:  # noqa: BLE001 - it is gone either way
+                        conn.terminate()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self._waiters.notify(payload)
+
+    # -- jobs ----------------------------------------------------------------
+
+    async def create_job(self, job: NewJob, *, owner: str, lease_seconds: float, start: bool,
+                         first_events: Callable[[int], list[StoredEvent]]) -> tuple[JobRecord, bool]:
+        async with self._require().acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK_KEY)
+            if job.request_id:
+                row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE request_id = $1", job.request_id)
+                if row is not None:
+                    return _record(row), False
+            waiting, top, now = await conn.fetchrow(
+                f"SELECT count(*) FILTER (WHERE state = $1), coalesce(max(queue_position), 0), {_NOW} FROM jobs",
+                QUEUED)
+            starts = start and waiting == 0
+            events = first_events(0 if starts else waiting + 1)
+            row = await conn.fetchrow(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $10, NULL, $11, "
+                f"$12, $13, $14) RETURNING {_JOB_COLUMNS}",
+                job.job_id, job.request_id or None, job.request_hash, _text(job.url), job.options,
+                RUNNING if starts else QUEUED, job.totals, job.checkpoint, now, now if starts else None, top + 1,
+                owner if starts else None, now + lease_seconds if starts else 0.0,
+                events[-1].sequence if events else 0)
+            if events:
+                await _insert_events(conn, job.job_id, events)
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, job.job_id)
+        self._waiters.notify(job.job_id)
+        return _record(row), True
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        row = await self._require().fetchrow(_GET_JOB, job_id)
+        return _record(row) if row is not None else None
+
+    async def claim_jobs(self, *, owner: str, lease_seconds: float, limit: int,
+                         job_ids: Sequence[str] | None = None) -> list[JobRecord]:
+        if limit <= 0 or (job_ids is not None and not job_ids):
+            return []
+        only = list(job_ids) if job_ids is not None else None
+        async with self._require().acquire() as conn, conn.transaction():
+            # Orphans first (oldest first), then the queue in order; rows another
+            # replica is claiming at this moment are skipped, not waited for.
+            orphans = await conn.fetch(
+                "SELECT job_id FROM jobs WHERE state IN ($1, $2) "
+                f"AND (owner IS NULL OR lease_expires_at < {_NOW}) AND ($3::text[] IS NULL OR job_id = ANY($3)) "
+                "ORDER BY created_at, job_id LIMIT $4 FOR UPDATE SKIP LOCKED", RUNNING, CANCELLING, only, limit)
+            queued: list[Any] = []
+            if len(orphans) < limit:
+                queued = await conn.fetch(
+                    "SELECT job_id FROM jobs WHERE state = $1 AND ($2::text[] IS NULL OR job_id = ANY($2)) "
+                    "ORDER BY queue_position LIMIT $3 FOR UPDATE SKIP LOCKED", QUEUED, only, limit - len(orphans))
+            claimed: list[Any] = []
+            if orphans:
+                claimed += await conn.fetch(
+                    f"UPDATE jobs SET owner = $1, lease_expires_at = {_NOW} + $2 WHERE job_id = ANY($3::text[]) "
+                    f"RETURNING {_JOB_COLUMNS}", owner, lease_seconds, [r[0] for r in orphans])
+            if queued:
+                claimed += await conn.fetch(
+                    f"UPDATE jobs SET owner = $1, lease_expires_at = {_NOW} + $2, state = $4, started_at = {_NOW} "
+                    f"WHERE job_id = ANY($3::text[]) RETURNING {_JOB_COLUMNS}",
+                    owner, lease_seconds, [r[0] for r in queued], RUNNING)
+        order = {r[0]: i for i, r in enumerate([*orphans, *queued])}
+        return sorted((_record(r) for r in claimed), key=lambda rec: order[rec.job_id])
+
+    async def renew_leases(self, *, owner: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
+        if not job_ids:
+            return set()
+        rows = await self._require().fetch(
+            f"UPDATE jobs SET lease_expires_at = {_NOW} + $3 WHERE owner = $1 AND job_id = ANY($2::text[]) "
+            "RETURNING job_id", owner, list(job_ids), lease_seconds)
+        return {r[0] for r in rows}
+
+    async def release_lease(self, job_id: str, *, owner: str) -> None:
+        await self._require().execute(
+            "UPDATE jobs SET owner = NULL, lease_expires_at = 0 WHERE job_id = $1 AND owner = $2", job_id, owner)
+
+    async def request_cancel(self, job_id: str) -> JobRecord | None:
+        pool = self._require()
+        row = await pool.fetchrow(
+            f"UPDATE jobs SET state = $2 WHERE job_id = $1 AND state = $3 RETURNING {_JOB_COLUMNS}",
+            job_id, CANCELLING, RUNNING)
+        if row is None:
+            row = await pool.fetchrow(_GET_JOB, job_id)
+        return _record(row) if row is not None else None
+
+    async def append_unowned(self, job_id: str, *, state: str, events: list[StoredEvent],
+                             finish: Finish | None = None) -> bool:
+        async with self._require().acquire() as conn, conn.transaction():
+            last = await conn.fetchval(
+                f"SELECT last_sequence FROM jobs WHERE job_id = $1 AND state = $2 "
+                f"AND (owner IS NULL OR lease_expires_at < {_NOW}) FOR UPDATE", job_id, state)
+            if last is None or (events and events[0].sequence != last + 1):
+                return False
+            if events:
+                await _insert_events(conn, job_id, events)
+                last = events[-1].sequence
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, job_id)
+            if finish is not None:
+                await conn.execute(
+                    f"UPDATE jobs SET state = $2, error = $3, finished_at = {_NOW}, owner = NULL, "
+                    "lease_expires_at = 0, last_sequence = $4 WHERE job_id = $1",
+                    job_id, finish.state, _text(finish.error), last)
+            else:
+                await conn.execute("UPDATE jobs SET last_sequence = $2 WHERE job_id = $1", job_id, last)
+        self._waiters.notify(job_id)
+        return True
+
+    async def commit(self, batch: Batch) -> str:
+        job_id = batch.job_id
+        async with self._require().acquire() as conn, conn.transaction():
+            # The row lock fences the lease: a claim by another replica waits for this
+            # transaction, and this one sees a claim that committed before it.
+            row = await conn.fetchrow("SELECT owner, state, last_sequence FROM jobs WHERE job_id = $1 FOR UPDATE",
+                                      job_id)
+            if row is None or row[0] != batch.owner or row[1] in FINISHED_STATES:
+                raise LeaseLost(f"job {job_id} is not held by {batch.owner}")
+            state, last = row[1], row[2]
+            if batch.events:
+                if batch.events[0].sequence != last + 1:
+                    raise LeaseLost(f"job {job_id}: event {batch.events[0].sequence} does not follow {last}")
+                await _insert_events(conn, job_id, batch.events)
+                last = batch.events[-1].sequence
+            if batch.frontier:
+                # One row per key (a later entry wins): ON CONFLICT cannot touch a row twice.
+                latest = list({f.key: f for f in batch.frontier}.values())
+                await conn.execute(
+                    _UPSERT_FRONTIER, job_id, [_text(f.key) for f in latest], [_text(f.url) for f in latest],
+                    [f.depth for f in latest], [f.order for f in latest], [f.state for f in latest],
+                    [f.reason for f in latest], [f.attempts for f in latest],
+                    [_text(f.discovered_from) for f in latest])
+            if batch.hashes:
+                await conn.execute(_INSERT_HASHES, job_id, [h.kind for h in batch.hashes],
+                                   [_text(h.key) for h in batch.hashes], [h.value for h in batch.hashes])
+            sets = ["last_sequence = $2"]
+            params: list[object] = [last]
+            if batch.totals is not None:
+                params.append(batch.totals)
+                sets.append(f"totals = ${len(params) + 1}")
+            if batch.checkpoint is not None:
+                params.append(batch.checkpoint)
+                sets.append(f"checkpoint = ${len(params) + 1}")
+            if batch.finish is not None:
+                params += [batch.finish.state, _text(batch.finish.error)]
+                sets += [f"state = ${len(params)}", f"error = ${len(params) + 1}", f"finished_at = {_NOW}",
+                         "owner = NULL", "lease_expires_at = 0"]
+                state = batch.finish.state
+            await conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = $1", job_id, *params)
+            if batch.events or batch.finish is not None:
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, job_id)
+        if batch.events or batch.finish is not None:
+            self._waiters.notify(job_id)
+        return str(state)
+
+    async def delete_finished(self, *, finished_before: float) -> int:
+        pool = self._require()
+        deleted = 0
+        while True:
+            async with pool.acquire() as conn, conn.transaction():
+                ids = [r[0] for r in await conn.fetch(
+                    "SELECT job_id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 "
+                    "ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED", finished_before, DELETE_CHUNK)]
+                for table in ("job_events", "job_frontier", "job_hashes", "jobs"):
+                    await conn.execute(f"DELETE FROM {table} WHERE job_id = ANY($1::text[])", ids)
+            deleted += len(ids)
+            if len(ids) < DELETE_CHUNK:
+                return deleted
+
+    async def live_jobs(self) -> list[JobRecord]:
+        rows = await self._require().fetch(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ($1, $2, $3) ORDER BY queue_position",
+            QUEUED, RUNNING, CANCELLING)
+        return [_record(r) for r in rows]
+
+    # -- events --------------------------------------------------------------
+
+    async def events(self, job_id: str, *, after_sequence: int, limit: int) -> list[StoredEvent]:
+        rows = await self._require().fetch(
+            "SELECT sequence, name, payload FROM job_events WHERE job_id = $1 AND sequence > $2 "
+            "ORDER BY sequence LIMIT $3", job_id, after_sequence, limit)
+        return [StoredEvent(r[0], r[1], bytes(r[2])) for r in rows]
+
+    async def wait_for_events(self, job_id: str, *, after_sequence: int, timeout: float) -> None:
+        # Registered before the check: a NOTIFY for a commit after the check wakes it.
+        event = self._waiters.event(job_id)
+        row = await self._require().fetchrow("SELECT last_sequence, state FROM jobs WHERE job_id = $1", job_id)
+        if row is None or row[0] > after_sequence or row[1] in FINISHED_STATES:
+            return
+        try:
+            await asyncio.wait_for(event.wait(), min(timeout, self._listen_poll if self._listening else self._poll))
+        except TimeoutError:
+            pass
+
+    # -- frontier and dedup ------------------------------------------------------
+
+    async def frontier_lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, FrontierEntry]:
+        if not keys:
+            return {}
+        rows = await self._require().fetch(
+            f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND key = ANY($2::text[])",
+            job_id, [_text(k) for k in keys])
+        return {r[0]: _entry(r) for r in rows}
+
+    async def frontier_queued(self, job_id: str, *, after: tuple[int, int], limit: int) -> list[FrontierEntry]:
+        rows = await self._require().fetch(
+            f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND state = $2 "
+            "AND (depth, ord) > ($3, $4) ORDER BY depth, ord LIMIT $5", job_id, F_QUEUED, after[0], after[1], limit)
+        return [_entry(r) for r in rows]
+
+    async def frontier_scan(self, job_id: str, *, after_key: str, limit: int) -> list[FrontierEntry]:
+        rows = await self._require().fetch(
+            f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND key > $2 ORDER BY key LIMIT $3",
+            job_id, after_key, limit)
+        return [_entry(r) for r in rows]
+
+    async def frontier_summary(self, job_id: str) -> FrontierSummary:
+        rows = await self._require().fetch(
+            "SELECT state, count(*), max(ord) FROM job_frontier WHERE job_id = $1 GROUP BY state", job_id)
+        return FrontierSummary(counts={r[0]: int(r[1]) for r in rows},
+                               max_order=max((int(r[2]) for r in rows), default=0))
+
+    async def requeue_in_flight(self, job_id: str, *, owner: str) -> int:
+        async with self._require().acquire() as conn, conn.transaction():
+            held = await conn.fetchval("SELECT owner FROM jobs WHERE job_id = $1 FOR UPDATE", job_id)
+            if held is None or held != owner:
+                raise LeaseLost(f"job {job_id} is not held by {owner}")
+            status = await conn.execute("UPDATE job_frontier SET state = $2 WHERE job_id = $1 AND state = $3",
+                                        job_id, F_QUEUED, F_IN_FLIGHT)
+        return int(status.split()[-1])
+
+    async def hash_lookup(self, job_id: str, kind: str, keys: Sequence[str]) -> dict[str, list[bytes]]:
+        if not keys:
+            return {}
+        rows = await self._require().fetch(
+            "SELECT key, value FROM job_hashes WHERE job_id = $1 AND kind = $2 AND key = ANY($3::text[])",
+            job_id, kind, [_text(k) for k in keys])
+        found: dict[str, list[bytes]] = {}
+        for key, value in rows:
+            found.setdefault(key, []).append(bytes(value))
+        return found
