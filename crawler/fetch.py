@@ -13,8 +13,8 @@ import socket
 import time
 import zlib
 from dataclasses import dataclass, field
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Protocol, TypeVar
 from urllib.parse import urljoin
 
 import aiohttp
@@ -57,6 +57,22 @@ class FetchResult:
     body_bytes: int
     seconds: float
     redirects: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Resource:
+    """Whatever a URL answers, any media type and any status, as raw decoded bytes: what
+    a browser gets for a subrequest (the renderer fulfils its requests with these)."""
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    redirects: list[str] = field(default_factory=list)
+
+
+ReadT = TypeVar("ReadT")
 
 
 class Fetcher(Protocol):
@@ -234,12 +250,38 @@ class HttpFetcher:
     async def fetch(self, url: str, *, allow_non_html: bool = False) -> FetchResult:
         started = time.monotonic()
         redirects: list[str] = []
+
+        async def read(resp: aiohttp.ClientResponse, current: str) -> FetchResult:
+            return await self._read(resp, url, current, allow_non_html, redirects, started)
+
         try:
             async with asyncio.timeout(self._settings.fetch_timeout):
-                return await self._fetch(url, allow_non_html, redirects, started)
+                return await self._fetch(url, redirects, read)
         except TimeoutError:
             raise FetchError("timeout", f"no complete response within {self._settings.fetch_timeout:g} s",
                              redirects=redirects) from None
+
+    async def fetch_resource(self, url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
+                             data: bytes | None = None, max_bytes: int | None = None,
+                             timeout: float | None = None) -> Resource:
+        """Any response (any media type, any status) under the same policy, resolver,
+        redirect checks and decoded-size cap (``max_bytes``, at most the body cap) as a
+        page. 301/302/303 turn the request into a GET without a body, as browsers do."""
+        redirects: list[str] = []
+        limit = min(max_bytes or self._settings.max_body_bytes, self._settings.max_body_bytes)
+
+        async def read(resp: aiohttp.ClientResponse, current: str) -> Resource:
+            body, _ = await self._read_body(resp, limit, current, redirects)
+            return Resource(url=url, final_url=current, status=resp.status,
+                            content_type=(resp.content_type or "").lower(),
+                            headers=[(k, v) for k, v in resp.headers.items()], body=body, redirects=redirects)
+
+        seconds = min(timeout or self._settings.fetch_timeout, self._settings.fetch_timeout)
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._fetch(url, redirects, read, method=method, headers=headers, data=data)
+        except TimeoutError:
+            raise FetchError("timeout", f"no complete response within {seconds:g} s", redirects=redirects) from None
 
     def _check(self, url: str, redirects: list[str]) -> Target:
         try:
@@ -249,7 +291,9 @@ class HttpFetcher:
         except ValueError as exc:
             raise FetchError("invalid", str(exc), final_url=url, redirects=redirects) from None
 
-    async def _fetch(self, url: str, allow_non_html: bool, redirects: list[str], started: float) -> FetchResult:
+    async def _fetch(self, url: str, redirects: list[str],
+                     read: Callable[[aiohttp.ClientResponse, str], Awaitable[ReadT]], *, method: str = "GET",
+                     headers: Mapping[str, str] | None = None, data: bytes | None = None) -> ReadT:
         current = url
         visited: set[str] = set()
         session = self._client()
@@ -261,7 +305,8 @@ class HttpFetcher:
                                  redirects=redirects)
             visited.add(key)
             try:
-                async with session.get(target.url, allow_redirects=False) as resp:
+                async with session.request(method, target.url, headers=headers, data=data,
+                                           allow_redirects=False) as resp:
                     location = resp.headers.get("Location")
                     if resp.status in REDIRECT_STATUSES and location:
                         if len(redirects) >= self._settings.max_redirects:
@@ -269,8 +314,10 @@ class HttpFetcher:
                                              status=resp.status, final_url=current, redirects=redirects)
                         redirects.append(current)
                         current = _join(current, location)
+                        if resp.status in (301, 302, 303) and method != "HEAD":
+                            method, data = "GET", None
                         continue
-                    return await self._read(resp, url, current, allow_non_html, redirects, started)
+                    return await read(resp, current)
             except Blocked as exc:
                 raise FetchError("blocked", str(exc), final_url=current, redirects=redirects) from None
             except FetchError:
@@ -315,6 +362,42 @@ class HttpFetcher:
             return FetchError("too_large", f"the page is larger than {limit} bytes", status=status,
                               final_url=final_url, redirects=redirects)
 
+        body, size = await self._read_body(resp, limit, final_url, redirects)
+        inflated = resp.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
+        if allow_non_html and not inflated and body[:2] == b"\x1f\x8b":
+            # A raw .gz file (sitemap.xml.gz without Content-Encoding): the caller
+            # wants its text, decompressed under the same cap.
+            try:
+                pieces: list[bytes] = []
+                size = 0
+                for piece in _Inflater("gzip").feed(body):
+                    size += len(piece)
+                    if size > limit:
+                        raise too_large()
+                    pieces.append(piece)
+            except zlib.error:
+                raise FetchError("invalid", "the gzip file is corrupt", status=status, final_url=final_url,
+                                 redirects=redirects) from None
+            body = b"".join(pieces)
+        if not declared_html and not allow_non_html and _looks_binary(body):
+            raise FetchError("not_html", "the response is not HTML", status=status, final_url=final_url,
+                             redirects=redirects)
+        if declared_html and _looks_binary(body):
+            raise FetchError("not_html", "the response is declared HTML but holds binary data", status=status,
+                             final_url=final_url, redirects=redirects)
+        text = decode(body, resp.charset)
+        return FetchResult(url=url, final_url=final_url, status=status, content_type=content_type, text=text,
+                           body_bytes=size, seconds=time.monotonic() - started, redirects=redirects)
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, limit: int, final_url: str,
+                         redirects: list[str]) -> tuple[bytes, int]:
+        """The decoded body and its size, refused past ``limit`` decoded bytes."""
+        status = resp.status
+
+        def too_large() -> FetchError:
+            return FetchError("too_large", f"the page is larger than {limit} bytes", status=status,
+                              final_url=final_url, redirects=redirects)
+
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         inflater: _Inflater | None = None
         if encoding in ("gzip", "x-gzip", "deflate"):
@@ -342,32 +425,7 @@ class HttpFetcher:
             except zlib.error:
                 raise FetchError("connect", f"the {encoding} body is corrupt", status=status,
                                  final_url=final_url, redirects=redirects) from None
-        body = b"".join(chunks)
-        del chunks
-        if allow_non_html and inflater is None and body[:2] == b"\x1f\x8b":
-            # A raw .gz file (sitemap.xml.gz without Content-Encoding): the caller
-            # wants its text, decompressed under the same cap.
-            try:
-                pieces: list[bytes] = []
-                size = 0
-                for piece in _Inflater("gzip").feed(body):
-                    size += len(piece)
-                    if size > limit:
-                        raise too_large()
-                    pieces.append(piece)
-            except zlib.error:
-                raise FetchError("invalid", "the gzip file is corrupt", status=status, final_url=final_url,
-                                 redirects=redirects) from None
-            body = b"".join(pieces)
-        if not declared_html and not allow_non_html and _looks_binary(body):
-            raise FetchError("not_html", "the response is not HTML", status=status, final_url=final_url,
-                             redirects=redirects)
-        if declared_html and _looks_binary(body):
-            raise FetchError("not_html", "the response is declared HTML but holds binary data", status=status,
-                             final_url=final_url, redirects=redirects)
-        text = decode(body, resp.charset)
-        return FetchResult(url=url, final_url=final_url, status=status, content_type=content_type, text=text,
-                           body_bytes=size, seconds=time.monotonic() - started, redirects=redirects)
+        return b"".join(chunks), size
 
 
 def _join(base: str, location: str) -> str:

@@ -24,6 +24,20 @@ CATEGORIES = {name.removeprefix("ERROR_CATEGORY_").lower(): value
               for name, value in common_pb2.ErrorCategory.items()}
 
 
+def url_problem(url: str, *, max_length: int) -> str | None:
+    """Why a request's page URL is unusable, or None. Shared by every service that
+    takes one (crawler, renderer)."""
+    if not url:
+        return "required"
+    if len(url) > max_length:
+        return f"longer than {max_length} characters"
+    if not url.lower().startswith(("http://", "https://")):
+        return "must be an absolute http(s) URL"
+    if any(ord(c) < 0x20 or c == "\x7f" for c in url):
+        return "must not contain control characters"
+    return None
+
+
 class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
     def __init__(self, *, settings: CrawlerSettings, fetcher: Fetcher,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
@@ -35,14 +49,8 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
                     context: grpc.aio.ServicerContext[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse],
                     ) -> crawler_pb2.CrawlResponse:
         url = request.url.strip()
-        if not url:
-            await errors.abort_invalid(context, "url", "required")
-        if len(url) > self._settings.max_url_length:
-            await errors.abort_invalid(context, "url", f"longer than {self._settings.max_url_length} characters")
-        if not url.lower().startswith(("http://", "https://")):
-            await errors.abort_invalid(context, "url", "must be an absolute http(s) URL")
-        if any(ord(c) < 0x20 or c == "\x7f" for c in url):
-            await errors.abort_invalid(context, "url", "must not contain control characters")
+        if problem := url_problem(url, max_length=self._settings.max_url_length):
+            await errors.abort_invalid(context, "url", problem)
         if request.job_id and not valid_job_id(request.job_id):
             await errors.abort_invalid(context, "job_id", "1-128 characters of letters, digits, '_', '-', '.', ':'")
         logs.job_id_var.set(request.job_id)

@@ -94,3 +94,13 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
 
             return handler._replace(unary_stream=stream)
         return handler
+
+# The renderer (renderer/): pages by outcome, render latency, browser pool state.
+PAGES_RENDERED = Counter("docspasta_pages_rendered_total", "Renders by outcome (ok or error category)", ["result"])
+RENDER_SECONDS = Histogram("docspasta_render_seconds", "Render latency, document fetch included",
+                           buckets=_LATENCY_BUCKETS)
+RENDER_SUBREQUESTS = Counter("docspasta_render_subrequests_total", "Requests made by rendered pages, by outcome",
+                             ["result"])
+RENDER_PAGES_OPEN = Gauge("docspasta_render_pages_open", "Pages rendering now")
+RENDER_CONTEXTS = Gauge("docspasta_render_contexts", "Open browser contexts (one per job)")
+BROWSER_LAUNCHES = Counter("docspasta_browser_launches_total", "Chromium launches (first start, crash, recycle)")
