@@ -1,0 +1,2 @@
+"""The renderer service: renders one page in headless Chromium (Playwright) under the
+crawler's network policy, and answers with the page's DOM and links. Stateless."""
