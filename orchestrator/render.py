@@ -1,0 +1,131 @@
+"""The render step's decision: which pages go to the browser (the renderer service).
+
+- ``never``: none; ``always``: every page, rendered directly (no plain fetch first).
+- ``auto`` (the default): a page is fetched as usual and rendered only when its HTML is
+  a shell that a script fills in (``shell_reason``); after ``shells_per_host`` such pages
+  on one host, that host's further pages are rendered directly, skipping the wasted
+  fetch. A site whose pages carry their text costs nothing but one parse per page.
+
+A page is a shell only if it has scripts (without one, a browser shows what the HTML
+holds) and one of: next to no text in the body; a known single-page-app mount point
+(``#app``, ``#root``, ``#__next``, ``<app-root>``...) that is empty while the page has
+little text; a ``<noscript>`` asking to enable JavaScript while the page has little
+text. Pure function of the HTML, so it is tested on its own (tests/renderer)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import lxml.etree
+import lxml.html
+
+from docspasta.v1 import orchestrator_pb2 as pb
+
+AUTO, ALWAYS, NEVER = "auto", "always", "never"
+MODES = (AUTO, ALWAYS, NEVER)
+_FROM_PROTO = {pb.RENDER_MODE_UNSPECIFIED: AUTO, pb.RENDER_MODE_AUTO: AUTO, pb.RENDER_MODE_ALWAYS: ALWAYS,
+               pb.RENDER_MODE_NEVER: NEVER}
+_TO_PROTO = {AUTO: pb.RENDER_MODE_AUTO, ALWAYS: pb.RENDER_MODE_ALWAYS, NEVER: pb.RENDER_MODE_NEVER}
+
+DEFAULT_SHELLS_PER_HOST = 2
+# Characters of visible body text under which a scripted page is a shell whatever else it holds.
+TINY_TEXT = 200
+# ... and under which an empty mount point or a "enable JavaScript" notice makes it one.
+LITTLE_TEXT = 1000
+# A mount point holding less text than this (a "Loading..." placeholder) is empty.
+EMPTY_MOUNT_TEXT = 40
+MOUNT_IDS = frozenset({"app", "root", "__next", "__nuxt", "___gatsby", "svelte", "main-app", "react-root",
+                       "vue-app", "application", "docs-app", "q-app", "__docusaurus"})
+MOUNT_TAGS = frozenset({"app-root", "my-app"})
+MOUNT_ATTRIBUTES = ("data-reactroot", "ng-app", "data-ng-app", "data-v-app", "data-server-rendered")
+_NOT_TEXT = ("script", "style", "noscript", "template", "svg")
+_JS_NOTICE = re.compile(
+    r"(enable|turn on|activate|allow)\s+(your\s+)?javascript|javascript\s+(is\s+)?(required|disabled|needed|must be"
+    r"|needs to be|is not enabled|is turned off)|(requires?|need|needs)\s+(to\s+)?(have\s+)?javascript"
+    r"|without\s+javascript|javascript\s+to\s+(run|view|use|work)", re.I)
+# Scripts that never change the DOM: data blocks.
+_DATA_SCRIPT_TYPES = frozenset({"application/ld+json", "application/json", "importmap", "text/template",
+                                "text/x-template", "speculationrules"})
+_TEXT_XPATH = lxml.etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
+    " or ancestor::svg)]")
+
+
+def mode_from_proto(value: int) -> str:
+    return _FROM_PROTO.get(value, AUTO)  # type: ignore[call-overload, no-any-return]
+
+
+def mode_to_proto(mode: str) -> pb.RenderMode:
+    return _TO_PROTO[mode]
+
+
+def _text(nodes: list[str]) -> str:
+    return " ".join(" ".join(nodes).split())
+
+
+def _own_text(el: lxml.html.HtmlElement) -> str:
+    parts = [t for t in el.itertext() if t.strip()]
+    # itertext includes script/style text inside the element: drop elements of those kinds.
+    skip = "".join(s.text_content() for s in el.iter(*_NOT_TEXT) if s is not el)
+    text = " ".join(" ".join(parts).split())
+    return text.replace(" ".join(skip.split()), "").strip() if skip.strip() else text
+
+
+def shell_reason(html: str) -> str | None:
+    """Why this HTML is a shell a script fills in, or None. Never raises."""
+    if not html.strip():
+        return None
+    try:
+        parser = lxml.html.HTMLParser(recover=True, no_network=True, remove_comments=True, huge_tree=True)
+        doc = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (lxml.etree.LxmlError, ValueError):
+        return None
+    scripts = [s for s in doc.iter("script")
+               if (s.get("type") or "").strip().lower() not in _DATA_SCRIPT_TYPES
+               and (s.get("src") or (s.text or "").strip())]
+    if not scripts:
+        return None
+    text = _text(_TEXT_XPATH(doc))
+    if len(text) < TINY_TEXT:
+        return f"the body holds {len(text)} characters of text"
+    if len(text) >= LITTLE_TEXT:
+        return None
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        mount = (el.get("id") in MOUNT_IDS or el.tag in MOUNT_TAGS
+                 or any(el.get(a) is not None for a in MOUNT_ATTRIBUTES))
+        if mount and el.tag not in ("html", "body", "script") and len(_own_text(el)) < EMPTY_MOUNT_TEXT:
+            name = f"#{el.get('id')}" if el.get("id") else f"<{el.tag}>"
+            return f"the app mount point {name} is empty"
+    for noscript in doc.iter("noscript"):
+        if _JS_NOTICE.search(noscript.text_content() or ""):
+            return "a <noscript> notice asks to enable JavaScript"
+    return None
+
+
+class RenderDecision:
+    """One job's render decisions (state: shells seen per host)."""
+
+    def __init__(self, mode: str, *, shells_per_host: int = DEFAULT_SHELLS_PER_HOST) -> None:
+        if mode not in MODES:
+            raise ValueError(f"render mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.shells_per_host = shells_per_host
+        self._shells: Counter[str] = Counter()
+
+    @property
+    def may_render(self) -> bool:
+        return self.mode != NEVER
+
+    def render_directly(self, host: str) -> bool:
+        """Render without fetching first: always, or a host already known for shells."""
+        return self.mode == ALWAYS or (self.mode == AUTO and self._shells[host] >= self.shells_per_host)
+
+    def wants_check(self) -> bool:
+        """Whether fetched pages are checked for shells at all."""
+        return self.mode == AUTO
+
+    def shell_seen(self, host: str) -> None:
+        self._shells[host] += 1

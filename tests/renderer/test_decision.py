@@ -1,0 +1,104 @@
+"""The render decision (orchestrator/render.py): which fetched pages are shells, and
+when a host's pages go to the browser directly. Pure functions: no browser here."""
+
+from __future__ import annotations
+
+import pytest
+
+from docspasta.v1 import orchestrator_pb2 as pb
+from orchestrator.render import (ALWAYS, AUTO, NEVER, RenderDecision, mode_from_proto, mode_to_proto,
+                                 shell_reason)
+
+PROSE = ("Install the package with pip, then import it and call the client. Every option has a default; "
+         "the reference lists them all with examples of each one. ") * 30
+
+
+def page(body: str, head: str = "") -> str:
+    return f"<!doctype html><html><head><title>t</title>{head}</head><body>{body}</body></html>"
+
+
+SHELLS = {
+    "docsify": page('<div id="app">Loading ...</div><script>window.$docsify = {name: "x"}</script>'
+                    '<script src="//cdn.jsdelivr.net/npm/docsify@4"></script>'),
+    "create-react-app": page('<noscript>You need to enable JavaScript to run this app.</noscript>'
+                             '<div id="root"></div><script src="/static/js/main.js"></script>'),
+    "vue": page('<div id="app"></div><script type="module" src="/assets/index.js"></script>'),
+    "angular": page('<app-root></app-root><script src="main.js" type="module"></script>'),
+    "empty body with a script": page('<script src="/bundle.js"></script>'),
+    # Header and footer text around an empty mount point: still a shell.
+    "mount point in a frame of text": page(
+        "<header><nav>" + "Guides Reference API Changelog Blog Community " * 6 + "</nav></header>"
+        '<div id="__next"></div><footer>Copyright 2026 Example Inc. All rights reserved. Privacy. Terms.</footer>'
+        '<script src="/_next/static/chunks/main.js"></script>'),
+    "noscript notice with a little text": page(
+        "<noscript>Please turn on JavaScript to view this documentation.</noscript>"
+        "<div class=loading>" + "Documentation portal for the Example API and its SDKs. " * 8 + "</div>"
+        "<script src=/portal.js></script>"),
+}
+
+NOT_SHELLS = {
+    "static page": page(f"<main><h1>Guide</h1><p>{PROSE}</p></main>"),
+    "static page with analytics": page(f"<main><h1>Guide</h1><p>{PROSE}</p></main>"
+                                       "<script async src=https://www.googletagmanager.com/gtag/js></script>"),
+    "server-rendered next.js": page(f'<div id="__next"><main><h1>Guide</h1><p>{PROSE}</p></main></div>'
+                                    '<script src="/_next/static/chunks/main.js"></script>'),
+    "short page without scripts": page("<p>Moved to the new docs.</p>"),
+    "json-ld only": page("<p>Short.</p>", head='<script type="application/ld+json">{"@type": "Thing"}</script>'),
+    "search page notice on a full page": page(
+        f"<main><p>{PROSE}</p></main><noscript>Please activate JavaScript to enable the search.</noscript>"
+        "<script src=searchtools.js></script>"),
+    "empty mount point beside lots of text": page(f'<main><p>{PROSE}</p></main><div id="root"></div>'
+                                                  "<script src=/widget.js></script>"),
+    "empty document": "",
+    "not html": "\x00\x01\x02 garbage <<<>>>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHELLS))
+def test_shells_are_recognised(name: str) -> None:
+    assert shell_reason(SHELLS[name]) is not None
+
+
+@pytest.mark.parametrize("name", sorted(NOT_SHELLS))
+def test_pages_with_their_text_are_not_shells(name: str) -> None:
+    assert shell_reason(NOT_SHELLS[name]) is None
+
+
+def test_reasons_say_why() -> None:
+    assert "characters of text" in (shell_reason(SHELLS["vue"]) or "")
+    mounted = page('<div id="app"></div><p>' + "Some introduction text for the reader. " * 10 + "</p>"
+                   "<script src=a.js></script>")
+    assert shell_reason(mounted) == "the app mount point #app is empty"
+    assert "JavaScript" in (shell_reason(SHELLS["noscript notice with a little text"]) or "")
+
+
+def test_auto_renders_a_host_directly_after_two_shells() -> None:
+    decision = RenderDecision(AUTO)
+    assert decision.may_render and decision.wants_check()
+    assert not decision.render_directly("docs.example.com")
+    decision.shell_seen("docs.example.com")
+    assert not decision.render_directly("docs.example.com")
+    decision.shell_seen("docs.example.com")
+    assert decision.render_directly("docs.example.com")
+    assert not decision.render_directly("other.example.com")
+
+
+def test_always_and_never() -> None:
+    always = RenderDecision(ALWAYS)
+    assert always.render_directly("a") and not always.wants_check()
+    never = RenderDecision(NEVER)
+    assert not never.may_render and not never.wants_check() and not never.render_directly("a")
+    never.shell_seen("a")
+    never.shell_seen("a")
+    assert not never.render_directly("a")
+
+
+def test_modes_and_the_contract() -> None:
+    assert mode_from_proto(pb.RENDER_MODE_UNSPECIFIED) == AUTO
+    assert mode_from_proto(pb.RENDER_MODE_AUTO) == AUTO
+    assert mode_from_proto(pb.RENDER_MODE_ALWAYS) == ALWAYS
+    assert mode_from_proto(pb.RENDER_MODE_NEVER) == NEVER
+    for mode in (AUTO, ALWAYS, NEVER):
+        assert mode_from_proto(mode_to_proto(mode)) == mode
+    with pytest.raises(ValueError, match="render mode"):
+        RenderDecision("sometimes")
