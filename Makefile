@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed
 URL ?=
 ARGS ?=
 PYTEST_ARGS ?=
+# The image `make image` builds and `make image-test` runs.
+IMAGE ?= docspasta:dev
 
-.PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean
+.PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean \
+	image-deps image image-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +50,21 @@ test-fast: $(STAMP)
 ## validate-k8s: render every k8s/overlays/* with kubectl kustomize, validate offline against the schemas.
 validate-k8s: $(STAMP)
 	PYTHON=$(abspath $(PY)) scripts/validate-k8s.sh
+
+## image-deps: podman, buildah, runc, debootstrap from Debian when no container engine works
+## here, and build/containers/containers.conf (runc, ulimits within this machine's).
+image-deps:
+	@scripts/image-deps.sh
+
+## image: build $(IMAGE) from the Dockerfile with docker or podman. Without a registry the
+## base is debootstrapped first (scripts/base-image.sh). Not part of `make test` (slow).
+image: image-deps
+	IMAGE=$(IMAGE) scripts/image.sh build
+
+## image-test: run each service from $(IMAGE) read-only, non-root, no capabilities; check
+## health, crawl a local site through the four containers, stop them with SIGTERM.
+image-test: $(STAMP) image-deps system-deps
+	IMAGE=$(IMAGE) PYTHON=$(abspath $(PY)) scripts/image.sh test
 
 cluster-test: $(STAMP) system-deps
 	$(PY) -m pytest -m cluster $(PYTEST_ARGS)

@@ -489,7 +489,10 @@ def test_metrics_ports_are_exposed_where_set(m: Manifests) -> None:
 def test_dockerfile_builds_one_small_non_root_image() -> None:
     text = (ROOT / "Dockerfile").read_text()
     stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
-    assert len(stages) >= 2 and all(s.startswith("python:3.11-slim") for s in stages), stages
+    # Every stage on one base: the virtualenv links to the base's interpreter.
+    assert len(stages) >= 2 and all(s == "${BASE_IMAGE}" for s in stages), stages
+    base = re.findall(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
+    assert base and base[0].endswith("/python:3.11-slim"), "the default base: CPython 3.11 on Debian"
     user = re.findall(r"^USER\s+(\d+):(\d+)\s*$", text, re.M)
     assert user and user[-1][0] != "0", "the final stage runs as a numeric non-root user"
     assert "[dev]" not in text and ".[dev]" not in text
