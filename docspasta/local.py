@@ -47,13 +47,29 @@ _MAX_UNIX_PATH = 100
 log = logging.getLogger(__name__)
 
 
+def jobs_url_for(database_url: str) -> str:
+    """The job store beside a page store: a sibling SQLite file, or the same PostgreSQL database."""
+    from docspasta.db import is_postgres, sqlite_path
+
+    if is_postgres(database_url):
+        return database_url
+    path = sqlite_path(database_url)
+    if path == ":memory:":
+        return "sqlite:///:memory:"
+    stem, ext = os.path.splitext(path)
+    return f"sqlite:///{stem}-jobs{ext or '.db'}"
+
+
 @dataclass(kw_only=True)
 class LocalStack:
     crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
     processor: ProcessorSettings = field(default_factory=ProcessorSettings)
     orchestrator: OrchestratorSettings = field(default_factory=OrchestratorSettings)
-    # None: a temporary SQLite file removed on exit.
+    # The page store. None: a temporary SQLite file removed on exit.
     database_url: str | None = None
+    # The job store. None: next to a SQLite page store (``pages.db`` -> ``pages-jobs.db``,
+    # so the two stores' writers never wait for each other), or the same PostgreSQL database.
+    jobs_url: str | None = None
     # Crawler and processor in child processes (see the module docstring).
     processes: bool = False
     hosts: list[ServiceHost] = field(default_factory=list)
@@ -91,7 +107,7 @@ class LocalStack:
                 self._crawler_target = f"127.0.0.1:{crawler_port}"
             orchestrator, orchestrator_port = await create_orchestrator(replace(
                 self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
-                processor_target=self.processor_target))
+                processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url)))
             self.hosts.append(orchestrator)
             self.orchestrator_target = f"127.0.0.1:{orchestrator_port}"
         except BaseException:
@@ -154,7 +170,8 @@ class LocalStack:
         for channel in self._channels:
             await channel.close(None)
         self._channels.clear()
-        # Orchestrator first, so its jobs end before their backends go away.
+        # Orchestrator first: it commits its running jobs and releases their leases (they
+        # stay RUNNING in the job store, to be continued) before their backends go away.
         for host in reversed(self.hosts):
             await host.stop(grace=1.0)
         self.hosts.clear()

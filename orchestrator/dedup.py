@@ -19,13 +19,17 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
 
+from orchestrator.cache import BoundedCache
+from orchestrator.persist import JobWriter
+from orchestrator.store.base import HASH_CLAIM, HASH_HTML, HASH_TEXT, HashEntry, JobStore
+
 DUPLICATE = "duplicate"
+DEFAULT_CACHE = 100_000
 _CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "svg")
 
 
@@ -60,34 +64,60 @@ def is_variant(page_key: str, canonical_key: str) -> bool:
     return _strip_www(a.netloc) == _strip_www(b.netloc) and a.path.rstrip("/") == b.path.rstrip("/")
 
 
-@dataclass(slots=True)
 class Dedup:
-    html_hashes: set[bytes] = field(default_factory=set)
-    # Main-text hash of every page kept, by its key, for canonical checks.
-    texts: dict[str, bytes] = field(default_factory=dict)
-    # Target key -> main-text hash of the pages that named it as canonical before it was fetched.
-    claims: dict[str, set[bytes]] = field(default_factory=dict)
+    """The job's HTML digests, kept pages' main-text hashes and canonical claims, in the
+    job store (through the writer), with bounded caches in front."""
 
-    def same_html(self, html: str) -> bool:
+    def __init__(self, *, job_id: str, store: JobStore, writer: JobWriter, cache_size: int = DEFAULT_CACHE,
+                 complete: bool = True) -> None:
+        self._job_id = job_id
+        self._store = store
+        self._writer = writer
+        self._caches = {kind: BoundedCache[frozenset[bytes]](cache_size, complete=complete)
+                        for kind in (HASH_HTML, HASH_TEXT, HASH_CLAIM)}
+
+    async def _values(self, kind: str, key: str) -> frozenset[bytes]:
+        cache = self._caches[kind]
+        cached = cache.get(key)
+        if cached is None:
+            cached = frozenset()
+            if not cache.complete:
+                stored = await self._store.hash_lookup(self._job_id, kind, [key])
+                cached = frozenset(stored.get(key, ()))
+                cache.put(key, cached | (cache.get(key) or frozenset()))
+        return cached | self._writer.hashes(kind, key)
+
+    def _add(self, kind: str, key: str, value: bytes) -> None:
+        self._writer.hash(HashEntry(kind, key, value))
+        cache = self._caches[kind]
+        cache.put(key, (cache.get(key) or frozenset()) | {value})
+
+    async def same_html(self, html: str) -> bool:
         """Records the page's HTML; True when a page with identical HTML was seen."""
-        digest = content_hash(html)
-        if digest in self.html_hashes:
+        digest = content_hash(html).hex()
+        if await self._values(HASH_HTML, digest):
             return True
-        self.html_hashes.add(digest)
+        if self._writer.hashes(HASH_HTML, digest) or self._caches[HASH_HTML].get(digest):
+            return True  # recorded by another page while we asked
+        self._add(HASH_HTML, digest, b"")
         return False
 
-    def claimed(self, key: str, text: bytes) -> bool:
-        """True when a kept page named ``key`` its canonical and has the same text."""
-        return text in self.claims.get(key, ())
+    async def has_claims(self, key: str) -> bool:
+        return bool(await self._values(HASH_CLAIM, key))
 
-    def canonical_duplicate(self, key: str, canonical: str, text: bytes) -> bool:
+    async def claimed(self, key: str, text: bytes) -> bool:
+        """True when a kept page named ``key`` its canonical and has the same text."""
+        return text in await self._values(HASH_CLAIM, key)
+
+    async def canonical_duplicate(self, key: str, canonical: str, text: bytes) -> bool:
         """For a cross-path canonical in scope: True when the target was kept with the same
         text (so this page is the duplicate); else the claim is remembered for when the
         target is fetched."""
-        if canonical in self.texts:
-            return self.texts[canonical] == text
-        self.claims.setdefault(canonical, set()).add(text)
+        kept = await self._values(HASH_TEXT, canonical)
+        if kept:
+            return text in kept
+        self._add(HASH_CLAIM, canonical, text)
         return False
 
     def keep(self, key: str, text: bytes) -> None:
-        self.texts[key] = text
+        self._add(HASH_TEXT, key, text)

@@ -1,54 +1,64 @@
-"""A job's events: appended with gapless sequence numbers, replayed from any point,
-then followed live until the terminal event."""
+"""A job's events: appended by its owner with gapless sequence numbers (continuing
+after the last stored one when a replica adopts the job), committed through the
+writer, and replayed from the job store by any replica, then followed live until the
+terminal event."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from google.protobuf.message import Message
 
 from docspasta.events import TERMINAL_EVENTS
 from docspasta.v1 import orchestrator_pb2
+from orchestrator.persist import JobWriter
+from orchestrator.store.base import FINISHED_STATES, JobStore, StoredEvent
+
+# Events read per store query while replaying.
+REPLAY_BATCH = 500
+# Longest single wait for new events before the follower checks the job again.
+FOLLOW_WAIT_SECONDS = 5.0
+
+
+def make_event(job_id: str, sequence: int, name: str, payload: Message) -> StoredEvent:
+    event = orchestrator_pb2.JobEvent(job_id=job_id, sequence=sequence)
+    event.timestamp.GetCurrentTime()
+    getattr(event, name).CopyFrom(payload)
+    return StoredEvent(sequence, name, event.SerializeToString())
 
 
 class EventLog:
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, writer: JobWriter, *, last_sequence: int = 0) -> None:
         self.job_id = job_id
-        self._events: list[orchestrator_pb2.JobEvent] = []
-        self._changed = asyncio.Event()
+        self._writer = writer
+        self.last_sequence = last_sequence
         self.closed = False
 
-    @property
-    def last_sequence(self) -> int:
-        return len(self._events)
-
-    def append(self, name: str, payload: Message) -> orchestrator_pb2.JobEvent:
+    def append(self, name: str, payload: Message) -> None:
         """Stores ``payload`` as the event ``name`` with the next sequence number."""
         if self.closed:
             raise RuntimeError("the job already ended")
-        event = orchestrator_pb2.JobEvent(job_id=self.job_id, sequence=len(self._events) + 1)
-        event.timestamp.GetCurrentTime()
-        getattr(event, name).CopyFrom(payload)
-        self._events.append(event)
+        self.last_sequence += 1
+        self._writer.event(make_event(self.job_id, self.last_sequence, name, payload))
         if name in TERMINAL_EVENTS:
             self.closed = True
-        # Wake every follower; the next append waits on a fresh Event.
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-        return event
 
-    def since(self, after_sequence: int) -> list[orchestrator_pb2.JobEvent]:
-        return self._events[max(after_sequence, 0):]
 
-    async def follow(self, after_sequence: int) -> AsyncIterator[orchestrator_pb2.JobEvent]:
-        """Events after ``after_sequence``, then live ones; ends after the terminal event."""
-        index = max(after_sequence, 0)
-        while True:
-            while index < len(self._events):
-                event = self._events[index]
-                index += 1
-                yield event
-            if self.closed:
+async def follow(store: JobStore, job_id: str, after_sequence: int) -> AsyncIterator[orchestrator_pb2.JobEvent]:
+    """Committed events after ``after_sequence``, then live ones; ends after the terminal
+    event (or at once when the job ended at or before ``after_sequence``, or is gone)."""
+    sequence = after_sequence
+    while True:
+        batch = await store.events(job_id, after_sequence=sequence, limit=REPLAY_BATCH)
+        for stored in batch:
+            sequence = stored.sequence
+            yield orchestrator_pb2.JobEvent.FromString(stored.payload)
+            if stored.name in TERMINAL_EVENTS:
                 return
-            await self._changed.wait()
+        if len(batch) == REPLAY_BATCH:
+            continue
+        job = await store.get_job(job_id)
+        if job is None or (job.state in FINISHED_STATES and job.last_sequence <= sequence):
+            return
+        if job.last_sequence <= sequence:
+            await store.wait_for_events(job_id, after_sequence=sequence, timeout=FOLLOW_WAIT_SECONDS)

@@ -1,9 +1,16 @@
 """One crawl job: each URL flows on its own through started -> crawled -> discovered ->
-sent to processing -> processed (or failed), at most ``concurrency`` crawls at once."""
+sent to processing -> processed (or failed), at most ``concurrency`` crawls at once.
+
+The job runs on the replica that holds its lease; everything it learns goes to the
+job store through its writer (orchestrator/persist.py), so another replica can adopt
+it (``resume``) and continue after the last stored event. ``suspend`` gives the job
+up without ending it (the replica stops); ``lose`` stops at once, writing nothing
+(another replica took it)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import Counter
@@ -23,6 +30,8 @@ from orchestrator.eventlog import EventLog
 from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
 from orchestrator.frontier import Frontier, Item, host_key
 from orchestrator.options import JobOptions
+from orchestrator.persist import JobWriter
+from orchestrator.store.base import Finish, JobStore, LeaseLost
 from orchestrator.politeness import Politeness
 from orchestrator.retry import backoff_seconds, is_retryable, rpc_failure
 from orchestrator.robots import ROBOTS, RobotsCache, RobotsRules
@@ -37,60 +46,84 @@ TERMINAL_STATES = frozenset({pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED, pb.JOB
                              pb.JOB_STATE_CANCELLED})
 
 
+def state_name(state: pb.JobState) -> str:
+    """JOB_STATE_COMPLETED -> "completed" (the job store's spelling)."""
+    return str(pb.JobState.Name(state)).removeprefix("JOB_STATE_").lower()
+
+
 class CrawlJob:
-    def __init__(self, *, job_id: str, start_url: str, options: JobOptions, backends: Backends,
+    def __init__(self, *, job_id: str, start_url: str, options: JobOptions, backends: Backends, store: JobStore,
+                 owner: str, last_sequence: int = 0, checkpoint: bytes = b"", created_at: float = 0.0,
                  max_attempts: int = 3, process_concurrency: int = 0, tick_seconds: float = 1.0,
                  settings: OrchestratorSettings | None = None) -> None:
         s = settings or OrchestratorSettings()
         self.job_id = job_id
         self.start_url = start_url
         self.options = options
-        self.events = EventLog(job_id)
+        self.owner = owner
+        self._store = store
+        self.writer = JobWriter(store=store, job_id=job_id, owner=owner, snapshot=self._snapshot,
+                                on_cancel=self.cancel, on_lost=self.lose, interval=s.flush_seconds,
+                                max_events=s.flush_events)
+        self.events = EventLog(job_id, self.writer, last_sequence=last_sequence)
         self.state: pb.JobState = pb.JOB_STATE_RUNNING
         self.error = ""
-        self.created_at = time.time()
+        self.created_at = created_at or time.time()
         self.finished_at: float | None = None
-        self.scope = Scope(start_url=start_url, include=options.include_patterns,
-                           exclude=options.exclude_patterns, allowed_domains=options.allowed_domains)
-        self.frontier = Frontier()
-        self.processed = 0
-        self.failed = 0
-        self.retries = 0
+        saved = json.loads(checkpoint or b"{}")
+        # A job that ran before (on this or another replica) is resumed, not started.
+        self.resumed = bool(saved.get("started"))
+        self.scope = Scope(start_url=saved.get("scope_url") or start_url, include=options.include_patterns,
+                           exclude=options.exclude_patterns,
+                           allowed_domains=tuple(saved.get("scope_domains") or options.allowed_domains))
+        self.frontier = Frontier(job_id=job_id, store=store, writer=self.writer, window=s.frontier_window,
+                                 seen_cache=s.seen_cache_size)
+        self.processed = int(saved.get("processed", 0))
+        self.failed = int(saved.get("failed", 0))
+        self.retries = int(saved.get("retries", 0))
         self.in_flight = 0
-        self.word_count = 0
-        self.token_estimate = 0
-        self.skipped: Counter[str] = Counter()
+        self.word_count = int(saved.get("word_count", 0))
+        self.token_estimate = int(saved.get("token_estimate", 0))
+        self.skipped: Counter[str] = Counter(saved.get("skipped", {}))
+        self._saved_discovered = int(saved.get("discovered", 0))
         self._backends = backends
         self._max_attempts = max_attempts
         self._tick = tick_seconds
         self._crawl_slots = asyncio.Semaphore(options.concurrency)
         self._process_slots = asyncio.Semaphore(process_concurrency or 2 * options.concurrency)
         self._live_cap = options.concurrency + (process_concurrency or 2 * options.concurrency)
-        self._order = 0
+        self._order = int(saved.get("page_order", 0))
         self.politeness = Politeness(host_concurrency=s.host_concurrency, max_crawl_delay=s.max_crawl_delay)
         self.traps = Traps(TrapLimits(max_url_length=s.max_url_length, max_query_variants=s.max_query_variants,
                                       max_links_per_page=s.max_links_per_page))
         self.robots = RobotsCache(self._fetch_resource, s.robots_user_agent)
-        self.dedup = Dedup()
+        self.dedup = Dedup(job_id=job_id, store=store, writer=self.writer, cache_size=s.dedup_cache_size,
+                           complete=not self.resumed)
         self._sitemaps = SitemapReader(self._fetch_resource, self._seed_from_sitemap,
                                        max_documents=s.max_sitemap_documents, max_urls=s.max_sitemap_urls)
         self._origins: set[str] = set()
-        self._rejected: dict[str, str] = {}
         self._aux: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._first_error = ""
+        self._first_error = str(saved.get("first_error", ""))
         self._cancel = asyncio.Event()
-        self._shutdown_reason = ""
+        # Why the job stops without ending: "suspend" (give it up) or "lost" (taken over).
+        self._stop_reason = ""
+        self._base_elapsed = float(saved.get("elapsed", 0.0))
         self._started = time.monotonic()
-        self._calls = 0
+        self._calls = int(saved.get("calls", 0))
+        self.requeued = 0
         self.task: asyncio.Task[None] | None = None
 
     # -- state -------------------------------------------------------------
 
     @property
     def elapsed(self) -> float:
-        end = self.finished_at - self.created_at if self.finished_at else time.monotonic() - self._started
-        return end
+        """Seconds the job has run, on every replica that ran it."""
+        if self.finished_at is not None and self._finished_elapsed is not None:
+            return self._finished_elapsed
+        return self._base_elapsed + time.monotonic() - self._started
+
+    _finished_elapsed: float | None = None
 
     def totals(self) -> pb.Totals:
         return pb.Totals(processed=self.processed, failed=self.failed, discovered=self.frontier.seen_count,
@@ -98,15 +131,26 @@ class CrawlJob:
                          token_estimate=self.token_estimate, word_count=self.word_count,
                          skipped=dict(self.skipped), retries=self.retries)
 
+    def _snapshot(self) -> tuple[bytes, bytes]:
+        """(totals, checkpoint) for the writer's next commit."""
+        checkpoint = {
+            "started": True, "processed": self.processed, "failed": self.failed, "retries": self.retries,
+            "word_count": self.word_count, "token_estimate": self.token_estimate, "skipped": dict(self.skipped),
+            "discovered": self.frontier.seen_count, "page_order": self._order, "calls": self._calls,
+            "scope_url": self.scope.start_url, "scope_domains": list(self.scope.allowed_domains),
+            "scope": self.scope.describe(), "first_error": self._first_error, "elapsed": round(self.elapsed, 3),
+        }
+        return self.totals().SerializeToString(), json.dumps(checkpoint, separators=(",", ":")).encode()
+
     def to_proto(self) -> pb.Job:
         job = pb.Job(job_id=self.job_id, url=self.start_url, state=self.state, options=self.options.to_proto(),
-                     totals=self.totals(), scope=self.scope.describe(), last_sequence=self.events.last_sequence,
+                     totals=self.totals(), scope=self.scope.describe(), last_sequence=self.writer.committed_sequence,
                      error=self.error)
         job.created_at.FromNanoseconds(int(self.created_at * 1e9))
         return job
 
     def emit(self, name: str, payload: Message) -> None:
-        if not self.events.closed:
+        if not self.events.closed and not self._stop_reason:
             self.events.append(name, payload)
 
     def _progress(self) -> None:
@@ -115,28 +159,51 @@ class CrawlJob:
 
     # -- control -----------------------------------------------------------
 
+    async def prepare(self) -> None:
+        """Before ``start``: a resumed job re-queues what was in flight and picks up its
+        stored frontier."""
+        if self.resumed:
+            self.requeued = await self._store.requeue_in_flight(self.job_id, owner=self.owner)
+            await self.frontier.restore(seen_count=self._saved_discovered)
+
     def start(self) -> None:
         self.task = asyncio.create_task(self.run(), name=f"job-{self.job_id}")
 
     def cancel(self) -> None:
         self._cancel.set()
 
-    async def shutdown(self, reason: str) -> None:
-        """Ends a running job because the service stops: its terminal event says so."""
-        self._shutdown_reason = reason
-        self._cancel.set()
+    async def suspend(self) -> None:
+        """Stops working on the job without ending it: what is done is committed and the
+        lease released, so another replica (or a later run) continues it."""
+        self._stop("suspend")
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
 
+    def lose(self) -> None:
+        """Another replica owns the job now: stop at once, write nothing more."""
+        self._stop("lost")
+
+    def _stop(self, reason: str) -> None:
+        if not self._stop_reason and self.finished_at is None:
+            self._stop_reason = reason
+            self._cancel.set()
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self._stop_reason)
+
     async def run(self) -> None:
         logs.job_id_var.set(self.job_id)
-        self.emit("stream_connected", pb.StreamConnected(url=self.start_url, options=self.options.to_proto(),
-                                                         scope=self.scope.describe()))
+        self.writer.start()
+        if self.resumed:
+            self.emit("job_resumed", pb.JobResumed(owner=self.owner, requeued_urls=self.requeued,
+                                                   last_sequence=self.events.last_sequence))
         ticker = asyncio.create_task(self._ticker())
         crawl = asyncio.create_task(self._crawl())
         cancelled = asyncio.create_task(self._cancel.wait())
         try:
-            done, _ = await asyncio.wait({crawl, cancelled}, timeout=self.options.timeout_seconds,
+            done, _ = await asyncio.wait({crawl, cancelled},
+                                         timeout=max(0.0, self.options.timeout_seconds - self._base_elapsed),
                                          return_when=asyncio.FIRST_COMPLETED)
             if crawl not in done:
                 crawl.cancel()
@@ -145,15 +212,34 @@ class CrawlJob:
             ticker.cancel()
             cancelled.cancel()
             await asyncio.gather(ticker, cancelled, return_exceptions=True)
-            self._finish(crawl)
+            try:
+                if self._stop_reason:
+                    await self._give_up()
+                else:
+                    await self._finish(crawl)
+            finally:
+                await self.writer.stop()
 
-    def _finish(self, crawl: asyncio.Task[None]) -> None:
+    async def _give_up(self) -> None:
+        self.finished_at = time.time()
+        if self._stop_reason == "lost":
+            log.warning("job lease lost; another replica continues it")
+            return
+        try:
+            await self.writer.flush()
+            await self._store.release_lease(self.job_id, owner=self.owner)
+            log.info("job suspended; lease released", extra={"processed": self.processed})
+        except LeaseLost:
+            pass
+        except Exception:
+            # The lease then expires and another replica adopts the job from its last commit.
+            log.warning("could not commit or release the job while stopping", exc_info=True)
+
+    async def _finish(self, crawl: asyncio.Task[None]) -> None:
+        self._finished_elapsed = self.elapsed
         self.finished_at = time.time()
         totals = self.totals()
-        if self._shutdown_reason:
-            self.state, self.error = pb.JOB_STATE_FAILED, self._shutdown_reason
-            self.emit("job_failed", pb.JobFailed(error=self.error, totals=totals))
-        elif self._cancel.is_set() and not (crawl.done() and not crawl.cancelled() and self.frontier_empty()):
+        if self._cancel.is_set() and not (crawl.done() and not crawl.cancelled() and self.frontier_empty()):
             self.state = pb.JOB_STATE_CANCELLED
             self.emit("job_cancelled", pb.JobCancelled(totals=totals))
         elif crawl.cancelled():
@@ -172,6 +258,19 @@ class CrawlJob:
         else:
             self.state = pb.JOB_STATE_COMPLETED
             self.emit("job_completed", pb.JobCompleted(totals=totals))
+        for attempt in range(1, 4):
+            try:
+                await self.writer.flush(finish=Finish(state=state_name(self.state), error=self.error))
+                break
+            except LeaseLost:
+                log.warning("job lease lost before its end was stored; another replica continues it")
+                return
+            except Exception:
+                if attempt == 3:
+                    log.error("could not store the job's end; its lease expires and it is adopted",
+                              exc_info=True)
+                    return
+                await asyncio.sleep(0.5 * attempt)
         log.info("job finished", extra={"state": pb.JobState.Name(self.state), "processed": self.processed})
 
     def frontier_empty(self) -> bool:
@@ -183,7 +282,7 @@ class CrawlJob:
         while True:
             n += 1
             await asyncio.sleep(max(0.0, self._started + n * self._tick - time.monotonic()))
-            elapsed = time.monotonic() - self._started
+            elapsed = self.elapsed
             self.emit("time_update", pb.TimeUpdate(
                 elapsed_seconds=round(elapsed, 3), formatted=format_elapsed(elapsed), processed=self.processed,
                 discovered=self.frontier.seen_count, queued=len(self.frontier), in_flight=self.in_flight))
@@ -203,12 +302,15 @@ class CrawlJob:
         return self.processed + live < self.options.max_pages
 
     async def _crawl(self) -> None:
-        self.frontier.push(normalize(self.start_url), self.start_url, 0)
+        if not self.resumed:
+            self.frontier.push(normalize(self.start_url), self.start_url, 0)
         live: set[asyncio.Task[None]] = set()
         waker: asyncio.Task[bool] | None = None
         try:
             while True:
                 self._wake.clear()
+                if self.frontier.needs_refill():
+                    await self.frontier.refill()
                 while len(live) < self._live_cap and self._budget_left(len(live)):
                     item = self.frontier.pop(ready=self.politeness.can_assign)
                     if item is None:
@@ -241,15 +343,25 @@ class CrawlJob:
     async def _visit(self, item: Item) -> None:
         token = logs.url_var.set(item.url)
         released = False
+        # (failed, reason) once the URL is finished; None while it is not (a job stopped
+        # mid-visit leaves it in flight in the store, and the adopter crawls it again).
+        outcome: tuple[bool, str] | None = None
         try:
-            response = await self._fetch(item) if await self._robots_allow(item) else None
+            if await self._robots_allow(item):
+                response = await self._fetch(item)
+            else:
+                response, outcome = None, (False, ROBOTS)
             self._release(item)
             released = True
-            if response is not None:
-                await self._handle(item, response)
+            if response is None:
+                outcome = outcome or (True, "")
+            else:
+                outcome = await self._handle(item, response)
         finally:
             if not released:
                 self._release(item)
+            if outcome is not None:
+                self.frontier.done(item, failed=outcome[0], reason=outcome[1])
             self.in_flight -= 1
             logs.url_var.reset(token)
             self._progress()
@@ -289,7 +401,11 @@ class CrawlJob:
         return False
 
     def _seed_from_sitemap(self, sitemap: str, urls: list[str]) -> None:
-        self._admit(sitemap, urls, 1, cap=False)
+        async def admit() -> None:
+            await self._admit(sitemap, urls, 1, cap=False)
+            self._wakeup()
+
+        self._aux.add(asyncio.create_task(admit(), name=f"seed {sitemap}"))
         self._wakeup()
 
     async def _fetch_resource(self, url: str) -> crawler_pb2.CrawlResponse:
@@ -350,7 +466,8 @@ class CrawlJob:
         self.skipped[reason] += 1
         self.emit("url_skipped", pb.UrlSkipped(url=url, reason=reason, detail=detail))
 
-    async def _handle(self, item: Item, response: crawler_pb2.CrawlResponse) -> None:
+    async def _handle(self, item: Item, response: crawler_pb2.CrawlResponse) -> tuple[bool, str]:
+        """After the fetch: (failed, reason left out) of the URL."""
         url = item.url
         try:
             final = normalize(response.final_url or url)
@@ -363,22 +480,22 @@ class CrawlJob:
                                    allowed_domains=(*self.options.allowed_domains, self.scope.start_host))
             if reason := self.scope.check(final):
                 self._skip(url, reason, f"redirects to {final}")
-                return
-            if not self.frontier.mark_seen(final):
+                return False, reason
+            if not await self.frontier.mark_seen(final, response.final_url or url, source=url):
                 self._skip(url, DUPLICATE, f"redirects to {final}, already in this job")
-                return
-        if self.dedup.same_html(response.html):
+                return False, DUPLICATE
+        if await self.dedup.same_html(response.html):
             self._skip(url, DUPLICATE, "identical content to a page already in this job")
-            return
+            return False, DUPLICATE
         if detail := await self._canonical_duplicate(final, response):
             self._skip(url, DUPLICATE, detail)
-            return
+            return False, DUPLICATE
         self.emit("url_crawled", pb.UrlCrawled(url=url, title=response.title, content_length=response.content_length,
                                                status=response.status, final_url=response.final_url,
                                                fetch_seconds=round(response.fetch_seconds, 4)))
         if not response.nofollow:
-            self._admit(url, response.links, item.depth + 1)
-        await self._process(item, response.html)
+            await self._admit(url, response.links, item.depth + 1)
+        return await self._process(item, response.html), ""
 
     async def _canonical_duplicate(self, key: str, response: crawler_pb2.CrawlResponse) -> str:
         """The canonical step (rules in orchestrator/dedup.py); a reason when the page is a
@@ -392,49 +509,57 @@ class CrawlJob:
         text: bytes | None = None
         if canonical and canonical != key and self.scope.check(canonical) is None:
             if is_variant(key, canonical):
-                if not self.frontier.mark_seen(canonical):
+                if not await self.frontier.mark_seen(canonical, canonical, source=key):
                     return f"its canonical URL {canonical} is already in this job"
             else:
                 text = await asyncio.to_thread(text_hash, response.html)
-                if self.dedup.canonical_duplicate(key, canonical, text):
+                if await self.dedup.canonical_duplicate(key, canonical, text):
                     return f"its canonical URL {canonical} was kept with the same text"
-        if response.canonical_url or key in self.dedup.claims:
+        if response.canonical_url or await self.dedup.has_claims(key):
             if text is None:
                 text = await asyncio.to_thread(text_hash, response.html)
-            if self.dedup.claimed(key, text):
+            if await self.dedup.claimed(key, text):
                 return "a page kept earlier names this URL canonical and has the same text"
             self.dedup.keep(key, text)
         return ""
 
     # -- admission -----------------------------------------------------------
 
-    def _reject(self, key: str, reason: str) -> None:
+    def _reject(self, key: str, url: str, depth: int, reason: str, source: str) -> None:
         """Counts a URL left out, once per URL (a URL linked from every page counts once)."""
-        if key not in self._rejected:
-            self._rejected[key] = reason
+        if self.frontier.peek(key) is None:
+            self.frontier.reject(key, url, depth, reason, source=source)
             self.skipped[reason] += 1
 
-    def _admit(self, source: str, links: Iterable[str], depth: int, *, cap: bool = True) -> None:
+    async def _admit(self, source: str, links: Iterable[str], depth: int, *, cap: bool = True) -> None:
         """The admission steps for each link: normalise, dedup, non-page, scope, traps,
         depth; then the frontier."""
         links = list(links)
+        extra: list[str] = []
         if cap and len(links) > self.traps.limits.max_links_per_page:
-            for extra in links[self.traps.limits.max_links_per_page:]:
-                self._reject(extra, TRAP)
+            extra = links[self.traps.limits.max_links_per_page:]
             links = links[:self.traps.limits.max_links_per_page]
-        new: list[str] = []
+        parsed: list[tuple[str, str, str]] = []  # (link, key, url); key "" when invalid
         for link in links:
             try:
-                key = normalize(link)
-                url = normalize(link, fold_index=False)
+                parsed.append((link, normalize(link), normalize(link, fold_index=False)))
             except InvalidURL:
-                self._reject(link, "invalid")
+                parsed.append((link, "", link))
+        # One look at the seen set for the whole page (memory first, the store for the rest).
+        found = await self.frontier.lookup([key or link for link, key, _ in parsed] + extra)
+        for link in extra:
+            self._reject(link, link, depth, TRAP, source)
+        new: list[str] = []
+        for link, key, url in parsed:
+            if not key:
+                self._reject(link, link, depth, "invalid", source)
                 continue
-            if self.frontier.seen(key):
+            known = self.frontier.peek(key) or found.get(key)
+            if known is not None and known.taken:
                 # Counted per link: each one is a URL form leading to a page already taken.
                 self.skipped[DUPLICATE] += 1
                 continue
-            earlier = self._rejected.get(key)
+            earlier = known.reason if known is not None else None
             if earlier is not None and not (earlier == "max_depth" and depth <= self.options.max_depth):
                 continue
             if is_non_page(url):
@@ -446,12 +571,11 @@ class CrawlJob:
             elif depth > self.options.max_depth:
                 reason = "max_depth"
             if reason:
-                self._reject(key, reason)
+                self._reject(key, url, depth, reason, source)
                 continue
             if earlier is not None:  # too deep before, reachable now
-                del self._rejected[key]
                 self.skipped[earlier] -= 1
-            self.frontier.push(key, url, depth)
+            self.frontier.push(key, url, depth, source=source)
             self.traps.admitted(key)
             new.append(url)
         if new:
@@ -464,7 +588,8 @@ class CrawlJob:
         self._calls += 1
         return ((JOB_ID_KEY, self.job_id), (REQUEST_ID_KEY, f"{self.job_id}.{self._calls}"))
 
-    async def _process(self, item: Item, html: str) -> None:
+    async def _process(self, item: Item, html: str) -> bool:
+        """The processing step; True when it failed (reported)."""
         self._order += 1
         request = processor_pb2.ProcessRequest(job_id=self.job_id, url=item.url, html=html, order=self._order,
                                                depth=item.depth, omit_markdown=True)
@@ -479,9 +604,10 @@ class CrawlJob:
                 self.emit("url_failed", pb.UrlFailed(url=item.url, error=category, message=message, attempt=1))
                 self.failed += 1
                 self._first_error = self._first_error or message
-                return
+                return True
         self.processed += 1
         self.word_count += result.word_count
         self.token_estimate += result.token_estimate
         self.emit("url_processed", pb.UrlProcessed(url=item.url, title=result.title, word_count=result.word_count,
                                                    token_estimate=result.token_estimate))
+        return False

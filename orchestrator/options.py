@@ -44,6 +44,15 @@ class JobOptions:
             exclude_patterns=self.exclude_patterns, allowed_domains=self.allowed_domains,
             use_sitemaps=self.use_sitemaps, obey_robots=self.obey_robots)
 
+    @classmethod
+    def from_proto(cls, p: orchestrator_pb2.JobOptions) -> JobOptions:
+        """Effective options as stored with the job (every field filled in)."""
+        return cls(max_pages=p.max_pages, max_depth=p.max_depth, concurrency=p.concurrency,
+                   timeout_seconds=p.timeout_seconds, include_patterns=tuple(p.include_patterns),
+                   exclude_patterns=tuple(p.exclude_patterns), allowed_domains=tuple(p.allowed_domains),
+                   use_sitemaps=p.use_sitemaps if p.HasField("use_sitemaps") else True,
+                   obey_robots=p.obey_robots if p.HasField("obey_robots") else True)
+
 
 def _bounded(name: str, value: float, default: float, upper: float) -> float:
     if value < 0:

@@ -95,6 +95,7 @@ def domain_matches(host: str, domain: str) -> bool:
 class Scope:
     def __init__(self, *, start_url: str, include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                  allowed_domains: tuple[str, ...] = ()) -> None:
+        self.start_url = start_url
         self.start_host = host_of(start_url)
         # The start host is its origin: the same name on another port is another site.
         self.start_netloc = urlsplit(start_url).netloc.lower()

@@ -11,17 +11,30 @@ from orchestrator.clients import Backends
 from orchestrator.jobs import JobRegistry
 from orchestrator.service import OrchestratorService
 from orchestrator.settings import OrchestratorSettings
+from orchestrator.store import JobStore, open_job_store
 
 SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
 
 
-async def create_server(settings: OrchestratorSettings) -> tuple[ServiceHost, int]:
-    """A started orchestrator server and its bound port. Stopping it ends running jobs
-    with a job_failed event that says the orchestrator shut down."""
+async def create_server(settings: OrchestratorSettings, *, store: JobStore | None = None,
+                        ) -> tuple[ServiceHost, int]:
+    """A started orchestrator server and its bound port, on the job store that
+    ``settings.database_url`` names (or ``store``, already open, which the caller
+    closes). Stopping it commits and releases its running jobs; they stay RUNNING in
+    the store and another replica (or this one restarted) continues them."""
+    own_store = store is None
+    if store is None:
+        store = open_job_store(settings.database_url)
+        await store.open()
     backends = Backends(crawler_target=settings.crawler_target, processor_target=settings.processor_target,
                         crawl_timeout=settings.crawl_rpc_timeout, process_timeout=settings.process_rpc_timeout)
-    registry = JobRegistry(settings=settings, backends=backends)
-    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+    registry = JobRegistry(settings=settings, backends=backends, store=store)
+    try:
+        host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+    except BaseException:
+        if own_store:
+            await store.close()
+        raise
     orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorService(registry=registry), host.server)
     # Gauges read at scrape time, so they cost nothing while nobody looks.
     metrics.ACTIVE_JOBS.set_function(lambda: registry.active)
@@ -29,7 +42,10 @@ async def create_server(settings: OrchestratorSettings) -> tuple[ServiceHost, in
     metrics.IN_FLIGHT.set_function(lambda: sum(j.in_flight for j in registry.running()))
     host.on_drain.append(registry.shutdown)
     host.cleanups.append(backends.close)
+    if own_store:
+        host.cleanups.insert(0, store.close)  # cleanups run in reverse: the store closes last
     await host.start()
+    await registry.start()
     return host, host.port
 
 

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from docspasta.settings import env_float, env_int, env_str
+from docspasta.settings import env_bool, env_float, env_int, env_str
 
 DEFAULT_BIND = "127.0.0.1:50053"
 DEFAULT_CRAWLER_TARGET = "127.0.0.1:50051"
@@ -22,7 +22,16 @@ LIMIT_CONCURRENCY = 200
 LIMIT_TIMEOUT_SECONDS = 24 * 3600.0
 DEFAULT_CRAWL_RPC_TIMEOUT = 60.0
 DEFAULT_PROCESS_RPC_TIMEOUT = 120.0
-DEFAULT_JOB_RETENTION_SECONDS = 3600.0
+DEFAULT_JOB_RETENTION_SECONDS = 7 * 24 * 3600.0
+DEFAULT_DATABASE_URL = "sqlite:///docspasta.db"
+DEFAULT_LEASE_SECONDS = 15.0
+DEFAULT_LEASE_RENEW_SECONDS = 4.0
+DEFAULT_RECONCILE_SECONDS = 1.0
+DEFAULT_FLUSH_SECONDS = 0.05
+DEFAULT_FLUSH_EVENTS = 256
+DEFAULT_FRONTIER_WINDOW = 2000
+DEFAULT_SEEN_CACHE_SIZE = 200_000
+DEFAULT_DEDUP_CACHE_SIZE = 100_000
 DEFAULT_MAX_ACTIVE_JOBS = 50
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_MAX_ATTEMPTS = 3
@@ -68,8 +77,28 @@ class OrchestratorSettings:
     max_links_per_page: int = DEFAULT_MAX_LINKS_PER_PAGE
     max_sitemap_documents: int = DEFAULT_MAX_SITEMAP_DOCUMENTS
     max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS
+    # Finished jobs (row, events, frontier) are deleted from the job store this long after they end.
     job_retention_seconds: float = DEFAULT_JOB_RETENTION_SECONDS
+    # Jobs running on this replica at most; more wait in the admission queue (QUEUED).
     max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
+    # The job store: sqlite:///path or postgresql://... (the same DATABASE_URL as the processor's).
+    database_url: str = DEFAULT_DATABASE_URL
+    # A replica runs a job only while it holds the job's lease, renewed every lease_renew_seconds;
+    # a dead replica's jobs are adopted lease_seconds after its last renewal.
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    lease_renew_seconds: float = DEFAULT_LEASE_RENEW_SECONDS
+    # How often the reconciler looks for queued and orphaned jobs to run.
+    reconcile_seconds: float = DEFAULT_RECONCILE_SECONDS
+    # False: adopt only the orphaned jobs a StartJob asked for again (the CLI's --resume),
+    # not every orphan in the store.
+    adopt_orphans: bool = True
+    # Write-behind: a running job's changes are committed every flush_seconds or flush_events events.
+    flush_seconds: float = DEFAULT_FLUSH_SECONDS
+    flush_events: int = DEFAULT_FLUSH_EVENTS
+    # Memory per job: queued URLs held in memory, seen URL keys and dedup hashes cached.
+    frontier_window: int = DEFAULT_FRONTIER_WINDOW
+    seen_cache_size: int = DEFAULT_SEEN_CACHE_SIZE
+    dedup_cache_size: int = DEFAULT_DEDUP_CACHE_SIZE
     # Seconds between time_update events.
     tick_seconds: float = 1.0
     grace_seconds: float = DEFAULT_GRACE_SECONDS
@@ -105,6 +134,16 @@ class OrchestratorSettings:
             max_sitemap_urls=env_int(env, "MAX_SITEMAP_URLS", DEFAULT_MAX_SITEMAP_URLS),
             job_retention_seconds=env_float(env, "JOB_RETENTION_SECONDS", DEFAULT_JOB_RETENTION_SECONDS),
             max_active_jobs=env_int(env, "MAX_ACTIVE_JOBS", DEFAULT_MAX_ACTIVE_JOBS, minimum=1),
+            database_url=env_str(env, "DATABASE_URL", DEFAULT_DATABASE_URL),
+            lease_seconds=env_float(env, "JOB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS, minimum=1),
+            lease_renew_seconds=env_float(env, "JOB_LEASE_RENEW_SECONDS", DEFAULT_LEASE_RENEW_SECONDS, minimum=0.1),
+            reconcile_seconds=env_float(env, "RECONCILE_SECONDS", DEFAULT_RECONCILE_SECONDS, minimum=0.05),
+            adopt_orphans=env_bool(env, "ADOPT_ORPHANS", True),
+            flush_seconds=env_float(env, "JOB_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS, minimum=0.001),
+            flush_events=env_int(env, "JOB_FLUSH_EVENTS", DEFAULT_FLUSH_EVENTS, minimum=1),
+            frontier_window=env_int(env, "FRONTIER_WINDOW", DEFAULT_FRONTIER_WINDOW, minimum=10),
+            seen_cache_size=env_int(env, "SEEN_CACHE_SIZE", DEFAULT_SEEN_CACHE_SIZE, minimum=10),
+            dedup_cache_size=env_int(env, "DEDUP_CACHE_SIZE", DEFAULT_DEDUP_CACHE_SIZE, minimum=10),
             grace_seconds=env_float(env, "ORCHESTRATOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "ORCHESTRATOR_METRICS_PORT", 0),

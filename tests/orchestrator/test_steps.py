@@ -11,8 +11,7 @@ import pytest
 
 from docspasta.v1 import common_pb2, crawler_pb2
 from orchestrator import robots, sitemaps
-from orchestrator.dedup import Dedup, is_variant, text_hash
-from orchestrator.frontier import Frontier
+from orchestrator.dedup import is_variant, text_hash
 from orchestrator.politeness import Politeness
 from orchestrator.retry import is_retryable
 from orchestrator.traps import TrapLimits, Traps, repeated_segments
@@ -211,34 +210,15 @@ async def test_crawl_delay_serialises() -> None:
     assert host.cap == 1 and host.interval == 0.5
 
 
-# -- frontier, dedup, retry ----------------------------------------------------
+# -- dedup, retry (the store-backed frontier and dedup: test_frontier.py) ----------------------------------------------------
 
-def test_frontier_shallow_first_among_ready_hosts() -> None:
-    frontier = Frontier()
-    frontier.push("https://a.com/1", "https://a.com/1", 2)
-    frontier.push("https://b.com/1", "https://b.com/1", 3)
-    frontier.push("https://a.com/0", "https://a.com/0", 1)
-    assert not frontier.push("https://a.com/0", "https://a.com/0", 1)
-    first = frontier.pop(ready=lambda host: host != "a.com")
-    assert first is not None and first.key == "https://b.com/1"
-    assert [i.key for i in (frontier.pop(), frontier.pop()) if i] == ["https://a.com/0", "https://a.com/1"]
-    assert frontier.pop() is None and len(frontier) == 0
-
-
-def test_canonical_rules() -> None:
+def test_canonical_variants_and_text_hash() -> None:
     assert is_variant("https://e.com/guide?lang=en", "https://e.com/guide")
     assert is_variant("http://www.e.com/guide/", "https://e.com/guide")
     assert not is_variant("https://e.com/guide/a", "https://e.com/")
     page = "<html><body><nav>{}</nav><main><p>Same text</p></main><footer>{}</footer></body></html>"
     assert text_hash(page.format("one", "2024")) == text_hash(page.format("two", "2025"))
     assert text_hash(page.format("a", "b")) != text_hash(page.replace("Same", "Other").format("a", "b"))
-    dedup = Dedup()
-    home, other = text_hash("<p>Home</p>"), text_hash("<p>Other</p>")
-    dedup.keep("https://e.com/", home)
-    assert not dedup.canonical_duplicate("https://e.com/a", "https://e.com/", other)  # points home: kept
-    assert dedup.canonical_duplicate("https://e.com/b", "https://e.com/", home)
-    assert not dedup.canonical_duplicate("https://e.com/c", "https://e.com/t", other)  # target not yet fetched
-    assert dedup.claimed("https://e.com/t", other) and not dedup.claimed("https://e.com/t", home)
 
 
 @pytest.mark.parametrize("response, retry", [
