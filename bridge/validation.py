@@ -128,7 +128,8 @@ def parse_job_request(body: object, limits: Limits) -> tuple[str, pb.JobOptions]
             raise Invalid("allowed_domains", f"{domain[:80]!r} is not a domain or *.domain")
     options = pb.JobOptions(
         max_pages=_int(body, "max_pages", 1, limits.max_pages),
-        max_depth=_int(body, "max_depth", 1, limits.max_depth),
+        # 0 = only the start page (the field has presence; absent = the default).
+        max_depth=_int(body, "max_depth", 0, limits.max_depth) if body.get("max_depth") is not None else None,
         concurrency=_int(body, "concurrency", 1, limits.concurrency),
         timeout_seconds=float(timeout or 0.0),
         include_patterns=_patterns(body, "include_patterns"),

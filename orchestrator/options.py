@@ -54,11 +54,16 @@ class JobOptions:
                    obey_robots=p.obey_robots if p.HasField("obey_robots") else True)
 
 
+def _number(value: float) -> str:
+    """1000000 as "1000000", not "1e+06"."""
+    return str(int(value)) if float(value).is_integer() else f"{value}"
+
+
 def _bounded(name: str, value: float, default: float, upper: float) -> float:
     if value < 0:
-        raise InvalidOptions(f"options.{name}: must not be negative, got {value:g}")
+        raise InvalidOptions(f"options.{name}: must not be negative, got {_number(value)}")
     if value > upper:
-        raise InvalidOptions(f"options.{name}: at most {upper:g}, got {value:g}")
+        raise InvalidOptions(f"options.{name}: at most {_number(upper)}, got {_number(value)}")
     return value or default
 
 
@@ -107,7 +112,9 @@ def effective_options(request: orchestrator_pb2.JobOptions, settings: Orchestrat
             raise InvalidOptions(f"options.allowed_domains: {domain!r} is not a domain or *.domain")
     return JobOptions(
         max_pages=int(_bounded("max_pages", request.max_pages, s.default_max_pages, s.limit_max_pages)),
-        max_depth=int(_bounded("max_depth", request.max_depth, s.default_max_depth, s.limit_max_depth)),
+        # max_depth has presence: 0 means the start page only, unset the default.
+        max_depth=(int(_bounded("max_depth", request.max_depth, 0, s.limit_max_depth))
+                   if request.HasField("max_depth") else s.default_max_depth),
         concurrency=int(_bounded("concurrency", request.concurrency, s.default_concurrency, s.limit_concurrency)),
         timeout_seconds=_bounded("timeout_seconds", timeout, s.default_timeout_seconds, s.limit_timeout_seconds),
         include_patterns=_patterns("include_patterns", list(request.include_patterns)),
