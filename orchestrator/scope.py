@@ -18,7 +18,8 @@ Pattern kinds (globs, wcmatch, case-insensitive, ``**`` crosses ``/``):
   must match, a pattern without one takes any port.
 
 A pattern ending in ``/**`` also matches the directory itself without its slash
-(``/docs/**`` takes ``/docs``)."""
+(``/docs/**`` takes ``/docs``). A lone ``*`` as the first or last segment stands for
+any number of segments: ``*/tutorial/*`` is ``**/tutorial/**``, ``/docs/*`` is ``/docs/**``."""
 
 from __future__ import annotations
 
@@ -45,16 +46,21 @@ class Pattern:
 
     @classmethod
     def parse(cls, text: str) -> Pattern:
-        if "://" in text:
-            return cls(text, "url", text)
-        if text.startswith(("/", "**")):
-            return cls(text, "path", text)
-        if "/" not in text:
+        if "/" not in text and "://" not in text:
             return cls(text, "name", text)
-        first = text.split("/", 1)[0]
+        # A lone "*" as the first or last segment means any number of segments, as URL
+        # filters elsewhere read it: "*/tutorial/*" is "**/tutorial/**", "/docs/*" is "/docs/**".
+        loose = "**/" + text[2:] if text.startswith("*/") else text
+        if loose.endswith("/*"):
+            loose = loose[:-1] + "**"
+        if "://" in text:
+            return cls(text, "url", loose)
+        if loose.startswith(("/", "**")):
+            return cls(text, "path", loose)
+        first = loose.split("/", 1)[0]
         if "." in first or ":" in first:
-            return cls(text, "host", text)
-        return cls(text, "path", "/" + text)
+            return cls(text, "host", loose)
+        return cls(text, "path", "/" + loose)
 
     @property
     def names_host(self) -> bool:
