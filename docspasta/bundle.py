@@ -1,21 +1,43 @@
-"""Outputs built from a job's pages: the combined Markdown document and JSONL."""
+"""Outputs built from a job's pages: the combined Markdown document and JSONL.
+
+The combined document is a header, a table of contents nested by the site's path
+structure (each entry with its page's token count), then one section per page in the
+contents' order. Inside a section the page's headings are re-levelled so the outline
+never jumps (the page title is the section's ``##``, its top heading ``###``, and each
+heading at most one level below the one before). Links between bundled pages point at
+the linked page's section, and at the heading or API entry their fragment named when
+the page has it (``api.html#flask.Flask.route`` -> that entry's anchor in the document).
+
+Writers stream: a caller gives the page index first (URL, title, token count and the
+page's anchors, no Markdown) and then adds the pages one at a time, so only one page's
+Markdown is held at once."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from docspasta.urls import InvalidURL, normalize
+from docspasta.urls import InvalidURL, directory_prefix, normalize
 
-_HEADING = re.compile(r"^(#{1,6})(\s)", re.M)
+_HEADING = re.compile(r"^(#{1,6})(\s+)(.*)$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _LINK = re.compile(r"\]\((https?://[^)\s]+)\)")
+# Anchors a converter may have kept in the Markdown: <a id="x"></a>, <span id="x">, {#x}.
+_EXPLICIT_ID = re.compile(r"""<(?:a|span)\s+(?:name|id)=["']([^"']+)["']|\{#([^}\s]+)\}""")
+# An API entry's full name in a signature line (Sphinx ids are these: flask.Flask.route).
+_DOTTED = re.compile(r"[A-Za-z_][\w$]*(?:(?:\.|::)[A-Za-z_][\w$]*)+")
+_SLUG_DROP = re.compile(r"[^\w\s.-]", re.U)
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_HEADING = 6
+# The page title is the section heading (##); the page's own headings start below it.
+SECTION_LEVEL = 2
+DEFAULT_NAME_PATH_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,11 +49,30 @@ class PageDoc:
     token_estimate: int = 0
     description: str = ""
     depth: int = 0
+    # Fragments this page can be linked to (lower case), from page_anchors(); filled by
+    # index_entry() so a writer resolves links into pages it has not seen yet.
+    anchors: frozenset[str] = frozenset()
+    # (page key, lower-case fragment) of this page's links that name a fragment.
+    fragment_links: frozenset[tuple[str, str]] = frozenset()
 
 
 def default_filename(url: str, day: date | None = None, suffix: str = ".md") -> str:
-    host = (urlsplit(url).hostname or "docs").replace(":", "_")
-    return f"{host}-{(day or date.today()).isoformat()}{suffix}"
+    """``https://docs.python.org/3/tutorial/`` -> ``docs.python.org-3-tutorial-<date>.md``;
+    a port is part of the name (``127.0.0.1_8001-<date>.md``): two sites, two files."""
+    parts = urlsplit(url)
+    host = parts.hostname or "docs"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    name = host + (f"_{port}" if port else "")
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and not parts.path.endswith("/") and "." in segments[-1]:
+        segments.pop()  # /docs/index.html -> docs
+    path = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(unquote(s) for s in segments)).strip("-.")
+    if path:
+        name += "-" + path[:DEFAULT_NAME_PATH_CHARS].rstrip("-.")
+    return f"{name}-{(day or date.today()).isoformat()}{suffix}"
 
 
 def jsonl_line(page: PageDoc) -> str:
@@ -40,20 +81,41 @@ def jsonl_line(page: PageDoc) -> str:
                        "description": page.description}, ensure_ascii=False) + "\n"
 
 
-def _demote(markdown: str, levels: int) -> str:
-    """Push ATX headings down ``levels`` (capped at ######), outside code fences."""
-    out, fence = [], ""
-    for line in markdown.split("\n"):
+# -- headings -------------------------------------------------------------------------
+
+def _lines_outside_code(markdown: str) -> Iterator[tuple[int, str, bool]]:
+    """(index, line, in_code) for every line; fenced code is never touched."""
+    fence = ""
+    for i, line in enumerate(markdown.split("\n")):
         m = _FENCE.match(line)
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
                 fence = ""
+            yield i, line, True
         elif m:
             fence = m.group(1)
-        elif line.startswith("#"):
-            line = _HEADING.sub(lambda h: "#" * min(6, len(h.group(1)) + levels) + h.group(2), line, count=1)
-        out.append(line)
-    return "\n".join(out)
+            yield i, line, True
+        else:
+            yield i, line, False
+
+
+def relevel(markdown: str, top: int) -> str:
+    """The page's headings shifted so its highest heading is ``top``, and each heading at
+    most one level deeper than the one before it (``##`` then ``####`` becomes ``##``
+    then ``###``); capped at ``######``. Code fences are left alone."""
+    lines = markdown.split("\n")
+    headings = [(i, m) for i, line, code in _lines_outside_code(markdown)
+                if not code and (m := _HEADING.match(line))]
+    if not headings:
+        return markdown
+    shift = top - min(len(m.group(1)) for _, m in headings)
+    previous = top - 1
+    for i, m in headings:
+        level = min(len(m.group(1)) + shift, previous + 1, MAX_HEADING)
+        level = max(level, top)
+        lines[i] = "#" * level + m.group(2) + m.group(3)
+        previous = level
+    return "\n".join(lines)
 
 
 def _drop_title_heading(markdown: str, title: str) -> str:
@@ -61,6 +123,43 @@ def _drop_title_heading(markdown: str, title: str) -> str:
     if first.startswith("# ") and first[2:].strip() == title.strip():
         return rest.lstrip("\n")
     return markdown
+
+
+# -- anchors --------------------------------------------------------------------------
+
+def slug(text: str) -> str:
+    """The id most generators give a heading: lower case, punctuation dropped (dots,
+    hyphens and underscores kept), spaces to hyphens. ``Getting Started!`` ->
+    ``getting-started``."""
+    text = re.sub(r"`|\*\*|__|\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"\s+", "-", _SLUG_DROP.sub("", text).strip().lower())
+
+
+def _line_anchors(line: str, heading: re.Match[str] | None) -> list[str]:
+    found = [a or b for a, b in _EXPLICIT_ID.findall(line)]
+    if heading is not None:
+        text = _EXPLICIT_ID.sub("", heading.group(3)).strip()
+        found.append(slug(text))
+        found += _DOTTED.findall(text)[:1]
+    elif line.startswith(("**", "`", "- **", "- `")):
+        found += _DOTTED.findall(line)[:1]  # a signature line: **`class flask.Flask(...)`**
+    return [a.lower() for a in found if a]
+
+
+def page_anchors(markdown: str) -> frozenset[str]:
+    """The fragments a link into this page may name that the document can point at: its
+    headings' slugs and API names, and ids the converter kept."""
+    out: set[str] = set()
+    for _, line, code in _lines_outside_code(markdown):
+        if not code:
+            out.update(_line_anchors(line, _HEADING.match(line)))
+    return frozenset(out)
+
+
+def index_entry(page: PageDoc) -> PageDoc:
+    """The page without its Markdown but with its anchors: what writers need up front."""
+    return replace(page, markdown="", anchors=page_anchors(page.markdown),
+                   fragment_links=frozenset(linked_fragments(page.markdown)))
 
 
 def _key(url: str) -> str:
@@ -74,46 +173,229 @@ def anchor(index: int) -> str:
     return f"page-{index}"
 
 
+def _fragment_id(index: int, fragment: str) -> str:
+    return f"{anchor(index)}-{_ID_UNSAFE.sub('-', fragment).strip('-')}"
+
+
+# -- the table of contents ------------------------------------------------------------
+
+@dataclass(slots=True)
+class TocNode:
+    """A path segment: the page at that path (if one was crawled) and the pages below."""
+
+    name: str
+    page: int | None = None  # position in the index
+    children: dict[str, TocNode] = field(default_factory=dict)
+
+    def pages(self) -> Iterator[int]:
+        if self.page is not None:
+            yield self.page
+        for child in self.children.values():
+            yield from child.pages()
+
+
+def _segments(url: str, prefix: str, start_host: str) -> list[str]:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if (parts.hostname or "") != start_host:
+        path = "/" + (parts.hostname or "other") + path
+    elif prefix and path.startswith(prefix):
+        path = path[len(prefix) - 1:]
+    segments = [unquote(s) for s in path.split("/") if s]
+    if segments and re.fullmatch(r"index\.[a-z]+", segments[-1], re.I):
+        segments.pop()
+    if segments and parts.query:
+        segments[-1] += "?" + parts.query
+    return segments
+
+
+def toc_tree(index: Sequence[PageDoc], *, source_url: str) -> TocNode:
+    """Pages nested by URL path below the start URL's directory (other hosts under their
+    name), in the order the crawl first reached each branch (shallow first)."""
+    start_host = urlsplit(source_url).hostname or ""
+    prefix = directory_prefix(source_url)
+    root = TocNode("")
+    for i, page in enumerate(index):
+        node = root
+        for segment in _segments(page.url, prefix, start_host):
+            node = node.children.setdefault(segment, TocNode(segment))
+        if node.page is None:
+            node.page = i
+        else:  # two URLs, one path (a query, an index file): a sibling entry
+            node.children.setdefault(f"{node.name}#{i}", TocNode(node.name, page=i))
+    return root
+
+
+def document_order(index: Sequence[PageDoc], *, source_url: str) -> list[int]:
+    """Positions in the index in the order of the table of contents: how the sections
+    of the combined document follow each other."""
+    return list(toc_tree(index, source_url=source_url).pages())
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def toc_lines(index: Sequence[PageDoc], numbers: dict[int, int], *, source_url: str,
+              href: dict[int, str] | None = None) -> list[str]:
+    """The nested list: ``- [Title](#page-3) · 1,234 tokens``; a directory with no page
+    of its own is a plain entry with its pages and tokens. ``numbers`` maps an index
+    position to its section number; ``href`` optionally gives a link target per page
+    (another part file)."""
+    out: list[str] = []
+
+    def walk(node: TocNode, depth: int) -> None:
+        pad = "  " * depth
+        if node.page is not None and node.page in numbers:
+            p = index[node.page]
+            target = (href or {}).get(node.page, f"#{anchor(numbers[node.page])}")
+            out.append(f"{pad}- [{_escape(p.title or p.url)}]({target}) · {_count(p.token_estimate)} tokens")
+            depth += 1
+        elif node.name:
+            below = [i for i in node.pages() if i in numbers]
+            if not below:
+                return
+            if len(below) == 1:  # a lone page in a directory needs no directory entry
+                walk(TocNode("", page=below[0]), depth)
+                return
+            tokens = sum(index[i].token_estimate for i in below)
+            out.append(f"{pad}- {_escape(node.name)}/ · {len(below)} pages, {_count(tokens)} tokens")
+            depth += 1
+        for child in node.children.values():
+            walk(child, depth)
+
+    walk(toc_tree(index, source_url=source_url), 0)
+    return out
+
+
+# -- the document ---------------------------------------------------------------------
+
+def document_header(index: Sequence[PageDoc], positions: Sequence[int], numbers: dict[int, int], *,
+                    source_url: str, day: date | None = None, title_suffix: str = "",
+                    notes: Sequence[str] = (), href: dict[int, str] | None = None) -> str:
+    """Title, source, date, page and token counts, notes, then the contents of the
+    pages at ``positions`` (``numbers``: their section numbers)."""
+    host = urlsplit(source_url).hostname or source_url
+    tokens = sum(index[i].token_estimate for i in positions)
+    lines = [f"# {host} documentation{title_suffix}", "",
+             f"- Source: {source_url}",
+             f"- Crawled: {(day or date.today()).isoformat()}",
+             f"- Pages: {len(positions)}",
+             f"- Estimated tokens: {tokens}"]
+    for note in notes:
+        lines += ["", f"> **Note:** {note}"]
+    lines += ["", "## Contents", ""]
+    shown = {i: numbers[i] for i in positions}
+    lines += toc_lines(index, shown, source_url=source_url, href=href) if positions else ["(no pages)"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def section_text(page: PageDoc, number: int, wanted: frozenset[str],
+                 relink: Callable[[re.Match[str]], str]) -> str:
+    """One page's section: a rule, its anchor, its title as ``##``, its source, then its
+    Markdown re-levelled, with anchors for ``wanted`` fragments and links rewritten by
+    ``relink`` (called with each absolute link's match, group 1 the URL)."""
+    body = relevel(_drop_title_heading(page.markdown, page.title), SECTION_LEVEL + 1)
+    body = _anchored(body, number, wanted)
+    body = _LINK.sub(relink, body).strip()
+    section = ["", "---", "", f'<a id="{anchor(number)}"></a>', "",
+               f"## {page.title or page.url}", "", f"Source: {page.url}", "", body]
+    return "\n".join(section).rstrip() + "\n"
+
+
+def _anchored(markdown: str, number: int, wanted: frozenset[str]) -> str:
+    """``<a id="page-N-frag"></a>`` before each heading or signature line that a link in
+    the document names."""
+    if not wanted:
+        return markdown
+    out: list[str] = []
+    placed: set[str] = set()
+    for _, line, code in _lines_outside_code(markdown):
+        if not code:
+            for a in _line_anchors(line, _HEADING.match(line)):
+                if a in wanted and a not in placed:
+                    placed.add(a)
+                    # Its own paragraph: an HTML line would swallow the next line.
+                    out += [f'<a id="{_fragment_id(number, a)}"></a>', ""]
+        out.append(line)
+    return "\n".join(out)
+
+
+class Bundle:
+    """What every section of one crawl needs to know about the others: section numbers
+    (in ``document_order``), which page a link names, and the fragments links name in
+    each page. Built from the index (pages without Markdown, see ``index_entry``)."""
+
+    def __init__(self, index: Sequence[PageDoc], *, source_url: str) -> None:
+        self.index = index
+        self.source_url = source_url
+        self.order = document_order(index, source_url=source_url)
+        self.numbers = {i: n for n, i in enumerate(self.order, 1)}
+        self.by_key = {_key(p.url): i for i, p in enumerate(index)}
+        self.wanted: dict[int, set[str]] = {}
+        for p in index:
+            for key, fragment in p.fragment_links:
+                if (target := self.by_key.get(key)) is not None and fragment in index[target].anchors:
+                    self.wanted.setdefault(target, set()).add(fragment)
+
+    def position(self, url: str) -> int | None:
+        return self.by_key.get(_key(url))
+
+    def target(self, url: str) -> tuple[int, str] | None:
+        """(position, anchor id) a link to ``url`` points at in the document, or None
+        when the page is not in the bundle."""
+        base, _, fragment = url.partition("#")
+        position = self.by_key.get(_key(base))
+        if position is None:
+            return None
+        number = self.numbers[position]
+        fragment = unquote(fragment).lower()
+        if fragment and fragment in self.index[position].anchors:
+            return position, _fragment_id(number, fragment)
+        return position, anchor(number)
+
+    def section(self, page: PageDoc, relink: Callable[[re.Match[str]], str]) -> str:
+        position = self.position(page.url)
+        number = self.numbers[position] if position is not None else len(self.numbers) + 1
+        wanted = frozenset(self.wanted.get(position, ())) if position is not None else frozenset()
+        return section_text(page, number, wanted, relink)
+
+
 class CombinedWriter:
-    """Writes the combined document: the header (source, date, page count, tokens) and
-    table of contents at once, from ``index`` (every page; its Markdown may be empty),
-    then one section per ``add(page)``, in the index's order, so a caller can stream
-    the pages and hold one at a time. Links to pages in the bundle point to their
-    section."""
+    """Writes the combined document: the header and table of contents at once, from
+    ``index`` (every page, from ``index_entry``), then one section per ``add(page)``.
+    Add the pages in ``document_order`` so the sections follow the contents."""
 
     def __init__(self, out: TextIO, index: Sequence[PageDoc], *, source_url: str, day: date | None = None) -> None:
         self._out = out
-        self._anchors = {_key(p.url): anchor(i) for i, p in enumerate(index, 1)}
-        self._count = 0
-        host = urlsplit(source_url).hostname or source_url
-        lines = [f"# {host} documentation", "",
-                 f"- Source: {source_url}",
-                 f"- Crawled: {(day or date.today()).isoformat()}",
-                 f"- Pages: {len(index)}",
-                 f"- Estimated tokens: {sum(p.token_estimate for p in index)}", "",
-                 "## Contents", ""]
-        lines += [f"{i}. [{_escape(p.title or p.url)}](#{anchor(i)})" for i, p in enumerate(index, 1)]
-        out.write("\n".join(lines).rstrip() + "\n")
+        self._bundle = Bundle(index, source_url=source_url)
+        b = self._bundle
+        out.write(document_header(index, b.order, b.numbers, source_url=source_url, day=day))
 
     def _relink(self, match: re.Match[str]) -> str:
-        local = self._anchors.get(_key(match.group(1).split("#", 1)[0]))
-        return f"](#{local})" if local else match.group(0)
+        found = self._bundle.target(match.group(1))
+        return f"](#{found[1]})" if found else match.group(0)
 
     def add(self, page: PageDoc) -> None:
-        self._count += 1
-        body = _LINK.sub(self._relink, _demote(_drop_title_heading(page.markdown, page.title), 2)).strip()
-        section = ["", "---", "", f'<a id="{anchor(self._count)}"></a>', "",
-                   f"## {page.title or page.url}", "", f"Source: {page.url}", "", body]
-        self._out.write("\n".join(section).rstrip() + "\n")
+        self._out.write(self._bundle.section(page, self._relink))
+
+
+def linked_fragments(markdown: str) -> Iterator[tuple[str, str]]:
+    """(page key, lower-case fragment) of every absolute link with a fragment."""
+    for m in _LINK.finditer(markdown):
+        base, sep, fragment = m.group(1).partition("#")
+        if sep and fragment:
+            yield _key(base), unquote(fragment).lower()
 
 
 def combined_document(pages: Iterable[PageDoc], *, source_url: str, day: date | None = None) -> str:
     """The combined document as one string (for pages already in memory)."""
     pages = list(pages)
+    index = [index_entry(p) for p in pages]
     buffer = io.StringIO()
-    writer = CombinedWriter(buffer, pages, source_url=source_url, day=day)
-    for page in pages:
-        writer.add(page)
+    writer = CombinedWriter(buffer, index, source_url=source_url, day=day)
+    for i in document_order(index, source_url=source_url):
+        writer.add(pages[i])
     return buffer.getvalue()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from docspasta.bundle import PageDoc, _demote, _drop_title_heading
+from docspasta.bundle import PageDoc, _drop_title_heading, relevel
 from docspasta.urls import directory_prefix
 
 MAX_DESCRIPTION = 200
@@ -61,7 +61,7 @@ def llms_full_head(index: Sequence[PageDoc], *, source_url: str) -> str:
 
 
 def llms_full_section(page: PageDoc) -> str:
-    body = _demote(_drop_title_heading(page.markdown, page.title), 1)
+    body = relevel(_drop_title_heading(page.markdown, page.title), 2)
     return f"\n# {page.title or page.url}\n\nSource: {page.url}\n\n{body.strip()}\n"
 
 

@@ -1,28 +1,129 @@
 from __future__ import annotations
 
+import io
+import re
+from datetime import date
 from pathlib import Path, PurePosixPath
 
-from docspasta.bundle import PageDoc, combined_document
-from docspasta.llmstxt import llms_txt
+from docspasta.bundle import PageDoc, combined_document, default_filename, index_entry, relevel, toc_lines
+from docspasta.llmstxt import llms_full_txt, llms_txt
 from docspasta.mirror import relative_path, write_mirror
+from docspasta.parts import SectionSpool, write_document
+from processor.convert.text import token_estimate
 
 PAGES = [
-    PageDoc(url="https://d.example/docs/", title="Home", markdown="# Home\n\nSee [guide](https://d.example/docs/guide/intro.html#x).",
+    PageDoc(url="https://d.example/docs/", title="Home",
+            markdown="# Home\n\nSee [guide](https://d.example/docs/guide/intro.html#setup) and "
+                     "[route](https://d.example/docs/api.html#flask.Flask.route) and "
+                     "[gone](https://d.example/docs/guide/intro.html#no-such-anchor).",
             token_estimate=10, description="The home page."),
     PageDoc(url="https://d.example/docs/guide/intro.html", title="Intro",
-            markdown="# Intro\n\n## Setup\n\n```sh\n# not a heading\n```\n", token_estimate=5,
+            markdown="# Intro\n\n## Setup\n\n```sh\n# not a heading\n```\n\n#### Deeper\n", token_estimate=5,
             description="How to start."),
+    PageDoc(url="https://d.example/docs/api.html", title="API",
+            markdown="# API\n\n**`flask.Flask.route(rule, **options)`**\n\nDecorates a view.\n", token_estimate=7),
+    PageDoc(url="https://d.example/docs/guide/more.html", title="More", markdown="# More\n\nText.", token_estimate=3),
 ]
 
 
 def test_combined_document_nests_and_links_sections() -> None:
     doc = combined_document(PAGES, source_url="https://d.example/docs/")
-    assert "- Pages: 2" in doc and "- Estimated tokens: 15" in doc
-    assert "1. [Home](#page-1)" in doc
-    assert "See [guide](#page-2)" in doc
-    assert "#### Setup" in doc  # page h2 -> h4 under the page's h2 section
+    assert "- Pages: 4" in doc and "- Estimated tokens: 25" in doc
+    # Contents by path: guide/ holds its two pages; sections follow the contents.
+    assert ("- [Home](#page-1) · 10 tokens\n  - guide/ · 2 pages, 8 tokens\n"
+            "    - [Intro](#page-2) · 5 tokens\n    - [More](#page-3) · 3 tokens\n  - [API](#page-4) · 7 tokens") in doc
+    assert doc.index("## Intro") < doc.index("## More") < doc.index("## API")
+    # Links keep their anchor; an unknown fragment falls back to the page's section.
+    assert "See [guide](#page-2-setup)" in doc and '<a id="page-2-setup"></a>\n\n### Setup' in doc
+    assert "[route](#page-4-flask.flask.route)" in doc
+    assert '<a id="page-4-flask.flask.route"></a>\n\n**`flask.Flask.route' in doc
+    assert "[gone](#page-2)" in doc
+    # No heading jumps: the page's h2 is ###, its h4 right below becomes ####.
+    assert "### Setup" in doc and "#### Deeper" in doc and "##### Deeper" not in doc
     assert "# not a heading" in doc  # code untouched
     assert doc.count("## Intro") == 1  # the page's own h1 is not repeated
+
+
+def test_relevel_closes_gaps_and_keeps_code() -> None:
+    assert relevel("## A\n\n#### B\n\n###### C\n\n## D\n\n### E", 3) == "### A\n\n#### B\n\n##### C\n\n### D\n\n#### E"
+    assert relevel("```\n# x\n```\n### only", 2) == "```\n# x\n```\n## only"
+
+
+def test_toc_lone_pages_in_a_directory_need_no_directory_entry() -> None:
+    index = [index_entry(PageDoc(url=u, title=t, markdown="", token_estimate=1)) for u, t in
+             [("https://d.example/", "Root"), ("https://d.example/a/b/c.html", "C"), ("https://d.example/x/1", "X1"),
+              ("https://d.example/x/2", "X2")]]
+    lines = toc_lines(index, {0: 1, 1: 2, 2: 3, 3: 4}, source_url="https://d.example/")
+    assert lines == ["- [Root](#page-1) · 1 tokens", "  - [C](#page-2) · 1 tokens", "  - x/ · 2 pages, 2 tokens",
+                     "    - [X1](#page-3) · 1 tokens", "    - [X2](#page-4) · 1 tokens"]
+
+
+def test_default_filename_has_host_port_and_path() -> None:
+    day = date(2026, 12, 1)
+    assert default_filename("https://docs.python.org/3/tutorial/", day) == "docs.python.org-3-tutorial-2026-12-01.md"
+    assert default_filename("http://127.0.0.1:8001/", day) == "127.0.0.1_8001-2026-12-01.md"
+    assert default_filename("https://d.example/docs/index.html", day) == "d.example-docs-2026-12-01.md"
+    assert default_filename("https://d.example/", day, suffix=".zip") == "d.example-2026-12-01.zip"
+
+
+def _spooled(pages: list[PageDoc], split: int | None) -> SectionSpool:
+    index = [index_entry(p) for p in pages]
+    spool = SectionSpool(index, source_url="https://d.example/docs/", split_tokens=split, base=Path("d.md"))
+    by_url = {p.url: p for p in pages}
+    for i in spool.bundle.order:
+        spool.add(by_url[index[i].url])
+    return spool
+
+
+def test_split_parts_stay_under_the_budget_and_link_across(tmp_path: Path) -> None:
+    body = "\n\n".join(f"## Part {k}\n\n" + " ".join(f"w{k}x{j}" for j in range(60)) for k in range(40))
+    pages = [*PAGES, PageDoc(url="https://d.example/docs/huge.html", title="Huge", markdown=body,
+                             token_estimate=token_estimate(body))]
+    files: dict[Path, io.StringIO] = {}
+
+    class Keep(io.StringIO):
+        def close(self) -> None:
+            files[self.path] = self  # type: ignore[attr-defined]
+
+    def open_target(path: Path) -> io.StringIO:
+        out = Keep()
+        out.path = path  # type: ignore[attr-defined]
+        return out
+
+    spool = _spooled(pages, 1000)
+    written = write_document(spool, tmp_path / "d.md", open_target, split_tokens=1000)
+    spool.close()
+    texts = [files[p].getvalue() for p in written.files]
+    assert len(texts) >= 3
+    assert all(token_estimate(t) <= 1000 for t in texts), [token_estimate(t) for t in texts]
+    whole = "".join(texts)
+    assert "## Huge (continued)" in whole and whole.count("## Part ") == 40
+    assert written.files[0].name == "d.part-1.md"
+    assert "part 1 of" in texts[0] and "next: [d.part-2.md](d.part-2.md)" in texts[0]
+    # Every link between bundled pages resolves: same part "#id", another part "file#id".
+    by_name = {p.name: t for p, t in zip(written.files, texts)}
+    links = 0
+    for text in texts:
+        for target, ident in re.findall(r"\]\((d\.part-\d+\.md)?#(page-[^)]+)\)", text):
+            assert f'<a id="{ident}"></a>' in (by_name[target] if target else text), (target, ident)
+            links += 1
+    assert links >= 3
+
+
+def test_cap_stops_adding_pages(tmp_path: Path) -> None:
+    out: dict[str, str] = {}
+
+    class Keep(io.StringIO):
+        def close(self) -> None:
+            out["text"] = self.getvalue()
+
+    spool = _spooled(PAGES, None)
+    written = write_document(spool, tmp_path / "d.md", lambda _path: Keep(), max_tokens=230)
+    spool.close()
+    assert 0 < written.pages < len(PAGES) and written.omitted == len(PAGES) - written.pages
+    assert token_estimate(out["text"]) <= 230
+    # Links to pages left out go back to their URL.
+    assert "https://d.example/docs/" in out["text"]
 
 
 def test_llms_txt_sections_and_descriptions() -> None:
@@ -30,6 +131,8 @@ def test_llms_txt_sections_and_descriptions() -> None:
     assert text.startswith("# Home\n\n> The home page.")
     assert "## Guide" in text
     assert "- [Intro](https://d.example/docs/guide/intro.html): How to start." in text
+    full = llms_full_txt(PAGES, source_url="https://d.example/docs/")
+    assert "\n# Intro\n" in full and "\n## Setup\n" in full and "\n### Deeper\n" in full
 
 
 def test_mirror_paths_stay_inside(tmp_path: Path) -> None:
