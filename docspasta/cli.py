@@ -1,270 +1,198 @@
 """The ``docspasta`` command: ``crawl`` runs the whole pipeline on this machine and
-writes the Markdown; ``serve`` runs the whole system with the web page."""
+writes the Markdown; ``serve`` runs the whole system with the web page.
+
+Everything a user can get wrong (the URL, an option, an output path) is checked before
+any process starts, and the heavy modules are imported only after that, so a mistake
+is answered at once."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import json
-import logging
-import os
+import re
 import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from pathlib import Path, PurePosixPath
-from typing import IO
+from importlib import metadata
+from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import grpc
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from docspasta.urls import InvalidURL, normalize
 
-from crawler.settings import CrawlerSettings
-from docspasta import bundle
-from docspasta.events import event_json, event_name
-from docspasta.llmstxt import llms_full_head, llms_full_section, llms_txt
-from docspasta.local import LocalStack
-from docspasta.mirror import write_mirror
-from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
-from orchestrator.settings import OrchestratorSettings
-from processor.settings import ProcessorSettings
+if TYPE_CHECKING:
+    from docspasta.cli_settings import CliSettings
 
-EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# The service's defaults and bounds, shown in --help (orchestrator/settings.py has the
+# same constants; they are repeated here so --help and a bad URL need no heavy import).
+DEFAULTS = {"max_pages": 5000, "max_depth": 20, "concurrency": 10, "timeout": 300.0}
+LIMITS = {"max_pages": 100_000, "max_depth": 100, "concurrency": 200, "timeout": 86_400.0}
+MIN_SPLIT_TOKENS = 500
+_HOSTLIKE = re.compile(r"^(?:[\w-]+\.)*[\w-]+(?::\d+)?(?:[/?#]|$)")
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+def _version() -> str:
+    try:
+        return metadata.version("docspasta")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _number(kind: type[int] | type[float], *, minimum: float, maximum: float | None = None,
+            limit_name: str = "") -> Callable[[str], int | float]:
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
+        if value != value or value < minimum:  # NaN, or too small
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
+        if maximum is not None and value > maximum:
+            hint = f" (the limit; {limit_name} raises it)" if limit_name else ""
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:g}{hint}, got {text}")
         return value
     return parse
 
 
+class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="docspasta", description="Documentation site to LLM-ready Markdown.")
+    parser.add_argument("--version", action="version", version=f"docspasta {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    crawl = sub.add_parser("crawl", help="crawl a documentation site and write Markdown")
+    crawl = sub.add_parser(
+        "crawl", help="crawl a documentation site and write Markdown", formatter_class=argparse.RawTextHelpFormatter,
+        description="Crawl a documentation site on this machine and write it as Markdown.",
+        epilog="Outputs are written to temporary files and renamed into place when the crawl ends:\n"
+               "a failed or empty crawl never replaces an existing file. Ctrl-C stops fetching and\n"
+               "writes what is done. Exit status: 0 done, 1 the job failed, 2 bad arguments,\n"
+               "130 interrupted. Pattern rules: docs/scope.md.")
     crawl.add_argument("url", help="start page, e.g. https://docs.example.com/guide/")
-    crawl.add_argument("-o", "--output", help="combined Markdown file (default: <host>-<date>.md)")
-    crawl.add_argument("--jsonl", help="also write one JSON object per page, in crawl order")
-    crawl.add_argument("--events", help="also write every job event as one JSON line")
-    crawl.add_argument("--dir", help="also write one .md file per page into DIR, mirroring the site's paths")
-    crawl.add_argument("--llms", metavar="DIR", help="also write DIR/llms.txt and DIR/llms-full.txt")
-    crawl.add_argument("--max-pages", type=_positive(int), default=None)
-    crawl.add_argument("--max-depth", type=int, default=None)
-    crawl.add_argument("--concurrency", type=_positive(int), default=None)
-    crawl.add_argument("--timeout", type=_positive(float), default=None, help="job deadline in seconds (300)")
-    crawl.add_argument("--include", action="append", default=[], metavar="GLOB", help="only URLs matching")
-    crawl.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="never URLs matching")
-    crawl.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN",
+    out = crawl.add_argument_group("outputs")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="combined Markdown file; - for standard output\n(default: <host>[_<port>]-<path>-<date>.md)")
+    out.add_argument("--jsonl", metavar="FILE", help="also write one JSON object per page, in crawl order")
+    out.add_argument("--events", metavar="FILE", help="also write every job event as one JSON line")
+    out.add_argument("--dir", metavar="DIR", help="also write one .md file per page into DIR, mirroring the site's paths")
+    out.add_argument("--llms", metavar="DIR", help="also write DIR/llms.txt and DIR/llms-full.txt")
+    out.add_argument("--stats", metavar="FILE", help="also write the final summary as JSON (written for every run)")
+    size = out.add_mutually_exclusive_group()
+    size.add_argument("--max-tokens", metavar="N", type=_number(int, minimum=1),
+                      help="stop adding pages to the combined document past N tokens")
+    size.add_argument("--split-tokens", metavar="N", type=_number(int, minimum=MIN_SPLIT_TOKENS),
+                      help="write the combined document in parts of at most N tokens each\n"
+                           "(FILE.part-1.md, ...); a page is split only when it alone is larger")
+    limits = crawl.add_argument_group("limits")
+    limits.add_argument("--max-pages", metavar="N", type=_number(int, minimum=1, maximum=LIMITS["max_pages"],
+                                                                   limit_name="LIMIT_MAX_PAGES"),
+                        help=f"stop after N pages (default {DEFAULTS['max_pages']}, at most {LIMITS['max_pages']})")
+    limits.add_argument("--max-depth", metavar="N", type=_number(int, minimum=0, maximum=LIMITS["max_depth"],
+                                                                   limit_name="LIMIT_MAX_DEPTH"),
+                        help=f"links to follow from the start page; 0 = the start page only\n"
+                             f"(default {DEFAULTS['max_depth']}, at most {LIMITS['max_depth']})")
+    limits.add_argument("--concurrency", metavar="N", type=_number(int, minimum=1, maximum=LIMITS["concurrency"],
+                                                                     limit_name="LIMIT_CONCURRENCY"),
+                        help=f"pages fetched at once (default {DEFAULTS['concurrency']}, "
+                             f"at most {LIMITS['concurrency']})")
+    limits.add_argument("--timeout", metavar="SECONDS",
+                        type=_number(float, minimum=0.001, maximum=LIMITS["timeout"], limit_name="LIMIT_TIMEOUT_SECONDS"),
+                        help=f"job deadline; what is done is kept (default {DEFAULTS['timeout']:g}, "
+                             f"at most {LIMITS['timeout']:g})")
+    scope = crawl.add_argument_group("scope (default: the start URL's directory on its host)")
+    scope.add_argument("--include", action="append", default=[], metavar="GLOB",
+                       help="only URLs matching, e.g. '/docs/**' or '*/tutorial/*' (repeatable)")
+    scope.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                       help="never URLs matching, e.g. '*/changelog/*' or '*.pdf' (repeatable)")
+    scope.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN",
                        help="another host to crawl (*.example.com for subdomains)")
-    crawl.add_argument("--no-robots", action="store_true", help="ignore robots.txt")
-    crawl.add_argument("--no-sitemaps", action="store_true", help="do not seed from sitemaps")
-    crawl.add_argument("--allow-private-network", action="store_true",
+    scope.add_argument("--no-robots", action="store_true", help="ignore robots.txt")
+    scope.add_argument("--no-sitemaps", action="store_true", help="do not seed from sitemaps")
+    scope.add_argument("--allow-private-network", action="store_true",
                        help="allow loopback/private targets and any port (your own local docs)")
-    crawl.add_argument("-q", "--quiet", action="store_true", help="no progress display")
-    serve = sub.add_parser("serve", help="run the whole system with the web page on this machine")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="HTTP port (8080; 0 picks a free one)")
+    crawl.add_argument("-q", "--quiet", action="store_true", help="no progress display (the summary still prints)")
+    serve = sub.add_parser("serve", help="run the whole system with the web page on this machine",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=_number(int, minimum=0, maximum=65535), default=8080,
+                       help="HTTP port (0 picks a free one)")
     serve.add_argument("--allow-private-network", action="store_true",
                        help="allow loopback/private targets and any port (your own local docs)")
     return parser
 
 
-def job_options(args: argparse.Namespace) -> pb.JobOptions:
-    options = pb.JobOptions(
-        max_pages=args.max_pages or 0, max_depth=args.max_depth or 0, concurrency=args.concurrency or 0,
-        timeout_seconds=args.timeout or 0.0, include_patterns=args.include, exclude_patterns=args.exclude,
-        allowed_domains=args.allow_domain)
-    if args.no_robots:
-        options.obey_robots = False
-    if args.no_sitemaps:
-        options.use_sitemaps = False
-    return options
+class UsageError(ValueError):
+    """Bad arguments, with a message for a human."""
 
 
-class ProgressView:
-    """Live counters on stderr while the job runs."""
-
-    def __init__(self, console: Console, enabled: bool) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("queued {task.fields[queued]} · in flight {task.fields[in_flight]} · "
-                       "failed {task.fields[failed]} · {task.fields[elapsed]}"),
-            console=console, transient=False, disable=not enabled)
-        self._task = self._progress.add_task("pages", total=1, queued=0, in_flight=0, failed=0, elapsed="0:00")
-        self._failed = 0
-        self._console = console
-        self._enabled = enabled
-
-    def __enter__(self) -> ProgressView:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def update(self, event: pb.JobEvent) -> None:
-        name = event_name(event)
-        if name == "progress":
-            p = event.progress
-            self._failed = p.failed
-            self._progress.update(self._task, completed=p.processed, total=max(p.discovered, 1),
-                                  queued=p.queued, in_flight=p.in_flight, failed=p.failed)
-        elif name == "time_update":
-            t = event.time_update
-            self._progress.update(self._task, elapsed=t.formatted, completed=t.processed,
-                                  total=max(t.discovered, 1), queued=t.queued, in_flight=t.in_flight)
-        elif name == "url_failed" and self._enabled and not event.url_failed.will_retry:
-            f = event.url_failed
-            self._progress.console.print(f"[yellow]failed[/] {f.url}: {f.message}", highlight=False)
-        elif name == "stream_connected" and self._enabled:
-            self._progress.console.print(f"scope: {'; '.join(event.stream_connected.scope)}", highlight=False)
-
-
-async def run_crawl(args: argparse.Namespace, console: Console) -> int:
-    crawler_settings = CrawlerSettings.from_env()
-    if args.allow_private_network:
-        crawler_settings = replace(crawler_settings, allow_private_network=True, allowed_ports=None)
-    # Crawler and processor in their own processes, so the crawl uses more than one core
-    # (DOCSPASTA_LOCAL_PROCESSES=0: everything in this process).
-    stack = LocalStack(crawler=crawler_settings, processor=ProcessorSettings.from_env(),
-                       orchestrator=replace(OrchestratorSettings.from_env(), instance_id="local"),
-                       processes=os.environ.get("DOCSPASTA_LOCAL_PROCESSES", "1") != "0")
-    events_file: IO[str] | None = open(args.events, "w", encoding="utf-8") if args.events else None
+def check_url(text: str) -> str:
+    """The start URL, normalised; UsageError with a hint when it is not one."""
+    text = text.strip()
+    if not text:
+        raise UsageError("the URL is empty")
+    if "://" not in text and _HOSTLIKE.match(text):
+        raise UsageError(f"{text!r} has no scheme: add http:// or https:// (e.g. https://{text})")
     try:
-        async with stack:
-            orchestrator = stack.orchestrator_stub()
-            try:
-                started = await orchestrator.StartJob(pb.StartJobRequest(url=args.url, options=job_options(args)),
-                                                      timeout=30)
-            except grpc.aio.AioRpcError as exc:
-                console.print(f"[red]error:[/] {exc.details()}")
-                return EXIT_USAGE
-            job_id = started.job_id
-            terminal: pb.JobEvent | None = None
-            with ProgressView(console, enabled=not args.quiet) as view:
-                # The stream has no end but the job's: its deadline is the job's plus slack.
-                timeout = started.job.options.timeout_seconds + 120
-                async for event in orchestrator.JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=timeout):
-                    if events_file is not None:
-                        events_file.write(event_json(event) + "\n")
-                    view.update(event)
-                    terminal = event
-            output = Path(args.output or bundle.default_filename(started.job.url))
-            index = await write_outputs(args, stack, job_id, started.job.url, output)
-    finally:
-        if events_file is not None:
-            events_file.close()
-    return summarize(console, terminal, index, output)
+        return normalize(text, fold_index=False)
+    except InvalidURL as exc:
+        raise UsageError(f"{text!r} is not a URL that can be crawled: {exc}") from None
 
 
-async def write_outputs(args: argparse.Namespace, stack: LocalStack, job_id: str, source_url: str,
-                        output: Path) -> list[bundle.PageDoc]:
-    """Streams the stored pages twice, holding one page's Markdown at a time: the first
-    pass writes JSONL and the per-page files and notes each page's URL, title and
-    counts; the second writes the combined document and llms-full.txt, whose table of
-    contents and links need every page known first. Returns the pages without text."""
+def check_private(url: str, allowed: bool) -> None:
+    from bridge.validation import Invalid, check_target
 
-    async def pages() -> AsyncIterator[bundle.PageDoc]:
-        call = stack.processor_stub().ListPages(processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)
-        async for p in call:
-            yield bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
-                                 token_estimate=p.token_estimate, description=p.description, depth=p.depth)
-
-    index: list[bundle.PageDoc] = []
-    mirror = Path(args.dir) if args.dir else None
-    with contextlib.ExitStack() as files:
-        jsonl = files.enter_context(open(args.jsonl, "w", encoding="utf-8")) if args.jsonl else None
-        used: set[PurePosixPath] = set()
-        async for doc in pages():
-            index.append(replace(doc, markdown=""))
-            if jsonl is not None:
-                jsonl.write(bundle.jsonl_line(doc))
-            if mirror is not None:
-                write_mirror([doc], mirror, source_url=source_url, used=used)
-    llms = Path(args.llms) if args.llms else None
-    with contextlib.ExitStack() as files:
-        combined = bundle.CombinedWriter(files.enter_context(open(output, "w", encoding="utf-8")), index,
-                                         source_url=source_url)
-        full: IO[str] | None = None
-        if llms is not None:
-            llms.mkdir(parents=True, exist_ok=True)
-            (llms / "llms.txt").write_text(llms_txt(index, source_url=source_url), encoding="utf-8")
-            full = files.enter_context(open(llms / "llms-full.txt", "w", encoding="utf-8"))
-            full.write(llms_full_head(index, source_url=source_url))
-        async for doc in pages():
-            combined.add(doc)
-            if full is not None:
-                full.write(llms_full_section(doc))
-    return index
+    try:
+        check_target(url, allow_private_network=allowed)
+    except Invalid:
+        raise UsageError(f"{url} is on a loopback or private network: add --allow-private-network "
+                         "to crawl your own local docs") from None
 
 
-def summarize(console: Console, terminal: pb.JobEvent | None, docs: list[bundle.PageDoc], output: Path) -> int:
-    name = event_name(terminal) if terminal is not None else ""
-    totals = getattr(terminal, name).totals if name else pb.Totals()
-    tokens = sum(d.token_estimate for d in docs)
-    skipped = ", ".join(f"{k} {v}" for k, v in sorted(totals.skipped.items()) if v) or "none"
-    console.print(f"{name or 'no terminal event'}: {totals.processed} pages, {totals.failed} failed, "
-                  f"~{tokens} tokens, {totals.elapsed_seconds:.1f} s; skipped: {skipped}", highlight=False)
-    console.print(f"wrote {output}", highlight=False)
-    if name == "job_failed":
-        console.print(f"[red]job failed:[/] {terminal.job_failed.error}")  # type: ignore[union-attr]
-        return EXIT_JOB_FAILED
-    if name in ("job_timeout", "job_cancelled"):
-        return EXIT_JOB_FAILED if not docs else EXIT_OK
-    return EXIT_OK if name == "job_completed" else EXIT_JOB_FAILED
-
-
-async def run_serve(args: argparse.Namespace, console: Console) -> int:
-    """Crawler, processor and orchestrator (LocalStack, SQLite), an embedded Redis unless
-    REDIS_URL is set, and the bridge with the page; runs until Ctrl-C or SIGTERM."""
-    from bridge.server import create_server as create_bridge, wait_for_signal
-    from bridge.settings import BridgeSettings
-
-    crawler_settings = CrawlerSettings.from_env()
-    if args.allow_private_network:
-        crawler_settings = replace(crawler_settings, allow_private_network=True, allowed_ports=None)
-    stack = LocalStack(crawler=crawler_settings, processor=ProcessorSettings.from_env(),
-                       orchestrator=replace(OrchestratorSettings.from_env(), instance_id="local"))
-    async with stack:
-        settings = replace(BridgeSettings.from_env(), host=args.host, port=args.port,
-                           orchestrator_target=stack.orchestrator_target, processor_target=stack.processor_target,
-                           allow_private_network=args.allow_private_network)
-        try:
-            runner, port = await create_bridge(settings)
-        except OSError as exc:
-            console.print(f"[red]error:[/] cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-            return EXIT_USAGE
-        try:
-            host = f"[{args.host}]" if ":" in args.host else args.host
-            print(f"Docspasta is running: open http://{host}:{port}/  (Ctrl-C to stop)", flush=True)
-            await wait_for_signal()
-            console.print("stopping...")
-        finally:
-            await runner.cleanup()
-    return EXIT_OK
+def _patterns_of(args: argparse.Namespace) -> None:
+    for option, patterns in (("--include", args.include), ("--exclude", args.exclude)):
+        for pattern in patterns:
+            if not pattern.strip():
+                raise UsageError(f"{option}: empty pattern")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    console = Console(stderr=True)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "crawl":
         try:
-            return asyncio.run(run_crawl(args, console))
-        except KeyboardInterrupt:
-            return 130
+            args.url = check_url(args.url)
+            _patterns_of(args)
+        except UsageError as exc:
+            parser.exit(EXIT_USAGE, f"docspasta crawl: error: {exc}\n")
+        return _crawl(args, parser, sys.argv[1:] if argv is None else argv)
     if args.command == "serve":
-        try:
-            return asyncio.run(run_serve(args, console))
-        except KeyboardInterrupt:
-            return 130
+        settings = _settings(parser)
+        from docspasta.serve_command import serve
+        return serve(args, settings)
     return EXIT_USAGE
+
+
+def _settings(parser: argparse.ArgumentParser) -> CliSettings:
+    from docspasta.cli_settings import CliSettings
+    from docspasta.settings import SettingsError
+
+    try:
+        return CliSettings.from_env()
+    except SettingsError as exc:
+        parser.exit(EXIT_USAGE, f"docspasta: error: {exc}\n")
+
+
+def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    from docspasta.crawl_command import CrawlPlan, OptionsError, crawl
+    from docspasta.outputs import OutputError
+
+    settings = _settings(parser)
+    try:
+        check_private(args.url, args.allow_private_network)
+        plan = CrawlPlan.from_args(args, settings, argv=argv)
+    except (UsageError, OutputError, OptionsError) as exc:
+        parser.exit(EXIT_USAGE, f"docspasta crawl: error: {exc}\n")
+    return crawl(plan, settings)
 
 
 if __name__ == "__main__":

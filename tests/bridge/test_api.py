@@ -37,7 +37,7 @@ async def test_job_lifecycle(stack: LocalStack, site: FixtureSite, make_bridge: 
         assert info["buffered_sequence"] == len(events)
     async with http.get(base + job["urls"]["markdown"], headers=auth) as resp:
         assert resp.status == 200
-        name = f"127.0.0.1-{date.today().isoformat()}.md"
+        name = f"127.0.0.1_{site.port}-docs-{date.today().isoformat()}.md"  # named after the site
         assert resp.headers["Content-Disposition"] == f'attachment; filename="{name}"'
         text = await resp.text()
         assert "- Pages: 8" in text and "Text of page number 7 about widgets." in text

@@ -1,0 +1,156 @@
+"""The CLI's output files, written atomically: each output is first written to a
+temporary file (or directory) beside its target and renamed over it only when the
+crawl produced something, so a failed, empty or interrupted-before-any-page crawl
+never replaces an earlier result. Every target is checked before the crawl starts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+STDOUT = "-"
+
+
+class OutputError(ValueError):
+    """A target cannot be written; the message says which and why, for a human."""
+
+
+def _writable_dir(path: Path) -> bool:
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def check_file_target(option: str, path: Path) -> None:
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a directory (give a file name)")
+    parent = path.parent
+    if not parent.exists():
+        raise OutputError(f"{option} {path}: the directory {parent} does not exist (create it first)")
+    if not parent.is_dir():
+        raise OutputError(f"{option} {path}: {parent} is not a directory")
+    if not _writable_dir(parent):
+        raise OutputError(f"{option} {path}: cannot write into {parent} (permission denied)")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"{option} {path}: the file exists and is not writable")
+
+
+def check_dir_target(option: str, path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{option} {path}: exists and is not a directory")
+    existing = path
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise OutputError(f"{option} {path}: {existing} is not a directory")
+    if not _writable_dir(existing):
+        raise OutputError(f"{option} {path}: cannot write into {existing} (permission denied)")
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.docspasta-{os.getpid()}.tmp")
+
+
+@dataclass
+class _Pending:
+    target: Path | None  # None: standard output
+    temp: Path
+    is_dir: bool
+
+
+@dataclass
+class Outputs:
+    """Temporary files for the targets of one run; ``commit`` renames them over their
+    targets, ``abort`` removes them."""
+
+    pending: list[_Pending] = field(default_factory=list)
+    _open: list[IO[str]] = field(default_factory=list)
+
+    def file(self, target: Path | None, *, directory: Path | None = None) -> Path:
+        """A temporary path for ``target`` (None: stdout, spooled in ``directory``)."""
+        for p in self.pending:
+            if p.target == target and not p.is_dir:
+                return p.temp  # written again (a part planned anew)
+        if target is None:
+            base = directory or Path.cwd()
+            temp = base / f".docspasta-stdout-{os.getpid()}.tmp"
+        else:
+            temp = _temp_name(target)
+        self.pending.append(_Pending(target, temp, False))
+        return temp
+
+    def open(self, target: Path | None) -> IO[str]:
+        handle = open(self.file(target), "w", encoding="utf-8")
+        self._open.append(handle)
+        return handle
+
+    def directory(self, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = _temp_name(target)
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir()
+        self.pending.append(_Pending(target, temp, True))
+        return temp
+
+    def discard(self, keep: set[Path | None], among: set[Path | None]) -> None:
+        """Drops the temporary files of targets in ``among`` that are not in ``keep``."""
+        for p in list(self.pending):
+            if p.target in among and p.target not in keep:
+                p.temp.unlink(missing_ok=True)
+                self.pending.remove(p)
+
+    def close_files(self) -> None:
+        for handle in self._open:
+            if not handle.closed:
+                handle.close()
+        self._open.clear()
+
+    def commit(self, *, replace_existing: bool = True) -> tuple[list[str], list[str]]:
+        """Moves every output into place. With ``replace_existing`` False, targets that
+        already exist are left as they were. Returns (written, kept) target names."""
+        self.close_files()
+        written: list[str] = []
+        kept: list[str] = []
+        for p in self.pending:
+            if p.target is None:
+                with open(p.temp, "rb") as source:
+                    shutil.copyfileobj(source, sys.stdout.buffer)
+                sys.stdout.flush()
+                p.temp.unlink()
+                written.append("standard output")
+            elif not replace_existing and p.target.exists():
+                kept.append(str(p.target))
+            elif p.is_dir:
+                _merge(p.temp, p.target)
+                written.append(f"{p.target}/")
+            else:
+                os.replace(p.temp, p.target)
+                written.append(str(p.target))
+        self.abort()
+        return written, kept
+
+    def abort(self) -> None:
+        self.close_files()
+        for p in self.pending:
+            if p.is_dir:
+                shutil.rmtree(p.temp, ignore_errors=True)
+            else:
+                p.temp.unlink(missing_ok=True)
+        self.pending.clear()
+
+
+def _merge(source: Path, target: Path) -> None:
+    """Each file of ``source`` renamed into ``target`` (created if needed); files of
+    ``target`` that the crawl did not write are left alone (it may be the user's)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*")):
+        if path.is_dir():
+            continue
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, destination)
+    shutil.rmtree(source, ignore_errors=True)
