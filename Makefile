@@ -14,20 +14,28 @@ IMAGE ?= docspasta:dev
 .PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean \
 	image-deps image image-test
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# Two installs into one .venv: RUNTIME has only what crawl/serve need (pyproject
+# dependencies); STAMP adds the dev/test extras on top (make test, make venv).
+RUNTIME := $(VENV)/.runtime
+
+$(RUNTIME): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(RUNTIME)
+
+$(STAMP): pyproject.toml $(RUNTIME)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-## crawl: make crawl URL=https://docs.example.com/ [ARGS="--max-pages 100 -o out.md"]
-crawl: $(STAMP)
+## crawl: make crawl URL=https://docs.example.com/ [ARGS="--max-pages 100 -o out.md"] (runtime install only)
+crawl: $(RUNTIME)
 	@test -n "$(URL)" || { echo 'usage: make crawl URL=https://docs.example.com/ [ARGS="..."]'; exit 2; }
 	$(BIN)/docspasta crawl '$(URL)' $(ARGS)
 
-serve: $(STAMP)
+serve: $(RUNTIME)
 	$(BIN)/docspasta serve $(ARGS)
 
 ## system-deps: Debian packages the tests use (Redis, PostgreSQL, Chromium, nginx).
