@@ -11,6 +11,7 @@ import codecs
 import re
 import socket
 import time
+import weakref
 import zlib
 from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -45,10 +46,14 @@ class FetchError(Exception):
         self.retry_after = retry_after
         self.final_url = final_url
         self.redirects = redirects or []
+        self.requests = 0  # HTTP requests sent before the failure (set by fetch)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class FetchResult:
+    """A fetched page. A large one holds one of the fetcher's large-body slots until
+    it is garbage collected (the service drops it once its answer is built)."""
+
     url: str
     final_url: str
     status: int
@@ -57,6 +62,7 @@ class FetchResult:
     body_bytes: int
     seconds: float
     redirects: list[str] = field(default_factory=list)
+    requests: int = 1  # HTTP requests sent: the first and each redirect hop
 
 
 @dataclass(slots=True)
@@ -76,7 +82,7 @@ ReadT = TypeVar("ReadT")
 
 
 class Fetcher(Protocol):
-    async def fetch(self, url: str, *, allow_non_html: bool = False) -> FetchResult: ...
+    async def fetch(self, url: str, *, allow_non_html: bool = False, max_requests: int = 0) -> FetchResult: ...
 
     async def close(self) -> None: ...
 
@@ -146,12 +152,12 @@ def _text_codec(name: str) -> str | None:
     return info.name
 
 
-def decode(body: bytes, declared: str | None) -> str:
+def decode(body: bytes | bytearray, declared: str | None) -> str:
     """Decode a page, surviving a declared charset that lies (or is no charset at all)."""
     candidates = []
     if declared:
         candidates.append(declared)
-    if match := _META_CHARSET.search(body[:4096]):
+    if match := _META_CHARSET.search(bytes(body[:4096])):
         candidates.append(match.group(1).decode("ascii", "replace"))
     candidates.append("utf-8")
     for charset in candidates:
@@ -177,12 +183,12 @@ class _Inflater:
         self._members = 1
         self._done = False
 
-    def feed(self, data: bytes) -> Iterator[bytes]:
+    def feed(self, data: bytes | bytearray) -> Iterator[bytes]:
         if not self._started and data:
             self._started = True
             if not self._gzip and data[0] & 0x0F != 8:  # raw deflate without the zlib header
                 self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-        buf = data
+        buf: bytes | bytearray = data
         while buf and not self._done:
             try:
                 out = self._obj.decompress(buf, _STEP)
@@ -219,6 +225,7 @@ class HttpFetcher:
                                              allowed_ports=settings.allowed_ports,
                                              max_url_length=settings.max_url_length)
         self._session: aiohttp.ClientSession | None = None
+        self._large_bodies = asyncio.Semaphore(settings.large_bodies)
 
     @property
     def policy(self) -> FetchPolicy:
@@ -247,19 +254,32 @@ class HttpFetcher:
             await self._session.close()
             self._session = None
 
-    async def fetch(self, url: str, *, allow_non_html: bool = False) -> FetchResult:
+    async def fetch(self, url: str, *, allow_non_html: bool = False, max_requests: int = 0) -> FetchResult:
+        """``max_requests`` (the caller's request budget, 0 for none) bounds the HTTP
+        requests this fetch sends, redirect hops included."""
         started = time.monotonic()
         redirects: list[str] = []
+        max_redirects = self._settings.max_redirects
+        if max_requests > 0:
+            max_redirects = min(max_redirects, max_requests - 1)
+        sent = [0]
 
         async def read(resp: aiohttp.ClientResponse, current: str) -> FetchResult:
             return await self._read(resp, url, current, allow_non_html, redirects, started)
 
         try:
             async with asyncio.timeout(self._settings.fetch_timeout):
-                return await self._fetch(url, redirects, read)
+                result = await self._fetch(url, redirects, read, max_redirects=max_redirects, sent=sent)
         except TimeoutError:
-            raise FetchError("timeout", f"no complete response within {self._settings.fetch_timeout:g} s",
-                             redirects=redirects) from None
+            error = FetchError("timeout", f"no complete response within {self._settings.fetch_timeout:g} s",
+                               redirects=redirects)
+            error.requests = sent[0]
+            raise error from None
+        except FetchError as exc:
+            exc.requests = sent[0]
+            raise
+        result.requests = sent[0]
+        return result
 
     async def fetch_resource(self, url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
                              data: bytes | None = None, max_bytes: int | None = None,
@@ -271,10 +291,11 @@ class HttpFetcher:
         limit = min(max_bytes or self._settings.max_body_bytes, self._settings.max_body_bytes)
 
         async def read(resp: aiohttp.ClientResponse, current: str) -> Resource:
-            body, _ = await self._read_body(resp, limit, current, redirects)
+            body, _, release = await self._read_body(resp, limit, current, redirects)
+            release()
             return Resource(url=url, final_url=current, status=resp.status,
                             content_type=(resp.content_type or "").lower(),
-                            headers=[(k, v) for k, v in resp.headers.items()], body=body, redirects=redirects)
+                            headers=[(k, v) for k, v in resp.headers.items()], body=bytes(body), redirects=redirects)
 
         seconds = min(timeout or self._settings.fetch_timeout, self._settings.fetch_timeout)
         try:
@@ -293,7 +314,10 @@ class HttpFetcher:
 
     async def _fetch(self, url: str, redirects: list[str],
                      read: Callable[[aiohttp.ClientResponse, str], Awaitable[ReadT]], *, method: str = "GET",
-                     headers: Mapping[str, str] | None = None, data: bytes | None = None) -> ReadT:
+                     headers: Mapping[str, str] | None = None, data: bytes | None = None,
+                     max_redirects: int | None = None, sent: list[int] | None = None) -> ReadT:
+        if max_redirects is None:
+            max_redirects = self._settings.max_redirects
         current = url
         visited: set[str] = set()
         session = self._client()
@@ -305,13 +329,18 @@ class HttpFetcher:
                                  redirects=redirects)
             visited.add(key)
             try:
+                if sent is not None:
+                    sent[0] += 1  # counted before the attempt: a request that fails was still sent
                 async with session.request(method, target.url, headers=headers, data=data,
                                            allow_redirects=False) as resp:
                     location = resp.headers.get("Location")
                     if resp.status in REDIRECT_STATUSES and location:
-                        if len(redirects) >= self._settings.max_redirects:
-                            raise FetchError("invalid", f"more than {self._settings.max_redirects} redirects",
-                                             status=resp.status, final_url=current, redirects=redirects)
+                        if len(redirects) >= max_redirects:
+                            reason = (f"more than {max_redirects} redirects"
+                                      if max_redirects == self._settings.max_redirects else
+                                      f"more than {max_redirects} redirects (the job's request budget)")
+                            raise FetchError("invalid", reason, status=resp.status, final_url=current,
+                                             redirects=redirects)
                         redirects.append(current)
                         current = _join(current, location)
                         if resp.status in (301, 302, 303) and method != "HEAD":
@@ -362,23 +391,37 @@ class HttpFetcher:
             return FetchError("too_large", f"the page is larger than {limit} bytes", status=status,
                               final_url=final_url, redirects=redirects)
 
-        body, size = await self._read_body(resp, limit, final_url, redirects)
+        body, size, release = await self._read_body(resp, limit, final_url, redirects)
+        try:
+            result = self._page(resp, body, size, url, final_url, allow_non_html, redirects, started,
+                                content_type, declared_html, too_large)
+        except BaseException:
+            release()
+            raise
+        # A large page's slot now follows its text, not this read.
+        weakref.finalize(result, release)
+        return result
+
+    def _page(self, resp: aiohttp.ClientResponse, body: bytearray, size: int, url: str, final_url: str,
+              allow_non_html: bool, redirects: list[str], started: float, content_type: str, declared_html: bool,
+              too_large: Callable[[], FetchError]) -> FetchResult:
+        status = resp.status
+        limit = self._settings.max_body_bytes
         inflated = resp.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
         if allow_non_html and not inflated and body[:2] == b"\x1f\x8b":
             # A raw .gz file (sitemap.xml.gz without Content-Encoding): the caller
             # wants its text, decompressed under the same cap.
             try:
-                pieces: list[bytes] = []
-                size = 0
+                inflated_body = bytearray()
                 for piece in _Inflater("gzip").feed(body):
-                    size += len(piece)
-                    if size > limit:
+                    if len(inflated_body) + len(piece) > limit:
                         raise too_large()
-                    pieces.append(piece)
+                    inflated_body += piece
             except zlib.error:
                 raise FetchError("invalid", "the gzip file is corrupt", status=status, final_url=final_url,
                                  redirects=redirects) from None
-            body = b"".join(pieces)
+            body = inflated_body
+            size = len(body)
         if not declared_html and not allow_non_html and _looks_binary(body):
             raise FetchError("not_html", "the response is not HTML", status=status, final_url=final_url,
                              redirects=redirects)
@@ -390,8 +433,11 @@ class HttpFetcher:
                            body_bytes=size, seconds=time.monotonic() - started, redirects=redirects)
 
     async def _read_body(self, resp: aiohttp.ClientResponse, limit: int, final_url: str,
-                         redirects: list[str]) -> tuple[bytes, int]:
-        """The decoded body and its size, refused past ``limit`` decoded bytes."""
+                         redirects: list[str]) -> tuple[bytearray, int, Callable[[], None]]:
+        """The decoded body, its size and the release of its large-body slot (a no-op
+        for a small body), refused past ``limit`` decoded bytes. One growing buffer: no
+        list of chunks joined into a second copy. A body past the small-page size waits
+        for one of the few large-body slots, so concurrent huge pages cannot add up."""
         status = resp.status
 
         def too_large() -> FetchError:
@@ -408,24 +454,49 @@ class HttpFetcher:
         declared_length = resp.content_length
         if declared_length is not None and declared_length > limit:
             raise too_large()
-        chunks: list[bytes] = []
-        size = 0
+        body = bytearray()
         raw_size = 0
-        # Counted as decoded: a small gzip body cannot expand past the cap.
-        async for data in resp.content.iter_chunked(_CHUNK):
-            raw_size += len(data)
-            if raw_size > limit:
-                raise too_large()
-            try:
-                for piece in (inflater.feed(data) if inflater is not None else (data,)):
-                    size += len(piece)
-                    if size > limit:
-                        raise too_large()
-                    chunks.append(piece)
-            except zlib.error:
-                raise FetchError("connect", f"the {encoding} body is corrupt", status=status,
-                                 final_url=final_url, redirects=redirects) from None
-        return b"".join(chunks), size
+        slot = _Slot(self._large_bodies)
+        try:
+            # Counted as decoded: a small gzip body cannot expand past the cap.
+            async for data in resp.content.iter_chunked(_CHUNK):
+                raw_size += len(data)
+                if raw_size > limit:
+                    raise too_large()
+                try:
+                    for piece in (inflater.feed(data) if inflater is not None else (data,)):
+                        if len(body) + len(piece) > limit:
+                            raise too_large()
+                        if len(body) + len(piece) > self._settings.large_body_bytes:
+                            await slot.acquire()
+                        body += piece
+                except zlib.error:
+                    raise FetchError("connect", f"the {encoding} body is corrupt", status=status,
+                                     final_url=final_url, redirects=redirects) from None
+        except BaseException:
+            slot.release()
+            raise
+        return body, len(body), slot.release
+
+
+class _Slot:
+    """One large-body slot, taken at most once and released at most once."""
+
+    __slots__ = ("_semaphore", "_held")
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def acquire(self) -> None:
+        if not self._held:
+            await self._semaphore.acquire()
+            self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
 
 
 def _join(base: str, location: str) -> str:
@@ -438,8 +509,8 @@ def _join(base: str, location: str) -> str:
         return location
 
 
-def _looks_binary(body: bytes) -> bool:
-    head = body[:1024]
+def _looks_binary(body: bytes | bytearray) -> bool:
+    head = bytes(body[:1024])
     if head.startswith((b"%PDF-", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b"GIF8", b"\xff\xd8\xff")):
         return True
     return head.count(b"\x00") > 8

@@ -51,14 +51,18 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
         url = request.url.strip()
         if problem := url_problem(url, max_length=self._settings.max_url_length):
             await errors.abort_invalid(context, "url", problem)
+        if request.max_requests < 0:
+            await errors.abort_invalid(context, "max_requests", "must not be negative")
         if request.job_id and not valid_job_id(request.job_id):
             await errors.abort_invalid(context, "job_id", "1-128 characters of letters, digits, '_', '-', '.', ':'")
         logs.job_id_var.set(request.job_id)
         logs.url_var.set(url)
         response = crawler_pb2.CrawlResponse(url=url)
         try:
-            result = await self._fetcher.fetch(url, allow_non_html=request.allow_non_html)
+            result = await self._fetcher.fetch(url, allow_non_html=request.allow_non_html,
+                                               max_requests=max(0, request.max_requests))
         except FetchError as exc:
+            response.requests_sent = exc.requests
             response.final_url = exc.final_url or url
             response.status = exc.status
             response.error = CATEGORIES.get(exc.category, common_pb2.ERROR_CATEGORY_INVALID)  # type: ignore[assignment]
@@ -73,23 +77,28 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
         response.final_url = result.final_url
         response.status = result.status
         response.content_type = result.content_type
-        response.html = result.text
         response.fetch_seconds = result.seconds
         response.content_length = result.body_bytes
         response.redirects.extend(result.redirects)
+        response.requests_sent = result.requests
         if result.content_type in ("text/html", "application/xhtml+xml") or not request.allow_non_html:
-            # lxml releases the GIL while parsing: a thread keeps the loop free.
+            # A thread keeps the loop free (lxml parses without the GIL between events).
             found = await asyncio.to_thread(extract, result.text, result.final_url,
-                                            max_links=self._settings.max_links)
+                                            max_links=self._settings.max_links,
+                                            max_elements=self._settings.max_elements)
             response.title = found.title
             response.links.extend(found.links)
             response.canonical_url = found.canonical
             response.nofollow = found.nofollow
+        response.html = result.text
+        # The text now lives in the response only (and a large page's slot is freed).
+        del result
         if response.ByteSize() > self._max_message_bytes - _RESPONSE_MARGIN:
             # The page would not fit in one gRPC message: fail this page, not the call.
-            return crawler_pb2.CrawlResponse(
-                url=url, final_url=result.final_url, status=result.status, content_type=result.content_type,
-                error=common_pb2.ERROR_CATEGORY_TOO_LARGE, redirects=result.redirects,
-                error_message=f"the page does not fit in a {self._max_message_bytes} byte message",
-                fetch_seconds=result.seconds, content_length=result.body_bytes)
+            response.ClearField("html")
+            response.ClearField("links")
+            response.error = common_pb2.ERROR_CATEGORY_TOO_LARGE
+            response.error_message = f"the page does not fit in a {self._max_message_bytes} byte message"
+            for name in ("title", "canonical_url", "nofollow"):
+                response.ClearField(name)
         return response

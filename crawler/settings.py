@@ -21,6 +21,9 @@ DEFAULT_MAX_HEADERS = 100
 DEFAULT_ALLOWED_PORTS = (80, 443)
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_CONNECTIONS = 100
+DEFAULT_MAX_ELEMENTS = 1_000_000
+DEFAULT_LARGE_BODY_BYTES = 1024 * 1024
+DEFAULT_LARGE_BODIES = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +36,13 @@ class CrawlerSettings:
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_url_length: int = DEFAULT_MAX_URL_LENGTH
     max_links: int = DEFAULT_MAX_LINKS
+    # Link extraction stops after this many elements (bounds its time; it builds no tree).
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+    # Bodies past large_body_bytes need one of large_bodies slots while they are read,
+    # decoded, parsed for links and answered: memory is about
+    # connections x large_body_bytes + large_bodies x 4 x max_body_bytes at worst.
+    large_body_bytes: int = DEFAULT_LARGE_BODY_BYTES
+    large_bodies: int = DEFAULT_LARGE_BODIES
     # Longest response header line (status line or one field) and most header fields.
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
@@ -67,6 +77,9 @@ class CrawlerSettings:
             max_redirects=env_int(env, "CRAWLER_MAX_REDIRECTS", DEFAULT_MAX_REDIRECTS),
             max_url_length=env_int(env, "CRAWLER_MAX_URL_LENGTH", DEFAULT_MAX_URL_LENGTH, minimum=64),
             max_links=env_int(env, "CRAWLER_MAX_LINKS", DEFAULT_MAX_LINKS, minimum=1),
+            max_elements=env_int(env, "CRAWLER_MAX_ELEMENTS", DEFAULT_MAX_ELEMENTS, minimum=1000),
+            large_body_bytes=env_int(env, "CRAWLER_LARGE_BODY_BYTES", DEFAULT_LARGE_BODY_BYTES, minimum=1024),
+            large_bodies=env_int(env, "CRAWLER_LARGE_BODIES", DEFAULT_LARGE_BODIES, minimum=1),
             max_header_bytes=env_int(env, "CRAWLER_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, minimum=1024),
             max_headers=env_int(env, "CRAWLER_MAX_HEADERS", DEFAULT_MAX_HEADERS, minimum=8),
             allow_private_network=env_bool(env, "CRAWLER_ALLOW_PRIVATE_NETWORK", False),

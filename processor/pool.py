@@ -1,30 +1,304 @@
-"""The pool of worker processes that convert HTML to Markdown. Workers are spawned and
-import only the converter (submitted functions live in modules that import nothing
-else), so a worker starts fast."""
+"""The supervised pool of worker processes that convert HTML to Markdown, each page
+within its budget (processor/limits.py).
+
+Each worker is a spawned process (forking a process that runs gRPC threads is unsafe)
+that imports only the converter and converts one page at a time:
+
+* before conversion, the page's parsed size is checked (``limits.check``): a page over
+  a limit is refused in a fraction of a second, with constant memory;
+* the worker's address space is capped (RLIMIT_AS), so a page that slips past the
+  size limits fails with MemoryError in its worker instead of OOM-killing the pod;
+* each page gets a CPU-time budget (soft RLIMIT_CPU, raised per page): SIGXCPU turns
+  into PageTooSlow inside the converter;
+* a watchdog here kills the worker when the page's wall-time budget or the caller's
+  deadline passes (or the call is cancelled), and starts a replacement, so no worker
+  keeps converting for a caller that has given up.
+
+A ProcessPoolExecutor cannot do this: killing one of its workers breaks the pool and
+fails every page in it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import multiprocessing
+import multiprocessing.connection
+import resource
+import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Any
 
-from processor.convert import convert
+from processor.convert import Converted, convert
+from processor.limits import PageLimits, PageTooLarge, PageTooSlow, check
+
+log = logging.getLogger(__name__)
 
 _WARM_UP_PAGE = "<html><head><title>t</title></head><body><main><h1>t</h1><p>x <code>y</code></p></main></body></html>"
+# A spawned worker imports lxml and the converter: well under this on a loaded machine.
+_START_SECONDS = 60.0
+# A page whose conversion took its worker past this share of the address-space cap is
+# reported too large, and the worker is replaced (its heap stays grown).
+_MEMORY_SHARE = 0.8
+_RESPAWN_BACKOFF = (0.1, 0.5, 2.0, 5.0)
+_SLICE = 1024 * 1024
+_OUT_OF_MEMORY = "the conversion ran out of the worker's memory"
+
+# (kind, value, retiring): ("ok", Converted fields) or ("too_large" | "too_slow", message);
+# retiring when the worker exits after this page.
+Outcome = tuple[str, Any, bool]
 
 
-def conversion_pool(workers: int) -> ProcessPoolExecutor:
-    # "spawn": forking a process that runs gRPC threads is unsafe.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    # Start every worker now and let each import the converter and convert a tiny page
-    # while the job starts, instead of on the first pages (a spawned worker takes ~0.5 s).
-    for _ in range(workers):
-        pool.submit(warm_up)
-    return pool
+# -- the worker process --------------------------------------------------------
 
 
-def warm_up() -> None:
-    """Runs in a fresh worker: imports and exercises the converter once."""
+def _on_xcpu(signum: int, frame: FrameType | None) -> None:
+    raise PageTooSlow("CPU time")
+
+
+def _set_cpu_budget(seconds: float) -> None:
+    """A soft CPU limit ``seconds`` beyond what this process used so far (the hard limit
+    is left alone: lowering it could never be undone)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if seconds <= 0:
+        soft = hard
+    else:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _convert_one(html: str, url: str, limits: PageLimits) -> tuple[str, Any]:
+    try:
+        check(html, limits)
+        try:
+            _set_cpu_budget(limits.cpu_seconds)
+            result = convert(html, url)
+        finally:
+            _set_cpu_budget(0)
+    except PageTooLarge as exc:
+        return ("too_large", str(exc))
+    except PageTooSlow:
+        return ("too_slow", f"the conversion used more than {limits.cpu_seconds:g} s of CPU time")
+    except MemoryError:
+        return ("too_large", _OUT_OF_MEMORY)
+    return ("ok", astuple(result))
+
+
+def _peak_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits) -> None:
+    """A worker's life: limits on, warm up, then one page per message until told to stop
+    (None) or the parent goes away. Exits after a page that may have left it damaged
+    (out of time or memory); the pool starts a fresh one."""
+    if limits.memory_bytes:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, hard))
+    signal.signal(signal.SIGXCPU, _on_xcpu)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service handles ^C and stops us
     convert(_WARM_UP_PAGE, "http://localhost/")
-    # Long enough that each worker takes one warm-up call, short against a crawl.
-    time.sleep(0.05)
+    conn.send(("ready", None))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        url, parts = message
+        html = "".join(conn.recv() for _ in range(parts))
+        del message
+        kind, value = _convert_one(html, url, limits)
+        del html
+        damaged = kind == "too_slow" or value == _OUT_OF_MEMORY
+        if limits.memory_bytes and _peak_bytes() > _MEMORY_SHARE * limits.memory_bytes:
+            damaged = True
+            if kind == "ok":
+                kind, value = "too_large", (f"converting the page took its worker past {_MEMORY_SHARE:.0%} "
+                                            f"of its {limits.memory_bytes >> 20} MiB memory limit")
+        try:
+            conn.send((kind, value, damaged))
+        except (OSError, ValueError):
+            return
+        if damaged:
+            return
+
+
+# -- the parent side ---------------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, limits: PageLimits) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process: BaseProcess = ctx.Process(target=worker_main, args=(child, limits), daemon=True,
+                                                name="docspasta-convert")
+        self.process.start()
+        child.close()  # so our recv sees EOF when the worker dies
+        self.pages = 0
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            raise TimeoutError("the conversion worker did not start")
+        self.conn.recv()
+
+    def call(self, html: str, url: str) -> Outcome:
+        """Blocking: runs in one of the pool's threads. The page goes in slices, so no
+        second whole copy of it exists on this side."""
+        slices = range(0, len(html), _SLICE)
+        self.conn.send((url, len(slices)))
+        for i in slices:
+            self.conn.send(html[i:i + _SLICE])
+        outcome: Outcome = self.conn.recv()
+        return outcome
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+
+    def stop(self, timeout: float) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.kill()
+            self.process.join(timeout)
+        self.conn.close()
+
+
+class ConversionPool:
+    """``await pool.convert(html, url, timeout=...)`` -> Converted, or PageTooLarge /
+    PageTooSlow. ``timeout`` is what is left of the caller's deadline: waiting for a
+    free worker counts, and the worker is killed when it passes."""
+
+    def __init__(self, *, workers: int, limits: PageLimits) -> None:
+        self.workers = max(1, workers)
+        self.limits = limits
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: set[_Worker] = set()
+        # One thread per worker does the blocking pipe I/O.
+        self._threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="convert-io")
+        self._spawns: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.replaced = 0  # workers killed or retired and started again (metrics, tests)
+
+    async def start(self) -> ConversionPool:
+        """Starts every worker (concurrently) and waits until each has warmed up."""
+        await asyncio.gather(*(self._spawn() for _ in range(self.workers)))
+        return self
+
+    async def _spawn(self) -> None:
+        loop = asyncio.get_running_loop()
+        for attempt, delay in enumerate((*_RESPAWN_BACKOFF, None)):
+            try:
+                worker = await loop.run_in_executor(None, self._start_worker)
+            except (OSError, TimeoutError, EOFError) as exc:
+                if delay is None or self._closed:
+                    raise
+                log.warning("conversion worker failed to start", extra={"attempt": attempt + 1,
+                                                                        "reason": repr(exc)})
+                await asyncio.sleep(delay)
+                continue
+            if self._closed:
+                await loop.run_in_executor(None, worker.stop, 5.0)
+                return
+            self._all.add(worker)
+            self._idle.put_nowait(worker)
+            return
+
+    def _start_worker(self) -> _Worker:
+        worker = _Worker(self.limits)
+        try:
+            worker.wait_ready(_START_SECONDS)
+        except BaseException:
+            worker.kill()
+            raise
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        """Retires ``worker`` (killing it if needed) and starts another in the background."""
+        self._all.discard(worker)
+        worker.kill()
+        with contextlib.suppress(Exception):
+            worker.conn.close()
+        self.replaced += 1
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(None, worker.process.join, 10.0)  # reap it: no zombie left
+        if not self._closed:
+            task = loop.create_task(self._spawn())
+            self._spawns.add(task)
+            task.add_done_callback(self._spawns.discard)
+
+    async def convert(self, html: str, url: str, *, timeout: float | None = None) -> Converted:
+        if self._closed:
+            raise RuntimeError("the conversion pool is closed")
+        loop = asyncio.get_running_loop()
+        budget = self.limits.wall_seconds or None
+        if timeout is not None:
+            budget = timeout if budget is None else min(budget, timeout)
+        deadline = None if budget is None else loop.time() + budget
+        try:
+            async with asyncio.timeout_at(deadline):
+                worker = await self._idle.get()
+                while not worker.alive:  # died while idle (killed from outside)
+                    self._replace(worker)
+                    worker = await self._idle.get()
+        except TimeoutError:
+            raise PageTooSlow("no conversion worker became free before the deadline") from None
+        started = time.monotonic()
+        future = loop.run_in_executor(self._threads, worker.call, html, url)
+        try:
+            async with asyncio.timeout_at(deadline):
+                outcome = await asyncio.shield(future)
+        except BaseException as exc:
+            # Out of time, cancelled, or the worker died: it must not go on converting.
+            self._replace(worker)
+            with contextlib.suppress(BaseException):
+                await future
+            if isinstance(exc, TimeoutError):
+                seconds = time.monotonic() - started
+                raise PageTooSlow(f"the conversion was stopped after {seconds:.1f} s "
+                                  f"(its deadline passed)") from None
+            if isinstance(exc, (EOFError, OSError)):
+                raise PageTooLarge("the conversion worker died converting the page "
+                                   "(most likely out of memory)") from None
+            raise
+        worker.pages += 1
+        kind, value, retiring = outcome
+        if retiring:
+            self._replace(worker)  # it exits after such a page; start its successor now
+        else:
+            self._idle.put_nowait(worker)
+        if kind == "ok":
+            return Converted(*value)
+        if kind == "too_slow":
+            raise PageTooSlow(value)
+        raise PageTooLarge(value)
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in list(self._spawns):
+            task.cancel()
+        await asyncio.gather(*self._spawns, return_exceptions=True)
+        workers = list(self._all)
+        self._all.clear()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(None, w.stop, 5.0) for w in workers),
+                             return_exceptions=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for tests and metrics)."""
+        return [w.process.pid for w in self._all if w.process.pid is not None]

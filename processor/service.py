@@ -1,4 +1,8 @@
-"""The Processor gRPC servicer: validate, convert in a worker process, store."""
+"""The Processor gRPC servicer: validate, convert in a worker process (within the
+page's budget and the caller's deadline), store.
+
+A page over its budget fails that call with a status the orchestrator reports as the
+page's error category: RESOURCE_EXHAUSTED -> too_large, DEADLINE_EXCEEDED -> too_slow."""
 
 from __future__ import annotations
 
@@ -7,25 +11,33 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 
 import grpc
 
 from docspasta import errors, logs, metrics
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
-from processor.convert import Converted, convert
+from processor.convert import Converted
+from processor.limits import PageTooLarge, PageTooSlow
+from processor.pool import ConversionPool
 from processor.settings import ProcessorSettings
 from processor.store import PageStore, StoredPage
 
 log = logging.getLogger(__name__)
 
+# Seconds before the caller's deadline at which a conversion is abandoned, so the
+# refusal reaches the caller before its own deadline does.
+_ANSWER_MARGIN = 0.25
+# Pages above this size are converted at most one per worker at a time.
+_LARGE_PAGE_BYTES = 1024 * 1024
+
 
 class ProcessorService(processor_pb2_grpc.ProcessorServicer):
-    def __init__(self, *, settings: ProcessorSettings, store: PageStore, executor: Executor) -> None:
+    def __init__(self, *, settings: ProcessorSettings, store: PageStore, pool: ConversionPool) -> None:
         self._settings = settings
         self._store = store
-        self._executor = executor
+        self._pool = pool
+        self._large_pages = asyncio.Semaphore(pool.workers)
 
     async def Process(self, request: processor_pb2.ProcessRequest,
                       context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
@@ -44,10 +56,37 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             await errors.abort_invalid(context, "html", f"larger than {self._settings.max_html_bytes} bytes")
         logs.job_id_var.set(request.job_id)
         logs.url_var.set(request.url)
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        # Conversion is CPU-bound: it runs in worker processes, never on this loop.
-        result: Converted = await loop.run_in_executor(self._executor, convert, request.html, request.url)
+        # Conversion is CPU-bound: it runs in worker processes, never on this loop, and
+        # stops when the caller's deadline passes (less a margin for the answer to arrive).
+        remaining = context.time_remaining()
+        timeout = None if remaining is None else max(0.0, remaining - _ANSWER_MARGIN)
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        loop = asyncio.get_running_loop()
+        large = request.ByteSize() > _LARGE_PAGE_BYTES
+        if large:
+            # A large page waits for its turn as the request message alone; its text
+            # (and the copy sent to the worker) exist only while a worker converts it.
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._large_pages.acquire()
+            except TimeoutError:
+                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                    "too slow to convert: the deadline passed while the page waited for a worker")
+        try:
+            html = request.html
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            result: Converted = await self._pool.convert(html, request.url, timeout=left)
+            del html
+        except PageTooLarge as exc:
+            log.info("page refused", extra={"category": "too_large", "reason": str(exc)})
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"too large to convert: {exc}")
+        except PageTooSlow as exc:
+            log.info("page refused", extra={"category": "too_slow", "reason": str(exc)})
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"too slow to convert: {exc}")
+        finally:
+            if large:
+                self._large_pages.release()
         content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
         await self._store.put(StoredPage(
             job_id=request.job_id, url=request.url, order=request.order, depth=request.depth,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from docspasta.settings import env_float, env_int, env_str
+from processor import limits as page
 
 DEFAULT_BIND = "127.0.0.1:50052"
 DEFAULT_DATABASE_URL = "sqlite:///docspasta.db"
@@ -22,6 +23,8 @@ class ProcessorSettings:
     # Conversion runs in this many worker processes (0: the number of CPUs).
     workers: int = 0
     max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
+    # The per-page budget (processor/limits.py; README: "Per-page limits").
+    limits: page.PageLimits = page.PageLimits()
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
     metrics_port: int = 0
@@ -33,6 +36,15 @@ class ProcessorSettings:
             database_url=env_str(env, "DATABASE_URL", DEFAULT_DATABASE_URL),
             workers=env_int(env, "PROCESSOR_WORKERS", 0),
             max_html_bytes=env_int(env, "PROCESSOR_MAX_HTML_BYTES", DEFAULT_MAX_HTML_BYTES, minimum=1024),
+            limits=page.PageLimits(
+                max_elements=env_int(env, "PROCESSOR_MAX_ELEMENTS", page.DEFAULT_MAX_ELEMENTS),
+                max_depth=env_int(env, "PROCESSOR_MAX_DEPTH", page.DEFAULT_MAX_DEPTH),
+                max_text_chars=env_int(env, "PROCESSOR_MAX_TEXT_CHARS", page.DEFAULT_MAX_TEXT_CHARS),
+                max_table_cells=env_int(env, "PROCESSOR_MAX_TABLE_CELLS", page.DEFAULT_MAX_TABLE_CELLS),
+                cpu_seconds=env_float(env, "PROCESSOR_PAGE_CPU_SECONDS", page.DEFAULT_CPU_SECONDS),
+                wall_seconds=env_float(env, "PROCESSOR_PAGE_SECONDS", page.DEFAULT_WALL_SECONDS),
+                memory_bytes=env_int(env, "PROCESSOR_WORKER_MEMORY_BYTES", page.DEFAULT_MEMORY_BYTES),
+            ),
             grace_seconds=env_float(env, "PROCESSOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "PROCESSOR_METRICS_PORT", 0),

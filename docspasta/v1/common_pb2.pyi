@@ -18,6 +18,7 @@ class ErrorCategory(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CATEGORY_INVALID: _ClassVar[ErrorCategory]
     ERROR_CATEGORY_ROBOTS: _ClassVar[ErrorCategory]
     ERROR_CATEGORY_PROCESSING: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_TOO_SLOW: _ClassVar[ErrorCategory]
 ERROR_CATEGORY_UNSPECIFIED: ErrorCategory
 ERROR_CATEGORY_TIMEOUT: ErrorCategory
 ERROR_CATEGORY_DNS: ErrorCategory
@@ -30,3 +31,4 @@ ERROR_CATEGORY_BLOCKED: ErrorCategory
 ERROR_CATEGORY_INVALID: ErrorCategory
 ERROR_CATEGORY_ROBOTS: ErrorCategory
 ERROR_CATEGORY_PROCESSING: ErrorCategory
+ERROR_CATEGORY_TOO_SLOW: ErrorCategory

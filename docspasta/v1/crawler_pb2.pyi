@@ -8,17 +8,19 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CrawlRequest(_message.Message):
-    __slots__ = ("url", "job_id", "allow_non_html")
+    __slots__ = ("url", "job_id", "allow_non_html", "max_requests")
     URL_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOW_NON_HTML_FIELD_NUMBER: _ClassVar[int]
+    MAX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     url: str
     job_id: str
     allow_non_html: bool
-    def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., allow_non_html: _Optional[bool] = ...) -> None: ...
+    max_requests: int
+    def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., allow_non_html: _Optional[bool] = ..., max_requests: _Optional[int] = ...) -> None: ...
 
 class CrawlResponse(_message.Message):
-    __slots__ = ("url", "final_url", "status", "content_type", "html", "title", "links", "fetch_seconds", "error", "error_message", "redirects", "retry_after_seconds", "canonical_url", "nofollow", "content_length")
+    __slots__ = ("url", "final_url", "status", "content_type", "html", "title", "links", "fetch_seconds", "error", "error_message", "redirects", "retry_after_seconds", "canonical_url", "nofollow", "content_length", "requests_sent")
     URL_FIELD_NUMBER: _ClassVar[int]
     FINAL_URL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +36,7 @@ class CrawlResponse(_message.Message):
     CANONICAL_URL_FIELD_NUMBER: _ClassVar[int]
     NOFOLLOW_FIELD_NUMBER: _ClassVar[int]
     CONTENT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_SENT_FIELD_NUMBER: _ClassVar[int]
     url: str
     final_url: str
     status: int
@@ -49,4 +52,5 @@ class CrawlResponse(_message.Message):
     canonical_url: str
     nofollow: bool
     content_length: int
-    def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_seconds: _Optional[float] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_after_seconds: _Optional[float] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ...) -> None: ...
+    requests_sent: int
+    def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_seconds: _Optional[float] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_after_seconds: _Optional[float] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ..., requests_sent: _Optional[int] = ...) -> None: ...

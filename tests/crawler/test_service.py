@@ -15,7 +15,7 @@ class BigPageFetcher:
     def __init__(self, size: int) -> None:
         self.size = size
 
-    async def fetch(self, url: str, *, allow_non_html: bool = False) -> FetchResult:
+    async def fetch(self, url: str, *, allow_non_html: bool = False, max_requests: int = 0) -> FetchResult:
         text = "<html><title>Big</title><p>" + "x" * self.size + "</p></html>"
         return FetchResult(url=url, final_url=url, status=200, content_type="text/html", text=text,
                            body_bytes=len(text), seconds=0.01)
