@@ -221,7 +221,8 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
     hostile.html("/", html_page("Index", ["/br", "/rows", "/br2", *good[:3]]))
     hostile.html("/other/", html_page("Other", good[3:]))
     with tempfile.TemporaryDirectory() as tmp:
-        async with LocalStack(crawler=replace(CRAWLER, max_body_bytes=20 * MiB),
+        # One large body at a time in the crawler: what the dev overlay (256 MiB) sets.
+        async with LocalStack(crawler=replace(CRAWLER, max_body_bytes=20 * MiB, large_bodies=1),
                               processor=replace(ProcessorSettings(), workers=2),
                               orchestrator=replace(OrchestratorSettings(), instance_id="test", max_attempts=1),
                               database_url=f"sqlite:///{tmp}/db.sqlite", processes=True) as stack:
