@@ -25,6 +25,7 @@ from docspasta.metrics import JOB_ID_KEY, REQUEST_ID_KEY
 from docspasta.events import format_elapsed
 from docspasta.urls import InvalidURL, is_non_page, normalize
 from docspasta.v1 import common_pb2, crawler_pb2, orchestrator_pb2 as pb, processor_pb2
+from orchestrator.budget import BUDGET, RequestBudget
 from orchestrator.clients import Backends
 from orchestrator.eventlog import EventLog
 from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
@@ -99,6 +100,7 @@ class CrawlJob:
         self.robots = RobotsCache(self._fetch_resource, s.robots_user_agent)
         self.dedup = Dedup(job_id=job_id, store=store, writer=self.writer, cache_size=s.dedup_cache_size,
                            complete=not self.resumed)
+        self.budget = RequestBudget(max_pages=options.max_pages, limits=s.budget)
         self._sitemaps = SitemapReader(self._fetch_resource, self._seed_from_sitemap,
                                        max_documents=s.max_sitemap_documents, max_urls=s.max_sitemap_urls)
         self._origins: set[str] = set()
@@ -299,7 +301,7 @@ class CrawlJob:
         self._wake.set()
 
     def _budget_left(self, live: int) -> bool:
-        return self.processed + live < self.options.max_pages
+        return self.processed + live < self.options.max_pages and not self.budget.exhausted
 
     async def _crawl(self) -> None:
         if not self.resumed:
@@ -312,7 +314,7 @@ class CrawlJob:
                 if self.frontier.needs_refill():
                     await self.frontier.refill()
                 while len(live) < self._live_cap and self._budget_left(len(live)):
-                    item = self.frontier.pop(ready=self.politeness.can_assign)
+                    item = self.frontier.pop(ready=lambda h: self.politeness.can_assign(h) and self.budget.open(h))
                     if item is None:
                         break
                     self.politeness.assign(item.host)
@@ -333,7 +335,8 @@ class CrawlJob:
                         if not task.cancelled() and task.exception() is not None:
                             log.warning("sitemap discovery failed", exc_info=task.exception())
             if self.frontier:
-                self.skipped["max_pages"] += len(self.frontier)
+                # Left because max_pages was reached, or because no request may be sent.
+                self.skipped["max_pages" if self.processed >= self.options.max_pages else BUDGET] += len(self.frontier)
         finally:
             pending = [*live, *self._aux, *([waker] if waker else [])]
             for task in pending:
@@ -429,10 +432,16 @@ class CrawlJob:
             if on_start is not None:
                 on_start()
             began = time.monotonic()
+            if not (granted := self.budget.grant(host)):
+                return self.budget.refusal(request.url, host)
+            request.max_requests = granted  # every request and redirect hop counts (orchestrator/budget.py)
             try:
                 response = await self._backends.crawl(request, self._call_metadata())
             except grpc.aio.AioRpcError as exc:
-                return rpc_failure(request.url, exc)  # the crawler's trouble, not the host's
+                response = rpc_failure(request.url, exc)  # the crawler's trouble, not the host's
+                self.budget.settle(host, granted, response)
+                return response
+            self.budget.settle(host, granted, response)
             ticket.done(response, response.fetch_seconds or time.monotonic() - began)
         return response
 
@@ -598,8 +607,9 @@ class CrawlJob:
             try:
                 result = await self._backends.process(request, self._call_metadata())
             except grpc.aio.AioRpcError as exc:
-                category = (common_pb2.ERROR_CATEGORY_TOO_LARGE
-                            if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else common_pb2.ERROR_CATEGORY_PROCESSING)
+                category = {grpc.StatusCode.RESOURCE_EXHAUSTED: common_pb2.ERROR_CATEGORY_TOO_LARGE,
+                            grpc.StatusCode.DEADLINE_EXCEEDED: common_pb2.ERROR_CATEGORY_TOO_SLOW,
+                            }.get(exc.code(), common_pb2.ERROR_CATEGORY_PROCESSING)
                 message = f"processing failed: {exc.code().name} {exc.details() or ''}".strip()
                 self.emit("url_failed", pb.UrlFailed(url=item.url, error=category, message=message, attempt=1))
                 self.failed += 1

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from docspasta.settings import env_bool, env_float, env_int, env_str
+from orchestrator import budget
 
 DEFAULT_BIND = "127.0.0.1:50053"
 DEFAULT_CRAWLER_TARGET = "127.0.0.1:50051"
@@ -77,6 +78,8 @@ class OrchestratorSettings:
     max_links_per_page: int = DEFAULT_MAX_LINKS_PER_PAGE
     max_sitemap_documents: int = DEFAULT_MAX_SITEMAP_DOCUMENTS
     max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS
+    # The request budget per job (orchestrator/budget.py; README: "Request budget").
+    budget: budget.BudgetLimits = budget.BudgetLimits()
     # Finished jobs (row, events, frontier) are deleted from the job store this long after they end.
     job_retention_seconds: float = DEFAULT_JOB_RETENTION_SECONDS
     # Jobs running on this replica at most; more wait in the admission queue (QUEUED).
@@ -132,6 +135,14 @@ class OrchestratorSettings:
             max_links_per_page=env_int(env, "MAX_LINKS_PER_PAGE", DEFAULT_MAX_LINKS_PER_PAGE, minimum=1),
             max_sitemap_documents=env_int(env, "MAX_SITEMAP_DOCUMENTS", DEFAULT_MAX_SITEMAP_DOCUMENTS),
             max_sitemap_urls=env_int(env, "MAX_SITEMAP_URLS", DEFAULT_MAX_SITEMAP_URLS),
+            budget=budget.BudgetLimits(
+                requests_per_page=env_float(env, "REQUEST_BUDGET_PER_PAGE", budget.DEFAULT_REQUESTS_PER_PAGE,
+                                            minimum=1.0),
+                extra_requests=env_int(env, "REQUEST_BUDGET_EXTRA", budget.DEFAULT_EXTRA_REQUESTS),
+                per_host=env_int(env, "REQUEST_BUDGET_PER_HOST", 0),
+                error_window=env_int(env, "HOST_ERROR_WINDOW", budget.DEFAULT_ERROR_WINDOW),
+                error_ratio=env_float(env, "HOST_ERROR_RATIO", budget.DEFAULT_ERROR_RATIO, minimum=0.01),
+            ),
             job_retention_seconds=env_float(env, "JOB_RETENTION_SECONDS", DEFAULT_JOB_RETENTION_SECONDS),
             max_active_jobs=env_int(env, "MAX_ACTIVE_JOBS", DEFAULT_MAX_ACTIVE_JOBS, minimum=1),
             database_url=env_str(env, "DATABASE_URL", DEFAULT_DATABASE_URL),

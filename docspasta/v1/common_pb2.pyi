@@ -19,6 +19,7 @@ class ErrorCategory(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CATEGORY_ROBOTS: _ClassVar[ErrorCategory]
     ERROR_CATEGORY_PROCESSING: _ClassVar[ErrorCategory]
     ERROR_CATEGORY_TOO_SLOW: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_REQUEST_BUDGET: _ClassVar[ErrorCategory]
 ERROR_CATEGORY_UNSPECIFIED: ErrorCategory
 ERROR_CATEGORY_TIMEOUT: ErrorCategory
 ERROR_CATEGORY_DNS: ErrorCategory
@@ -32,3 +33,4 @@ ERROR_CATEGORY_INVALID: ErrorCategory
 ERROR_CATEGORY_ROBOTS: ErrorCategory
 ERROR_CATEGORY_PROCESSING: ErrorCategory
 ERROR_CATEGORY_TOO_SLOW: ErrorCategory
+ERROR_CATEGORY_REQUEST_BUDGET: ErrorCategory
