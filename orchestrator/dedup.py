@@ -92,14 +92,18 @@ class Dedup:
         cache = self._caches[kind]
         cache.put(key, (cache.get(key) or frozenset()) | {value})
 
-    async def same_html(self, html: str) -> bool:
-        """Records the page's HTML; True when a page with identical HTML was seen."""
+    async def same_html(self, html: str, key: str) -> bool:
+        """Records the page ``key``'s HTML; True when another page had identical HTML.
+        (The same page fetched again after a resume is not its own duplicate.)"""
         digest = content_hash(html).hex()
-        if await self._values(HASH_HTML, digest):
+        mine = key.encode()
+        pages = await self._values(HASH_HTML, digest)
+        # Again, after the await: another page may have recorded it meanwhile.
+        pages |= self._writer.hashes(HASH_HTML, digest) | (self._caches[HASH_HTML].get(digest) or frozenset())
+        if pages - {mine}:
             return True
-        if self._writer.hashes(HASH_HTML, digest) or self._caches[HASH_HTML].get(digest):
-            return True  # recorded by another page while we asked
-        self._add(HASH_HTML, digest, b"")
+        if not pages:
+            self._add(HASH_HTML, digest, mine)
         return False
 
     async def has_claims(self, key: str) -> bool:

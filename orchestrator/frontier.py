@@ -58,6 +58,7 @@ class Known:
     state: str
     reason: str = ""
     depth: int = 0
+    source: str = ""  # the page it was discovered on (for ``seen``: the page it is another form of)
 
     @property
     def taken(self) -> bool:
@@ -101,7 +102,7 @@ class Frontier:
             limit = min(_WARM_BATCH, self.known.capacity - len(self.known))
             rows = await self._store.frontier_scan(self._job_id, after_key=after, limit=limit)
             for row in rows:
-                self.known.put(row.key, Known(row.state, row.reason, row.depth))
+                self.known.put(row.key, Known(row.state, row.reason, row.depth, row.discovered_from))
             if len(rows) < limit:
                 self.known.complete = True  # every row fitted
                 break
@@ -116,7 +117,7 @@ class Frontier:
             return known
         entry = self._writer.frontier_entry(key)
         if entry is not None:
-            return Known(entry.state, entry.reason, entry.depth)
+            return Known(entry.state, entry.reason, entry.depth, entry.discovered_from)
         return None
 
     async def lookup(self, keys: Iterable[str]) -> dict[str, Known]:
@@ -132,20 +133,22 @@ class Frontier:
         if missing:
             for key, row in (await self._store.frontier_lookup(self._job_id, missing)).items():
                 # A row committed while we asked is newer in memory.
-                known = self.peek(key) or Known(row.state, row.reason, row.depth)
+                known = self.peek(key) or Known(row.state, row.reason, row.depth, row.discovered_from)
                 self.known.put(key, known)
                 found[key] = known
         return found
 
     def _remember(self, entry: FrontierEntry) -> None:
         self._writer.frontier(entry)
-        self.known.put(entry.key, Known(entry.state, entry.reason, entry.depth))
+        self.known.put(entry.key, Known(entry.state, entry.reason, entry.depth, entry.discovered_from))
 
     async def mark_seen(self, key: str, url: str, *, source: str) -> bool:
-        """Records another form of a page taken (a redirect target, a canonical URL);
-        False when the key was already taken."""
+        """Records ``key`` as another form of the page ``source`` (a redirect target, a
+        canonical URL); False when the key was already taken by another page."""
         known = (await self.lookup([key])).get(key)
         known = self.peek(key) or known  # anything admitted while we asked
+        if known is not None and known.state == F_SEEN and known.source == source:
+            return True  # recorded by an earlier attempt at this same page (before a resume)
         if known is not None and known.taken:
             return False
         self.seen_count += 1

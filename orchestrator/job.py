@@ -152,7 +152,9 @@ class CrawlJob:
         return job
 
     def emit(self, name: str, payload: Message) -> None:
-        if not self.events.closed and not self._stop_reason:
+        # While suspending, events still flow until the last commit: a URL finished in
+        # that moment keeps its events, and its row says done.
+        if not self.events.closed and self._stop_reason != "lost":
             self.events.append(name, payload)
 
     def _progress(self) -> None:
@@ -493,7 +495,7 @@ class CrawlJob:
             if not await self.frontier.mark_seen(final, response.final_url or url, source=url):
                 self._skip(url, DUPLICATE, f"redirects to {final}, already in this job")
                 return False, DUPLICATE
-        if await self.dedup.same_html(response.html):
+        if await self.dedup.same_html(response.html, final):
             self._skip(url, DUPLICATE, "identical content to a page already in this job")
             return False, DUPLICATE
         if detail := await self._canonical_duplicate(final, response):

@@ -46,7 +46,7 @@ F_SEEN = "seen"  # another URL form (redirect target, canonical) of a page taken
 FRONTIER_STATES = frozenset({F_QUEUED, F_IN_FLIGHT, F_DONE, F_FAILED, F_SKIPPED, F_SEEN})
 
 # Dedup hash kinds.
-HASH_HTML = "html"  # key: hex digest of a page's HTML; value empty
+HASH_HTML = "html"  # key: hex digest of a page's HTML; value: the URL key of the page kept with it
 HASH_TEXT = "text"  # key: a kept page's URL key; value: its main-text hash
 HASH_CLAIM = "claim"  # key: a canonical target's URL key; value: main-text hash of a claimant
 

@@ -88,6 +88,8 @@ async def test_seen_cache_is_bounded_and_misses_ask_the_store(owned: Owned) -> N
     assert len(frontier.known) <= 20
     assert not await frontier.mark_seen(keys[0], keys[0], source="x")
     assert await frontier.mark_seen("https://a.com/alias", "https://a.com/alias", source="x")
+    assert await frontier.mark_seen("https://a.com/alias", "https://a.com/alias", source="x")  # x again
+    assert not await frontier.mark_seen("https://a.com/alias", "https://a.com/alias", source="y")
 
 
 async def test_restore_requeues_in_flight_and_warms_the_cache(owned: Owned) -> None:
@@ -115,10 +117,12 @@ async def test_restore_requeues_in_flight_and_warms_the_cache(owned: Owned) -> N
 async def test_dedup_through_the_store_after_evictions(owned: Owned) -> None:
     dedup = Dedup(job_id="j", store=owned.store, writer=owned.writer, cache_size=10)
     pages = [f"<p>page {i}</p>" for i in range(50)]
-    for html in pages:
-        assert not await dedup.same_html(html)
+    for i, html in enumerate(pages):
+        assert not await dedup.same_html(html, f"k{i}")
     await owned.writer.flush()
-    assert all([await dedup.same_html(html) for html in pages])
+    assert all([await dedup.same_html(html, "other") for html in pages])
+    # The same page again (fetched once more after a resume) is not its own duplicate.
+    assert not any([await dedup.same_html(html, f"k{i}") for i, html in enumerate(pages)])
     home, other = text_hash("<p>Home</p>"), text_hash("<p>Other</p>")
     dedup.keep("https://e.com/", home)
     assert not await dedup.canonical_duplicate("https://e.com/a", "https://e.com/", other)  # points home: kept
@@ -127,5 +131,5 @@ async def test_dedup_through_the_store_after_evictions(owned: Owned) -> None:
     assert await dedup.claimed("https://e.com/t", other) and not await dedup.claimed("https://e.com/t", home)
     await owned.writer.flush()
     fresh = Dedup(job_id="j", store=owned.store, writer=owned.writer, complete=False)  # a resumed job
-    assert await fresh.same_html(pages[0]) and await fresh.has_claims("https://e.com/t")
+    assert await fresh.same_html(pages[0], "other") and not await fresh.same_html(pages[0], "k0") and await fresh.has_claims("https://e.com/t")
     assert await fresh.claimed("https://e.com/t", other)
