@@ -28,16 +28,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The brief's launch flags, plus: no QUIC (all traffic is routed HTTP anyway), a proxy
+# The brief's launch flags, plus: no QUIC (all traffic is routed HTTP anyway); a proxy
 # that does not exist with no implicit loopback bypass (a request that escaped routing
-# fails instead of connecting: preconnect, prefetch, anything new), no UDP for WebRTC.
+# fails instead of connecting: preconnect, prefetch, anything new); no UDP for WebRTC;
+# and Chromium's own calls home switched off or pointed at nothing (network time,
+# component and extension updates, Google sign-in: the Debian build ships API keys).
+_NOWHERE = "http://127.0.0.1:9"
 BASE_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
              "--disable-default-apps", "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage",
-             "--proxy-bypass-list=<-loopback>",
-             "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-             "--disable-features=Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,"
-             "AutofillServerCommunication,CertificateTransparencyComponentUpdater")
+             "--proxy-bypass-list=<-loopback>", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+             "--disable-features=NetworkTimeServiceQuerying,Translate,MediaRouter,OptimizationHints,"
+             "OptimizationGuideModelDownloading,AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
+             "InterestFeedContentSuggestions",
+             "--disable-client-side-phishing-detection", "--disable-domain-reliability", "--no-pings",
+             "--disable-breakpad", "--disable-component-extensions-with-background-pages",
+             f"--gaia-url={_NOWHERE}", f"--google-base-url={_NOWHERE}", f"--lso-url={_NOWHERE}",
+             f"--component-updater=url-source={_NOWHERE}/")
 # Runs before any script of the page: no peer connections (they would open UDP sockets).
 INIT_SCRIPT = """
 for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel"]) {

@@ -185,6 +185,10 @@ class Egress:
                 request.url, method=request.method, headers=forwarded_headers(await request.all_headers()),
                 data=request.post_data_buffer, max_bytes=left)
         except FetchError as exc:
+            if request.is_navigation_request():
+                # The page's own navigation away (location = ...) failed: what the page
+                # would show is Chromium's error page, never worth keeping.
+                guard.fail(exc.category, f"the page navigated to {request.url[:200]}, which failed: {exc.message}")
             if exc.category in ("blocked", "invalid"):
                 guard.blocked += 1
                 log.info("request refused", extra={"url": request.url[:300], "reason": exc.message})

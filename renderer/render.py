@@ -38,6 +38,9 @@ T = TypeVar("T")
 POLL_SECONDS = 0.05
 # How often the DOM is measured while the page settles.
 MEASURE_SECONDS = 0.5
+# With the network idle, two counts of the DOM this far apart must agree: a page still
+# building (or growing without end) has not settled.
+DOM_STEADY_SECONDS = 0.1
 _MEASURE = "() => [document.getElementsByTagName('*').length, window.frames.length]"
 
 
@@ -156,12 +159,13 @@ class PageRenderer:
                 await asyncio.gather(task, return_exceptions=True)
 
     async def _settle(self, page: Page, guard: PageGuard, wait_selector: str) -> None:
-        """Until the selector matches or the network is idle, at most ``settle_seconds``."""
+        """Until the selector matches, or the network is idle and the DOM stopped growing;
+        at most ``settle_seconds``. The DOM is measured on the way (its caps)."""
         from playwright.async_api import Error as PlaywrightError
         s = self._settings
         now = time.monotonic()
         deadline = now + s.settle_seconds
-        measure_at = now + MEASURE_SECONDS
+        measured_at, last_count = 0.0, -1
         idle = s.idle_ms / 1000
         while (now := time.monotonic()) < deadline:
             if wait_selector:
@@ -173,10 +177,11 @@ class PageRenderer:
                         raise PageFailed("invalid", f"wait_selector is not a valid CSS selector: "
                                          f"{exc.message.splitlines()[0]}"[:300]) from None
                     raise
-            elif guard.inflight == 0 and now - guard.last_activity >= idle:
-                return
-            if now >= measure_at:
+            network_idle = guard.inflight == 0 and now - guard.last_activity >= idle
+            if now - measured_at >= (DOM_STEADY_SECONDS if network_idle else MEASURE_SECONDS):
                 elements, frames = await page.evaluate(_MEASURE)
                 self._check_dom(guard, elements, frames)
-                measure_at = now + MEASURE_SECONDS
+                if network_idle and not wait_selector and elements == last_count:
+                    return
+                measured_at, last_count = now, elements
             await asyncio.sleep(POLL_SECONDS)

@@ -1,14 +1,14 @@
 """Renderer fixtures: the real service (its own factory, in-process, port 0) driving
 real Chromium, a policy that refuses private targets except exactly the test site's
-endpoint, and a loopback canary that counts every connection it gets. The browser's
-backstop proxy points at the canary too, so a request that escaped routing would be
-counted as well."""
+endpoint, and two loopback listeners that record every connection they get: the canary
+(the forbidden target pages reach for) and the backstop (the browser's proxy, where a
+request that escaped routing would arrive)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -30,15 +30,32 @@ SETTINGS = replace(RendererSettings(), bind="127.0.0.1:0", render_timeout=45.0, 
 class Canary:
     port: int = 0
     connections: int = 0
+    # The first bytes of each connection (what leaked, when something did).
+    received: list[bytes] = field(default_factory=list)
     server: asyncio.Server | None = None
 
 
 @pytest.fixture
 async def canary() -> AsyncIterator[Canary]:
+    async for c in _listener():
+        yield c
+
+
+@pytest.fixture
+async def backstop() -> AsyncIterator[Canary]:
+    async for c in _listener():
+        yield c
+
+
+async def _listener() -> AsyncIterator[Canary]:
     c = Canary()
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         c.connections += 1
+        try:
+            c.received.append(await asyncio.wait_for(reader.read(200), 2.0))
+        except (TimeoutError, ConnectionError):
+            c.received.append(b"")
         writer.close()
 
     c.server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
@@ -79,11 +96,11 @@ StartRenderer = Callable[..., Awaitable[RendererUnderTest]]
 
 
 @pytest.fixture
-async def start_renderer(canary: Canary) -> AsyncIterator[StartRenderer]:
+async def start_renderer(backstop: Canary) -> AsyncIterator[StartRenderer]:
     started: list[tuple[ServiceHost, Any]] = []
 
     async def start(site_port: int, **overrides: Any) -> RendererUnderTest:
-        settings = replace(SETTINGS, backstop_proxy=f"http://127.0.0.1:{canary.port}", **overrides)
+        settings = replace(SETTINGS, backstop_proxy=f"http://127.0.0.1:{backstop.port}", **overrides)
         host, port = await create_server(settings, policy=policy_for(site_port))
         channel = insecure_channel(f"127.0.0.1:{port}")
         started.append((host, channel))

@@ -158,7 +158,7 @@ for (const t of targets) {{
 const w = new Worker('/ssrf/worker.js');
 w.onmessage = e => note('worker', e.data);
 window.open(targets[0]);
-navigator.serviceWorker && navigator.serviceWorker.register('/ssrf/sw.js').then(() => note('sw', 'GOT'), () => note('sw', 'refused'));
+navigator.serviceWorker && navigator.serviceWorker.register('/ssrf/sw.js').then(() => note('sw', 'registered'), () => note('sw', 'refused'));
 setTimeout(() => {{ document.getElementById('done').textContent = 'attempts finished'; }}, 1500);
 """
     links = "".join(f'<link rel="{rel}" href="{targets[0]}">' for rel in ("preconnect", "dns-prefetch", "prefetch",
