@@ -1,22 +1,33 @@
-"""The orchestrator's gRPC clients to the crawler and the processor, with a deadline on
-every call."""
+"""The orchestrator's gRPC clients to the crawler, the processor and the renderer, with a
+deadline on every call. The renderer channel opens on first use: a local stack starts
+its renderer process only then (``start_renderer``), so ordinary sites never pay for a
+browser."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
 from docspasta.rpc import insecure_channel
-from docspasta.v1 import crawler_pb2, crawler_pb2_grpc, processor_pb2, processor_pb2_grpc
+from docspasta.v1 import crawler_pb2, crawler_pb2_grpc, processor_pb2, processor_pb2_grpc, renderer_pb2, renderer_pb2_grpc
 
 CRAWLER_SERVICE = "docspasta.v1.Crawler"
 PROCESSOR_SERVICE = "docspasta.v1.Processor"
+RENDERER_SERVICE = "docspasta.v1.Renderer"
+NO_RENDERER = ("this page needs rendering in a browser, and no renderer service is configured "
+               "(RENDERER_TARGET; `docspasta crawl` and `serve` start one themselves)")
+
+
+class RendererUnavailable(Exception):
+    """No renderer to send a page to; the message says what to configure."""
 
 
 class Backends:
     def __init__(self, *, crawler_target: str, processor_target: str, crawl_timeout: float,
-                 process_timeout: float) -> None:
+                 process_timeout: float, renderer_target: str = "", render_timeout: float = 60.0,
+                 start_renderer: Callable[[], Awaitable[str]] | None = None) -> None:
         # Crawl is idempotent (a GET); Process is an idempotent upsert: both may be retried.
         self._crawler_channel = insecure_channel(crawler_target, retry_services=[CRAWLER_SERVICE])
         self._processor_channel = insecure_channel(processor_target, retry_services=[PROCESSOR_SERVICE])
@@ -24,6 +35,32 @@ class Backends:
         self._processor = processor_pb2_grpc.ProcessorStub(self._processor_channel)
         self.crawl_timeout = crawl_timeout
         self.process_timeout = process_timeout
+        self.render_timeout = render_timeout
+        self._renderer_target = renderer_target
+        self._start_renderer = start_renderer
+        self._renderer_channel: grpc.aio.Channel | None = None
+        self._renderer: renderer_pb2_grpc.RendererAsyncStub | None = None
+        self._renderer_lock = asyncio.Lock()
+
+    async def _renderer_stub(self) -> renderer_pb2_grpc.RendererAsyncStub:
+        async with self._renderer_lock:
+            if self._renderer is None:
+                target = self._renderer_target
+                if not target and self._start_renderer is not None:
+                    target = await self._start_renderer()
+                if not target:
+                    raise RendererUnavailable(NO_RENDERER)
+                self._renderer_channel = insecure_channel(target, retry_services=[RENDERER_SERVICE])
+                self._renderer = renderer_pb2_grpc.RendererStub(self._renderer_channel)
+            return self._renderer
+
+    async def render(self, request: renderer_pb2.RenderRequest,
+                     metadata: tuple[tuple[str, str], ...] = ()) -> renderer_pb2.RenderResponse:
+        """Raises RendererUnavailable when there is no renderer at all."""
+        stub = await self._renderer_stub()
+        response: renderer_pb2.RenderResponse = await stub.Render(
+            request, timeout=self.render_timeout, metadata=metadata)
+        return response
 
     async def crawl(self, request: crawler_pb2.CrawlRequest,
                     metadata: tuple[tuple[str, str], ...] = ()) -> crawler_pb2.CrawlResponse:
@@ -45,6 +82,8 @@ class Backends:
     async def close(self) -> None:
         await self._crawler_channel.close(None)
         await self._processor_channel.close(None)
+        if self._renderer_channel is not None:
+            await self._renderer_channel.close(None)
 
 
 def is_transient(error: grpc.aio.AioRpcError) -> bool:

@@ -24,9 +24,9 @@ from docspasta import logs
 from docspasta.metrics import JOB_ID_KEY, REQUEST_ID_KEY
 from docspasta.events import format_elapsed
 from docspasta.urls import InvalidURL, is_non_page, normalize
-from docspasta.v1 import common_pb2, crawler_pb2, orchestrator_pb2 as pb, processor_pb2
+from docspasta.v1 import common_pb2, crawler_pb2, orchestrator_pb2 as pb, processor_pb2, renderer_pb2
 from orchestrator.budget import BUDGET, RequestBudget
-from orchestrator.clients import Backends
+from orchestrator.clients import Backends, RendererUnavailable
 from orchestrator.eventlog import EventLog
 from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
 from orchestrator.frontier import Frontier, Item, host_key
@@ -34,6 +34,7 @@ from orchestrator.options import JobOptions
 from orchestrator.persist import JobWriter
 from orchestrator.store.base import Finish, JobStore, LeaseLost
 from orchestrator.politeness import Politeness
+from orchestrator.render import RenderDecision, shell_reason
 from orchestrator.retry import backoff_seconds, is_retryable, rpc_failure
 from orchestrator.robots import ROBOTS, RobotsCache, RobotsRules
 from orchestrator.scope import Scope
@@ -115,6 +116,9 @@ class CrawlJob:
         self._calls = int(saved.get("calls", 0))
         self.requeued = 0
         self.task: asyncio.Task[None] | None = None
+        # The render step (orchestrator/render.py), and the URLs whose page was rendered.
+        self._render = RenderDecision(options.render_mode)
+        self._rendered: set[str] = set()
 
     # -- state -------------------------------------------------------------
 
@@ -448,7 +452,9 @@ class CrawlJob:
         return response
 
     async def _fetch(self, item: Item) -> crawler_pb2.CrawlResponse | None:
-        """The fetch and retry steps; None after a final failure (reported)."""
+        """The fetch, render and retry steps; None after a final failure (reported)."""
+        if self._render.render_directly(item.host):
+            return await self._render_page(item, announced=False)
         request = crawler_pb2.CrawlRequest(url=item.url, job_id=self.job_id)
         response = crawler_pb2.CrawlResponse()
         for attempt in range(1, self._max_attempts + 1):
@@ -457,6 +463,9 @@ class CrawlJob:
 
             response = await self._request(item.host, request, started)
             if not response.error:
+                if self._render.wants_check() and (await asyncio.to_thread(shell_reason, response.html)) is not None:
+                    self._render.shell_seen(item.host)
+                    return await self._render_page(item, announced=True)
                 return response
             retry = is_retryable(response) and attempt < self._max_attempts
             delay = backoff_seconds(attempt, response.retry_after_seconds) if retry else 0.0
@@ -471,6 +480,46 @@ class CrawlJob:
         self._first_error = self._first_error or response.error_message
         return None
 
+    async def _render_page(self, item: Item, *, announced: bool) -> crawler_pb2.CrawlResponse | None:
+        """The page through the renderer, with the host's politeness and the retries; None
+        after a final failure (reported). ``announced``: url_started was already sent for
+        this URL's fetch."""
+        request = renderer_pb2.RenderRequest(url=item.url, job_id=self.job_id)
+        page = crawler_pb2.CrawlResponse()
+        for attempt in range(1, self._max_attempts + 1):
+            async with self.politeness.request(item.host) as ticket, self._crawl_slots:
+                if not announced or attempt > 1:
+                    self.emit("url_started", pb.UrlStarted(url=item.url, depth=item.depth, attempt=attempt))
+                began = time.monotonic()
+                try:
+                    page = (await self._backends.render(request, self._call_metadata())).page
+                except RendererUnavailable as exc:
+                    page = crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
+                                                     error_message=str(exc))
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:  # no browser there: say which package
+                        page = crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
+                                                         error_message=exc.details() or "the renderer cannot render")
+                    else:
+                        page = rpc_failure(item.url, exc)
+                        page.error_message = page.error_message.replace("crawler", "renderer", 1)
+                else:
+                    ticket.done(page, page.fetch_seconds or time.monotonic() - began)
+            if not page.error:
+                self._rendered.add(item.key)
+                return page
+            retry = is_retryable(page) and attempt < self._max_attempts
+            delay = backoff_seconds(attempt, page.retry_after_seconds) if retry else 0.0
+            self.emit("url_failed", pb.UrlFailed(url=item.url, error=page.error, message=page.error_message,
+                                                 attempt=attempt, will_retry=retry, retry_in_seconds=round(delay, 3)))
+            if not retry:
+                break
+            self.retries += 1
+            await asyncio.sleep(delay)
+        self.failed += 1
+        self._first_error = self._first_error or page.error_message
+        return None
+
     # -- after the fetch -----------------------------------------------------
 
     def _skip(self, url: str, reason: str, detail: str) -> None:
@@ -480,6 +529,8 @@ class CrawlJob:
     async def _handle(self, item: Item, response: crawler_pb2.CrawlResponse) -> tuple[bool, str]:
         """After the fetch: (failed, reason left out) of the URL."""
         url = item.url
+        rendered = item.key in self._rendered
+        self._rendered.discard(item.key)
         try:
             final = normalize(response.final_url or url)
         except InvalidURL:
@@ -503,7 +554,8 @@ class CrawlJob:
             return False, DUPLICATE
         self.emit("url_crawled", pb.UrlCrawled(url=url, title=response.title, content_length=response.content_length,
                                                status=response.status, final_url=response.final_url,
-                                               fetch_seconds=round(response.fetch_seconds, 4)))
+                                               fetch_seconds=round(response.fetch_seconds, 4),
+                                               rendered=rendered))
         if not response.nofollow:
             await self._admit(url, response.links, item.depth + 1)
         return await self._process(item, response.html), ""

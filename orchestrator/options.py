@@ -10,6 +10,7 @@ from wcmatch import glob
 
 from docspasta.urls import InvalidURL, normalize
 from docspasta.v1 import orchestrator_pb2
+from orchestrator.render import AUTO, mode_from_proto, mode_to_proto
 from orchestrator.settings import OrchestratorSettings
 
 MAX_PATTERNS = 100
@@ -36,13 +37,16 @@ class JobOptions:
     allowed_domains: tuple[str, ...] = ()
     use_sitemaps: bool = True
     obey_robots: bool = True
+    # auto, always or never (orchestrator/render.py).
+    render_mode: str = AUTO
 
     def to_proto(self) -> orchestrator_pb2.JobOptions:
         return orchestrator_pb2.JobOptions(
             max_pages=self.max_pages, max_depth=self.max_depth, concurrency=self.concurrency,
             timeout_seconds=self.timeout_seconds, include_patterns=self.include_patterns,
             exclude_patterns=self.exclude_patterns, allowed_domains=self.allowed_domains,
-            use_sitemaps=self.use_sitemaps, obey_robots=self.obey_robots)
+            use_sitemaps=self.use_sitemaps, obey_robots=self.obey_robots,
+            render_mode=mode_to_proto(self.render_mode))
 
     @classmethod
     def from_proto(cls, p: orchestrator_pb2.JobOptions) -> JobOptions:
@@ -51,7 +55,8 @@ class JobOptions:
                    timeout_seconds=p.timeout_seconds, include_patterns=tuple(p.include_patterns),
                    exclude_patterns=tuple(p.exclude_patterns), allowed_domains=tuple(p.allowed_domains),
                    use_sitemaps=p.use_sitemaps if p.HasField("use_sitemaps") else True,
-                   obey_robots=p.obey_robots if p.HasField("obey_robots") else True)
+                   obey_robots=p.obey_robots if p.HasField("obey_robots") else True,
+                   render_mode=mode_from_proto(p.render_mode))
 
 
 def _number(value: float) -> str:
@@ -122,4 +127,11 @@ def effective_options(request: orchestrator_pb2.JobOptions, settings: Orchestrat
         allowed_domains=tuple(d.lower() for d in domains),
         use_sitemaps=request.use_sitemaps if request.HasField("use_sitemaps") else True,
         obey_robots=request.obey_robots if request.HasField("obey_robots") else True,
+        render_mode=_render_mode(request.render_mode),
     )
+
+
+def _render_mode(value: int) -> str:
+    if value not in orchestrator_pb2.RenderMode.values():
+        raise InvalidOptions(f"options.render_mode: unknown value {value} (auto, always or never)")
+    return mode_from_proto(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from docspasta import metrics
 from docspasta.rpc import ServiceHost, run_service
@@ -17,17 +18,20 @@ SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full
 
 
 async def create_server(settings: OrchestratorSettings, *, store: JobStore | None = None,
-                        ) -> tuple[ServiceHost, int]:
+                        start_renderer: Callable[[], Awaitable[str]] | None = None) -> tuple[ServiceHost, int]:
     """A started orchestrator server and its bound port, on the job store that
     ``settings.database_url`` names (or ``store``, already open, which the caller
-    closes). Stopping it commits and releases its running jobs; they stay RUNNING in
+    closes). ``start_renderer`` starts a renderer on first need and returns its target
+    (the local stack; deployed, ``settings.renderer_target`` names one). Stopping it commits and releases its running jobs; they stay RUNNING in
     the store and another replica (or this one restarted) continues them."""
     own_store = store is None
     if store is None:
         store = open_job_store(settings.database_url)
         await store.open()
     backends = Backends(crawler_target=settings.crawler_target, processor_target=settings.processor_target,
-                        crawl_timeout=settings.crawl_rpc_timeout, process_timeout=settings.process_rpc_timeout)
+                        crawl_timeout=settings.crawl_rpc_timeout, process_timeout=settings.process_rpc_timeout,
+                        renderer_target=settings.renderer_target, render_timeout=settings.render_rpc_timeout,
+                        start_renderer=start_renderer)
     registry = JobRegistry(settings=settings, backends=backends, store=store)
     try:
         host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)

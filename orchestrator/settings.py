@@ -13,6 +13,9 @@ from orchestrator import budget
 DEFAULT_BIND = "127.0.0.1:50053"
 DEFAULT_CRAWLER_TARGET = "127.0.0.1:50051"
 DEFAULT_PROCESSOR_TARGET = "127.0.0.1:50052"
+# No renderer unless one is named: a page that needs rendering then fails saying so.
+DEFAULT_RENDERER_TARGET = ""
+DEFAULT_RENDER_RPC_TIMEOUT = 60.0
 DEFAULT_MAX_PAGES = 5000
 DEFAULT_MAX_DEPTH = 20
 DEFAULT_CONCURRENCY = 10
@@ -66,6 +69,9 @@ class OrchestratorSettings:
     process_concurrency: int = 0
     crawl_rpc_timeout: float = DEFAULT_CRAWL_RPC_TIMEOUT
     process_rpc_timeout: float = DEFAULT_PROCESS_RPC_TIMEOUT
+    # The renderer service (renderer/), for pages built by scripts; "" means none.
+    renderer_target: str = DEFAULT_RENDERER_TARGET
+    render_rpc_timeout: float = DEFAULT_RENDER_RPC_TIMEOUT
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     # Politeness: requests in flight per host at most (adaptive below it), the longest
     # robots.txt Crawl-delay honoured, and the robots.txt user-agent token obeyed.
@@ -126,6 +132,8 @@ class OrchestratorSettings:
             process_concurrency=env_int(env, "PROCESS_CONCURRENCY", 0),
             crawl_rpc_timeout=env_float(env, "CRAWL_RPC_TIMEOUT", DEFAULT_CRAWL_RPC_TIMEOUT, minimum=0.1),
             process_rpc_timeout=env_float(env, "PROCESS_RPC_TIMEOUT", DEFAULT_PROCESS_RPC_TIMEOUT, minimum=0.1),
+            renderer_target=env_str(env, "RENDERER_TARGET", DEFAULT_RENDERER_TARGET),
+            render_rpc_timeout=env_float(env, "RENDER_RPC_TIMEOUT", DEFAULT_RENDER_RPC_TIMEOUT, minimum=1.0),
             max_attempts=env_int(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1),
             host_concurrency=env_int(env, "HOST_CONCURRENCY", DEFAULT_HOST_CONCURRENCY, minimum=1),
             max_crawl_delay=env_float(env, "MAX_CRAWL_DELAY", DEFAULT_MAX_CRAWL_DELAY),
