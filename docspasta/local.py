@@ -8,7 +8,11 @@ passed in the environment) on a unix domain socket, so the fetch/link extraction
 Process calls/SQLite and the orchestrator's frontier do not share one event loop and
 one GIL: on a 2-core machine this is what lets the crawl use both cores. The children
 exit when this process closes the stack, and on their own when it dies (their stdin
-reaches EOF)."""
+reaches EOF).
+
+The renderer (a browser) starts only when a job first needs a page rendered: the
+orchestrator asks for it through ``start_renderer`` (a child process too, with
+``processes=True``), so ordinary sites never pay for Chromium."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from crawler.settings import CrawlerSettings
 from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
+from renderer.settings import RendererSettings
 
 # gRPC and the servers are imported where they are used: a child process imports only
 # its own server, and the processor's spawned conversion workers (which import the
@@ -70,7 +75,9 @@ class LocalStack:
     # The job store. None: next to a SQLite page store (``pages.db`` -> ``pages-jobs.db``,
     # so the two stores' writers never wait for each other), or the same PostgreSQL database.
     jobs_url: str | None = None
-    # Crawler and processor in child processes (see the module docstring).
+    # The renderer's settings; None: the defaults, with the crawler's network policy.
+    renderer: RendererSettings | None = None
+    # Crawler and processor (and the renderer, once needed) in child processes.
     processes: bool = False
     hosts: list[ServiceHost] = field(default_factory=list)
     orchestrator_target: str = ""
@@ -107,7 +114,8 @@ class LocalStack:
                 self._crawler_target = f"127.0.0.1:{crawler_port}"
             orchestrator, orchestrator_port = await create_orchestrator(replace(
                 self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
-                processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url)))
+                processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url)),
+                start_renderer=None if self.orchestrator.renderer_target else self._start_renderer)
             self.hosts.append(orchestrator)
             self.orchestrator_target = f"127.0.0.1:{orchestrator_port}"
         except BaseException:
@@ -135,6 +143,24 @@ class LocalStack:
             self._children.append(child)
             launched.append((kind, child))
         return launched
+
+    async def _start_renderer(self) -> str:
+        """Starts the renderer (first page that needs a browser) and returns its target."""
+        settings = self.renderer or RendererSettings(fetch=self.crawler)
+        if self.processes and self._tmpdir is not None:
+            path = os.path.join(self._tmpdir.name, "renderer.sock")
+            bind = f"unix:{path}" if len(path) <= _MAX_UNIX_PATH else LOOPBACK
+            env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(replace(settings, bind=bind))).decode()}
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "docspasta.local", "renderer", env=env, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE)
+            self._children.append(child)
+            return await self._ready("renderer", child)
+        from renderer.server import create_server as create_renderer
+        host, port = await create_renderer(replace(settings, bind=LOOPBACK))
+        # First in the list: stopped last, after the orchestrator that calls it.
+        self.hosts.insert(0, host)
+        return f"127.0.0.1:{port}"
 
     @staticmethod
     async def _ready(kind: str, child: asyncio.subprocess.Process) -> str:
@@ -200,6 +226,9 @@ async def _serve_child(kind: str) -> None:
     if kind == "crawler":
         from crawler.server import create_server as create_crawler
         host, port = await create_crawler(settings)
+    elif kind == "renderer":
+        from renderer.server import create_server as create_renderer
+        host, port = await create_renderer(settings)
     else:
         from processor.server import create_server as create_processor
         host, port = await create_processor(settings)
@@ -225,8 +254,8 @@ def _child_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
-    if kind not in ("crawler", "processor"):
-        sys.exit("usage: python -m docspasta.local crawler|processor (started by LocalStack)")
+    if kind not in ("crawler", "processor", "renderer"):
+        sys.exit("usage: python -m docspasta.local crawler|processor|renderer (started by LocalStack)")
     asyncio.run(_serve_child(kind))
     # Everything is closed (server, store, pool): skip the interpreter's slow teardown.
     sys.stdout.flush()
