@@ -21,7 +21,9 @@ MAX_PATTERN_LENGTH = 500
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan")
 FIELDS = frozenset({"url", "max_pages", "max_depth", "concurrency", "timeout_seconds", "include_patterns",
-                    "exclude_patterns", "allowed_domains", "use_sitemaps", "obey_robots"})
+                    "exclude_patterns", "allowed_domains", "use_sitemaps", "obey_robots", "render"})
+# The "render" field: when pages are rendered in a browser (orchestrator/render.py).
+RENDER_MODES = {"auto": pb.RENDER_MODE_AUTO, "always": pb.RENDER_MODE_ALWAYS, "never": pb.RENDER_MODE_NEVER}
 
 
 class Invalid(ValueError):
@@ -142,4 +144,9 @@ def parse_job_request(body: object, limits: Limits) -> tuple[str, pb.JobOptions]
         if not isinstance(value, bool):
             raise Invalid(flag, "must be true or false")
         setattr(options, flag, value)
+    render = body.get("render")
+    if render is not None:
+        if not isinstance(render, str) or render not in RENDER_MODES:
+            raise Invalid("render", "must be one of auto, always, never")
+        options.render_mode = RENDER_MODES[render]
     return start, options

@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--no-sitemaps", action="store_true", help="do not seed from sitemaps")
     scope.add_argument("--allow-private-network", action="store_true",
                        help="allow loopback/private targets and any port (your own local docs)")
+    crawl.add_argument("--render", choices=("auto", "always", "never"), default="auto",
+                       help="render pages in Chromium: auto = only pages a script builds (default)")
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress display (the summary still prints)")
     serve = sub.add_parser("serve", help="run the whole system with the web page on this machine",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -114,6 +114,8 @@ def job_options(args: argparse.Namespace) -> pb.JobOptions:
         options.obey_robots = False
     if args.no_sitemaps:
         options.use_sitemaps = False
+    options.render_mode = {"auto": pb.RENDER_MODE_AUTO, "always": pb.RENDER_MODE_ALWAYS,
+                           "never": pb.RENDER_MODE_NEVER}[getattr(args, "render", "auto")]
     return options
 
 
