@@ -1,0 +1,93 @@
+"""Rendering in whole jobs: the local stack (crawler, processor, orchestrator) with the
+renderer started on first need, a script-built site and an ordinary static one."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from docspasta.local import LocalStack
+from docspasta.v1 import orchestrator_pb2 as pb
+from orchestrator.settings import OrchestratorSettings
+from processor.settings import ProcessorSettings
+from renderer.settings import RendererSettings
+from tests.conftest import local_crawler_settings
+from tests.renderer.sites import SpaSite
+from tests.support.jobs import by_type, check_contract, names, run_job, stored_pages
+from tests.support.site import FixtureSite, tree_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+def recall(expected: str, got: str) -> float:
+    """Share of the expected words (with multiplicity) found in what was kept."""
+    def tokens(text: str) -> Counter[str]:
+        return Counter(re.findall(r"[\w.']+", text.lower()))
+    want = tokens(expected)
+    return sum((want & tokens(got)).values()) / max(1, sum(want.values()))
+
+
+def renderer_hosts(stack: LocalStack) -> int:
+    return sum(1 for h in stack.hosts if h.service_names == ["docspasta.v1.Renderer"])
+
+
+@pytest.fixture
+async def render_stack() -> AsyncIterator[LocalStack]:
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          orchestrator=replace(OrchestratorSettings(), instance_id="test"),
+                          renderer=replace(RendererSettings(), fetch=local_crawler_settings(), max_pages=2)) as s:
+        yield s
+
+
+async def test_auto_captures_every_page_of_a_script_built_site(render_stack: LocalStack, spa: SpaSite) -> None:
+    job_id, events = await run_job(render_stack, spa.base + "/", render_mode=pb.RENDER_MODE_AUTO)
+    check_contract(events)
+    assert names(events)[-1] == "job_completed", by_type(events, "url_failed")
+    crawled = by_type(events, "url_crawled")
+    assert len(crawled) == len(spa.paths())
+    assert all(c.rendered for c in crawled)
+    pages = {p.url: p for p in await stored_pages(render_stack, job_id)}
+    assert set(pages) == {spa.base + p for p in spa.paths()}
+    for path in spa.paths():
+        page = pages[spa.base + path]
+        score = recall(spa.expected_text(path), page.markdown)
+        assert score >= 0.99, (path, score, page.markdown[:500])
+        assert page.title.startswith(str(spa.content(path)["title"]))
+    # After two shells on the host the rest went to the browser directly: only the
+    # first pages (those in flight before the second shell was seen) were fetched first.
+    assert sum(spa.requests[p] for p in spa.paths()) < 2 * len(spa.paths())
+
+
+async def test_auto_renders_nothing_on_a_static_site(render_stack: LocalStack, site: FixtureSite) -> None:
+    site.pages.update(tree_site(30))
+    _, events = await run_job(render_stack, site.url("/docs/"))
+    assert names(events)[-1] == "job_completed"
+    crawled = by_type(events, "url_crawled")
+    assert len(crawled) == 30 and not any(c.rendered for c in crawled)
+    assert renderer_hosts(render_stack) == 0  # no browser was ever started
+
+
+async def test_never_keeps_the_shells(render_stack: LocalStack, spa: SpaSite) -> None:
+    job_id, events = await run_job(render_stack, spa.base + "/", render_mode=pb.RENDER_MODE_NEVER)
+    assert not any(c.rendered for c in by_type(events, "url_crawled"))
+    pages = await stored_pages(render_stack, job_id)
+    assert len(pages) == 1  # the shell links nowhere
+    assert recall(spa.expected_text("/"), pages[0].markdown) < 0.2
+    assert renderer_hosts(render_stack) == 0
+
+
+async def test_rendering_without_chromium_fails_naming_the_package(site: FixtureSite) -> None:
+    site.pages.update(tree_site(3))
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          orchestrator=replace(OrchestratorSettings(), instance_id="test"),
+                          renderer=replace(RendererSettings(), fetch=local_crawler_settings(),
+                                           chromium="/nonexistent/chromium")) as stack:
+        _, events = await run_job(stack, site.url("/docs/"), render_mode=pb.RENDER_MODE_ALWAYS)
+    assert names(events)[-1] == "job_failed"
+    assert "apt-get install chromium" in events[-1].job_failed.error
+    failures = by_type(events, "url_failed")
+    assert failures and all("apt-get install chromium" in f.message and not f.will_retry for f in failures)
