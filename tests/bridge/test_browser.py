@@ -1,134 +1,208 @@
-"""Issue 4, check 3: headless Chromium (Debian's, driven by Playwright) against a real
-``docspasta serve`` and a local fixture site: start a crawl, watch it, reload mid-crawl,
-finish, copy and download the Markdown, and save a screenshot of the finished card."""
+"""The page as a user drives it, in Debian's Chromium against a real ``docspasta serve``
+and the local fixture site: start, watch, reload mid-crawl, preview a page, select a
+subtree, copy, download, cancel, a bad URL, a failed job. Screenshots of the main states
+go to test-artifacts/ (not committed)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import signal
-import sys
-from collections.abc import AsyncIterator
+import re
+import socket
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.support.site import FixtureSite, tree_site
+from tests.bridge.browser_support import browser_page, serve, shot
+from tests.support.site import FixtureSite, page as html_page
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGES = 24
 
 
-@pytest.fixture
-async def served() -> AsyncIterator[str]:
-    """``docspasta serve --port 0 --allow-private-network`` in a subprocess; its URL."""
-    script = Path(sys.executable).parent / "docspasta"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "docspasta.cli"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROCESSOR_WORKERS": "1", "LOG_LEVEL": "warning"}
-    env.pop("REDIS_URL", None)  # the embedded Redis
-    proc = await asyncio.create_subprocess_exec(
-        *command, "serve", "--port", "0", "--allow-private-network", cwd=str(ROOT), env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    assert proc.stdout is not None
-    try:
-        async with asyncio.timeout(60):
-            while True:
-                line = (await proc.stdout.readline()).decode()
-                if not line:
-                    raise RuntimeError("docspasta serve exited before printing its address")
-                if "open http://" in line:
-                    url = line.split("open ", 1)[1].split()[0].rstrip("/")
-                    break
-        yield url
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(30):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        assert proc.returncode == 0, f"docspasta serve exited with {proc.returncode}"
+def docs_site(site: FixtureSite) -> int:
+    """/docs/ with guide/ (4 pages) and reference/ (5 pages): 10 pages."""
+    paths = ["/docs/"] + [f"/docs/guide/g{i}.html" for i in range(4)] + [f"/docs/reference/r{i}.html" for i in range(5)]
+    for n, path in enumerate(paths):
+        title = "Home" if n == 0 else path.rsplit("/", 1)[1].removesuffix(".html").upper()
+        body = (f"Text of {title} about widgets.</p><h2>Usage of {title}</h2><p>Call <code>run()</code>."
+                f"</p><pre><code class=\"language-python\">print('{title}')</code></pre><p>End")
+        site.pages[path] = html_page(title, body, paths)
+    return len(paths)
 
 
-async def test_page_end_to_end(served: str, site: FixtureSite) -> None:
-    try:
-        from playwright.async_api import async_playwright, expect
-    except ImportError:
-        pytest.skip("playwright is not installed")
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/system-deps.sh installs it)")
-    site.pages.update(tree_site(PAGES))
-    site.delay = 0.3
-    errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = await browser.new_context(accept_downloads=True, viewport={"width": 820, "height": 1000})
-            await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=served)
-            page = await context.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(served + "/")
-            await page.fill("#url", site.url("/docs/"))
-            await page.click("details.options summary")
-            await page.fill("input[name=concurrency]", "1")
-            await page.click("#start")
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-            card = page.locator(".card").first
-            processed = card.locator("[data-field=processed]")
-            await expect(processed).not_to_have_text("0", timeout=30_000)
-            await expect(card.locator(".activity li").first).to_be_visible()
-            await expect(card.locator("[data-field=elapsed]")).not_to_have_text("0:00", timeout=15_000)
-            await expect(card).to_have_attribute("data-state", "running")
-            assert int(await card.locator("[data-field=discovered]").inner_text()) > 1
-            before = int(await processed.inner_text())
-            assert before < PAGES, "the crawl finished before the reload; make the site slower"
 
-            await page.reload()
-            card = page.locator(".card").first
-            processed = card.locator("[data-field=processed]")
-            await expect(card).to_be_visible()
-            # The card is rebuilt from the stream: at least where it was, and still moving.
-            await expect(card).to_have_attribute("data-state", "running", timeout=10_000)
-            await expect(processed).not_to_have_text(str(before), timeout=30_000)
-            assert int(await processed.inner_text()) >= before
+async def test_start_watch_reload_preview_select_copy_download(site: FixtureSite, tmp_path: Path) -> None:
+    from playwright.async_api import expect
 
-            await expect(card).to_have_attribute("data-state", "completed", timeout=120_000)
-            await expect(processed).to_have_text(str(PAGES))
-            assert await card.locator(".activity li").count() > 0
-            await expect(card.locator("[data-action=cancel]")).to_be_hidden()
+    pages = docs_site(site)
+    site.delay = 0.4
+    async with serve(tmp_path) as served, browser_page(served.url) as page:
+        await page.goto(served.url + "/")
+        await expect(page.locator("#empty")).to_be_visible()
+        await shot(page, "01-empty")
+        await page.fill("#url", site.url("/docs/"))
+        await page.click("details.options summary")
+        await page.fill("input[name=concurrency]", "1")
+        await page.click("#start")
 
-            await card.locator("[data-action=copy]").click()
-            await expect(card.locator("[data-field=note]")).to_contain_text("Copied", timeout=15_000)
-            copied = await page.evaluate("navigator.clipboard.readText()")
-            assert f"- Pages: {PAGES}" in copied and "Text of page number 5 about widgets." in copied
+        card = page.locator(".card").first
+        processed = card.locator("[data-field=processed]")
+        await expect(processed).not_to_have_text("0", timeout=30_000)
+        await expect(card.locator(".activity li").first).to_be_visible()
+        await expect(card).to_have_attribute("data-state", "running")
+        await expect(card.locator(".badge")).to_have_text("Crawling")
+        # Activity rows are paths below the start, in words.
+        await expect(card.locator(".activity .kind").first).to_have_text(re.compile("Fetching|Fetched|Converting|Done"))
+        await shot(page, "02-running")
+        before = int(await processed.inner_text())
+        assert before < pages, "the crawl finished before the reload; make the site slower"
 
-            async with page.expect_download() as info:
-                await card.locator("[data-action=download][data-doc=markdown]").click()
-            download = await info.value
-            assert download.suggested_filename == f"127.0.0.1-{date.today().isoformat()}.md"
-            saved = Path(await download.path())
-            assert saved.read_text(encoding="utf-8") == copied
-            async with page.expect_download() as info:
-                await card.locator("[data-action=download][data-doc='llms.txt']").click()
-            llms = Path(await (await info.value).path()).read_text(encoding="utf-8")
-            assert llms.startswith("# ") and site.url("/docs/page-5.html") in llms
+        await page.reload()
+        card = page.locator(".card").first
+        processed = card.locator("[data-field=processed]")
+        await expect(card).to_have_attribute("data-state", "running", timeout=15_000)
+        await expect(processed).not_to_have_text(str(before), timeout=30_000)
 
-            await card.locator("[data-action=pages]").click()
-            await expect(card.locator(".pages li")).to_have_count(PAGES, timeout=15_000)
+        await expect(card).to_have_attribute("data-state", "completed", timeout=120_000)
+        await expect(processed).to_have_text(str(pages))
+        await expect(card.locator("[data-action=cancel]")).to_be_hidden()
+        # The results: a summary, the page tree by path with tokens, a preview.
+        results = card.locator("[data-field=results]")
+        await expect(results).to_be_visible()
+        await expect(results.locator("[data-stat=pages]")).to_have_text(str(pages), timeout=15_000)
+        assert int((await results.locator("[data-stat=tokens]").inner_text()).replace(",", "")) > 100
+        tree = results.locator("[data-field=tree]")
+        await expect(tree.locator(".dir", has_text="guide/")).to_be_visible()
+        await expect(tree.locator(".dir", has_text="reference/")).to_be_visible()
+        await expect(tree.locator("button.open")).to_have_count(pages)
+        assert re.fullmatch(r"\d[\d.k]*", await tree.locator(".row .tokens").first.inner_text())
 
-            ARTIFACTS.mkdir(exist_ok=True)
-            await card.screenshot(path=str(ARTIFACTS / "finished-card.png"))
-            await context.close()
-        finally:
-            await browser.close()
-    assert errors == [], errors
-    assert (ARTIFACTS / "finished-card.png").stat().st_size > 1000
+        # Preview a page, rendered then raw.
+        await tree.locator("button.open", has_text="G2").click()
+        preview = results.locator("[data-field=preview]")
+        await expect(preview.locator("article.markdown h2", has_text="Usage of G2")).to_be_visible()
+        await expect(preview.locator("pre code")).to_contain_text("print('G2')")
+        await shot(page, "03-finished-preview")
+        await results.locator("[data-action='results:mode-raw']").click()
+        await expect(preview.locator("pre.raw")).to_contain_text("## Usage of G2")
+        await results.locator("[data-action='results:mode-rendered']").click()
+
+        # Filter, then deselect the reference/ subtree with its directory checkbox (keyboard).
+        await results.locator("[data-field=filter]").fill("r3")
+        await expect(tree.locator("button.open")).to_have_count(1)
+        await results.locator("[data-field=filter]").fill("")
+        ref_box = tree.locator(".row", has=page.locator(".dir", has_text="reference/")).locator("input[type=checkbox]")
+        await ref_box.focus()
+        await page.keyboard.press("Space")
+        selection = results.locator("[data-field=selection]")
+        await expect(selection).to_contain_text(f"{pages - 5} of {pages} pages selected")
+        await results.locator("[data-action='results:tab-document']").click()
+        await expect(preview.locator("article.markdown")).to_contain_text("Pages: 5")
+        await shot(page, "04-subtree-deselected")
+
+        await results.locator("[data-action='results:copy']").click()
+        await expect(results.locator("[data-field=resultsNote]")).to_contain_text("Copied 5 pages", timeout=15_000)
+        copied = await page.evaluate("navigator.clipboard.readText()")
+        assert "- Pages: 5" in copied and "Text of G1 about widgets." in copied and "R3" not in copied
+
+        async with page.expect_download() as info:
+            await results.locator("[data-action='results:download-md']").click()
+        download = await info.value
+        # Named after the site: host, port, path, date.
+        assert download.suggested_filename == f"127.0.0.1_{site.port}-docs-{date.today().isoformat()}.md"
+        assert Path(await download.path()).read_text(encoding="utf-8") == copied
+        async with page.expect_download() as info:
+            await results.locator("[data-action='results:download:llms.txt']").click()
+        llms = Path(await (await info.value).path()).read_text(encoding="utf-8")
+        assert llms.startswith("# ") and site.url("/docs/reference/r3.html") in llms
+
+        # Everything on the page can be reached with the keyboard and has a name.
+        unnamed = await page.evaluate("""() => [...document.querySelectorAll('button, input, textarea, a[href]')]
+            .filter(el => el.offsetParent !== null)
+            .filter(el => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()
+                            || el.getAttribute('title') || el.placeholder))
+            .map(el => el.outerHTML.slice(0, 80))""")
+        assert unnamed == []
+
+    async with serve(tmp_path) as served, browser_page(served.url, viewport={"width": 390, "height": 844},
+                                                       is_mobile=True, has_touch=True) as phone:
+        # A phone: no horizontal scrolling, the form fits.
+        await phone.goto(served.url + "/")
+        await phone.fill("#url", "docs.example.com")
+        await phone.click("#start")
+        await expect(phone.locator("#form-error")).to_contain_text("Add https://")
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width
+        await shot(phone, "05-phone")
+
+
+async def test_cancel_clears_stale_rows_and_pending_url_is_kept(site: FixtureSite, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    docs_site(site)
+    site.delay = 1.5
+    async with serve(tmp_path) as served, browser_page(served.url) as page:
+        await page.goto(served.url + "/")
+        # The start request is held back; the user types the next URL meanwhile.
+        release = asyncio.Event()
+
+        async def hold(route: object) -> None:
+            await release.wait()
+            await route.continue_()  # type: ignore[attr-defined]
+
+        await page.route("**/api/jobs", hold)
+        await page.fill("#url", site.url("/docs/"))
+        await page.click("#start")
+        await expect(page.locator("#start")).to_be_disabled()
+        await page.fill("#url", "https://next.example/docs/")
+        release.set()
+        card = page.locator(".card").first
+        await expect(card).to_be_visible(timeout=15_000)
+        await expect(page.locator("#url")).to_have_value("https://next.example/docs/")
+        await page.unroute("**/api/jobs")
+
+        await expect(card.locator(".activity li[data-kind=started]").first).to_be_visible(timeout=30_000)
+        await card.locator("[data-action=cancel]").click()
+        await expect(card).to_have_attribute("data-state", "cancelled", timeout=60_000)
+        await expect(card.locator(".badge")).to_have_text("Cancelled")
+        for kind in ("started", "crawled", "processing", "retrying"):
+            await expect(card.locator(f".activity li[data-kind={kind}]")).to_have_count(0)
+        await shot(card, "06-cancelled")
+
+
+async def test_bad_url_and_failed_job_offer_no_downloads(site: FixtureSite, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async with serve(tmp_path) as served, browser_page(served.url) as page:
+        await page.goto(served.url + "/")
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url) if "/api/jobs" in r.url else None)
+        await page.fill("#url", "127.0.0.1:8001")
+        await page.click("#start")
+        await expect(page.locator("#form-error")).to_have_text("Add https:// (or http://) in front: https://127.0.0.1:8001")
+        await expect(page.locator("#url")).to_have_attribute("aria-invalid", "true")
+        assert requests == []
+        await shot(page, "07-bad-url")
+
+        # A server-side refusal is shown in words too.
+        await page.fill("#url", "http://")
+        await page.click("#start")
+        await expect(page.locator("#form-error")).not_to_be_empty()
+
+        await page.fill("#url", f"http://127.0.0.1:{closed_port()}/docs/")
+        await page.click("#start")
+        card = page.locator(".card").first
+        await expect(card).to_have_attribute("data-state", "failed", timeout=60_000)
+        message = card.locator("[data-field=message]")
+        await expect(message).to_contain_text("could not connect")
+        assert "ClientConnectorError" not in await message.inner_text()
+        await expect(card.locator("[data-field=results]")).to_be_hidden()
+        for action in ("results:copy", "results:download-md", "results:download:llms.txt"):
+            await expect(card.locator(f"[data-action='{action}']")).to_be_hidden()
+        await expect(card.locator("[data-action=remove]")).to_be_visible()
+        await shot(card, "08-failed")
