@@ -247,6 +247,36 @@ async def job_pages(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+async def job_selection(request: web.Request) -> web.StreamResponse:
+    """POST /api/jobs/{id}/markdown {"urls": [...]} or {"exclude": [...]}: the combined
+    document of some of the job's pages (the page's select-before-copy)."""
+    found = await _authorized(request)
+    if found is None:
+        return not_found()
+    bridge, job_id, meta = found
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "invalid_argument", "body: not valid JSON", field="body")
+    if not isinstance(body, dict) or len(body) != 1 or not ({"urls", "exclude"} & set(body)):
+        return error_response(400, "invalid_argument", 'body: {"urls": [...]} or {"exclude": [...]}', field="body")
+    key, listed = next(iter(body.items()))
+    if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
+        return error_response(400, "invalid_argument", f"{key}: must be a list of URLs", field=key)
+    chosen = set(listed)
+    try:
+        pages = await _pages(bridge, job_id)
+    except grpc.aio.AioRpcError as exc:
+        return grpc_error(exc)
+    docs = [_doc(p) for p in pages if (p.url in chosen) == (key == "urls")]
+    url = meta.get("url", "")
+    today = date.today()
+    name = bundle.default_filename(url, today)
+    return web.Response(text=bundle.combined_document(docs, source_url=url, day=today), content_type="text/markdown",
+                        charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "Cache-Control": "no-store"})
+
+
 async def healthz(request: web.Request) -> web.StreamResponse:
     bridge = request.app[BRIDGE]
     if bridge.draining:
@@ -273,5 +303,6 @@ def add_routes(app: web.Application) -> None:
     documents = "|".join(re.escape(name) for name in DOCUMENTS)
     app.router.add_get("/api/jobs/{job_id}/{document:(" + documents + ")}", job_document)
     app.router.add_get("/api/jobs/{job_id}/pages", job_pages)
+    app.router.add_post("/api/jobs/{job_id}/markdown", job_selection)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
