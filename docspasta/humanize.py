@@ -18,6 +18,8 @@ REASONS = {
     "invalid": "invalid URL or response",
     "robots": "disallowed by robots.txt",
     "processing": "could not be converted",
+    "too_slow": "took too long to convert",
+    "request_budget": "request budget used up (too many redirects or requests)",
     "out_of_scope": "out of scope",
     "excluded": "excluded by a pattern",
     "non_page": "not a page (images, archives, ...)",
