@@ -191,6 +191,8 @@ class FetchPolicy:
             raise ValueError("URL has an invalid port")
         host = raw_host.lower()
         ip: IPAddress | None
+        if "%" in host and "[" not in netloc:
+            raise ValueError("the host is percent-encoded (or holds a '%'); write the host name or address as is")
         if ":" in host or "%" in host or "[" in netloc:
             try:
                 ip = ipaddress.ip_address(host.replace("%25", "%"))

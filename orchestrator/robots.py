@@ -76,7 +76,8 @@ class RobotsCache:
             self._rules[origin] = future
             try:
                 response = await self._fetch(f"{origin}/robots.txt")
-                rules = from_response(response, self.user_agent)
+                # Parsing 500 KiB of rules is CPU work: off the loop that serves the streams.
+                rules = await asyncio.to_thread(from_response, response, self.user_agent)
             except Exception as exc:  # a failure here must not kill the job: allow
                 log.warning("robots.txt fetch failed", extra={"origin": origin, "reason": repr(exc)})
                 rules = RobotsRules()

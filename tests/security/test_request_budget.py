@@ -51,7 +51,8 @@ async def test_300k_404_sitemap_job_sends_at_most_its_budget(hostile: HostileSit
     assert sum(n for path, n in hostile.requests.items() if path.startswith("/p/")) <= 20
     assert names(events)[-1] == "job_completed"
     totals = events[-1].job_completed.totals
-    assert totals.processed == 1 and totals.skipped[BUDGET] > 90_000
+    # The rest (the sitemap cut at its 50,000-entry limit) is left unfetched, and counted.
+    assert totals.processed == 1 and totals.skipped[BUDGET] > 40_000
 
 
 async def test_the_job_budget_bounds_requests_when_errors_are_mixed(hostile: HostileSite) -> None:
