@@ -1,6 +1,10 @@
 """A Docspasta cluster as separate processes on loopback: ``python -m crawler`` etc.
 with env settings, each waited for until its gRPC health says SERVING; bridges as
-``python -m bridge`` (tests/bridge/procs.py). Logs go to files in a temp dir."""
+``python -m bridge`` (tests/bridge/procs.py). Logs go to files in a temp dir.
+
+The orchestrators keep their jobs in PostgreSQL (``DATABASE_URL``, the same database
+as the processors' pages), so any replica answers any job: the bridges reach them
+through one round-robin target, with no routing by job id."""
 
 from __future__ import annotations
 
@@ -56,6 +60,14 @@ class Service:
     @property
     def log_path(self) -> Path:
         return self.logdir / f"{self.name}.log"
+
+    async def restart(self) -> Service:
+        """Starts the service again on the same port (after it exited) and waits until
+        it is SERVING."""
+        assert self.proc is None or self.proc.returncode is not None, f"{self.name} is still running"
+        await self.start()
+        await self.wait_serving()
+        return self
 
     async def start(self) -> Service:
         bind = {"crawler": "CRAWLER_BIND", "processor": "PROCESSOR_BIND", "orchestrator": "ORCHESTRATOR_BIND"}
@@ -178,13 +190,14 @@ def crawl_calls(metrics_text: str) -> int:
 
 @dataclass
 class Cluster:
-    """2 crawlers, 2 processors (one PostgreSQL), 2 orchestrators (orch-a, orch-b) and
-    2 bridges (bridge-a, bridge-b) sharing one Redis."""
+    """2 crawlers, 2 processors and 2 orchestrators (orch-a, orch-b) on one PostgreSQL,
+    and 2 bridges (bridge-a, bridge-b) sharing one Redis."""
 
     logdir: Path
     database_url: str
     redis_url: str
     bridge_env: dict[str, Any] = field(default_factory=dict)
+    orchestrator_env: dict[str, Any] = field(default_factory=dict)
     crawlers: list[Service] = field(default_factory=list)
     processors: list[Service] = field(default_factory=list)
     orchestrators: list[Service] = field(default_factory=list)
@@ -209,11 +222,12 @@ class Cluster:
         for name in ("orch-a", "orch-b"):
             self.orchestrators.append(Service("orchestrator", name, {
                 "ORCHESTRATOR_INSTANCE_ID": name, "CRAWLER_TARGET": crawler_target,
-                "PROCESSOR_TARGET": processor_target}, self.logdir))
+                "PROCESSOR_TARGET": processor_target, "DATABASE_URL": self.database_url,
+                **{k: str(v) for k, v in self.orchestrator_env.items()}}, self.logdir))
         await asyncio.gather(*(s.start() for s in self.services))
         await asyncio.gather(*(s.wait_serving() for s in self.services))
+        # One balanced target for every call: any orchestrator answers any job.
         common = {"REDIS_URL": self.redis_url, "ORCHESTRATOR_TARGET": ipv4_list([o.target for o in self.orchestrators]),
-                  "ORCHESTRATOR_INSTANCES": ",".join(f"{o.name}={o.target}" for o in self.orchestrators),
                   "PROCESSOR_TARGET": processor_target, "BRIDGE_ALLOW_PRIVATE_NETWORK": "true",
                   "BRIDGE_LEASE_SECONDS": "1.5", "BRIDGE_RATE_LIMIT_BURST": "100", "LOG_LEVEL": "info",
                   **{k: str(v) for k, v in self.bridge_env.items()}}
@@ -221,8 +235,13 @@ class Cluster:
         await asyncio.gather(*(b.start() for b in self.bridges))
         return self
 
-    def orchestrator_of(self, job_id: str) -> Service:
-        return next(o for o in self.orchestrators if job_id.startswith(o.name + "-"))
+    def orchestrator_named(self, owner: str) -> Service | None:
+        """The orchestrator a lease owner names: its instance id, then the process
+        (``orch-a-<pid>-<random>``)."""
+        return next((o for o in self.orchestrators if owner == o.name or owner.startswith(o.name + "-")), None)
+
+    def other(self, orchestrator: Service) -> Service:
+        return next(o for o in self.orchestrators if o is not orchestrator)
 
     async def stop(self) -> None:
         await asyncio.gather(*(b.stop() for b in self.bridges), return_exceptions=True)
