@@ -113,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--render", choices=("auto", "always", "never"), default="auto",
                        help="render pages in Chromium: auto = only pages a script builds (default)")
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress display (the summary still prints)")
+    state = crawl.add_argument_group("continuing an interrupted crawl")
+    state.add_argument("--resume", action="store_true",
+                       help="continue the interrupted crawl of the same URL and options (pages already done are "
+                            "not fetched again); without it the same command starts over")
+    state.add_argument("--state-dir", metavar="DIR",
+                       help="where crawls keep their state for --resume (default: $DOCSPASTA_STATE_DIR, "
+                            "else $XDG_STATE_HOME/docspasta, else ~/.local/state/docspasta)")
     serve = sub.add_parser("serve", help="run the whole system with the web page on this machine",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")

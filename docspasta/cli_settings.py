@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from crawler.settings import CrawlerSettings
-from docspasta.settings import env_bool
+from docspasta.resume import default_state_dir
+from docspasta.settings import env_bool, env_str
 from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
 
@@ -24,9 +26,15 @@ class CliSettings:
     processor: ProcessorSettings
     orchestrator: OrchestratorSettings
     local_processes: bool = DEFAULT_LOCAL_PROCESSES
+    # Where crawls keep their state for --resume (DOCSPASTA_STATE_DIR, else $XDG_STATE_HOME/docspasta,
+    # else ~/.local/state/docspasta).
+    state_dir: Path = field(default_factory=default_state_dir)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CliSettings:
+        state_dir = env_str(env, "DOCSPASTA_STATE_DIR", "")
         return cls(crawler=CrawlerSettings.from_env(env), processor=ProcessorSettings.from_env(env),
                    orchestrator=OrchestratorSettings.from_env(env),
-                   local_processes=env_bool(env, "DOCSPASTA_LOCAL_PROCESSES", DEFAULT_LOCAL_PROCESSES))
+                   local_processes=env_bool(env, "DOCSPASTA_LOCAL_PROCESSES", DEFAULT_LOCAL_PROCESSES),
+                   state_dir=Path(state_dir) if state_dir else default_state_dir(
+                       xdg_state_home=env_str(env, "XDG_STATE_HOME", ""), home=env_str(env, "HOME", "")))

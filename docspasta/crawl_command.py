@@ -60,6 +60,8 @@ class CrawlPlan:
     quiet: bool = False
     allow_private_network: bool = False
     command: str = ""
+    resume: bool = False
+    state_dir: Path | None = None  # None: the settings' state directory
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, settings: CliSettings, *, argv: list[str]) -> CrawlPlan:
@@ -96,7 +98,9 @@ class CrawlPlan:
         return cls(url=args.url, options=options, output=output, jsonl=_path(args.jsonl), events=_path(args.events),
                    mirror=_path(args.dir), llms=_path(args.llms), stats=_path(args.stats),
                    max_tokens=args.max_tokens, split_tokens=args.split_tokens, quiet=args.quiet,
-                   allow_private_network=args.allow_private_network, command=shlex.join(["docspasta", *argv]))
+                   allow_private_network=args.allow_private_network, command=shlex.join(["docspasta", *argv]),
+                   resume=bool(getattr(args, "resume", False)),
+                   state_dir=_path(getattr(args, "state_dir", None)))
 
 
 def _path(value: str | None) -> Path | None:
@@ -193,13 +197,21 @@ def crawl(plan: CrawlPlan, settings: CliSettings) -> int:
 
 
 async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
+    from docspasta import resume
     from docspasta.local import LocalStack
 
     crawler = settings.crawler
     if plan.allow_private_network:
         crawler = replace(crawler, allow_private_network=True, allowed_ports=None)
+    # The crawl's stores live in the state directory, so an interrupted crawl can be resumed.
+    crawl_state = resume.prepare(plan.state_dir or settings.state_dir, plan.url, plan.options, resume=plan.resume)
+    if plan.resume and not crawl_state.resumable:
+        console.print("nothing to resume for this command: starting a new crawl", highlight=False)
     stack = LocalStack(crawler=crawler, processor=settings.processor,
-                       orchestrator=replace(settings.orchestrator, instance_id="local"),
+                       # Only this command's own job is run (adopted again with --resume), not
+                       # whatever else an earlier run left in the store.
+                       orchestrator=replace(settings.orchestrator, instance_id="local", adopt_orphans=False),
+                       database_url=crawl_state.pages_url, jobs_url=crawl_state.jobs_url,
                        processes=settings.local_processes)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -222,16 +234,18 @@ async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
             orchestrator = stack.orchestrator_stub()
             import grpc
             try:
-                started = await orchestrator.StartJob(pb.StartJobRequest(url=plan.url, options=plan.options),
-                                                      timeout=30)
+                started = await orchestrator.StartJob(pb.StartJobRequest(
+                    url=plan.url, options=plan.options, request_id=crawl_state.request_id), timeout=30)
             except grpc.aio.AioRpcError as exc:
                 console.print(f"[red]error:[/] {exc.details()}", highlight=False)
                 return 2
             events = outputs.open(plan.events) if plan.events else None
             with ProgressView(console, enabled=not plan.quiet) as view:
-                await _follow(orchestrator, started, events, view, state, stop)
+                await _follow(orchestrator, started, events, view, state, stop, stack)
                 view.finish(_totals(state.terminal))
             result = await _write(plan, stack, started.job_id, started.job.url, outputs, state)
+        if not state.interrupted:
+            crawl_state.forget()  # the crawl ended and its outputs are written
     except asyncio.CancelledError:
         outputs.abort()
         raise KeyboardInterrupt from None
@@ -244,9 +258,12 @@ async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
 
 
 async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO[str] | None, view: ProgressView,
-                  state: RunState, stop: asyncio.Event) -> None:
+                  state: RunState, stop: asyncio.Event, stack: object) -> None:
     """Reads the job's events until its terminal one, or until Ctrl-C (then the job is
-    stopped and its remaining events, up to the terminal one, are read too)."""
+    suspended: its events up to that moment are read, its stream ends without a
+    terminal event, and ``--resume`` continues it)."""
+    import grpc
+
     job_id = started.job_id
     timeout = started.job.options.timeout_seconds + STREAM_SLACK_SECONDS
     stream = orchestrator.JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=timeout)  # type: ignore[attr-defined]
@@ -259,7 +276,7 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
             if step not in done:
                 # Ctrl-C: stop fetching; the pages done so far stay in the store.
                 state.interrupted = True
-                await _interrupt_job(orchestrator, job_id)
+                await _interrupt_job(stack)
                 done, _ = await asyncio.wait({step}, timeout=STREAM_SLACK_SECONDS)
                 if not done:
                     step.cancel()
@@ -269,6 +286,10 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
                 event = step.result()
             except StopAsyncIteration:
                 return
+            except grpc.aio.AioRpcError:
+                if state.interrupted:
+                    return  # the suspended job's stream ends without a terminal event
+                raise
             if events is not None:
                 events.write(event_json(event) + "\n")
             _note(event, state)
@@ -278,11 +299,10 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
         stream.cancel()
 
 
-async def _interrupt_job(orchestrator: object, job_id: str) -> None:
-    """Ctrl-C: the job stops fetching and ends; what is processed stays stored."""
-    import grpc
-    with contextlib.suppress(grpc.aio.AioRpcError):
-        await orchestrator.CancelJob(pb.CancelJobRequest(job_id=job_id), timeout=30)  # type: ignore[attr-defined]
+async def _interrupt_job(stack: object) -> None:
+    """Ctrl-C: the job stops fetching without ending — what is processed stays stored,
+    the job stays resumable (``--resume``)."""
+    await stack.suspend_jobs()  # type: ignore[attr-defined]
 
 
 def _note(event: pb.JobEvent, state: RunState) -> None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
 
 LOOPBACK = "127.0.0.1:0"
+_ORCHESTRATOR_SERVICE = "docspasta.v1.Orchestrator"
 SETTINGS_ENV = "DOCSPASTA_LOCAL_SETTINGS"
 READY_TIMEOUT = 60.0
 # Longest unix socket path (sun_path is 108 bytes on Linux, with the terminating NUL).
@@ -175,6 +176,15 @@ class LocalStack:
             await child.wait()
             raise RuntimeError(f"the {kind} process failed to start (exit {child.returncode})")
         return target
+
+    async def suspend_jobs(self) -> None:
+        """Stops the orchestrator now, the other services staying up: its running jobs
+        commit what they did and release their leases without ending (so the same
+        stores continue them later), and their JobEvents streams end UNAVAILABLE."""
+        orchestrators = [h for h in self.hosts if h.service_names[:1] == [_ORCHESTRATOR_SERVICE]]
+        for host in orchestrators:
+            await host.stop(grace=1.0)
+            self.hosts.remove(host)
 
     def orchestrator_stub(self) -> orchestrator_pb2_grpc.OrchestratorAsyncStub:
         from docspasta.rpc import insecure_channel

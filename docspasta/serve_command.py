@@ -58,8 +58,13 @@ async def _serve(args: argparse.Namespace, settings: CliSettings, console: Conso
         crawler = replace(crawler, allow_private_network=True, allowed_ports=None)
     # The crawler and the processor (with its conversion pool) in their own processes:
     # they ignore Ctrl-C and stop when this process closes the stack.
+    # The stores live in the state directory: a restarted serve keeps earlier jobs and
+    # their pages (until the job retention), and continues the jobs it was running.
+    state = settings.state_dir / "serve"
+    state.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(crawler=crawler, processor=settings.processor,
                        orchestrator=replace(settings.orchestrator, instance_id="local"),
+                       database_url=f"sqlite:///{state / 'pages.db'}", jobs_url=f"sqlite:///{state / 'jobs.db'}",
                        processes=settings.local_processes)
     try:
         async with stack:

@@ -282,9 +282,10 @@ class JobRegistry:
         """Stops admitting, commits what every running job did and releases its lease:
         the jobs stay RUNNING in the store for another replica (or a restart) to continue."""
         self._accepting = False
-        self.closing.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.gather(*(job.suspend() for job in list(self._jobs.values())))
+        # Then the streams end (after the jobs' last commits, which they still send).
+        self.closing.set()
 

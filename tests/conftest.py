@@ -32,6 +32,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, A
         report.longrepr = f"skipped in CI (CI=true), which counts as a failure: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True)
+def _crawl_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``docspasta crawl`` keeps resumable state in a state directory: a temporary one
+    in tests, never the user's ~/.local/state."""
+    monkeypatch.setenv("DOCSPASTA_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 async def site() -> AsyncIterator[FixtureSite]:
     s = await FixtureSite().start()
