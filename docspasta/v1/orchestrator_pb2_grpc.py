@@ -83,10 +83,10 @@ class OrchestratorServicer:
     def JobEvents(self, request, context):
         """Replays the job's events after `after_sequence`, then follows live ones;
         ends after the terminal event. Any replica serves any job: the events are read
-        from the job store. A stream may end early (the replica stops, the network
-        drops); the client's duty is to reconnect, to any replica, with
-        `after_sequence` = the last sequence it received, until it has seen a terminal
-        event. Sequences are gapless and never repeat, also across a takeover of the
+        from the job store. A stream may end early (the replica stops: status
+        UNAVAILABLE; the network drops); the client's duty is to reconnect, to any
+        replica, with `after_sequence` = the last sequence it received, until it has
+        seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
         job by another replica (announced by `job_resumed`), so the client needs no
         deduplication beyond that.
         """

@@ -40,10 +40,10 @@ class OrchestratorStub:
     JobEvents: _grpc.UnaryStreamMultiCallable[_orchestrator_pb2.JobEventsRequest, _orchestrator_pb2.JobEvent]
     """Replays the job's events after `after_sequence`, then follows live ones;
     ends after the terminal event. Any replica serves any job: the events are read
-    from the job store. A stream may end early (the replica stops, the network
-    drops); the client's duty is to reconnect, to any replica, with
-    `after_sequence` = the last sequence it received, until it has seen a terminal
-    event. Sequences are gapless and never repeat, also across a takeover of the
+    from the job store. A stream may end early (the replica stops: status
+    UNAVAILABLE; the network drops); the client's duty is to reconnect, to any
+    replica, with `after_sequence` = the last sequence it received, until it has
+    seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
     job by another replica (announced by `job_resumed`), so the client needs no
     deduplication beyond that.
     """
@@ -60,10 +60,10 @@ class OrchestratorAsyncStub(OrchestratorStub):
     JobEvents: _aio.UnaryStreamMultiCallable[_orchestrator_pb2.JobEventsRequest, _orchestrator_pb2.JobEvent]  # type: ignore[assignment]
     """Replays the job's events after `after_sequence`, then follows live ones;
     ends after the terminal event. Any replica serves any job: the events are read
-    from the job store. A stream may end early (the replica stops, the network
-    drops); the client's duty is to reconnect, to any replica, with
-    `after_sequence` = the last sequence it received, until it has seen a terminal
-    event. Sequences are gapless and never repeat, also across a takeover of the
+    from the job store. A stream may end early (the replica stops: status
+    UNAVAILABLE; the network drops); the client's duty is to reconnect, to any
+    replica, with `after_sequence` = the last sequence it received, until it has
+    seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
     job by another replica (announced by `job_resumed`), so the client needs no
     deduplication beyond that.
     """
@@ -101,10 +101,10 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_orchestrator_pb2.JobEvent], _abc.AsyncIterator[_orchestrator_pb2.JobEvent]]:
         """Replays the job's events after `after_sequence`, then follows live ones;
         ends after the terminal event. Any replica serves any job: the events are read
-        from the job store. A stream may end early (the replica stops, the network
-        drops); the client's duty is to reconnect, to any replica, with
-        `after_sequence` = the last sequence it received, until it has seen a terminal
-        event. Sequences are gapless and never repeat, also across a takeover of the
+        from the job store. A stream may end early (the replica stops: status
+        UNAVAILABLE; the network drops); the client's duty is to reconnect, to any
+        replica, with `after_sequence` = the last sequence it received, until it has
+        seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
         job by another replica (announced by `job_resumed`), so the client needs no
         deduplication beyond that.
         """
