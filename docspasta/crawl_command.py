@@ -406,6 +406,19 @@ async def _write(plan: CrawlPlan, stack: object, job_id: str, source_url: str, o
     return result
 
 
+def _remove_stale_parts(base: Path, count: int) -> None:
+    """Parts past this run's last, left by an earlier run of the same command."""
+    from docspasta.parts import part_names
+
+    k = max(count, 1) + 1
+    while True:
+        stale = part_names(base, k)[-1]
+        if not stale.exists():
+            return
+        stale.unlink()
+        k += 1
+
+
 def _ended(state: RunState) -> str:
     return event_name(state.terminal) if state.terminal is not None else ""
 
@@ -480,6 +493,8 @@ def _report(console: Console, plan: CrawlPlan, state: RunState, result: Result, 
         written, kept = outputs.commit(replace_existing=False)
     else:
         written, kept = outputs.commit(replace_existing=not failed)
+    if plan.split_tokens and plan.output is not None and result.document is not None and written:
+        _remove_stale_parts(plan.output, len(result.document.files))
     info = summary_dict(plan, state, result, written)
     if plan.stats is not None:
         stats = Outputs()

@@ -146,6 +146,9 @@ async def test_stdout_gets_the_document_and_stderr_the_progress(site: FixtureSit
     assert ran.code == 0, ran.err
     assert ran.out.startswith("# 127.0.0.1 documentation\n") and "- Pages: 4" in ran.out
     assert "completed: 4 pages" in ran.err and "completed" not in ran.out
+    # The progress display ends at its total.
+    finals = re.findall(r"pages .*? (\d+)/(\d+) ", ran.err)
+    assert finals and finals[-1][0] == finals[-1][1] == "4", ran.err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -195,6 +198,12 @@ async def test_split_and_cap_by_tokens(site: FixtureSite, tmp_path: Path) -> Non
     assert sum(sections) == 12  # every page once, none cut (each is smaller than a part)
     assert "(part 1 of" in texts[0] and f"next: [{parts[1].name}]({parts[1].name})" in texts[0]
     assert json.loads((tmp_path / "s.json").read_text())["parts"] == len(parts)
+    # Run again with larger parts: fewer files, and none of the earlier run's extra parts stay.
+    ran = await run_cli("crawl", site.url("/docs/"), "--allow-private-network", "-q", "-o", "d.md",
+                        "--split-tokens", "5000", "--stats", "s.json", cwd=tmp_path)
+    count = json.loads((tmp_path / "s.json").read_text())["parts"]
+    assert ran.code == 0 and 1 < count < len(parts)
+    assert len(list(tmp_path.glob("d.part-*.md"))) == count
     ran = await run_cli("crawl", site.url("/docs/"), "--allow-private-network", "-q", "-o", "cap.md",
                         "--max-tokens", "2000", "--stats", "s.json", cwd=tmp_path)
     assert ran.code == 0, ran.both

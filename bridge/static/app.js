@@ -18,6 +18,8 @@ function formBody(form) {
     const lines = String(data.get(k) || "").split("\n").map((s) => s.trim()).filter(Boolean);
     if (lines.length) body[k] = lines;
   }
+  const render = String(data.get("render") || "");
+  if (render) body.render = render;
   body.use_sitemaps = form.elements.use_sitemaps.checked;
   body.obey_robots = form.elements.obey_robots.checked;
   return body;

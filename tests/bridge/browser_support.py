@@ -108,9 +108,13 @@ async def browser_page(origin: str, *, viewport: dict[str, int] | None = None, *
 
 
 async def shot(target: Any, name: str) -> Path:
+    """test-artifacts/NAME.png: the whole page (or one element)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    await target.screenshot(path=str(path))
+    if hasattr(target, "goto"):
+        await target.screenshot(path=str(path), full_page=True)
+    else:
+        await target.screenshot(path=str(path))
     assert path.stat().st_size > 1000
     return path
 
