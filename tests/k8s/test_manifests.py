@@ -207,9 +207,11 @@ def test_orchestrator_is_a_statefulset_named_by_its_pods(m: Manifests) -> None:
     assert governing["spec"]["clusterIP"] == "None"
     # Draining replicas stay reachable by name until their jobs have ended.
     assert governing["spec"].get("publishNotReadyAddresses") is True
-    template = m.container_env("bridge")["ORCHESTRATOR_TARGET_TEMPLATE"] or ""
-    host = f"{{instance}}.{sts['spec']['serviceName']}.{m.namespace}.svc.cluster.local:50053"
-    assert template == f"dns:///{host}"
+    # Jobs live in the job store and any replica answers any job: bridges send every call
+    # round robin to the ready replicas, with no routing by job id prefix.
+    bridge = m.container_env("bridge")
+    assert not bridge["ORCHESTRATOR_TARGET_TEMPLATE"] and not bridge["ORCHESTRATOR_INSTANCES"]
+    assert bridge["ORCHESTRATOR_TARGET"] == f"dns:///orchestrator.{m.namespace}.svc.cluster.local:50053"
 
 
 def test_stateful_stores_have_persistent_volumes(m: Manifests) -> None:
@@ -235,7 +237,8 @@ def test_grpc_services_are_headless(m: Manifests) -> None:
 
 def test_every_target_names_a_headless_service_in_this_namespace(m: Manifests) -> None:
     services = {s["metadata"]["name"]: s for s in m.of("Service")}
-    targets = [(f"{n}.{k}", v) for n, k, v in m.configmap_values() if k.endswith(("_TARGET", "_TEMPLATE"))]
+    # An empty target or template is a feature turned off (e.g. no routing by job id).
+    targets = [(f"{n}.{k}", v) for n, k, v in m.configmap_values() if k.endswith(("_TARGET", "_TEMPLATE")) and v]
     targets += [(f"{c}.env.{k}", v or "") for c in SERVICES for k, v in m.container_env(c).items()
                 if v and ".svc.cluster.local" in v]
     assert len(targets) >= 6
@@ -344,10 +347,11 @@ def test_who_reaches_whom(m: Manifests) -> None:
     # The bridge reads a finished job's pages with Processor.ListPages (docs/operations.md).
     assert _workloads_reaching(m, "processor") == {"orchestrator", "bridge"}
     assert _workloads_reaching(m, "orchestrator") == {"bridge"}
-    assert _workloads_reaching(m, "postgres") == {"processor"}
+    # The orchestrators keep their jobs in the processors' PostgreSQL (the job store).
+    assert _workloads_reaching(m, "postgres") == {"processor", "orchestrator"}
     assert _workloads_reaching(m, "redis") == {"bridge"}
     assert _workloads_reaching(m, "bridge") == set()  # only the ingress controller's namespace
-    assert _egress_workloads(m, "orchestrator") == {"crawler", "processor"}
+    assert _egress_workloads(m, "orchestrator") == {"crawler", "processor", "postgres"}
     assert _egress_workloads(m, "processor") == {"postgres"}
     assert _egress_workloads(m, "bridge") == {"orchestrator", "processor", "redis"}
     assert _egress_workloads(m, "crawler") == set()
