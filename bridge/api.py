@@ -16,12 +16,15 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bridge.auth import RateLimiter, client_ip, new_token, request_token, token_hash, token_matches
+from bridge import idempotency
+from bridge.auth import (RateLimiter, api_key_scope, client_ip, new_token, request_token, token_hash,
+                         token_matches)
 from bridge.body import DEFAULT_MAX_BODY_BYTES, BadBody, read_json
 from bridge.buffer import EventBuffer, final_totals
 from bridge.clients import Clients
 from bridge.errors import error_response, grpc_error, not_found
 from bridge.fanout import Hub
+from bridge.idempotency import Idempotency
 from bridge.pump import Pumps
 from bridge.settings import BridgeSettings
 from bridge.sse import BadEventId, EventStream, parse_last_event_id
@@ -29,12 +32,15 @@ from bridge.validation import Invalid, Limits, parse_job_request
 from docspasta import bundle
 from docspasta.llmstxt import llms_full_txt, llms_txt
 from docspasta.mirror import mirror_zip
+from docspasta.errors import retry_after_of
 from docspasta.events import job_dict
 from docspasta.ids import valid_job_id
 from docspasta.v1 import orchestrator_pb2 as pb, processor_pb2
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = DEFAULT_MAX_BODY_BYTES
+START_RETRY_SECONDS = 0.2
+MAX_START_RETRY_SECONDS = 2.0
 
 
 @dataclass(kw_only=True)
@@ -48,6 +54,7 @@ class Bridge:
     pumps: Pumps
     hub: Hub
     limiter: RateLimiter
+    idempotency: Idempotency
     # Set on SIGTERM: /healthz answers 503 so balancers stop routing here before we stop.
     draining: bool = False
 
@@ -98,30 +105,110 @@ async def create_job(request: web.Request) -> web.StreamResponse:
         url, options = parse_job_request(body, bridge.limits)
     except Invalid as exc:
         return error_response(400, "invalid_argument", str(exc), field=exc.field)
-    wait = await bridge.limiter.take(client_ip(request, bridge.settings.trusted_proxies))
-    if wait:
-        retry = max(1, int(wait + 0.999))
-        return error_response(429, "rate_limited", f"too many jobs from this client; retry in {retry} s",
-                              headers={"Retry-After": str(retry)})
+    claim: idempotency.Claim | None = None
+    key = request.headers.get(idempotency.HEADER)
+    if key is not None:
+        try:
+            claim = await bridge.idempotency.claim(idempotency.check_key(key), scope=api_key_scope(request),
+                                                   body=body)
+        except idempotency.BadKey as exc:
+            return error_response(400, "invalid_argument", str(exc), field=idempotency.HEADER)
+        except idempotency.KeyReused as exc:
+            return error_response(422, "idempotency_key_reused", str(exc), field=idempotency.HEADER)
+    if claim is None or not claim.job_id:  # a replay of a started job costs no new job
+        wait = await bridge.limiter.take(client_ip(request, bridge.settings.trusted_proxies))
+        if wait:
+            retry = max(1, int(wait + 0.999))
+            return error_response(429, "rate_limited", f"too many jobs from this client; retry in {retry} s",
+                                  headers={"Retry-After": str(retry)})
     # Shielded: a client that goes away mid-request must not leave a job without metadata.
-    return await asyncio.shield(_start(bridge, url, options))
+    return await asyncio.shield(_start(bridge, url, options, claim))
 
 
-async def _start(bridge: Bridge, url: str, options: pb.JobOptions) -> web.Response:
+async def _start_job(bridge: Bridge, target: str, request: pb.StartJobRequest) -> pb.StartJobResponse:
+    """StartJob, retried while the orchestrators are full or unreachable and the RPC
+    budget lasts: safe because the request id makes every retry return the same job."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bridge.settings.rpc_timeout
+    delay = START_RETRY_SECONDS
+    while True:
+        try:
+            return await bridge.clients.orchestrator(target).StartJob(
+                request, timeout=max(0.1, deadline - loop.time()))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+                raise
+            wait = min(retry_after_of(exc) or delay, MAX_START_RETRY_SECONDS)
+            if loop.time() + wait + 0.1 >= deadline:
+                raise
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, MAX_START_RETRY_SECONDS)
+
+
+async def _start(bridge: Bridge, url: str, options: pb.JobOptions, claim: idempotency.Claim | None) -> web.Response:
+    if claim and claim.job_id:
+        replay = await _replay(bridge, claim)
+        if replay is not None:
+            return replay
     target = bridge.settings.orchestrator_target
+    request_id = claim.request_id if claim else idempotency.new_request_id()
     try:
-        started = await bridge.clients.orchestrator(target).StartJob(
-            pb.StartJobRequest(url=url, options=options), timeout=bridge.settings.rpc_timeout)
+        started = await _start_job(bridge, target, pb.StartJobRequest(url=url, options=options,
+                                                                       request_id=request_id))
     except grpc.aio.AioRpcError as exc:
         return grpc_error(exc)
     job_id = started.job_id
-    token = new_token()
-    await bridge.buffer.create_job(job_id, token_hash=token_hash(token), url=started.job.url or url,
-                                   orchestrator=target, timeout_seconds=started.job.options.timeout_seconds)
+    token = claim.token if claim else new_token()
+    meta = await bridge.buffer.meta(job_id)
+    # A job already registered was started by a concurrent request with the same key
+    # (the orchestrator returned its job for our request id): same token, nothing to add.
+    if meta is None:
+        await bridge.buffer.create_job(job_id, token_hash=token_hash(token), url=started.job.url or url,
+                                       orchestrator=target, timeout_seconds=started.job.options.timeout_seconds)
+    if claim:
+        await bridge.idempotency.remember(claim, job_id)
     await bridge.pumps.ensure(job_id)
+    return _created(job_id, token, job_dict(started.job), replayed=meta is not None)
+
+
+async def _replay(bridge: Bridge, claim: idempotency.Claim) -> web.Response | None:
+    """The answer to a retry of a request that already started its job, or None when
+    that job is no longer known here (start again: the orchestrator decides)."""
+    meta = await bridge.buffer.meta(claim.job_id)
+    if meta is None or not token_matches(claim.token, meta.get("token_hash", "")):
+        return None
+    try:
+        job = job_dict(await _job_call(bridge, claim.job_id, meta, "GetJob", pb.GetJobRequest(job_id=claim.job_id)))
+    except grpc.aio.AioRpcError as exc:
+        if not meta.get("terminal"):
+            return grpc_error(exc)
+        job = _fallback_status(claim.job_id, meta, await bridge.buffer.last_sequence(claim.job_id))
+    return _created(claim.job_id, claim.token, job, replayed=True)
+
+
+def _created(job_id: str, token: str, job: dict[str, Any], *, replayed: bool) -> web.Response:
     urls = job_urls(job_id)
-    return web.json_response({"job_id": job_id, "token": token, "urls": urls, "job": job_dict(started.job)},
-                             status=201, headers={"Location": urls["status"]})
+    headers = {"Location": urls["status"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return web.json_response({"job_id": job_id, "token": token, "state": job.get("state", ""), "urls": urls,
+                              "job": job}, status=201, headers=headers)
+
+
+async def _job_call(bridge: Bridge, job_id: str, meta: dict[str, str], method: str,
+                    request: pb.GetJobRequest | pb.CancelJobRequest) -> pb.Job:
+    """GetJob / CancelJob on the replica the job id names, else on any replica (every
+    replica serves every job from the store): one that is down is not the job's end."""
+    targets = bridge.clients.job_targets(job_id, meta.get("orchestrator", ""))
+    for i, target in enumerate(targets):
+        stub = bridge.clients.orchestrator(target)
+        try:
+            job: pb.Job = await getattr(stub, method)(request, timeout=bridge.settings.rpc_timeout)
+            return job
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.UNAVAILABLE or i == len(targets) - 1:
+                raise
+    raise AssertionError("no orchestrator target")  # pragma: no cover - job_targets is never empty
 
 
 def _fallback_status(job_id: str, meta: dict[str, str], last_sequence: int) -> dict[str, Any]:
@@ -136,8 +223,7 @@ async def get_job(request: web.Request) -> web.StreamResponse:
         return not_found()
     bridge, job_id, meta = found
     try:
-        job = await bridge.clients.orchestrator_for(job_id, meta.get("orchestrator", "")).GetJob(
-            pb.GetJobRequest(job_id=job_id), timeout=bridge.settings.rpc_timeout)
+        job = await _job_call(bridge, job_id, meta, "GetJob", pb.GetJobRequest(job_id=job_id))
     except grpc.aio.AioRpcError as exc:
         if meta.get("terminal") and exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE):
             return web.json_response(_fallback_status(job_id, meta, await bridge.buffer.last_sequence(job_id)))
@@ -155,8 +241,7 @@ async def cancel_job(request: web.Request) -> web.StreamResponse:
     if meta.get("terminal"):
         return web.json_response(_fallback_status(job_id, meta, await bridge.buffer.last_sequence(job_id)))
     try:
-        job = await bridge.clients.orchestrator_for(job_id, meta.get("orchestrator", "")).CancelJob(
-            pb.CancelJobRequest(job_id=job_id), timeout=bridge.settings.rpc_timeout)
+        job = await _job_call(bridge, job_id, meta, "CancelJob", pb.CancelJobRequest(job_id=job_id))
     except grpc.aio.AioRpcError as exc:
         return grpc_error(exc)
     return web.json_response(job_dict(job))

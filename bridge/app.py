@@ -15,6 +15,7 @@ from bridge.buffer import EventBuffer
 from bridge.clients import Clients
 from bridge.errors import error_response
 from bridge.fanout import Hub
+from bridge.idempotency import Idempotency
 from bridge.pump import Pumps
 from bridge.settings import BridgeSettings
 from docspasta import metrics
@@ -80,14 +81,15 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
                           orchestrator_target_template=settings.orchestrator_target_template,
                           orchestrator_instances=settings.orchestrator_instances)
         pumps = Pumps(buffer=buffer, clients=clients, instance_id=settings.instance_id,
-                      lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout,
-                      lost_seconds=settings.orchestrator_lost_seconds)
+                      lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout)
+        pumps.start_reconciler()
         hub = Hub(buffer=buffer, pumps=pumps)
         metrics.SSE_CLIENTS.set_function(lambda: hub.clients)
         limiter = RateLimiter(redis, prefix=settings.redis_prefix, per_minute=settings.rate_limit_per_minute,
                               burst=settings.rate_limit_burst)
         app[BRIDGE] = Bridge(settings=settings, redis=redis, buffer=buffer, clients=clients, pumps=pumps,
-                             hub=hub, limiter=limiter)
+                             hub=hub, limiter=limiter,
+                             idempotency=Idempotency(redis, prefix=settings.redis_prefix))
 
     async def shutdown(app: web.Application) -> None:
         if BRIDGE in app:
@@ -99,7 +101,8 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
         if BRIDGE in app:
             bridge = app[BRIDGE]
             await bridge.clients.close()
-            await bridge.redis.aclose()
+            # The command pool was passed in, so aclose() would leave its connections open.
+            await bridge.redis.aclose(close_connection_pool=True)
             await bridge.buffer.blocking_redis.aclose()
         for extra in cleanups or ():
             await extra()

@@ -47,6 +47,13 @@ def token_matches(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(token_hash(token), stored_hash)
 
 
+def api_key_scope(request: web.Request) -> str:
+    """What an ``Idempotency-Key`` is scoped to: the operator API key the request
+    carries (hashed), or one shared scope when the server needs none."""
+    given = request.headers.get("X-API-Key") or request.query.get("api_key", "")
+    return hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest() if given else ""
+
+
 def api_key_middleware(keys: tuple[str, ...]) -> Middleware:
     """Every ``/api/`` request needs one of ``keys`` in ``X-API-Key`` (or ``?api_key=``)."""
     digests = [hashlib.sha256(k.encode()).digest() for k in keys]
@@ -78,7 +85,7 @@ def cors_middleware(origins: tuple[str, ...]) -> Middleware:
                 return web.Response(status=403)
             resp: web.StreamResponse = web.Response(status=204)
             resp.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-            resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Last-Event-ID, X-API-Key"
+            resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID, X-API-Key"
             resp.headers["Access-Control-Max-Age"] = "600"
         else:
             try:
@@ -87,7 +94,7 @@ def cors_middleware(origins: tuple[str, ...]) -> Middleware:
                 resp = exc
         if ok and not resp.prepared:
             resp.headers["Access-Control-Allow-Origin"] = origin
-            resp.headers["Access-Control-Expose-Headers"] = "Content-Disposition, Retry-After, Location"
+            resp.headers["Access-Control-Expose-Headers"] = "Content-Disposition, Idempotent-Replayed, Retry-After, Location"
         if not resp.prepared:
             resp.headers.add("Vary", "Origin")
         return resp

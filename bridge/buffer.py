@@ -4,7 +4,8 @@ Entry ids are ``<sequence>-0``, so Redis itself refuses to store an event twice:
 XADD with an id equal to or below the stream's top is rejected, which the buffer
 treats as "already stored". The stream is capped (MAXLEN) and both keys expire a
 while after the terminal event. Keys carry the job id in a hash tag so one job's
-keys live on one Redis Cluster slot."""
+keys live on one Redis Cluster slot. One set (``live_key``) lists the jobs whose
+terminal event is not buffered yet: the registry the pump reconciler walks."""
 
 from __future__ import annotations
 
@@ -69,6 +70,10 @@ class EventBuffer:
     def lease_key(self, job_id: str) -> str:
         return f"{self.prefix}job:{{{job_id}}}:lease"
 
+    @property
+    def live_key(self) -> str:
+        return f"{self.prefix}live-jobs"
+
     # -- metadata ---------------------------------------------------------------------
 
     async def create_job(self, job_id: str, *, token_hash: str, url: str, orchestrator: str,
@@ -79,6 +84,17 @@ class EventBuffer:
                                     "timeout_seconds": repr(float(timeout_seconds))})
             pipe.pexpire(key, self.job_ttl_ms)
             await pipe.execute()
+        await self.redis.sadd(self.live_key, job_id)
+
+    async def live_jobs(self, cursor: int = 0, *, count: int = 500) -> tuple[int, list[str]]:
+        """One SSCAN step over the registry of unfinished jobs: (next cursor, job ids);
+        cursor 0 back means the scan is complete."""
+        result: Any = await self.redis.sscan(self.live_key, cursor, count=count)
+        next_cursor, members = result
+        return int(next_cursor), [str(m) for m in members]
+
+    async def forget_live(self, job_id: str) -> None:
+        await self.redis.srem(self.live_key, job_id)
 
     async def meta(self, job_id: str) -> dict[str, str] | None:
         data: Any = await self.redis.hgetall(self.meta_key(job_id))
@@ -118,6 +134,8 @@ class EventBuffer:
             pipe.pexpire(self.events_key(job_id), self.retention_ms)
             pipe.delete(self.lease_key(job_id))
             await pipe.execute()
+        # Outside the transaction: the registry is one key for all jobs (another slot).
+        await self.forget_live(job_id)
 
     async def last(self, job_id: str) -> Entry | None:
         raw: Any = await self.redis.xrevrange(self.events_key(job_id), "+", "-", count=1)

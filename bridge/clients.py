@@ -8,7 +8,10 @@ Job ids start with the issuing orchestrator's ``ORCHESTRATOR_INSTANCE_ID``
 for a job (JobEvents, GetJob, CancelJob) goes to the replica its id names: the
 target listed for that instance in ``ORCHESTRATOR_INSTANCES``, else
 ``ORCHESTRATOR_TARGET_TEMPLATE`` with ``{instance}`` filled in, else (no routing
-configured) the target the job was started through."""
+configured) the target the job was started through. Every replica serves every job
+(the job store is shared), so when that replica does not answer the call goes to
+``ORCHESTRATOR_TARGET`` (``job_targets``): the prefix saves a hop, it is not needed
+for correctness."""
 
 from __future__ import annotations
 
@@ -60,6 +63,11 @@ class Clients:
         if self.template and _SAFE_INSTANCE.match(instance):
             return self.template.replace("{instance}", instance)
         return fallback
+
+    def job_targets(self, job_id: str, started_through: str = "") -> list[str]:
+        """Where to call for ``job_id``, in order: the replica its id names, then any replica."""
+        first = self.orchestrator_target_for(job_id, started_through)
+        return list(dict.fromkeys([first, self.orchestrator_target or first]))
 
     def _channel(self, target: str, service: str) -> grpc.aio.Channel:
         channel = self._channels.get(target)

@@ -5,15 +5,16 @@ Environment variable                      Default               Meaning
 ========================================  ====================  =====================================================
 BRIDGE_HOST                               127.0.0.1             HTTP listen address
 BRIDGE_PORT                               8080                  HTTP listen port (0: any free port)
-ORCHESTRATOR_TARGET                       127.0.0.1:50053       Orchestrator gRPC target for new jobs (may balance:
-                                                                dns:///orchestrator-headless:50053, ipv4:a:1,b:2)
+ORCHESTRATOR_TARGET                       127.0.0.1:50053       Orchestrator gRPC target, any replica (may balance:
+                                                                dns:///orchestrator-headless:50053, ipv4:a:1,b:2):
+                                                                new jobs, and a job's calls whenever the replica its
+                                                                id names does not answer (every replica serves
+                                                                every job from the job store)
 ORCHESTRATOR_TARGET_TEMPLATE              (empty)               Target of the replica that runs a job, from the
                                                                 instance id prefixing the job id, e.g.
                                                                 dns:///{instance}.orchestrator-headless:50053
 ORCHESTRATOR_INSTANCES                    (empty)               Same, as an explicit list: orch-a=host:port,... (wins
                                                                 over the template for the instances it names)
-BRIDGE_ORCHESTRATOR_LOST_SECONDS          10                    A pump whose orchestrator stays unreachable this long
-                                                                after its stream broke ends the job with job_failed
 PROCESSOR_TARGET                          127.0.0.1:50052       Processor gRPC target (ListPages)
 REDIS_URL                                 (empty)               redis:// or unix:// URL; empty starts an embedded
                                                                 redis-server in a temp dir
@@ -85,7 +86,6 @@ DEFAULT_LIMIT_TIMEOUT_SECONDS = 24 * 3600.0
 DEFAULT_GRACE_SECONDS = 5.0
 DEFAULT_IDLE_TIMEOUT = 15.0
 DEFAULT_BODY_TIMEOUT = 15.0
-DEFAULT_ORCHESTRATOR_LOST_SECONDS = 10.0
 
 
 def parse_instances(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -112,7 +112,6 @@ class BridgeSettings:
     # (see docs/operations.md); neither set: every call goes to orchestrator_target.
     orchestrator_target_template: str = ""
     orchestrator_instances: tuple[tuple[str, str], ...] = ()
-    orchestrator_lost_seconds: float = DEFAULT_ORCHESTRATOR_LOST_SECONDS
     processor_target: str = DEFAULT_PROCESSOR_TARGET
     # Empty: start an embedded redis-server for this process.
     redis_url: str = ""
@@ -160,8 +159,6 @@ class BridgeSettings:
             orchestrator_target=env_str(env, "ORCHESTRATOR_TARGET", DEFAULT_ORCHESTRATOR_TARGET),
             orchestrator_target_template=env_str(env, "ORCHESTRATOR_TARGET_TEMPLATE", ""),
             orchestrator_instances=parse_instances(env_list(env, "ORCHESTRATOR_INSTANCES")),
-            orchestrator_lost_seconds=env_float(env, "BRIDGE_ORCHESTRATOR_LOST_SECONDS",
-                                                DEFAULT_ORCHESTRATOR_LOST_SECONDS, minimum=0.5),
             processor_target=env_str(env, "PROCESSOR_TARGET", DEFAULT_PROCESSOR_TARGET),
             redis_url=env_str(env, "REDIS_URL", ""),
             redis_prefix=env_str(env, "BRIDGE_REDIS_PREFIX", DEFAULT_REDIS_PREFIX),

@@ -12,8 +12,9 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from docspasta.events import TERMINAL_EVENTS
+from docspasta.events import TERMINAL_EVENTS, event_name
 from docspasta.local import LocalStack
+from docspasta.v1 import orchestrator_pb2 as pb
 from tests.bridge.procs import BridgeProcess
 from tests.bridge.support import create_job, sse_events
 from tests.support.site import FixtureSite, tree_site
@@ -72,5 +73,37 @@ async def test_sigkill_pumping_bridge_other_takes_over(
         assert taken_over_at - killed_at < TAKEOVER_LIMIT_SECONDS
         assert len(seqs) > 40, "events arrived after the takeover"
         assert any("pumping job events" in line and "bridge-b" in line for line in b.lines)
+    finally:
+        await redis.aclose()
+
+
+async def test_sigkill_pumping_bridge_while_nobody_streams(
+        two_bridges: tuple[BridgeProcess, BridgeProcess], stack: LocalStack, site: FixtureSite, redis_url: str,
+        http: aiohttp.ClientSession) -> None:
+    """Issue 11's orphaned pump: the job is created on bridge A, A is SIGKILLed while
+    nobody streams it; B's reconciler adopts it and the buffer holds every real event
+    to the orchestrator's own job_completed (before: it stopped at the kill and the
+    first reader got a made-up job_failed)."""
+    a, b = two_bridges
+    site.pages.update(tree_site(30))
+    site.delay = 0.2
+    job = await create_job(http, a.base, site.url("/docs/"), concurrency=1)
+    job_id = job["job_id"]
+    key = f"docspasta:job:{{{job_id}}}"
+    redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        async with asyncio.timeout(60):
+            while await redis.xlen(f"{key}:events") < 10:
+                await asyncio.sleep(0.05)
+        a.kill()
+        async with asyncio.timeout(180):
+            while (await redis.hget(f"{key}:meta", "terminal")) is None:
+                await asyncio.sleep(0.2)
+        buffered = [(int(i.split("-")[0]), f["e"]) for i, f in await redis.xrange(f"{key}:events")]
+        call = stack.orchestrator_stub().JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=60)
+        truth = [(e.sequence, event_name(e)) async for e in call]
+        assert buffered == truth, "the buffer is not the orchestrator's record"
+        assert buffered[-1][1] == "job_completed"
+        assert any("adopted orphaned job" in line and "bridge-b" in line for line in b.lines)
     finally:
         await redis.aclose()

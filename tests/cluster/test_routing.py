@@ -1,10 +1,9 @@
-"""Routing of a job's calls to the orchestrator replica named by its id, and the pump's
-ending of a job whose orchestrator is gone (fast, in-process; not marked cluster)."""
+"""Routing of a job's calls to the orchestrator replica named by its id (fast,
+in-process; not marked cluster). The pump's behaviour when an orchestrator is
+unreachable or no longer has the job is tested in tests/bridge/test_pump.py."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +11,6 @@ import redis.asyncio as aioredis
 
 from bridge.buffer import EventBuffer
 from bridge.clients import Clients, job_instance
-from bridge.pump import ORCHESTRATOR_STOPPED, Pumps
 from bridge.redis_embedded import EmbeddedRedis
 from bridge.settings import BridgeSettings
 from docspasta.settings import SettingsError
@@ -42,10 +40,9 @@ def test_routes_by_instance_list_then_template_then_start_target() -> None:
 
 def test_routing_settings_from_env() -> None:
     s = BridgeSettings.from_env({"ORCHESTRATOR_INSTANCES": "orch-a=127.0.0.1:1, orch-b=127.0.0.1:2",
-                                 "ORCHESTRATOR_TARGET_TEMPLATE": "dns:///{instance}.o:50053",
-                                 "BRIDGE_ORCHESTRATOR_LOST_SECONDS": "4"})
+                                 "ORCHESTRATOR_TARGET_TEMPLATE": "dns:///{instance}.o:50053"})
     assert s.orchestrator_instances == (("orch-a", "127.0.0.1:1"), ("orch-b", "127.0.0.1:2"))
-    assert s.orchestrator_lost_seconds == 4.0
+    assert s.orchestrator_target == "127.0.0.1:50053"
     with pytest.raises(SettingsError):
         BridgeSettings.from_env({"ORCHESTRATOR_INSTANCES": "orch-a"})
     with pytest.raises(SettingsError):
@@ -58,28 +55,6 @@ async def buffer() -> AsyncIterator[EventBuffer]:
         redis = aioredis.from_url(server.url, decode_responses=True)
         yield EventBuffer(redis, prefix="t:", maxlen=1000, retention_seconds=60, job_ttl_seconds=600)
         await redis.aclose()
-
-
-async def test_pump_ends_a_job_whose_orchestrator_is_unreachable(buffer: EventBuffer) -> None:
-    job_id = "orch-a-0123456789abcdef"
-    clients = Clients(processor_target="127.0.0.1:9", orchestrator_instances=[("orch-a", "127.0.0.1:9")])
-    pumps = Pumps(buffer=buffer, clients=clients, instance_id="b1", lease_seconds=1, rpc_timeout=1,
-                  lost_seconds=1.0)
-    await buffer.create_job(job_id, token_hash="x", url="http://x/", orchestrator="127.0.0.1:9", timeout_seconds=30)
-    await buffer.append_raw(job_id, 1, "stream_connected", "{}")
-    try:
-        assert await pumps.ensure(job_id)
-        async with asyncio.timeout(15):
-            while pumps.running(job_id):
-                await asyncio.sleep(0.05)
-        last = await buffer.last(job_id)
-        assert last is not None and last.sequence == 2 and last.name == "job_failed"
-        assert json.loads(last.data)["error"].startswith(ORCHESTRATOR_STOPPED)
-        meta = await buffer.meta(job_id)
-        assert meta is not None and meta["terminal"] == "job_failed"
-    finally:
-        await pumps.close()
-        await clients.close()
 
 
 async def test_own_terminal_event_never_finishes_a_taken_sequence(buffer: EventBuffer) -> None:
