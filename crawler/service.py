@@ -59,8 +59,9 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
         logs.url_var.set(url)
         response = crawler_pb2.CrawlResponse(url=url)
         try:
-            result = await self._fetcher.fetch(url, allow_non_html=request.allow_non_html,
-                                               max_requests=max(0, request.max_requests))
+            with metrics.FETCHES_IN_FLIGHT.track_inprogress():
+                result = await self._fetcher.fetch(url, allow_non_html=request.allow_non_html,
+                                                   max_requests=max(0, request.max_requests))
         except FetchError as exc:
             response.requests_sent = exc.requests
             response.final_url = exc.final_url or url

@@ -19,6 +19,8 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 RPC_SECONDS = Histogram("docspasta_rpc_seconds", "gRPC server call latency", ["service", "method", "code"],
                         buckets=_LATENCY_BUCKETS)
+# What the crawler's HorizontalPodAutoscaler scales on (k8s/base/crawler.yaml).
+FETCHES_IN_FLIGHT = Gauge("docspasta_crawler_fetches_in_flight", "Crawl calls fetching right now on this crawler")
 PAGES_FETCHED = Counter("docspasta_pages_fetched_total", "Fetches by outcome (ok or error category)", ["result"])
 FETCH_SECONDS = Histogram("docspasta_fetch_seconds", "HTTP fetch latency", buckets=_LATENCY_BUCKETS)
 PROCESS_SECONDS = Histogram("docspasta_process_seconds", "HTML to Markdown conversion and store latency",

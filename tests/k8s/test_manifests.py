@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import ipaddress
+import os
 import re
 import shutil
 import subprocess
@@ -264,6 +265,13 @@ def test_autoscalers_and_disruption_budgets(m: Manifests) -> None:
         assert "replicas" not in m.get("Deployment", name)["spec"], f"{name}: the HPA owns replicas"
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
         assert any(x["type"] == "Resource" and x["resource"]["name"] == "cpu" for x in hpa["spec"]["metrics"])
+    # The crawler is I/O-bound: it scales first on fetches in flight, a gauge the crawler exports.
+    [pods] = [x["pods"] for x in m.get("HorizontalPodAutoscaler", "crawler")["spec"]["metrics"] if x["type"] == "Pods"]
+    from docspasta import metrics
+    assert pods["metric"]["name"] == metrics.FETCHES_IN_FLIGHT._name
+    assert pods["target"]["type"] == "AverageValue"
+    connections = int(m.container_env("crawler")["CRAWLER_CONNECTIONS"] or 0)
+    assert 0 < int(pods["target"]["averageValue"]) < connections, "scale out before a pod's pool is full"
     for name in SERVICES:
         pdb = m.get("PodDisruptionBudget", name)
         labels = m.workload(name)["spec"]["template"]["metadata"]["labels"]
@@ -383,7 +391,9 @@ def test_crawler_egress_is_public_internet_and_dns_only(m: Manifests) -> None:
                    and not any(ip in ipaddress.ip_network(e) for e in b.get("except", [])) for b in blocks)
 
     for address in ("169.254.169.254", "10.96.0.1", "172.20.1.1", "192.168.1.1", "100.100.100.200", "127.0.0.1",
-                    "fd00:ec2::254", "::1", "fe80::1"):
+                    "fd00:ec2::254", "::1", "fe80::1",
+                    # IPv4 inside IPv6: NAT64 (well-known, local-use) and 6to4 of 169.254.169.254 / 10.0.0.1.
+                    "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:a9fe:a9fe::1", "::ffff:10.0.0.1"):
         assert not reachable(address), address
     for address in ("93.184.216.34", "8.8.8.8", "2606:4700::1111"):
         assert reachable(address), address
@@ -437,7 +447,8 @@ def test_settings_are_discovered_from_every_service() -> None:
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_setting_the_code_reads_is_set(m: Manifests, service: str) -> None:
     env = m.container_env(service)
-    missing = sorted(settings_read(service) - set(env) - set(OPTIONAL_SETTINGS))
+    given = set(env) | {k.removesuffix("_FILE") for k in env if k.endswith("_FILE")}
+    missing = sorted(settings_read(service) - given - set(OPTIONAL_SETTINGS))
     assert not missing, f"{m.overlay}: {service} reads {missing} but its pod does not set them"
     binds = [k for k in settings_read(service) if k.endswith("_BIND") or k == "BRIDGE_HOST"]
     for key in binds:
@@ -510,3 +521,134 @@ def test_dockerfile_builds_one_small_non_root_image() -> None:
         for service in SERVICES:
             m = Manifests(overlay)
             assert m.workload(service)["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == uid
+
+
+# --- images, probes, secrets as files, Redis (issue 13) --------------------------------------
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def containers(m: Manifests) -> Iterator[tuple[str, dict[str, Any]]]:
+    for w in m.workloads():
+        spec = w["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            yield f"{w['metadata']['name']}/{c['name']}", c
+
+
+def test_dev_runs_the_locally_built_image() -> None:
+    m = Manifests("dev")
+    for service in SERVICES:
+        assert m.container(service)["image"] == "docspasta:dev", service
+    # Nothing is left with the base's logical name (an `images:` entry that did not match).
+    for where, c in containers(m):
+        assert c["image"] != "docspasta" and not c["image"].startswith("docspasta@"), where
+
+
+def test_production_pins_every_image_by_digest() -> None:
+    m = Manifests("production")
+    for where, c in containers(m):
+        assert DIGEST.search(c["image"]), f"{where}: {c['image']} is not pinned by digest"
+        assert c.get("imagePullPolicy") == "Always", where
+    for service in SERVICES:
+        assert m.container(service)["image"].startswith("ghcr.io/docspasta/docspasta@sha256:"), service
+
+
+def test_probes_tolerate_a_slow_answer(m: Manifests) -> None:
+    for where, c in containers(m):
+        assert c.get("startupProbe"), f"{where}: startup probe"
+        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+            probe = c[kind]
+            assert probe.get("timeoutSeconds", 1) >= 3, f"{where} {kind}: timeout"
+            assert probe.get("failureThreshold", 3) >= 3, f"{where} {kind}: one miss must not act"
+        ready = c["readinessProbe"]
+        assert ready.get("periodSeconds", 10) * ready.get("failureThreshold", 3) >= 15, where
+        start = c["startupProbe"]
+        assert start.get("periodSeconds", 10) * start.get("failureThreshold", 3) >= 120, f"{where}: startup budget"
+
+
+def test_pods_run_as_high_uids(m: Manifests) -> None:
+    for w in m.workloads():
+        psc = w["spec"]["template"]["spec"]["securityContext"]
+        assert psc["runAsUser"] >= 10000 and psc["runAsGroup"] >= 10000, w["metadata"]["name"]
+
+
+def test_secrets_are_files_not_environment_variables(m: Manifests) -> None:
+    external = EXTERNAL_SECRETS.get(m.overlay, set())
+    for w in m.workloads():
+        pod = w["spec"]["template"]["spec"]
+        secret_volumes = {v["name"]: v["secret"] for v in pod.get("volumes", []) if "secret" in v}
+        for c in pod["containers"]:
+            where = f"{w['metadata']['name']}/{c['name']}"
+            for var in c.get("env", []):
+                assert "secretKeyRef" not in var.get("valueFrom", {}), f"{where}: {var['name']} from a Secret"
+            assert not any("secretRef" in s for s in c.get("envFrom", [])), where
+            mounts = {v["mountPath"]: v for v in c.get("volumeMounts", []) if v["name"] in secret_volumes}
+            for var in c.get("env", []):
+                if not var["name"].endswith("_FILE"):
+                    continue
+                path = var["value"]
+                directory, _, key = path.rpartition("/")
+                assert directory in mounts, f"{where}: {var['name']}={path} is not in a mounted secret"
+                assert mounts[directory].get("readOnly") is True
+                volume = secret_volumes[mounts[directory]["name"]]
+                assert key in {i["path"] for i in volume.get("items", [])}, f"{where}: {key}"
+                item = next(i for i in volume["items"] if i["path"] == key)
+                data = m.config_data("Secret", volume["secretName"])
+                if data is None:
+                    assert volume["secretName"] in external, f"{where}: no Secret {volume['secretName']}"
+                else:
+                    assert item["key"] in data, f"{volume['secretName']} lacks {item['key']}"
+                assert volume.get("defaultMode", 0o644) & 0o007 == 0, f"{where}: secret readable by others"
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    for name in external:
+        assert name in docs
+
+
+def test_dev_database_url_secret_matches_the_password() -> None:
+    import base64
+    m = Manifests("dev")
+    [secret] = [s for s in m.of("Secret") if s["metadata"]["name"].startswith("docspasta-postgres-")]  # hashed
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["database-url"] == (f"postgresql://docspasta:{data['password']}@postgres.{m.namespace}"
+                                    ".svc.cluster.local:5432/docspasta")
+
+
+def test_redis_has_a_maxmemory_below_its_limit_and_never_evicts(m: Manifests) -> None:
+    c = m.container("redis")
+    command = c["command"]
+    assert command[:2] == ["sh", "-c"]
+    script = command[2]
+    assert "--maxmemory-policy noeviction" in script
+    [ref] = [v["valueFrom"]["resourceFieldRef"] for v in c["env"] if v["name"] == "REDIS_MEMORY_LIMIT_MIB"]
+    assert (ref["resource"], ref["divisor"], ref["containerName"]) == ("limits.memory", "1Mi", "redis")
+    limit = c["resources"]["limits"]["memory"]
+    assert limit.endswith(("Mi", "Gi"))
+    mib = int(limit[:-2]) * (1024 if limit.endswith("Gi") else 1)
+    # Kubernetes turns $$ into $, then sh computes maxmemory; run exactly that with echo.
+    shell = script.replace("$$", "$").replace("exec redis-server", "exec echo", 1)
+    out = subprocess.run(["sh", "-c", shell], env={"REDIS_MEMORY_LIMIT_MIB": str(mib), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, timeout=10, check=True).stdout.split()
+    maxmemory = out[out.index("--maxmemory") + 1]
+    assert maxmemory.endswith("mb") and 0.5 * mib <= int(maxmemory[:-2]) <= 0.75 * mib, (maxmemory, mib)
+    assert out[out.index("--maxmemory-policy") + 1] == "noeviction"
+    # The exporter the memory alert reads, reachable from the monitoring namespace only.
+    exporter = next(x for x in m.workload("redis")["spec"]["template"]["spec"]["containers"]
+                    if x["name"] == "redis-exporter")
+    assert {"name": "metrics", "containerPort": 9121, "protocol": "TCP"} in exporter["ports"]
+
+
+def test_monitoring_component_renders_with_an_overlay(tmp_path: Path) -> None:
+    overlay = tmp_path / "with-monitoring"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: docspasta\n"
+        f"resources: [{os.path.relpath(ROOT / 'k8s' / 'overlays' / 'production', overlay)}]\n"
+        f"components: [{os.path.relpath(ROOT / 'k8s' / 'components' / 'monitoring', overlay)}]\n")
+    out = subprocess.run([kubectl(), "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(overlay)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    [rule] = [d for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "PrometheusRule"]
+    assert rule["metadata"]["namespace"] == "docspasta"
+    exprs = " ".join(r["expr"] for g in rule["spec"]["groups"] for r in g["rules"])
+    from docspasta import metrics
+    assert "redis_memory_max_bytes" in exprs and metrics.FETCHES_IN_FLIGHT._name in exprs
