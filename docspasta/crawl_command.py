@@ -34,6 +34,8 @@ from orchestrator.scope import Pattern
 EXIT_OK, EXIT_JOB_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # How long the event stream may outlive the job's own deadline.
 STREAM_SLACK_SECONDS = 120.0
+# A JobEvents stream reopened this many times in a row without a new event: give up.
+MAX_STREAM_REOPENS = 5
 _OPTION_NAMES = {"max_pages": "--max-pages", "max_depth": "--max-depth", "concurrency": "--concurrency",
                  "timeout_seconds": "--timeout", "include_patterns": "--include", "exclude_patterns": "--exclude",
                  "allowed_domains": "--allow-domain"}
@@ -261,13 +263,17 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
                   state: RunState, stop: asyncio.Event, stack: object) -> None:
     """Reads the job's events until its terminal one, or until Ctrl-C (then the job is
     suspended: its events up to that moment are read, its stream ends without a
-    terminal event, and ``--resume`` continues it)."""
+    terminal event, and ``--resume`` continues it). A stream that ends early with
+    UNAVAILABLE (the server recycles connections every few minutes) is reopened after
+    the last event received, as the JobEvents contract asks of every client."""
     import grpc
 
     job_id = started.job_id
     timeout = started.job.options.timeout_seconds + STREAM_SLACK_SECONDS
-    stream = orchestrator.JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=timeout)  # type: ignore[attr-defined]
+    last = 0
+    reopened = 0  # consecutive reopenings without a new event
     stopper = asyncio.create_task(stop.wait())
+    stream = orchestrator.JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=timeout)  # type: ignore[attr-defined]
     try:
         iterator = stream.__aiter__()
         while True:
@@ -286,10 +292,18 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
                 event = step.result()
             except StopAsyncIteration:
                 return
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as exc:
                 if state.interrupted:
                     return  # the suspended job's stream ends without a terminal event
-                raise
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or reopened >= MAX_STREAM_REOPENS:
+                    raise
+                reopened += 1
+                stream.cancel()
+                stream = orchestrator.JobEvents(  # type: ignore[attr-defined]
+                    pb.JobEventsRequest(job_id=job_id, after_sequence=last), timeout=timeout)
+                iterator = stream.__aiter__()
+                continue
+            last, reopened = event.sequence, 0
             if events is not None:
                 events.write(event_json(event) + "\n")
             _note(event, state)
