@@ -52,6 +52,10 @@ _TEXT_XPATH = lxml.etree.XPath(
     " or ancestor::svg)]")
 
 
+# More tags than any app shell has (its content arrives by script).
+_MAX_SHELL_TAGS = 50_000
+
+
 def mode_from_proto(value: int) -> str:
     return _FROM_PROTO.get(value, AUTO)  # type: ignore[call-overload, no-any-return]
 
@@ -75,6 +79,10 @@ def _own_text(el: lxml.html.HtmlElement) -> str:
 def shell_reason(html: str) -> str | None:
     """Why this HTML is a shell a script fills in, or None. Never raises."""
     if not html.strip():
+        return None
+    if html.count("<") > _MAX_SHELL_TAGS:
+        # Not a shell (it has thousands of elements), and a tree of a hostile page of
+        # millions of them would take gigabytes here (issue 14).
         return None
     try:
         parser = lxml.html.HTMLParser(recover=True, no_network=True, remove_comments=True, huge_tree=True)

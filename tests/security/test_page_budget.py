@@ -104,7 +104,7 @@ async def test_crawler_streams_the_br_page_without_a_tree(hostile: HostileSite) 
     assert br.content_length > 19_000_000 and br.requests_sent == 1
     # Was 55 -> 1,187 MiB for the br page alone. This process also holds the test's
     # copies of both pages and the fixture server's send buffers.
-    assert peaks.growth < 200 * MiB, peaks.report()
+    assert peaks.growth < 300 * MiB, peaks.report()
 
 
 async def test_crawler_stops_parsing_links_at_the_element_limit(hostile: HostileSite) -> None:
@@ -136,7 +136,8 @@ async def test_br_page_is_refused_before_conversion(
     assert "more than 250000 elements" in (error.details() or "")
     assert seconds < 30  # was 39 s of conversion (and 2,237 MiB); a fraction of that on a loaded machine
     assert peaks.child_peak < 150 * MiB, peaks.report()
-    assert peaks.growth < 200 * MiB, peaks.report()
+    # The client's and the server's copies of the request are both in this process.
+    assert peaks.growth < 300 * MiB, peaks.report()
     assert pool.replaced == 0  # a refusal needs no new worker
 
 
@@ -211,19 +212,24 @@ async def test_worker_stops_converting_when_the_rpc_deadline_passes(
 async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: HostileSite) -> None:
     """The whole pipeline in child processes (as `docspasta crawl` runs it), so each
     service's memory is its own: one job crawls the br page, the rows page and a
-    slow page beside good pages; a second job crawls good pages meanwhile."""
+    slow page (over a 0.1 s CPU budget) beside good pages; a second job crawls good
+    pages meanwhile."""
     good = [f"/good/{i}" for i in range(3)] + [f"/other/{i}" for i in range(3)]
     for path in good:
         hostile.html(path, html_page(f"Good {path}", body="Useful documentation about widgets."))
     hostile.html("/br", BR_PAGE)
     hostile.html("/rows", ROWS_PAGE)
     hostile.html("/br2", BR_PAGE.replace("x<br>", "y<br>", 1))
-    hostile.html("/", html_page("Index", ["/br", "/rows", "/br2", *good[:3]]))
+    # 60k elements: about half a second of conversion CPU, over the 0.1 s budget below.
+    hostile.html("/slow", "<html><body><main>" + '<p>Some text <a href="/x">link</a> and <code>c</code>.</p>'
+                 * 20_000 + "</main></body></html>")
+    hostile.html("/", html_page("Index", ["/br", "/rows", "/br2", "/slow", *good[:3]]))
     hostile.html("/other/", html_page("Other", good[3:]))
     with tempfile.TemporaryDirectory() as tmp:
         # One large body at a time in the crawler: what the dev overlay (256 MiB) sets.
         async with LocalStack(crawler=replace(CRAWLER, max_body_bytes=20 * MiB, large_bodies=1),
-                              processor=replace(ProcessorSettings(), workers=2),
+                              processor=replace(ProcessorSettings(), workers=2,
+                                                limits=replace(PageLimits(), cpu_seconds=0.1)),
                               orchestrator=replace(OrchestratorSettings(), instance_id="test", max_attempts=1),
                               database_url=f"sqlite:///{tmp}/db.sqlite", processes=True) as stack:
             with Peaks() as peaks:
@@ -235,14 +241,18 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
         check_contract(events)
         assert names(events)[-1] == "job_completed", names(events)[-3:]
     failures = {e.url.removeprefix(hostile.base): category_name(e.error) for e in by_type(hostile_events, "url_failed")}
-    assert failures == {"/br": "too_large", "/rows": "too_large", "/br2": "too_large"}, failures
+    assert failures == {"/br": "too_large", "/rows": "too_large", "/br2": "too_large", "/slow": "too_slow",
+                        "/x": "http_4xx"}, failures
+    processed = {e.url.removeprefix(hostile.base) for e in by_type(hostile_events, "url_processed")}
+    assert processed == {"/", *good[:3]}
     processed = {e.url.removeprefix(hostile.base) for e in by_type(other_events, "url_processed")}
     assert processed == {"/other/", *good[3:]}
     # Under the dev overlay's pod limits (crawler 256 MiB; processor 512 MiB with its
-    # workers), with margin; the sum of peaks is an upper bound of the pod's peak.
-    crawler = [rss for name, rss in peaks.children.values() if name.endswith("crawler")]
-    processor = [rss for name, rss in peaks.children.values() if not name.endswith("crawler")]
-    assert len(crawler) == 1 and len(processor) >= 3, peaks.report()
-    assert crawler[0] < 200 * MiB, peaks.report()
-    assert sum(processor) < 450 * MiB, peaks.report()
-    assert sorted(processor)[-2] < 150 * MiB, peaks.report()  # every worker
+    # workers), with margin, measured as each service with its workers at one moment.
+    assert peaks.pods["docspasta.local crawler"] < 200 * MiB, peaks.report()
+    assert peaks.pods["docspasta.local processor"] < 450 * MiB, peaks.report()
+    workers = [rss for name, rss in peaks.children.values() if "multiprocessing" in name]
+    assert workers and max(workers) < 150 * MiB, peaks.report()
+    # This process runs the orchestrator and holds the fixture site's copies of the pages;
+    # a tree of one br page anywhere in it would take a gigabyte.
+    assert peaks.growth < 500 * MiB, peaks.report()
