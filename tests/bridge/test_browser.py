@@ -206,3 +206,25 @@ async def test_bad_url_and_failed_job_offer_no_downloads(site: FixtureSite, tmp_
             await expect(card.locator(f"[data-action='{action}']")).to_be_hidden()
         await expect(card.locator("[data-action=remove]")).to_be_visible()
         await shot(card, "08-failed")
+
+
+async def test_restarted_server_still_lists_the_finished_job(site: FixtureSite, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    pages = docs_site(site)
+    port = closed_port()  # the same port both times, as `docspasta serve` restarted by a user
+    async with browser_page(f"http://127.0.0.1:{port}") as page:
+        async with serve(tmp_path, port=port) as served:
+            await page.goto(served.url + "/")
+            await page.fill("#url", site.url("/docs/"))
+            await page.click("#start")
+            card = page.locator(".card").first
+            await expect(card).to_have_attribute("data-state", "completed", timeout=120_000)
+        # The same state directory (this test's DOCSPASTA_STATE_DIR), a new process.
+        async with serve(tmp_path, port=port) as served:
+            await page.reload()
+            card = page.locator(".card").first
+            await expect(card).to_have_attribute("data-state", "completed", timeout=60_000)
+            await expect(card.locator("[data-field=results] [data-stat=pages]")).to_have_text(str(pages),
+                                                                                            timeout=30_000)
+            await shot(page, "09-after-restart")

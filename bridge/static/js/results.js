@@ -49,7 +49,7 @@ export class Results {
       onChange: () => this.selectionChanged(),
     });
     this.selectionChanged();
-    if (this.pages.length) this.tree.open(0);
+    if (this.pages.length) this.tree.open(0, { focus: false });
     this.card.el.dispatchEvent(new CustomEvent("results-ready", { bubbles: true }));
   }
 

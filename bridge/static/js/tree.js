@@ -146,11 +146,12 @@ export class PageTree {
     this.onChange();
   }
 
-  open(i) {
+  // focus: the user chose the page (keep the keyboard where it was); not when the view opens one itself.
+  open(i, { focus = true } = {}) {
     this.openIndex = i;
     this.render();
     const btn = this.root.querySelector(`button[data-open="${i}"]`);
-    if (btn) btn.focus();
+    if (btn && focus) btn.focus();
     this.onOpen(i);
   }
 
