@@ -121,3 +121,41 @@ async def shot(target: Any, name: str) -> Path:
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or bool(shutil.which("chromium"))
+
+
+# WCAG 2 contrast of every visible text against its effective background: 4.5:1, or
+# 3:1 for large text (24px, or 18.66px bold). Returns the offenders.
+CONTRAST_JS = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || !el.checkVisibility() || el.closest("[disabled], pre, [aria-hidden=true]")) continue;
+    const st = getComputedStyle(el);
+    if (Number(st.opacity) < 1) continue;
+    const fg = rgb(st.color), bg = background(el);
+    const [a, b] = [lum(fg) + 0.05, lum(bg) + 0.05];
+    const ratio = Math.max(a, b) / Math.min(a, b);
+    const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const need = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+    if (ratio < need) bad.push(`${ratio.toFixed(2)} < ${need}: ${node.textContent.trim().slice(0, 40)}`);
+  }
+  return bad;
+}"""
+
+
+async def contrast_problems(page: Any) -> list[str]:
+    return list(await page.evaluate(CONTRAST_JS))

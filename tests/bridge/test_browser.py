@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bridge.browser_support import browser_page, serve, shot
+from tests.bridge.browser_support import browser_page, contrast_problems, serve, shot
 from tests.support.site import FixtureSite, page as html_page
 
 pytestmark = pytest.mark.browser
@@ -56,6 +56,7 @@ async def test_start_watch_reload_preview_select_copy_download(site: FixtureSite
         await expect(card.locator(".activity li").first).to_be_visible()
         await expect(card).to_have_attribute("data-state", "running")
         await expect(card.locator(".badge")).to_have_text("Crawling")
+        assert await contrast_problems(page) == []
         # Activity rows are paths below the start, in words.
         await expect(card.locator(".activity .kind").first).to_have_text(re.compile("Fetching|Fetched|Converting|Done"))
         await shot(page, "02-running")
@@ -121,6 +122,7 @@ async def test_start_watch_reload_preview_select_copy_download(site: FixtureSite
         llms = Path(await (await info.value).path()).read_text(encoding="utf-8")
         assert llms.startswith("# ") and site.url("/docs/reference/r3.html") in llms
 
+        assert await contrast_problems(page) == []
         # Everything on the page can be reached with the keyboard and has a name.
         unnamed = await page.evaluate("""() => [...document.querySelectorAll('button, input, textarea, a[href]')]
             .filter(el => el.offsetParent !== null)
@@ -205,6 +207,7 @@ async def test_bad_url_and_failed_job_offer_no_downloads(site: FixtureSite, tmp_
         for action in ("results:copy", "results:download-md", "results:download:llms.txt"):
             await expect(card.locator(f"[data-action='{action}']")).to_be_hidden()
         await expect(card.locator("[data-action=remove]")).to_be_visible()
+        assert await contrast_problems(page) == []
         await shot(card, "08-failed")
 
 
