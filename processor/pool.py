@@ -92,6 +92,18 @@ def _convert_one(html: str, url: str, limits: PageLimits) -> tuple[str, Any]:
 
 
 def _peak_bytes() -> int:
+    """This process's peak resident set since it started.
+
+    Not ``getrusage().ru_maxrss``: Linux keeps that across ``execve``, so a worker spawned
+    by a large parent (a processor that has served for a while, a test run) would start
+    out "past its budget". ``VmHWM`` belongs to the worker's own address space."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
