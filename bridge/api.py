@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bridge import idempotency
+from bridge import downloads, idempotency
 from bridge.auth import (RateLimiter, api_key_scope, client_ip, new_token, request_token, token_hash,
                          token_matches)
 from bridge.body import DEFAULT_MAX_BODY_BYTES, BadBody, read_json
@@ -30,8 +30,6 @@ from bridge.settings import BridgeSettings
 from bridge.sse import BadEventId, EventStream, parse_last_event_id
 from bridge.validation import Invalid, Limits, parse_job_request
 from docspasta import bundle
-from docspasta.llmstxt import llms_full_txt, llms_txt
-from docspasta.mirror import mirror_zip
 from docspasta.errors import retry_after_of
 from docspasta.events import job_dict
 from docspasta.ids import valid_job_id
@@ -266,26 +264,39 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     return await stream.run(request)
 
 
-async def _pages(bridge: Bridge, job_id: str) -> list[processor_pb2.Page]:
-    call = bridge.clients.processor().ListPages(processor_pb2.ListPagesRequest(job_id=job_id),
-                                                timeout=bridge.settings.list_pages_timeout)
-    return [page async for page in call]
-
-
-def _doc(p: processor_pb2.Page) -> bundle.PageDoc:
-    return bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
-                          token_estimate=p.token_estimate, description=p.description, depth=p.depth)
-
-
-Render = Callable[[list[bundle.PageDoc], str, date], str | bytes]
-# Each download: (renderer, content type, file name suffix), built from the pages done so far.
-DOCUMENTS: dict[str, tuple[Render, str, str]] = {
-    "markdown": (lambda docs, url, day: bundle.combined_document(docs, source_url=url, day=day),
-                 "text/markdown", ".md"),
-    "llms.txt": (lambda docs, url, day: llms_txt(docs, source_url=url), "text/plain", "-llms.txt"),
-    "llms-full.txt": (lambda docs, url, day: llms_full_txt(docs, source_url=url), "text/plain", "-llms-full.txt"),
-    "archive.zip": (lambda docs, url, day: mirror_zip(docs, source_url=url), "application/zip", ".zip"),
+# Each download: (writer, content type, file name suffix), from the pages stored so far.
+DOCUMENTS: dict[str, tuple[downloads.Writer, str, str]] = {
+    "markdown": (downloads.write_combined, "text/markdown; charset=utf-8", ".md"),
+    "llms.txt": (downloads.write_llms, "text/plain; charset=utf-8", "-llms.txt"),
+    "llms-full.txt": (downloads.write_llms_full, "text/plain; charset=utf-8", "-llms-full.txt"),
+    "archive.zip": (downloads.write_archive, "application/zip", ".zip"),
 }
+SELECTION_MAX_BYTES = 4 * 1024 * 1024
+
+
+async def _download(request: web.Request, bridge: Bridge, job_id: str, meta: dict[str, str],
+                    write: downloads.Writer, content_type: str, suffix: str | None,
+                    keep: Callable[[processor_pb2.Page], bool] | None = None) -> web.StreamResponse:
+    """Streams one download (bridge/downloads.py). A processor error before the first
+    byte is a JSON error; after it the connection is cut, so the client sees a
+    truncated (failed) transfer rather than a short file that looks complete."""
+    url = meta.get("url", "")
+    today = date.today()
+    headers = {"Content-Type": content_type, "Cache-Control": "no-store"}
+    if suffix is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{bundle.default_filename(url, today, suffix=suffix)}"'
+    source = downloads.PageSource(clients=bridge.clients, job_id=job_id, timeout=bridge.settings.list_pages_timeout)
+    if keep is not None:
+        source.keep = keep
+    body = downloads.Body(request, web.StreamResponse(headers=headers))
+    try:
+        await write(source, body, url, today)
+    except grpc.aio.AioRpcError as exc:
+        if not body.resp.prepared:
+            return grpc_error(exc)
+        log.warning("download cut: the processor failed", extra={"job_id": job_id, "code": exc.code().name})
+        raise
+    return await body.finish()
 
 
 async def job_document(request: web.Request) -> web.StreamResponse:
@@ -293,43 +304,17 @@ async def job_document(request: web.Request) -> web.StreamResponse:
     if found is None:
         return not_found()
     bridge, job_id, meta = found
-    render, content_type, suffix = DOCUMENTS[request.match_info["document"]]
-    try:
-        pages = await _pages(bridge, job_id)
-    except grpc.aio.AioRpcError as exc:
-        return grpc_error(exc)
-    url = meta.get("url", "")
-    today = date.today()
-    body = render([_doc(p) for p in pages], url, today)
-    name = bundle.default_filename(url, today, suffix=suffix)
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
-    if isinstance(body, bytes):
-        return web.Response(body=body, content_type=content_type, headers=headers)
-    return web.Response(text=body, content_type=content_type, charset="utf-8", headers=headers)
+    write, content_type, suffix = DOCUMENTS[request.match_info["document"]]
+    return await _download(request, bridge, job_id, meta, write, content_type, suffix)
 
 
 async def job_pages(request: web.Request) -> web.StreamResponse:
     found = await _authorized(request)
     if found is None:
         return not_found()
-    bridge, job_id, _meta = found
-    call = bridge.clients.processor().ListPages(processor_pb2.ListPagesRequest(job_id=job_id),
-                                                timeout=bridge.settings.list_pages_timeout)
-    resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson; charset=utf-8",
-                                       "Cache-Control": "no-store"})
-    try:
-        async for page in call:
-            if not resp.prepared:
-                await resp.prepare(request)
-            await resp.write(bundle.jsonl_line(_doc(page)).encode())
-    except grpc.aio.AioRpcError as exc:
-        if not resp.prepared:
-            return grpc_error(exc)
-        raise
-    if not resp.prepared:
-        await resp.prepare(request)
-    await resp.write_eof()
-    return resp
+    bridge, job_id, meta = found
+    return await _download(request, bridge, job_id, meta, downloads.write_jsonl,
+                           "application/x-ndjson; charset=utf-8", None)
 
 
 async def job_selection(request: web.Request) -> web.StreamResponse:
@@ -340,26 +325,19 @@ async def job_selection(request: web.Request) -> web.StreamResponse:
         return not_found()
     bridge, job_id, meta = found
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        return error_response(400, "invalid_argument", "body: not valid JSON", field="body")
+        body = await read_json(request, max_bytes=SELECTION_MAX_BYTES, timeout=bridge.settings.body_timeout)
+    except BadBody as exc:
+        return error_response(exc.status, exc.code, exc.message, field=exc.field)
     if not isinstance(body, dict) or len(body) != 1 or not ({"urls", "exclude"} & set(body)):
         return error_response(400, "invalid_argument", 'body: {"urls": [...]} or {"exclude": [...]}', field="body")
     key, listed = next(iter(body.items()))
     if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
         return error_response(400, "invalid_argument", f"{key}: must be a list of URLs", field=key)
-    chosen = set(listed)
-    try:
-        pages = await _pages(bridge, job_id)
-    except grpc.aio.AioRpcError as exc:
-        return grpc_error(exc)
-    docs = [_doc(p) for p in pages if (p.url in chosen) == (key == "urls")]
-    url = meta.get("url", "")
-    today = date.today()
-    name = bundle.default_filename(url, today)
-    return web.Response(text=bundle.combined_document(docs, source_url=url, day=today), content_type="text/markdown",
-                        charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                                  "Cache-Control": "no-store"})
+    chosen = frozenset(listed)
+    include = key == "urls"
+    write, content_type, suffix = DOCUMENTS["markdown"]
+    return await _download(request, bridge, job_id, meta, write, content_type, suffix,
+                           keep=lambda page: (page.url in chosen) == include)
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
