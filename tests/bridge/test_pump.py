@@ -106,11 +106,13 @@ async def test_orchestrator_connection_drop_never_ends_the_job(
         # The orchestrator becomes unreachable for longer than the old 10 s "lost" clock
         # ... of which a loaded machine's 12 s is plenty; the job goes on meanwhile.
         await proxy.cut()
-        cut_at = await buffer.last_sequence(job_id)
-        await asyncio.sleep(12)
+        await asyncio.sleep(6)
+        midway = await buffer.last(job_id)  # events already on their way when the cut came are in
+        await asyncio.sleep(6)
         during = await buffer.last(job_id)
-        assert during is not None and not during.terminal, "the bridge invented an end while the job ran"
-        assert during.sequence == cut_at
+        assert during is not None and midway is not None
+        assert not during.terminal, "the bridge invented an end while the job ran"
+        assert during.sequence == midway.sequence, "events arrived through a cut connection"
         await proxy.start()  # back, same address
         entries = await wait_terminal(buffer, job_id)
         truth = await replay(stack, job_id)
