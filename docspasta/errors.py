@@ -54,15 +54,19 @@ _RETRY_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
 def status(code: grpc.StatusCode, message_text: str, *, reason: str,
            metadata: Mapping[str, str] | None = None,
            violations: Iterable[tuple[str, str]] = (),
-           retry_after: float | None = None) -> status_pb2.Status:
-    """The ``google.rpc.Status`` for one refusal (see the module docstring)."""
+           retry_after: float | None = None, retryable: bool | None = None) -> status_pb2.Status:
+    """The ``google.rpc.Status`` for one refusal (see the module docstring).
+    ``retryable`` False: no RetryInfo even on RESOURCE_EXHAUSTED (a page that is too large
+    stays too large); None: RetryInfo on RESOURCE_EXHAUSTED and UNAVAILABLE."""
     details: list[message.Message] = [error_details_pb2.ErrorInfo(
         reason=reason, domain=DOMAIN, metadata=dict(metadata or {}))]
     field_violations = [error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
                         for f, d in violations]
     if field_violations:
         details.append(error_details_pb2.BadRequest(field_violations=field_violations))
-    if retry_after is None and code in _RETRY_CODES:
+    if retryable is False:
+        retry_after = None
+    elif retry_after is None and (retryable or code in _RETRY_CODES):
         retry_after = DEFAULT_RETRY_SECONDS
     if retry_after is not None:
         delay = duration_pb2.Duration()
@@ -85,11 +89,13 @@ def to_grpc(value: status_pb2.Status) -> grpc.Status:
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, message_text: str, *,
                 reason: str, metadata: Mapping[str, str] | None = None,
-                violations: Iterable[tuple[str, str]] = (), retry_after: float | None = None) -> NoReturn:
+                violations: Iterable[tuple[str, str]] = (), retry_after: float | None = None,
+                retryable: bool | None = None) -> NoReturn:
     """End the call with ``code`` and the details above."""
     # grpc-stubs predates ServicerContext.abort_with_status (grpc.aio has it).
     await context.abort_with_status(to_grpc(status(  # type: ignore[attr-defined]
-        code, message_text, reason=reason, metadata=metadata, violations=violations, retry_after=retry_after)))
+        code, message_text, reason=reason, metadata=metadata, violations=violations, retry_after=retry_after,
+        retryable=retryable)))
     raise AssertionError("abort_with_status returned")  # pragma: no cover - it always raises
 
 

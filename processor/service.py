@@ -80,13 +80,26 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             del html
         except PageTooLarge as exc:
             log.info("page refused", extra={"category": "too_large", "reason": str(exc)})
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"too large to convert: {exc}")
+            await errors.abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, f"too large to convert: {exc}",
+                               reason=errors.PAGE_TOO_LARGE, retryable=False)
         except PageTooSlow as exc:
             log.info("page refused", extra={"category": "too_slow", "reason": str(exc)})
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"too slow to convert: {exc}")
         finally:
             if large:
                 self._large_pages.release()
+        markdown_bytes = len(result.markdown.encode("utf-8"))
+        if markdown_bytes > self._settings.max_markdown_bytes:
+            # Stored pages are read back one per message (ListPages): a page over this
+            # limit would not reach a client that keeps gRPC's 4 MiB default.
+            log.info("page refused", extra={"category": "too_large", "reason": "markdown"})
+            await errors.abort(
+                context, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"too large to convert: its Markdown is {markdown_bytes} bytes, more than "
+                f"PROCESSOR_MAX_MARKDOWN_BYTES={self._settings.max_markdown_bytes}",
+                reason=errors.PAGE_TOO_LARGE, retryable=False,
+                metadata={"markdown_bytes": str(markdown_bytes),
+                          "limit_bytes": str(self._settings.max_markdown_bytes)})
         content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
         await self._store.put(StoredPage(
             job_id=request.job_id, url=request.url, order=request.order, depth=request.depth,

@@ -12,6 +12,10 @@ from processor import limits as page
 DEFAULT_BIND = "127.0.0.1:50052"
 DEFAULT_DATABASE_URL = "sqlite:///docspasta.db"
 DEFAULT_MAX_HTML_BYTES = 32 * 1024 * 1024
+# The largest Markdown one page may have: under gRPC's common 4 MiB default receive limit
+# (grpc-js, grpc-go, grpc-java) with room for the rest of a Page/ProcessResponse, so a
+# client that keeps its defaults reads every page (docs/contract.md, Message sizes).
+DEFAULT_MAX_MARKDOWN_BYTES = 4 * 1024 * 1024 - 64 * 1024
 DEFAULT_GRACE_SECONDS = 10.0
 
 
@@ -23,6 +27,7 @@ class ProcessorSettings:
     # Conversion runs in this many worker processes (0: the number of CPUs).
     workers: int = 0
     max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
+    max_markdown_bytes: int = DEFAULT_MAX_MARKDOWN_BYTES
     # The per-page budget (processor/limits.py; README: "Per-page limits").
     limits: page.PageLimits = page.PageLimits()
     grace_seconds: float = DEFAULT_GRACE_SECONDS
@@ -36,6 +41,8 @@ class ProcessorSettings:
             database_url=env_str(env, "DATABASE_URL", DEFAULT_DATABASE_URL),
             workers=env_int(env, "PROCESSOR_WORKERS", 0),
             max_html_bytes=env_int(env, "PROCESSOR_MAX_HTML_BYTES", DEFAULT_MAX_HTML_BYTES, minimum=1024),
+            max_markdown_bytes=env_int(env, "PROCESSOR_MAX_MARKDOWN_BYTES", DEFAULT_MAX_MARKDOWN_BYTES,
+                                       minimum=1024),
             limits=page.PageLimits(
                 max_elements=env_int(env, "PROCESSOR_MAX_ELEMENTS", page.DEFAULT_MAX_ELEMENTS),
                 max_depth=env_int(env, "PROCESSOR_MAX_DEPTH", page.DEFAULT_MAX_DEPTH),

@@ -106,3 +106,32 @@ async def test_reflection_v1_and_v1alpha(stack: LocalStack, version: str) -> Non
                  for b in found.file_descriptor_response.file_descriptor_proto]
         assert any(symbol.rsplit(".", 1)[-1] in {s.name for s in f.service} for f in files), symbol
     assert orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"]
+
+
+async def test_every_stored_page_fits_a_default_4_mib_client(stack: LocalStack) -> None:
+    """PROCESSOR_MAX_MARKDOWN_BYTES keeps each Page under gRPC's default 4 MiB receive
+    limit; a page over it is refused (RESOURCE_EXHAUSTED, PAGE_TOO_LARGE, not retryable)."""
+    from processor.settings import DEFAULT_MAX_MARKDOWN_BYTES
+
+    def page(size: int) -> str:
+        line = "x" * 99 + "\n"
+        return f"<html><body><main><h1>Big</h1><pre>{line * (size // 100)}</pre></main></body></html>"
+
+    # Default channel options: the 4 MiB receive limit every gRPC library starts with.
+    async with grpc.aio.insecure_channel(stack.processor_target) as channel:
+        stub = processor_pb2_grpc.ProcessorStub(channel)
+        fits = await stub.Process(processor_pb2.ProcessRequest(
+            job_id="big-1", url="https://example.com/fits", html=page(DEFAULT_MAX_MARKDOWN_BYTES - 20_000), order=1,
+            omit_markdown=True), timeout=120)
+        assert fits.word_count > 0
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.Process(processor_pb2.ProcessRequest(
+                job_id="big-1", url="https://example.com/over", html=page(DEFAULT_MAX_MARKDOWN_BYTES + 1000),
+                order=2, omit_markdown=True), timeout=120)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        got = errors.details_of(caught.value)
+        assert got["reason"] == errors.PAGE_TOO_LARGE and got["retry_after"] is None
+        assert int(got["metadata"]["markdown_bytes"]) > DEFAULT_MAX_MARKDOWN_BYTES
+        pages = [p async for p in stub.ListPages(processor_pb2.ListPagesRequest(job_id="big-1"), timeout=120)]
+    assert [p.url for p in pages] == ["https://example.com/fits"]
+    assert 4 * 1024 * 1024 - 64 * 1024 < pages[0].ByteSize() + 200_000 and pages[0].ByteSize() < 4 * 1024 * 1024
