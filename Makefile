@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 IMAGE ?= docspasta:dev
 
 .PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean \
-	image-deps image image-test
+	image-deps image image-test lint contract-tools
 
 # Two installs into one .venv: RUNTIME has only what crawl/serve need (pyproject
 # dependencies); STAMP adds the dev/test extras on top (make test, make venv).
@@ -45,10 +45,25 @@ system-deps:
 proto: $(STAMP)
 	PYTHON=$(abspath $(PY)) scripts/genproto.sh
 
+## contract-tools: buf, @grpc/grpc-js, @grpc/proto-loader (npm, tests/contract/node_modules)
+## and checkov (its own venv, build/tools/checkov), at pinned versions.
+contract-tools:
+	@scripts/contract-tools.sh
+
+## proto-check: buf lint (STANDARD + documented exceptions), buf format, and buf breaking
+## against the last release (proto/baseline/v0.1.0.json).
+proto-check: contract-tools
+	scripts/lint.sh proto
+
+## lint: proto-check, then every k8s overlay rendered, schema-validated and checkov-clean.
+## `.ci/run` runs it before `make test`; no image is built.
+lint: $(STAMP) contract-tools
+	PYTHON=$(abspath $(PY)) scripts/lint.sh
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps contract-tools
 	$(BIN)/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
