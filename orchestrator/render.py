@@ -7,13 +7,17 @@
   fetch. A site whose pages carry their text costs nothing but one parse per page.
 
 A page is a shell only if it has scripts (without one, a browser shows what the HTML
-holds) and one of: next to no text in the body; a known single-page-app mount point
-(``#app``, ``#root``, ``#__next``, ``<app-root>``...) that is empty while the page has
-little text; a ``<noscript>`` asking to enable JavaScript while the page has little
-text. Pure function of the HTML, so it is tested on its own (tests/renderer)."""
+holds), is no redirect stub (``<meta http-equiv=refresh>``: the crawl follows those
+links anyway), and one of: next to no text in the body; a known single-page-app mount
+point (``#app``, ``#root``, ``#__next``, ``<app-root>``...) that is empty while the page
+has little text; a ``<noscript>`` asking to enable JavaScript (not just for search, as
+every Sphinx search page does) while the page has little text. Most pages are decided
+before any parse: no ``<script`` at all, or plainly more text than a shell has. Pure
+function of the HTML, so it is tested on its own (tests/renderer)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 
@@ -47,6 +51,14 @@ _JS_NOTICE = re.compile(
 # Scripts that never change the DOM: data blocks.
 _DATA_SCRIPT_TYPES = frozenset({"application/ld+json", "application/json", "importmap", "text/template",
                                 "text/x-template", "speculationrules"})
+_REFRESH = re.compile(r"""<meta[^>]+http-equiv\s*=\s*["']?refresh""", re.I)
+# Text runs between tags, skipping script and style blocks: the rough text of a page
+# without parsing it (a little more than the real text: the title, noscript notices).
+_ROUGH_TEXT = re.compile(r"<(?:script|style|SCRIPT|STYLE)\b.*?</(?:script|style|SCRIPT|STYLE)\s*>|>([^<]+)", re.S)
+# Rough text this long is never a shell's.
+ROUGH_ENOUGH = LITTLE_TEXT + 300
+# Pages up to this size get the quick test on the event loop (it stops early anyway).
+INLINE_BYTES = 256 * 1024
 _TEXT_XPATH = lxml.etree.XPath(
     "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
     " or ancestor::svg)]")
@@ -76,9 +88,37 @@ def _own_text(el: lxml.html.HtmlElement) -> str:
     return text.replace(" ".join(skip.split()), "").strip() if skip.strip() else text
 
 
+def _rough_text(html: str) -> int:
+    """Characters of text outside tags, scripts and styles, counted up to ROUGH_ENOUGH."""
+    total = 0
+    for match in _ROUGH_TEXT.finditer(html):
+        if text := match.group(1):
+            total += len(text.strip())
+            if total >= ROUGH_ENOUGH:
+                break
+    return total
+
+
+def might_be_shell(html: str) -> bool:
+    """False when the page is plainly no shell (no script, plenty of text, a redirect
+    stub): a substring test and a regex scan that stops early, no parse."""
+    if not html.strip() or ("<script" not in html and "<SCRIPT" not in html):
+        return False
+    return _rough_text(html) < ROUGH_ENOUGH and _REFRESH.search(html) is None
+
+
+async def check_shell(html: str) -> str | None:
+    """``shell_reason`` without blocking the event loop: the quick test runs inline on
+    pages up to INLINE_BYTES (a fraction of a millisecond; most pages end there), the
+    parse in a thread."""
+    if len(html) <= INLINE_BYTES and not might_be_shell(html):
+        return None
+    return await asyncio.to_thread(shell_reason, html)
+
+
 def shell_reason(html: str) -> str | None:
     """Why this HTML is a shell a script fills in, or None. Never raises."""
-    if not html.strip():
+    if not might_be_shell(html):
         return None
     if html.count("<") > _MAX_SHELL_TAGS:
         # Not a shell (it has thousands of elements), and a tree of a hostile page of
@@ -108,7 +148,8 @@ def shell_reason(html: str) -> str | None:
             name = f"#{el.get('id')}" if el.get("id") else f"<{el.tag}>"
             return f"the app mount point {name} is empty"
     for noscript in doc.iter("noscript"):
-        if _JS_NOTICE.search(noscript.text_content() or ""):
+        notice = noscript.text_content() or ""
+        if _JS_NOTICE.search(notice) and "search" not in notice.lower():
             return "a <noscript> notice asks to enable JavaScript"
     return None
 

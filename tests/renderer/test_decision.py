@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from docspasta.v1 import orchestrator_pb2 as pb
-from orchestrator.render import (ALWAYS, AUTO, NEVER, RenderDecision, mode_from_proto, mode_to_proto,
-                                 shell_reason)
+from orchestrator.render import (ALWAYS, AUTO, NEVER, RenderDecision, check_shell, might_be_shell,
+                                 mode_from_proto, mode_to_proto, shell_reason)
 
 PROSE = ("Install the package with pip, then import it and call the client. Every option has a default; "
          "the reference lists them all with examples of each one. ") * 30
@@ -49,6 +49,16 @@ NOT_SHELLS = {
         "<script src=searchtools.js></script>"),
     "empty mount point beside lots of text": page(f'<main><p>{PROSE}</p></main><div id="root"></div>'
                                                   "<script src=/widget.js></script>"),
+    "sphinx search page": page('<div class="sphinxsidebar"><h3>Navigation</h3><ul>' + "".join(
+        f"<li><a href=ch{i}.html>Chapter {i}: working with the library</a></li>" for i in range(12)) + '</ul></div>'
+                               '<h1>Search</h1><noscript><div id="fallback" class="admonition warning">'
+                               "<p>Please activate JavaScript to enable the search functionality.</p></div>"
+                               '</noscript><form action="" method="get"><input type="text" name="q"></form>'
+                               '<div id="search-results"></div><script src="searchtools.js"></script>'),
+    "redirect stub": ('<!doctype html><html><head><title>Redirecting...</title>'
+                      '<script>location.href="../dev-guide/plugins.html"</script>'
+                      '<meta http-equiv="refresh" content="0; url=../dev-guide/plugins.html"></head>'
+                      "<body>Redirecting...</body></html>"),
     "empty document": "",
     "not html": "\x00\x01\x02 garbage <<<>>>",
 }
@@ -62,6 +72,14 @@ def test_shells_are_recognised(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(NOT_SHELLS))
 def test_pages_with_their_text_are_not_shells(name: str) -> None:
     assert shell_reason(NOT_SHELLS[name]) is None
+
+
+def test_inline_scripts_do_not_count_as_text() -> None:
+    # A shell carrying its data inline (Next.js-style) is still a shell.
+    data = '{"props": {"pageProps": {"body": "' + "lots of json text " * 500 + '"}}}'
+    shell = page(f'<div id="__next"></div><script id="__NEXT_DATA__" type="text/javascript">{data}</script>'
+                 '<script src="/_next/main.js"></script>')
+    assert shell_reason(shell) is not None
 
 
 def test_reasons_say_why() -> None:
@@ -102,3 +120,12 @@ def test_modes_and_the_contract() -> None:
         assert mode_from_proto(mode_to_proto(mode)) == mode
     with pytest.raises(ValueError, match="render mode"):
         RenderDecision("sometimes")
+
+
+async def test_the_quick_test_agrees_with_the_full_check() -> None:
+    for html in [*SHELLS.values(), *NOT_SHELLS.values()]:
+        if shell_reason(html) is not None:
+            assert might_be_shell(html)  # the quick test never clears a shell
+        assert await check_shell(html) == shell_reason(html)
+    big_shell = SHELLS["vue"].replace("</body>", "<script>" + "var x = 1;" * 40_000 + "</script></body>")
+    assert await check_shell(big_shell) is not None  # past the inline size: parsed in a thread
