@@ -34,7 +34,7 @@ from orchestrator.options import JobOptions
 from orchestrator.persist import JobWriter
 from orchestrator.store.base import Finish, JobStore, LeaseLost
 from orchestrator.politeness import Politeness
-from orchestrator.render import RenderDecision, shell_reason
+from orchestrator.render import RenderDecision, check_shell
 from orchestrator.retry import backoff_seconds, is_retryable, rpc_failure
 from orchestrator.robots import ROBOTS, RobotsCache, RobotsRules
 from orchestrator.scope import Scope
@@ -463,7 +463,7 @@ class CrawlJob:
 
             response = await self._request(item.host, request, started)
             if not response.error:
-                if self._render.wants_check() and (await asyncio.to_thread(shell_reason, response.html)) is not None:
+                if self._render.wants_check() and await check_shell(response.html) is not None:
                     self._render.shell_seen(item.host)
                     return await self._render_page(item, announced=True)
                 return response
@@ -481,30 +481,22 @@ class CrawlJob:
         return None
 
     async def _render_page(self, item: Item, *, announced: bool) -> crawler_pb2.CrawlResponse | None:
-        """The page through the renderer, with the host's politeness and the retries; None
-        after a final failure (reported). ``announced``: url_started was already sent for
-        this URL's fetch."""
-        request = renderer_pb2.RenderRequest(url=item.url, job_id=self.job_id)
+        """The page through the renderer, with the host's politeness, the request budget
+        and the retries; None after a final failure (reported). ``announced``:
+        url_started was already sent for this URL's fetch."""
         page = crawler_pb2.CrawlResponse()
         for attempt in range(1, self._max_attempts + 1):
             async with self.politeness.request(item.host) as ticket, self._crawl_slots:
                 if not announced or attempt > 1:
                     self.emit("url_started", pb.UrlStarted(url=item.url, depth=item.depth, attempt=attempt))
                 began = time.monotonic()
-                try:
-                    page = (await self._backends.render(request, self._call_metadata())).page
-                except RendererUnavailable as exc:
-                    page = crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
-                                                     error_message=str(exc))
-                except grpc.aio.AioRpcError as exc:
-                    if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:  # no browser there: say which package
-                        page = crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
-                                                         error_message=exc.details() or "the renderer cannot render")
-                    else:
-                        page = rpc_failure(item.url, exc)
-                        page.error_message = page.error_message.replace("crawler", "renderer", 1)
+                if granted := self.budget.grant(item.host):
+                    page = await self._render_call(item, granted)
+                    self.budget.settle(item.host, granted, page)
+                    if page.requests_sent:  # the host answered (not the renderer's own trouble)
+                        ticket.done(page, page.fetch_seconds or time.monotonic() - began)
                 else:
-                    ticket.done(page, page.fetch_seconds or time.monotonic() - began)
+                    page = self.budget.refusal(item.url, item.host)
             if not page.error:
                 self._rendered.add(item.key)
                 return page
@@ -519,6 +511,23 @@ class CrawlJob:
         self.failed += 1
         self._first_error = self._first_error or page.error_message
         return None
+
+    async def _render_call(self, item: Item, granted: int) -> crawler_pb2.CrawlResponse:
+        """One Render call; the renderer's own trouble comes back as a failed page."""
+        # The document's requests count against the budget, as a crawl's do.
+        request = renderer_pb2.RenderRequest(url=item.url, job_id=self.job_id, max_requests=granted)
+        try:
+            return (await self._backends.render(request, self._call_metadata())).page
+        except RendererUnavailable as exc:
+            return crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
+                                             error_message=str(exc))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:  # no browser there: the message says which package
+                return crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
+                                                 error_message=exc.details() or "the renderer cannot render")
+            page = rpc_failure(item.url, exc)
+            page.error_message = page.error_message.replace("crawler", "renderer", 1)
+            return page
 
     # -- after the fetch -----------------------------------------------------
 

@@ -182,16 +182,32 @@ class BrowserPool:
                 slot = None
             if slot is None:
                 await self._make_room()
-                context = await generation.browser.new_context(
-                    service_workers="block", accept_downloads=False, java_script_enabled=True,
-                    viewport={"width": 1280, "height": 900}, locale="en-US", ignore_https_errors=False)
-                await context.add_init_script(INIT_SCRIPT)
-                await self._egress.install(context)
+                context = await self._new_context(generation)
                 slot = _Slot(key=key, context=context, generation=generation, single_use=not job_id)
                 self._slots[key] = slot
             if self._reaper is None or self._reaper.done():
                 self._reaper = asyncio.create_task(self._reap(), name="renderer-reaper")
             return slot
+
+    async def _new_context(self, generation: _Generation) -> BrowserContext:
+        from playwright.async_api import Error as PlaywrightError
+        try:
+            context = await generation.browser.new_context(
+                service_workers="block", accept_downloads=False, java_script_enabled=True,
+                viewport={"width": 1280, "height": 900}, locale="en-US", ignore_https_errors=False)
+        except PlaywrightError:
+            # A browser that cannot open a context is done: the next page gets a new one.
+            generation.dead = True
+            if generation is self._current:
+                self._current = None
+            raise
+        try:
+            await context.add_init_script(INIT_SCRIPT)
+            await self._egress.install(context)
+        except BaseException:
+            await asyncio.gather(context.close(), return_exceptions=True)
+            raise
+        return context
 
     async def _make_room(self) -> None:
         if len(self._slots) < self._settings.max_contexts:

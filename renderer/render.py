@@ -61,10 +61,11 @@ class PageRenderer:
         self._pool = pool
         self._egress = egress
 
-    async def render(self, url: str, *, job_id: str = "", wait_selector: str = "",
-                     timeout: float = 0.0) -> renderer_pb2.RenderResponse:
+    async def render(self, url: str, *, job_id: str = "", wait_selector: str = "", timeout: float = 0.0,
+                     max_requests: int = 0) -> renderer_pb2.RenderResponse:
         """Never raises for a page's own trouble (that is an error in the answer);
         raises ChromiumMissing when there is no browser at all."""
+        from playwright.async_api import Error as PlaywrightError
         s = self._settings
         cap = min(timeout, s.render_timeout) if timeout > 0 else s.render_timeout
         started = time.monotonic()
@@ -73,21 +74,32 @@ class PageRenderer:
         try:
             async with asyncio.timeout(cap):
                 try:
-                    document = await self._fetcher.fetch(url)
+                    document = await self._fetcher.fetch(url, max_requests=max_requests)
                 except FetchError as exc:
-                    return failed(url, exc.category, exc.message, final_url=exc.final_url, status=exc.status,
-                                  redirects=exc.redirects, seconds=time.monotonic() - started)
+                    answer = failed(url, exc.category, exc.message, final_url=exc.final_url, status=exc.status,
+                                    redirects=exc.redirects, seconds=time.monotonic() - started)
+                    answer.page.requests_sent = exc.requests
+                    return answer
+                sent = document.requests
                 guard.document = document
                 async with self._pool.page(job_id) as page:
                     self._egress.attach(page, guard)
-                    return await self._render(page, url, document.final_url, guard, wait_selector, started,
-                                              status=document.status, redirects=document.redirects)
+                    answer = await self._render(page, url, document.final_url, guard, wait_selector, started,
+                                                status=document.status, redirects=document.redirects)
+                    answer.page.requests_sent = sent
+                    return answer
         except TimeoutError:
             return failed(url, "timeout", f"the page did not finish rendering within {cap:g} s "
                           "(a script that never yields, or a page that keeps loading)",
                           seconds=time.monotonic() - started)
         except PageFailed as exc:
             return failed(url, exc.category, exc.message, seconds=time.monotonic() - started)
+        except PlaywrightError as exc:
+            # The browser itself failed (it died, a context would not open): this page
+            # fails and may be tried again; the pool starts a new browser for the next.
+            log.warning("browser failure", exc_info=exc)
+            return failed(url, "connect", f"the browser failed: {exc.message.splitlines()[0]}"[:300],
+                          seconds=time.monotonic() - started)
 
     async def _render(self, page: Page, url: str, document_url: str, guard: PageGuard, wait_selector: str,
                       started: float, *, status: int, redirects: list[str]) -> renderer_pb2.RenderResponse:

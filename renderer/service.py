@@ -53,6 +53,8 @@ class RendererService(renderer_pb2_grpc.RendererServicer):
         if not math.isfinite(timeout) or not 0 <= timeout <= MAX_TIMEOUT_SECONDS:
             await errors.abort_invalid(context, "timeout_seconds",
                                        f"between 0 (the default) and {MAX_TIMEOUT_SECONDS:g}")
+        if request.max_requests < 0:
+            await errors.abort_invalid(context, "max_requests", "must not be negative")
         remaining = context.time_remaining()
         if remaining is not None:
             budget = remaining - DEADLINE_MARGIN
@@ -66,7 +68,7 @@ class RendererService(renderer_pb2_grpc.RendererServicer):
         metrics.RENDER_PAGES_OPEN.inc()
         try:
             response = await self._renderer.render(url, job_id=request.job_id, wait_selector=selector,
-                                                   timeout=timeout)
+                                                   timeout=timeout, max_requests=request.max_requests)
         except ChromiumMissing as exc:
             metrics.PAGES_RENDERED.labels("no_browser").inc()
             await errors.abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc), reason=BROWSER_MISSING)

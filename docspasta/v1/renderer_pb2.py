@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from docspasta.v1 import crawler_pb2 as docspasta_dot_v1_dot_crawler__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ocspasta/v1/renderer.proto\x12\x0c\x64ocspasta.v1\x1a\x1a\x64ocspasta/v1/crawler.proto\"\\\n\rRenderRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x15\n\rwait_selector\x18\x03 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x01\"\x9a\x01\n\x0eRenderResponse\x12)\n\x04page\x18\x01 \x01(\x0b\x32\x1b.docspasta.v1.CrawlResponse\x12\x13\n\x0bsubrequests\x18\x02 \x01(\x05\x12\x18\n\x10\x62locked_requests\x18\x03 \x01(\x05\x12\x14\n\x0c\x64om_elements\x18\x04 \x01(\x05\x12\x18\n\x10subrequest_bytes\x18\x05 \x01(\x03\x32O\n\x08Renderer\x12\x43\n\x06Render\x12\x1b.docspasta.v1.RenderRequest\x1a\x1c.docspasta.v1.RenderResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ocspasta/v1/renderer.proto\x12\x0c\x64ocspasta.v1\x1a\x1a\x64ocspasta/v1/crawler.proto\"r\n\rRenderRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x15\n\rwait_selector\x18\x03 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x01\x12\x14\n\x0cmax_requests\x18\x05 \x01(\x05\"\x9a\x01\n\x0eRenderResponse\x12)\n\x04page\x18\x01 \x01(\x0b\x32\x1b.docspasta.v1.CrawlResponse\x12\x13\n\x0bsubrequests\x18\x02 \x01(\x05\x12\x18\n\x10\x62locked_requests\x18\x03 \x01(\x05\x12\x14\n\x0c\x64om_elements\x18\x04 \x01(\x05\x12\x18\n\x10subrequest_bytes\x18\x05 \x01(\x03\x32O\n\x08Renderer\x12\x43\n\x06Render\x12\x1b.docspasta.v1.RenderRequest\x1a\x1c.docspasta.v1.RenderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'docspasta.v1.renderer_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RENDERREQUEST']._serialized_start=73
-  _globals['_RENDERREQUEST']._serialized_end=165
-  _globals['_RENDERRESPONSE']._serialized_start=168
-  _globals['_RENDERRESPONSE']._serialized_end=322
-  _globals['_RENDERER']._serialized_start=324
-  _globals['_RENDERER']._serialized_end=403
+  _globals['_RENDERREQUEST']._serialized_end=187
+  _globals['_RENDERRESPONSE']._serialized_start=190
+  _globals['_RENDERRESPONSE']._serialized_end=344
+  _globals['_RENDERER']._serialized_start=346
+  _globals['_RENDERER']._serialized_end=425
 # @@protoc_insertion_point(module_scope)

@@ -7,16 +7,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RenderRequest(_message.Message):
-    __slots__ = ("url", "job_id", "wait_selector", "timeout_seconds")
+    __slots__ = ("url", "job_id", "wait_selector", "timeout_seconds", "max_requests")
     URL_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     WAIT_SELECTOR_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     url: str
     job_id: str
     wait_selector: str
     timeout_seconds: float
-    def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., wait_selector: _Optional[str] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+    max_requests: int
+    def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., wait_selector: _Optional[str] = ..., timeout_seconds: _Optional[float] = ..., max_requests: _Optional[int] = ...) -> None: ...
 
 class RenderResponse(_message.Message):
     __slots__ = ("page", "subrequests", "blocked_requests", "dom_elements", "subrequest_bytes")
