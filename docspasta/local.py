@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 from crawler.settings import CrawlerSettings
 from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
-from renderer.settings import RendererSettings
 
 # gRPC and the servers are imported where they are used: a child process imports only
 # its own server, and the processor's spawned conversion workers (which import the
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     import grpc
 
     from docspasta.rpc import ServiceHost
+    from renderer.settings import RendererSettings
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
 
 LOOPBACK = "127.0.0.1:0"
@@ -147,6 +147,8 @@ class LocalStack:
 
     async def _start_renderer(self) -> str:
         """Starts the renderer (first page that needs a browser) and returns its target."""
+        from renderer.settings import RendererSettings
+
         settings = self.renderer or RendererSettings(fetch=self.crawler)
         if self.processes and self._tmpdir is not None:
             path = os.path.join(self._tmpdir.name, "renderer.sock")
