@@ -352,6 +352,7 @@ def test_default_deny_both_ways(m: Manifests) -> None:
 
 def test_who_reaches_whom(m: Manifests) -> None:
     assert _workloads_reaching(m, "crawler") == {"orchestrator"}
+    assert _workloads_reaching(m, "renderer") == {"orchestrator"}
     # The bridge reads a finished job's pages with Processor.ListPages (docs/operations.md).
     assert _workloads_reaching(m, "processor") == {"orchestrator", "bridge"}
     assert _workloads_reaching(m, "orchestrator") == {"bridge"}
@@ -359,10 +360,11 @@ def test_who_reaches_whom(m: Manifests) -> None:
     assert _workloads_reaching(m, "postgres") == {"processor", "orchestrator"}
     assert _workloads_reaching(m, "redis") == {"bridge"}
     assert _workloads_reaching(m, "bridge") == set()  # only the ingress controller's namespace
-    assert _egress_workloads(m, "orchestrator") == {"crawler", "processor", "postgres"}
+    assert _egress_workloads(m, "orchestrator") == {"crawler", "processor", "postgres", "renderer"}
     assert _egress_workloads(m, "processor") == {"postgres"}
     assert _egress_workloads(m, "bridge") == {"orchestrator", "processor", "redis"}
     assert _egress_workloads(m, "crawler") == set()
+    assert _egress_workloads(m, "renderer") == set()  # the public internet only, like the crawler
     for name in ("crawler", "processor", "orchestrator", "bridge", "postgres", "redis"):
         for peer, _ in _peers(m, name, "Ingress"):
             assert "ipBlock" not in peer, f"{name}: ingress by address"
