@@ -186,8 +186,6 @@ async def test_sigkill_of_the_jobs_owner(
           f"once each in {time.monotonic() - began:.1f} s; {len(stream.seqs)} events gapless")
 
 
-@pytest.mark.xfail(strict=True, reason="until the bridge pumps every live job with nobody reading it (its "
-                   "reconciler, issue 11): remove this mark when that lands")
 async def test_orphaned_pump_keeps_every_real_event(
         cluster: Cluster, site: FixtureSite, http: aiohttp.ClientSession) -> None:
     """Nobody streams the job when the bridge pumping it dies: another bridge adopts
