@@ -55,7 +55,11 @@ CLOSE_TIMEOUT = 5.0
 REAP_INTERVAL = 5.0
 
 
-class ChromiumMissing(RuntimeError):
+class BrowserUnavailable(RuntimeError):
+    """No browser can run here (a deployment problem, not the page's): every render fails."""
+
+
+class ChromiumMissing(BrowserUnavailable):
     """The browser binary is not there: rendering cannot work on this machine."""
 
 
@@ -269,13 +273,21 @@ class BrowserPool:
         problem = chromium_problem(self._settings.chromium)
         if problem:
             raise ChromiumMissing(problem)
-        if self._playwright is None:
-            from playwright.async_api import async_playwright
-            self._playwright = await async_playwright().start()
         started = time.monotonic()
-        browser = await self._playwright.chromium.launch(
-            executable_path=self._settings.chromium, headless=True, args=launch_args(self._settings),
-            chromium_sandbox=False, handle_sigint=False, handle_sigterm=False, handle_sighup=False)
+        try:
+            if self._playwright is None:
+                from playwright.async_api import async_playwright
+                self._playwright = await async_playwright().start()
+            browser = await self._playwright.chromium.launch(
+                executable_path=self._settings.chromium, headless=True, args=launch_args(self._settings),
+                chromium_sandbox=False, handle_sigint=False, handle_sigterm=False, handle_sighup=False)
+        except Exception as exc:  # Playwright's driver raises plain Exception when it dies
+            log.error("the browser could not start", exc_info=exc)
+            if self._playwright is not None:
+                await asyncio.gather(self._playwright.stop(), return_exceptions=True)
+                self._playwright = None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BrowserUnavailable(f"the browser ({self._settings.chromium}) could not start: {first}"[:500]) from exc
         generation = _Generation(browser=browser)
         browser.on("disconnected", lambda _: self._on_disconnected(generation))
         self._current = generation

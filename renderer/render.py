@@ -64,7 +64,7 @@ class PageRenderer:
     async def render(self, url: str, *, job_id: str = "", wait_selector: str = "", timeout: float = 0.0,
                      max_requests: int = 0) -> renderer_pb2.RenderResponse:
         """Never raises for a page's own trouble (that is an error in the answer);
-        raises ChromiumMissing when there is no browser at all."""
+        raises BrowserUnavailable when no browser can run at all."""
         from playwright.async_api import Error as PlaywrightError
         s = self._settings
         cap = min(timeout, s.render_timeout) if timeout > 0 else s.render_timeout

@@ -13,7 +13,7 @@ from docspasta import errors, logs, metrics
 from docspasta.ids import valid_job_id
 from docspasta.rpc import DEFAULT_MAX_MESSAGE_BYTES
 from docspasta.v1 import common_pb2, renderer_pb2, renderer_pb2_grpc
-from renderer.browser import ChromiumMissing
+from renderer.browser import BrowserUnavailable
 from renderer.render import PageRenderer, failed
 from renderer.settings import RendererSettings
 
@@ -69,7 +69,7 @@ class RendererService(renderer_pb2_grpc.RendererServicer):
         try:
             response = await self._renderer.render(url, job_id=request.job_id, wait_selector=selector,
                                                    timeout=timeout, max_requests=request.max_requests)
-        except ChromiumMissing as exc:
+        except BrowserUnavailable as exc:
             metrics.PAGES_RENDERED.labels("no_browser").inc()
             await errors.abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc), reason=BROWSER_MISSING)
         finally:
