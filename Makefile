@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # The image `make image` builds and `make image-test` runs.
 IMAGE ?= docspasta:dev
 
-.PHONY: venv crawl serve test test-fast system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean \
+.PHONY: venv crawl serve test test-fast test-sites system-deps browser-deps proto proto-check typecheck bench cluster-test validate-k8s clean \
 	image-deps image image-test lint contract-tools
 
 # Two installs into one .venv: RUNTIME has only what crawl/serve need (pyproject
@@ -63,7 +63,15 @@ lint: $(STAMP) contract-tools
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) system-deps contract-tools
+## test-sites: the renderer's Docsify test site runtime, from npm (tests/renderer/docsify).
+DOCSIFY := tests/renderer/docsify/node_modules/docsify/package.json
+$(DOCSIFY): tests/renderer/docsify/package-lock.json
+	npm ci --prefix tests/renderer/docsify --no-audit --no-fund --ignore-scripts --silent
+	touch $@
+
+test-sites: $(DOCSIFY)
+
+test: $(STAMP) system-deps contract-tools test-sites
 	$(BIN)/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 

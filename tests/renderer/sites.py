@@ -11,8 +11,10 @@ per-page error within its cap)."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
@@ -217,6 +219,80 @@ class ProbeSite:
         return web.Response(text="pong", content_type="text/plain")
 
     async def start(self) -> ProbeSite:
+        self.runner, self.port = await serve_catch_all(self._handle)
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+DOCSIFY_ROOT = Path(__file__).resolve().parent / "docsify" / "node_modules" / "docsify" / "lib"
+DOCSIFY_INDEX = """<!doctype html><html><head><meta charset="utf-8"><title>Docsify Test Docs</title>
+<link rel="stylesheet" href="/lib/themes/vue.css"></head>
+<body><div id="app">Loading...</div>
+<script>window.$docsify = {name: 'Docsify Test Docs', loadSidebar: true, routerMode: 'history', subMaxLevel: 2};</script>
+<script src="/lib/docsify.min.js"></script></body></html>"""
+
+
+@dataclass
+class DocsifySite:
+    """A real Docsify site (the npm package, installed by `make test-sites`), in history
+    router mode (pages at /guide, not #/guide: a crawl keys pages by path), served with
+    the fallback every history-mode host has (any page path answers index.html)."""
+    n_pages: int = 6
+    requests: Counter[str] = field(default_factory=Counter)
+    runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def paths(self) -> list[str]:
+        return ["/"] + [f"/topic-{i}" for i in range(1, self.n_pages)]
+
+    def markdown(self, path: str) -> str:
+        i = self.paths().index(path)
+        title = "Docsify Test Docs" if i == 0 else f"Topic {i}"
+        lines = [f"# {title}", ""]
+        for k in range(3):
+            lines += [f"## Part {i}.{k}", "", _paragraph(i * 13 + k, 35 + k), "",
+                      f"- item {i}.{k} one {WORDS[(i + k) % len(WORDS)]}", f"- item {i}.{k} two", ""]
+        lines += ["```python", f"def topic_{i}():", f"    return {i} * 2", "```", ""]
+        return "\n".join(lines)
+
+    def expected_text(self, path: str) -> str:
+        """The words a reader sees: the Markdown without its syntax."""
+        return re.sub(r"^#+ |^- |^```\w*$", "", self.markdown(path), flags=re.M)
+
+    def sidebar(self) -> str:
+        return "\n".join(f"- [{'Home' if p == '/' else p.strip('/').replace('-', ' ').title()}]({p})"
+                         for p in self.paths())
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        self.requests[path] += 1
+        if path.startswith("/lib/"):
+            file = (DOCSIFY_ROOT / path.removeprefix("/lib/")).resolve()
+            if DOCSIFY_ROOT in file.parents and file.is_file():
+                return web.FileResponse(file)
+            return web.Response(status=404)
+        if path == "/_sidebar.md":
+            return web.Response(text=self.sidebar(), content_type="text/markdown")
+        if path.endswith(".md"):
+            page = "/" if path == "/README.md" else path.removesuffix(".md")
+            if page in self.paths():
+                return web.Response(text=self.markdown(page), content_type="text/markdown")
+            return web.Response(status=404, text="not found")
+        if path in ("/robots.txt", "/sitemap.xml", "/favicon.ico"):
+            return web.Response(status=404)
+        return web.Response(text=DOCSIFY_INDEX, content_type="text/html",
+                            status=200 if path in self.paths() else 404)
+
+    async def start(self) -> DocsifySite:
+        if not (DOCSIFY_ROOT / "docsify.min.js").is_file():
+            raise FileNotFoundError(f"{DOCSIFY_ROOT}: run `make test-sites` (npm ci of tests/renderer/docsify)")
         self.runner, self.port = await serve_catch_all(self._handle)
         return self
 

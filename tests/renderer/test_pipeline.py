@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,7 +17,7 @@ from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
 from renderer.settings import RendererSettings
 from tests.conftest import local_crawler_settings
-from tests.renderer.sites import SpaSite
+from tests.renderer.sites import DocsifySite, SpaSite
 from tests.support.jobs import by_type, check_contract, names, run_job, stored_pages
 from tests.support.site import FixtureSite, tree_site
 
@@ -91,3 +92,28 @@ async def test_rendering_without_chromium_fails_naming_the_package(site: Fixture
     assert "apt-get install chromium" in events[-1].job_failed.error
     failures = by_type(events, "url_failed")
     assert failures and all("apt-get install chromium" in f.message and not f.will_retry for f in failures)
+
+
+@pytest.fixture
+async def docsify() -> AsyncIterator[DocsifySite]:
+    s = await DocsifySite().start()
+    yield s
+    await s.stop()
+
+
+async def test_auto_captures_every_page_of_a_docsify_site(render_stack: LocalStack, docsify: DocsifySite) -> None:
+    job_id, events = await run_job(render_stack, docsify.base + "/")
+    check_contract(events)
+    assert names(events)[-1] == "job_completed", by_type(events, "url_failed")
+    crawled = by_type(events, "url_crawled")
+    # Docsify's heading anchors are links to /page?id=heading: a crawl takes those as
+    # URLs of their own (the query is part of a page's identity), so the paths are
+    # compared here, each page once at least.
+    assert {urlsplit(c.url).path for c in crawled} == set(docsify.paths())
+    assert all(c.rendered for c in crawled)
+    pages = {p.url: p for p in await stored_pages(render_stack, job_id)}
+    for path in docsify.paths():
+        page = pages[docsify.base + path]
+        score = recall(docsify.expected_text(path), page.markdown)
+        assert score >= 0.99, (path, score, page.markdown[:800])
+        assert "```python" in page.markdown or "``` python" in page.markdown
