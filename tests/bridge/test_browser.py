@@ -59,6 +59,10 @@ async def test_start_watch_reload_preview_select_copy_download(site: FixtureSite
         assert await contrast_problems(page) == []
         # Activity rows are paths below the start, in words.
         await expect(card.locator(".activity .kind").first).to_have_text(re.compile("Fetching|Fetched|Converting|Done"))
+        # The pages stored so far, while the crawl runs.
+        await card.locator("[data-action=peek]").click()
+        await expect(card.locator("[data-field=summary-status]")).to_contain_text("still running")
+        assert await card.locator("[data-field=tree] button.open").count() >= 1
         await shot(page, "02-running")
         before = int(await processed.inner_text())
         assert before < pages, "the crawl finished before the reload; make the site slower"

@@ -121,6 +121,7 @@ export class JobCard {
 
   expire() {
     this.done = true;
+    this.button("peek").hidden = true;
     this.setState("expired");
     this.setConn("");
     this.showMessage("This job is no longer known to the server (it expired, or the server forgot it).");
@@ -220,10 +221,11 @@ export class JobCard {
     if (name === "job_failed") this.showMessage(fmt.failure(d.error));
     if (name === "job_timeout") this.showMessage(isStr(d.message) && d.message ? d.message : "The job reached its time limit; the pages done so far are kept.");
     this.button("cancel").hidden = true;
+    this.button("peek").hidden = true;
     this.button("remove").hidden = false;
     this.f.activityBox.open = false;
     if (Number(t.processed) > 0) {
-      this.results = new Results(this, this.f.results);
+      if (!this.results) this.results = new Results(this, this.f.results);
       this.results.show();
     } else {
       this.f.results.hidden = true;
@@ -279,6 +281,10 @@ export class JobCard {
         this.note("Cancelling…");
         const resp = await api(this.base(), { method: "DELETE", token: this.token });
         this.note(resp.ok ? "Cancel requested." : `Could not cancel: ${await errorText(resp)}`);
+      } else if (action === "peek") {
+        // The results view with the pages stored so far (it refreshes when the job ends).
+        if (!this.results) this.results = new Results(this, this.f.results);
+        await this.results.show();
       } else if (action === "remove") {
         if (this.es) this.es.close();
         clearTimeout(this.timer);

@@ -28,6 +28,12 @@ export class Results {
   async show() {
     this.root.hidden = false;
     this.q("[data-field=summary-status]").textContent = "Loading the pages…";
+    this.pages = [];
+    this.docCache = { key: "", text: "", name: "" };
+    // A fresh tree element each time (the tree listens on it).
+    const old = this.q("[data-field=tree]");
+    const fresh = old.cloneNode(false);
+    old.replaceWith(fresh);
     try {
       const resp = await api(`${this.card.base()}/pages`, { token: this.card.token });
       if (!resp.ok) throw new Error(await errorText(resp));
@@ -42,7 +48,8 @@ export class Results {
       this.q("[data-field=summary-status]").textContent = `Could not load the pages: ${err instanceof Error ? err.message : err}`;
       return;
     }
-    this.q("[data-field=summary-status]").textContent = "";
+    this.q("[data-field=summary-status]").textContent = this.card.done ? ""
+      : `The crawl is still running: ${this.pages.length === 1 ? "this is the 1 page" : `these are the ${this.pages.length} pages`} stored so far.`;
     this.renderSummary();
     this.tree = new PageTree(this.q("[data-field=tree]"), this.pages, this.card.url, {
       onOpen: (i) => { this.openIndex = i; this.setTab("page"); },
@@ -59,7 +66,7 @@ export class Results {
     const size = this.pages.reduce((n, p) => n + new TextEncoder().encode(p.markdown || "").length, 0);
     const seconds = Number(t.elapsed_seconds || 0);
     const rows = [["Pages", fmt.count(this.pages.length)], ["Tokens", fmt.count(tokens)], ["Markdown", fmt.bytes(size)],
-      ["Time", fmt.clock(seconds)], ["Speed", seconds > 0 ? `${(this.pages.length / seconds).toFixed(1)} pages/s` : "—"],
+      ["Time", this.card.done ? fmt.clock(seconds) : this.card.f.elapsed.textContent], ["Speed", seconds > 0 ? `${(this.pages.length / seconds).toFixed(1)} pages/s` : "—"],
       ["Failed", fmt.count(t.failed || 0)]];
     const dl = this.q("[data-field=summary]");
     dl.replaceChildren(...rows.map(([k, v]) => {
