@@ -8,13 +8,19 @@ Peers are optional; install them in a separate venv, e.g.
     python3 -m venv /tmp/benchvenv
     /tmp/benchvenv/bin/pip install lxml markdownify html2text trafilatura
     PYTHONPATH=/work/main /tmp/benchvenv/bin/python bench/convert/run.py [--limit N] [--repeat R]
+
+Before/after in one run: `--tree NAME=DIR` (repeatable) also times the converter of
+another checkout (e.g. `git worktree add /tmp/base main`), each in its own child
+process, alternating with this tree round by round (`--repeat`), best round kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -80,15 +86,40 @@ def main() -> int:
     ap.add_argument("--corpora", default=os.environ.get("DOCS_CORPORA", "/tmp/docs-corpora"))
     ap.add_argument("--limit", type=int, default=0, help="max pages per corpus (0 = all)")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--tree", action="append", default=[], metavar="NAME=DIR",
+                    help="also time the converter of another checkout")
+    ap.add_argument("--only-docspasta", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     pages = load_pages(args.corpora, args.limit)
+    if args.only_docspasta:  # child of --tree: one timing of this interpreter's converter
+        t = time.process_time()
+        for url, data in pages:
+            convert(data, url)
+        print(json.dumps({"seconds": time.process_time() - t}))
+        return 0
     if not pages:
         print(f"no pages under {args.corpora}/x/*: run shared/eval/corpora.sh first", file=sys.stderr)
         return 1
     mb = sum(len(d) for _, d in pages) / 1e6
     print(f"{len(pages)} pages, {mb:.1f} MB of HTML, single process (pages/s = per core)\n")
     rates: dict[str, float] = {}
+    trees = [t.split("=", 1) for t in args.tree]
+    if trees:
+        here = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+        best_of: dict[str, float] = {}
+        for _ in range(args.repeat):
+            for name, tree in [("docspasta", here), *trees]:
+                env = {**os.environ, "PYTHONPATH": tree}
+                out = subprocess.run([sys.executable, os.path.join(tree, "bench", "convert", "run.py"),
+                                      "--only-docspasta", "--corpora", args.corpora, "--limit", str(args.limit)],
+                                     env=env, capture_output=True, text=True, check=True)
+                sec = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+                best_of[name] = min(best_of.get(name, float("inf")), sec)
+        for name, sec in best_of.items():
+            rates[name] = len(pages) / sec
     for name, fn in converters().items():
+        if trees and name == "docspasta":
+            continue
         best = float("inf")
         for _ in range(args.repeat):
             t = time.process_time()

@@ -1,9 +1,17 @@
 """HTML -> clean, LLM-ready Markdown for documentation pages.
 
-Pure library (no I/O): `convert(html, url)` parses the page with lxml, removes
-chrome (navigation, sidebars, headers/footers, TOCs, permalinks...), finds the
-main content and renders it as GitHub-flavoured Markdown. It never raises: any
-failure yields an empty `Converted`.
+Pure library (no I/O). `convert(html, url, template=...)` runs the passes in order,
+each its own module:
+
+  decode.py    bytes -> text (BOM, meta charset); `looks_like_html` sniffs a body
+  parse.py     text -> lxml tree (`parse(decoded) -> tree`)
+  junk.py      drop what is never shown: scripts, forms, media, hidden-by-markup
+  template.py  drop blocks that repeat across the site (learned per job, streaming)
+  main.py      drop the page's own chrome, pick the main content
+  classify.py  say once what each element is (code, math, admonition, tabs...)
+  render.py    walk the classified tree and write CommonMark/GFM
+
+It never raises: any failure yields an empty `Converted`.
 """
 
 from __future__ import annotations
@@ -11,11 +19,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .extract import clean, find_main, page_meta, parse, promote_title, prune_chrome
+from .classify import classify
+from .decode import decode, looks_like_html
+from .junk import clean
+from .main import find_main, page_meta, promote_title, prune_chrome
+from .parse import parse
 from .render import Renderer
+from . import template as site_template
 from .text import token_estimate, word_count
 
-__all__ = ["Converted", "convert", "token_estimate"]
+__all__ = ["Converted", "convert", "looks_like_html", "token_estimate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +38,10 @@ class Converted:
     word_count: int
     token_estimate: int
     description: str
+    # This page's site-template keys (template.py), for the per-job template table.
+    template_keys: tuple[int, ...] = ()
+    # Blocks removed because the site template knows them.
+    template_removed: int = 0
 
 
 EMPTY = Converted(title="", markdown="", word_count=0, token_estimate=0, description="")
@@ -93,8 +110,8 @@ def _tidy(md: str) -> str:
     return "\n".join(out).strip("\n")
 
 
-def _convert(html: str | bytes, url: str) -> Converted:
-    root = parse(html)
+def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Converted:
+    root = parse(decode(html))
     if root is None:
         return EMPTY
     page_title, meta_desc, base = page_meta(root, url)
@@ -102,37 +119,41 @@ def _convert(html: str | bytes, url: str) -> Converted:
     body = root.find("body")
     if body is None:
         body = root
-    prune_chrome(body)
-    main = find_main(body)
+    keys, sizes, lengths = site_template.keys_of(body)
+    removed = site_template.strip(body, keys, sizes, template, lengths) if template else 0
+    page_keys = tuple(keys.values())
+    del keys, sizes
+    words: dict[object, set[str]] = {}  # class words, split once for main.py and classify.py
+    prune_chrome(body, words, lengths)
+    main = find_main(body, lengths)
     promote_title(main)
     h1 = next(main.iter("h1"), None)
     title = " ".join("".join(h1.itertext()).split()) if h1 is not None else ""
     if not title:
         title = strip_site_suffix(page_title)
     description = _description(main, meta_desc)
-    blocks = Renderer(base).block(main, 0, root=main is body or main.tag in ("main", "article"))
-    blocks = [b for b in blocks if b.strip()]
-    while blocks and blocks[0] == "---":  # a rule left over from a dropped header bar
-        blocks.pop(0)
-    while blocks and blocks[-1] == "---":
-        blocks.pop()
-    md = _tidy("\n\n".join(blocks))
+    kinds = classify(main, words)
+    blocks = Renderer(base, kinds).block(main, 0, root=main is body or main.tag in ("main", "article"))
+    md = _tidy("\n\n".join(b for b in blocks if b.strip()))
     return Converted(
         title=title,
         markdown=md,
         word_count=word_count(md),
         token_estimate=token_estimate(md),
         description=description,
+        template_keys=page_keys,
+        template_removed=removed,
     )
 
 
-def convert(html: str | bytes, url: str) -> Converted:
-    """Convert one HTML page to Markdown. Never raises; returns an empty result on failure."""
+def convert(html: str | bytes, url: str, template: frozenset[int] | None = None) -> Converted:
+    """Convert one HTML page to Markdown, removing the blocks of `template` (the site's
+    template keys, see template.py). Never raises; returns an empty result on failure."""
     try:
         if not isinstance(html, (str, bytes, bytearray, memoryview)):
             return EMPTY
         if isinstance(html, (bytearray, memoryview)):
             html = bytes(html)
-        return _convert(html, str(url or ""))
+        return _convert(html, str(url or ""), template)
     except Exception:  # noqa: BLE001 - a converter in a worker pool must never crash
         return EMPTY

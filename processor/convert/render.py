@@ -1,9 +1,14 @@
-"""Render a cleaned lxml subtree as GitHub-flavoured Markdown.
+"""Pass 6, render: a classified main-content tree as CommonMark/GFM Markdown.
 
 A block renderer (`blocks`/`block`) walks block-level elements and collects inline
 pieces into paragraphs; an inline renderer (`inline`/`inlines`) produces text for
-phrasing content. Recursion is bounded: below MAX_DEPTH levels a subtree is
-flattened to its plain text (the parser already caps nesting at 2047 levels).
+phrasing content. Decisions come from the element's tag and from the `Kinds` table of
+classify.py; this module never looks at class names. The output is meant to render
+in CommonMark/GFM as the page showed: ordered lists numbered as on the page, adjacent
+lists kept apart, definition lists as a bold term and plain paragraphs, table column
+alignment, link and image titles, code-span edge spaces, emphasis across line breaks.
+Recursion is bounded: below MAX_DEPTH levels a subtree is flattened to its plain text
+(the parser already caps nesting at 2047 levels).
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from .extract import ADMONITION_WORDS, HEADINGS, classes_of, words_of
+from .classify import Kinds
 from .text import code_span, collapse, escape_line_start, escape_text, fence_for
+from .vocab import HEADINGS
 
 Element = Any
 
@@ -29,29 +35,10 @@ BLOCK_TAGS = frozenset(
 BLOCK_LIST = tuple(BLOCK_TAGS)
 CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 COMPLEX_CELL = ("ul", "ol", "dl", "pre", "table", "blockquote", *HEADINGS)
-API_DL_WORDS = frozenset(
-    """py c cpp js rst std function class method attribute data exception describe object property
-    classmethod staticmethod decorator member type var macro enum enumerator struct union envvar
-    cmdoption option directive role""".split()
-)
-ADMON_MARKERS = frozenset(
-    {"admonition", "admonitionblock", "theme-admonition", "custom-block", "callout", "alert", "aside",
-     "starlight-aside", "notice"}
-)
-STRONG_ADMON = frozenset(
-    {"note", "warning", "tip", "important", "caution", "danger", "hint", "attention", "seealso", "todo"}
-)
-KNOWN_LANGS = frozenset(
-    """rust python py javascript js typescript ts java c cpp go ruby bash sh shell console json yaml yml
-    toml html xml css sql kotlin swift php perl haskell scala csharp diff ini dockerfile makefile""".split()
-)
-LANG_ALIASES = {"python3": "python", "py3": "python", "default": "", "none": "", "plain": "text",
-                "plaintext": "text", "nohighlight": ""}
-_LANG_PREFIX = re.compile(r"^(?:language|lang|highlight|brush|sourcecode)-([\w+#.-]+)$", re.I)
-_BRUSH = re.compile(r"brush:\s*([\w+#.-]+)", re.I)
 _LIST_START = re.compile(r"^(?:[-*+] |\d{1,9}[.)] |[-*+]$|\d{1,9}[.)]$)")
-_FN_LABEL = re.compile(r"^\[?([\w*†‡§¶#.-]{1,12})\]?$")
-_MATH_DELIMS = re.compile(r"^\s*(?:\\\(|\\\[|\$\$?)(.*?)(?:\\\)|\\\]|\$\$?)\s*$", re.S)
+_ALIGN = re.compile(r"text-align\s*:\s*(left|right|center)", re.I)
+_LINE_TAGS = frozenset({"div", "span", "p", "li"})
+_NO_KIND: tuple[str, Any] = ("", None)
 
 
 def _int(v: str | None, default: int, lo: int, hi: int) -> int:
@@ -84,11 +71,14 @@ def quote(blocks: list[str]) -> list[str]:
 
 
 class Renderer:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, kinds: Kinds | None = None) -> None:
         self.base = base
+        self.kinds: Kinds = kinds if kinds is not None else {}
         self.skip: set[Element] = set()
         self.in_heading = 0
-        self.in_code = 0
+
+    def kind(self, el: Element) -> tuple[str, Any]:
+        return self.kinds.get(el, _NO_KIND)
 
     # -- helpers ------------------------------------------------------------
     def url(self, href: str) -> str | None:
@@ -123,6 +113,9 @@ class Renderer:
         t = " ".join(" ".join(el.itertext()).split())
         return [escape_text(t)] if t else []
 
+    def skipped(self, el: Element) -> bool:
+        return el in self.skip or self.kinds.get(el, _NO_KIND)[0] == "skip"
+
     # -- blocks -------------------------------------------------------------
     def blocks(self, el: Element, depth: int) -> list[str]:
         if depth > MAX_DEPTH:
@@ -131,19 +124,37 @@ class Renderer:
         pieces: list[str] = []
         if el.text:
             pieces.append(self.text(el.text))
-        skip = self.skip
+        kinds = self.kinds
+        last_list = ""  # the marker style of a list just emitted, so the next one differs
         for child in el:
             tag = child.tag
-            if isinstance(tag, str) and not (skip and child in skip):
+            if isinstance(tag, str) and not self.skipped(child):
                 if tag in BLOCK_TAGS or (tag not in CODE_TAGS and tag != "a" and self.has_block(child)) or (
                     tag == "a" and self.has_block(child)
-                ) or (tag in CODE_TAGS and next(child.iterdescendants("pre"), None) is not None):
+                ) or (tag in CODE_TAGS and next(child.iterdescendants("pre"), None) is not None) or (
+                    tag == "span" and kinds.get(child, _NO_KIND)[0] == "math" and _display_math(child)
+                ):
                     self.flush(pieces, out)
-                    out.extend(self.block(child, depth + 1))
+                    n = len(out)
+                    if tag in ("ul", "ol", "menu", "dir") and kinds.get(child, _NO_KIND)[0] != "layout_list":
+                        style = ("-" if last_list != "-" else "*") if tag != "ol" else (
+                            "." if last_list != "." else ")")
+                        out.extend(self.list_block(child, depth + 1, style))
+                        last_list = style if len(out) > n else last_list
+                        if child.tail and child.tail.strip():
+                            last_list = ""
+                    else:
+                        out.extend(self.block(child, depth + 1))
+                        if len(out) > n:
+                            last_list = ""
                 else:
                     pieces.append(self.inline(child, depth + 1))
+                    if pieces[-1].strip():
+                        last_list = ""
             if child.tail:
                 pieces.append(self.text(child.tail))
+                if child.tail.strip():
+                    last_list = ""
         self.flush(pieces, out)
         return out
 
@@ -151,6 +162,28 @@ class Renderer:
         if depth > MAX_DEPTH:
             return self.flat(el)
         tag = el.tag
+        kind, detail = self.kinds.get(el, _NO_KIND)
+        if kind:
+            if kind == "skip":
+                return []
+            if kind == "admonition" and not root:
+                return self.admonition(el, depth, detail)
+            if kind == "math":
+                return self.math_block(detail, el)
+            if kind == "line_code":
+                return self.line_code(el)
+            if kind == "signature" and not self.has_block(el):
+                sig = " ".join("".join(el.itertext()).split())
+                return [code_span(sig)] if sig else []
+            if kind == "footnote_aside":
+                return self.footnote_aside(el, depth, detail)
+            if kind == "footnote_dl":
+                return self.footnote_dl(el, depth)
+            if kind == "footnote_table":
+                return self.footnote_table(el, depth)
+            if kind == "tabpanel":
+                body = self.blocks(el, depth)
+                return [f"**{escape_text(detail)}**", *body] if body else []
         if tag in HEADINGS:
             return self.heading(el, depth)
         if tag == "pre" or tag in ("listing", "xmp", "plaintext"):
@@ -158,20 +191,10 @@ class Renderer:
         if tag in ("ul", "ol", "menu", "dir"):
             return self.list_block(el, depth)
         if tag == "dl":
-            words = words_of(el)
-            if words & {"footnote", "citation"}:
-                return self.footnote_dl(el, depth)
-            return self.dl_block(el, depth, words)
+            return self.dl_block(el, depth, kind == "api_dl")
         if tag == "table":
-            words = words_of(el)
-            if "footnote" in words or "citation" in words:
-                return self.footnote_table(el, depth)
             return self.table_block(el, depth)
         if tag == "blockquote":
-            if not root:
-                kind = self.admonition_kind(el)
-                if kind:
-                    return self.admonition(el, depth, kind)
             return quote(self.blocks(el, depth))
         if tag == "hr":
             return ["---"]
@@ -180,26 +203,10 @@ class Renderer:
         if tag in ("img", "math"):
             s = self.inline(el, depth)
             return [s] if s else []
-        if tag in ("div", "section", "aside", "details", "span", "p", "figure"):
-            words = words_of(el)
-            if words:
-                if "math" in words or "katex-display" in words:
-                    m = self.math_block(el)
-                    if m is not None:
-                        return m
-                if not root:
-                    kind = self.admonition_kind(el, words)
-                    if kind:
-                        return self.admonition(el, depth, kind)
-                if "fragment" in words and el.find("div") is not None:
-                    return self.line_code(el)
-                if words & {"signature", "member-signature"} and tag in ("div", "p") and not self.has_block(el):
-                    sig = " ".join("".join(el.itertext()).split())
-                    return [code_span(sig)] if sig else []
-                if "footnote" in words and tag in ("aside", "div"):
-                    return self.footnote_aside(el, depth)
-            if tag == "details":
-                return self.details(el, depth)
+        if tag == "details":
+            return self.details(el, depth)
+        if tag == "summary" and kind == "summary_heading":
+            return self.blocks(el, depth)
         return self.blocks(el, depth)
 
     def heading(self, el: Element, depth: int) -> list[str]:
@@ -220,12 +227,37 @@ class Renderer:
         for br in el.iter("br"):
             br.tail = "\n" + (br.tail or "")
             br.tag = "span"  # only once
-        text = "".join(el.itertext())
-        return text
+        return "".join(el.itertext())
+
+    def line_wrappers(self, el: Element) -> list[Element] | None:
+        """Code drawn as one block element per line (Expressive Code div.ec-line,
+        Shiki/Prism line divs): the children, when they hold all of the code's text and
+        at least one is a block, else None."""
+        node = el
+        if len(node) == 1 and node[0].tag == "code" and not (node.text or "").strip() \
+                and not (node[0].tail or "").strip():
+            node = node[0]
+        kids = [c for c in node if isinstance(c.tag, str)]
+        if len(kids) < 2 or (node.text or "").strip():
+            return None
+        if not any(c.tag == "div" for c in kids) or any(c.tag not in _LINE_TAGS for c in kids):
+            return None
+        if any((c.tail or "").strip() for c in kids):
+            return None
+        return kids
 
     def code_block(self, el: Element) -> list[str]:
-        text = self.code_text(el).replace("\r\n", "\n").replace("\r", "\n")
-        lines = [ln.rstrip() for ln in text.split("\n")]
+        lines_of = self.line_wrappers(el)
+        if lines_of is not None:
+            lines: list[str] = []
+            for line in lines_of:
+                t = self.code_text(line).replace("\r\n", "\n").replace("\r", "\n")
+                if t.endswith("\n"):
+                    t = t[:-1]
+                lines.extend(x.rstrip() for x in t.split("\n"))
+        else:
+            text = self.code_text(el).replace("\r\n", "\n").replace("\r", "\n")
+            lines = [ln.rstrip() for ln in text.split("\n")]
         while lines and not lines[0].strip():
             lines.pop(0)
         return self.fenced(el, lines)
@@ -238,56 +270,16 @@ class Renderer:
             return []
         code = "\n".join(lines)
         fence = fence_for(code)
-        return [f"{fence}{self.language(el)}\n{code}\n{fence}"]
+        kind, lang = self.kinds.get(el, _NO_KIND)
+        return [f"{fence}{lang if kind == 'code' and lang else ''}\n{code}\n{fence}"]
 
     def line_code(self, el: Element) -> list[str]:
         """Code shown as one element per line (e.g. Doxygen div.fragment > div.line)."""
         kids = [c for c in el if isinstance(c.tag, str)]
-        marked = [c for c in kids if "line" in classes_of(c)]
+        marked = [c for c in kids if "line" in (c.get("class") or "").split()]
         if marked:  # other children (e.g. hover tooltips placed after the lines) are not code
             kids = marked
         return self.fenced(el, [self.code_text(line).replace("\n", "").rstrip() for line in kids])
-
-    def language(self, pre: Element) -> str:
-        cands = [pre]
-        cands.extend(c for c in pre if c.tag == "code")
-        p = pre.getparent()
-        for _ in range(3):
-            if p is None:
-                break
-            cands.append(p)
-            p = p.getparent()
-        for el in cands:
-            for attr in ("data-lang", "data-language"):
-                v = el.get(attr)
-                if v and v.strip():
-                    return self._lang(v.strip())
-            cls = el.get("class") or ""
-            if not cls:
-                continue
-            m = _BRUSH.search(cls)
-            if m:
-                return self._lang(m.group(1))
-            toks = cls.split()
-            for t in toks:
-                m = _LANG_PREFIX.match(t)
-                if m:
-                    return self._lang(m.group(1))
-            if "sourceCode" in toks:
-                for t in toks:
-                    if t != "sourceCode":
-                        return self._lang(t)
-            if el is pre:
-                for t in toks:
-                    if t.lower() in KNOWN_LANGS:
-                        return self._lang(t)
-        return ""
-
-    @staticmethod
-    def _lang(v: str) -> str:
-        v = v.strip().lower()
-        v = LANG_ALIASES.get(v, v)
-        return v if re.fullmatch(r"[\w+#.-]{1,30}", v) else ""
 
     # -- lists --------------------------------------------------------------
     def item(self, marker: str, blocks: list[str]) -> str:
@@ -299,43 +291,29 @@ class Renderer:
             parts.append("\n" if _LIST_START.match(b) and not prev.startswith("`") else "\n\n")
             parts.append(b)
         text = "".join(parts)
-        pad = " " * len(marker)
-        if text.startswith("#"):
-            return marker.rstrip() + "\n" + indent_lines(text, pad, pad)
-        return indent_lines(text, marker, pad)
+        return indent_lines(text, marker, " " * len(marker))
 
-    def is_layout_list(self, el: Element) -> bool:
-        """A <ul> used as a layout box (Javadoc ul.blockList > li.blockList): every item
-        holds a section heading, or its only item holds a heading or a horizontal rule.
-        Its items are sections, not bullets."""
-        if el.tag != "ul":
-            return False
-        items = [c for c in el if isinstance(c.tag, str)]
-        if not items or any(c.tag != "li" for c in items):
-            return False
-        if len(items) == 1 and next(items[0].iter("hr", *HEADINGS), None) is not None:
-            return True
-        return all(next(li.iter(*HEADINGS), None) is not None for li in items)
-
-    def list_block(self, el: Element, depth: int) -> list[str]:
-        if self.is_layout_list(el):
+    def list_block(self, el: Element, depth: int, style: str = "") -> list[str]:
+        if self.kinds.get(el, _NO_KIND)[0] == "layout_list":
             out: list[str] = []
             for li in el:
-                if li not in self.skip:
+                if isinstance(li.tag, str) and not self.skipped(li):
                     out.extend(self.blocks(li, depth + 1))
             return out
         ordered = el.tag == "ol"
-        n = _int(el.get("start"), 1, -(10**8), 10**8) if ordered else 0
-        first = n
+        if not style:
+            style = "." if ordered else "-"
+        n = _int(el.get("start"), 1, 0, 999_999_999) if ordered else 0
         items: list[str] = []
         extra: list[str] = []
+        pad_now = 2
 
         def attach(blocks: list[str]) -> None:
             blocks = [b for b in blocks if b]
             if not blocks:
                 return
             if items:
-                pad = " " * (len(str(first)) + 2 if ordered else 2)
+                pad = " " * pad_now
                 items[-1] += "\n\n" + indent_lines("\n\n".join(blocks), pad, pad)
             else:
                 extra.extend(blocks)
@@ -344,15 +322,13 @@ class Renderer:
             attach([self.text(el.text).strip()])
         for child in el:
             tag = child.tag
-            if isinstance(tag, str) and child not in self.skip:
+            if isinstance(tag, str) and not self.skipped(child):
                 if tag == "li":
-                    if ordered and child.get("value") and not items:
-                        n = _int(child.get("value"), n, -(10**8), 10**8)
-                    if not items:
-                        first = n
-                    # Every item repeats the first number (CommonMark numbers them in
-                    # order): list numbers are not page text, so none is invented.
-                    marker = f"{first}. " if ordered else "- "
+                    if ordered and child.get("value"):
+                        n = _int(child.get("value"), n, 0, 999_999_999)
+                    # numbered as the page numbers them: start, then counting
+                    marker = f"{n}{style} " if ordered else f"{style} "
+                    pad_now = len(marker)
                     items.append(self.item(marker, self.blocks(child, depth + 1)))
                     n += 1
                 elif tag in BLOCK_TAGS or self.has_block(child):
@@ -372,26 +348,25 @@ class Renderer:
     def dl_entries(self, el: Element) -> list[Element]:
         out: list[Element] = []
         for c in el:
-            if not isinstance(c.tag, str) or c in self.skip:
+            if not isinstance(c.tag, str) or self.skipped(c):
                 continue
             if c.tag == "div" and (c.find("dt") is not None or c.find("dd") is not None):
-                out.extend(x for x in c if isinstance(x.tag, str))
+                out.extend(x for x in c if isinstance(x.tag, str) and not self.skipped(x))
             else:
                 out.append(c)
         return out
 
-    def dl_block(self, el: Element, depth: int, words: set[str]) -> list[str]:
+    def dl_block(self, el: Element, depth: int, api: bool) -> list[str]:
+        """Terms in bold, each definition's blocks as plain blocks after them: GFM has no
+        definition lists, and the "Term / :   text" form shows its continuation
+        paragraphs as code blocks there."""
         entries = self.dl_entries(el)
-        api = bool(words & API_DL_WORDS) or any(
-            e.tag == "dt" and ("sig" in (e.get("class") or "").split()) for e in entries[:1]
-        )
         out: list[str] = []
         terms: list[str] = []
         for e in entries:
             if e.tag == "dt":
                 if api:
-                    sig = " ".join("".join(e.itertext()).split())
-                    sig = re.sub(r"\s+([(),\]])", r"\1", sig).replace("( ", "(").replace("[ ", "[")
+                    sig = self.signature_text(e)
                     if sig:
                         out.append("**" + code_span(sig) + "**")
                     continue
@@ -402,25 +377,35 @@ class Renderer:
                     terms.append(escape_line_start(t))
             elif e.tag == "dd":
                 body = [b for b in self.blocks(e, depth + 1) if b]
-                if api:
-                    out.extend(body)
-                    continue
-                head = "\n".join(terms)
-                terms = []
-                if body:
-                    d = indent_lines("\n\n".join(body), ":   ", "    ")
-                    out.append(head + "\n" + d if head else d)
-                elif head:
-                    out.append(head)
+                if terms:
+                    out.append(HB_MD.join(terms))
+                    terms = []
+                out.extend(body)
             else:
                 if terms:
-                    out.append("\n".join(terms))
+                    out.append(HB_MD.join(terms))
                     terms = []
                 out.extend(self.block(e, depth + 1) if e.tag in BLOCK_TAGS or self.has_block(e)
                            else [s for s in [self.inline(e, depth + 1).strip()] if s])
         if terms:
-            out.append("\n".join(terms))
+            out.append(HB_MD.join(terms))
         return out
+
+    def signature_text(self, el: Element) -> str:
+        parts: list[str] = []
+
+        def walk(node: Element) -> None:
+            if node.text:
+                parts.append(node.text)
+            for c in node:
+                if isinstance(c.tag, str) and not self.skipped(c):
+                    walk(c)
+                if c.tail:
+                    parts.append(c.tail)
+
+        walk(el)
+        sig = " ".join("".join(parts).split())
+        return re.sub(r"\s+([(),\]])", r"\1", sig).replace("( ", "(").replace("[ ", "[")
 
     # -- footnotes ----------------------------------------------------------
     def _fn(self, label: str, blocks: list[str]) -> list[str]:
@@ -460,12 +445,7 @@ class Renderer:
                 label = ""
         return out
 
-    def footnote_aside(self, el: Element, depth: int) -> list[str]:
-        lab = None
-        for c in el:
-            if isinstance(c.tag, str) and "label" in (c.get("class") or "").split():
-                lab = c
-                break
+    def footnote_aside(self, el: Element, depth: int, lab: Element | None) -> list[str]:
         if lab is None:
             return self.blocks(el, depth)
         label = " ".join(" ".join(lab.itertext()).split())
@@ -477,54 +457,9 @@ class Renderer:
         return self._fn(label, body)
 
     # -- admonitions --------------------------------------------------------
-    def admonition_kind(self, el: Element, words: set[str] | None = None) -> str:
-        if words is None:
-            words = words_of(el)
-        kinds = words & ADMONITION_WORDS
-        if not kinds or words & {"content", "body", "heading", "title", "icon", "label", "container"}:
-            return ""
-        if next(el.iter("h1", "h2"), None) is not None:
-            return ""
-        marked = bool(words & ADMON_MARKERS) or bool(kinds & STRONG_ADMON) or self._title_of(el) is not None
-        if not marked:
-            return ""
-        for k in ("danger", "error", "warning", "caution", "attention", "important", "tip", "hint", "note",
-                  "seealso", "todo", "info", "success", "question", "failure", "bug", "example", "abstract",
-                  "summary", "tldr", "quote", "callout", "alert", "notice", "admonition", "admonitionblock"):
-            if k in kinds:
-                return k
-        return "note"
-
-    def _title_of(self, el: Element) -> Element | None:
-        first = None
-        for c in el:
-            if isinstance(c.tag, str):
-                first = c
-                break
-        if first is None:
-            return None
-        for cand in (first, first[0] if len(first) and isinstance(first[0].tag, str) else None):
-            if cand is None:
-                continue
-            if cand.tag == "summary":
-                return cand
-            w = words_of(cand)
-            if w & {"title", "heading", "admonition-title", "admonition-heading", "custom-block-title"}:
-                return cand
-            if cand.tag in HEADINGS and cand is first and w & {"title"}:
-                return cand
-        return None
-
-    def admonition(self, el: Element, depth: int, kind: str) -> list[str]:
+    def admonition(self, el: Element, depth: int, detail: tuple[str, Element | None, Any, Any]) -> list[str]:
+        kind, t, icon, content = detail
         # AsciiDoc: table > tr > td.icon (label) + td.content
-        icon = None
-        content = None
-        for td in el.iter("td"):
-            cls = (td.get("class") or "").split()
-            if "icon" in cls:
-                icon = td
-            elif "content" in cls:
-                content = td
         if icon is not None and content is not None:
             table = next(content.iterancestors("table"), None)
             if table is not None and next(content.iter(*COMPLEX_CELL), None) is None:
@@ -534,7 +469,6 @@ class Renderer:
             body = self.blocks(content, depth + 1)
             head_line = f"**{escape_text(label or kind.capitalize())}**"
         else:
-            t = self._title_of(el)
             label = ""
             head_line = ""
             if t is not None:
@@ -560,9 +494,13 @@ class Renderer:
         summary = el.find("summary")
         out: list[str] = []
         if summary is not None:
-            s = " ".join(self.inlines(summary, depth + 1).replace(HB, " ").split())
-            if s:
-                out.append(f"**{s}**" if not s.startswith("**") else s)
+            kind = self.kinds.get(summary, _NO_KIND)[0]
+            if kind == "summary_heading":
+                out.extend(self.blocks(summary, depth + 1))
+            elif kind != "skip":
+                s = " ".join(self.inlines(summary, depth + 1).replace(HB, " ").split())
+                if s:
+                    out.append(f"**{s}**" if not s.startswith("**") else s)
             self.skip.add(summary)
         try:
             out.extend(self.blocks(el, depth))
@@ -572,35 +510,36 @@ class Renderer:
         return out
 
     # -- math ---------------------------------------------------------------
-    def tex(self, el: Element) -> str | None:
-        for ann in el.iter("annotation"):
-            if (ann.get("encoding") or "").lower() == "application/x-tex":
-                return (ann.text or "").strip()
-        return None
-
-    def math_block(self, el: Element) -> list[str] | None:
-        tex = self.tex(el)
-        if tex is None:
-            raw = "".join(el.itertext()).strip()
-            m = _MATH_DELIMS.match(raw)
-            tex = m.group(1).strip() if m else raw
+    def math_block(self, detail: tuple[str, str], el: Element) -> list[str]:
+        tex, eqno = detail
         if not tex:
             return []
+        if eqno and "\\tag" not in tex:
+            tex = f"{tex} \\tag{{{eqno}}}"
         return [f"$$\n{tex}\n$$"]
 
     def math_inline(self, el: Element) -> str:
-        tex = self.tex(el)
-        if tex is None:
-            raw = " ".join("".join(el.itertext()).split())
-            m = _MATH_DELIMS.match(raw)
-            tex = m.group(1).strip() if m else raw
-        return f"${tex}$" if tex else ""
+        tex = self.kinds.get(el, _NO_KIND)[1][0]
+        if not tex:
+            return ""
+        tex = " ".join(tex.split())
+        if _display_math(el):
+            return f"$${tex}$$"
+        return f"${tex}$"
 
     # -- tables -------------------------------------------------------------
     def cell(self, c: Element, depth: int) -> str:
         blocks = self.blocks(c, depth + 1)
         s = "<br>".join(b.replace(HB_MD, "<br>").replace("\n", " ") for b in blocks if b)
         return s.replace("|", "\\|")
+
+    @staticmethod
+    def align(c: Element) -> str:
+        a = (c.get("align") or "").strip().lower()
+        if not a:
+            m = _ALIGN.search(c.get("style") or "")
+            a = m.group(1).lower() if m else ""
+        return a if a in ("left", "right", "center") else ""
 
     def table_block(self, el: Element, depth: int) -> list[str]:
         rows: list[Element] = []
@@ -634,6 +573,7 @@ class Renderer:
                 out.extend(self._flat_rows(child, depth))
             return out
         grid: list[list[str]] = []
+        aligns: list[str] = []
         carry: dict[int, int] = {}
         for row_cells in cells:
             row: list[str] = []
@@ -646,6 +586,8 @@ class Renderer:
                 text = self.cell(c, depth)
                 span = _int(c.get("colspan"), 1, 1, 64)
                 rs = _int(c.get("rowspan"), 1, 1, 1000)
+                if not grid:
+                    aligns.extend([self.align(c)] * span)
                 for k in range(span):
                     row.append(text if k == 0 else "")
                     if rs > 1:
@@ -656,11 +598,11 @@ class Renderer:
                     row.append("")
                 row.append("")
                 carry[k] -= 1
-            if any(x.strip() for x in row):
+            if any(x.strip() for x in row) or not grid:
                 grid.append(row)
-        if not grid:
+        if not grid or not any(x.strip() for r in grid for x in r):
             return out
-        out.extend(self._pipe(grid))
+        out.extend(self._pipe(grid, aligns))
         return out
 
     def heading_rows(self, cells: list[list[Element]]) -> set[int]:
@@ -709,14 +651,17 @@ class Renderer:
         return out
 
     @staticmethod
-    def _pipe(grid: list[list[str]]) -> list[str]:
+    def _pipe(grid: list[list[str]], aligns: list[str] | None = None) -> list[str]:
         width = max(len(r) for r in grid)
+        marks = {"": " --- ", "left": " :--- ", "right": " ---: ", "center": " :---: "}
+        aligns = (aligns or [])[:width]
+        aligns += [""] * (width - len(aligns))
         lines = []
         for i, r in enumerate(grid):
             r = r + [""] * (width - len(r))
             lines.append("| " + " | ".join(r) + " |")
             if i == 0:
-                lines.append("|" + "|".join([" --- "] * width) + "|")
+                lines.append("|" + "|".join(marks[a] for a in aligns) + "|")
         return ["\n".join(lines)]
 
     def _flat_rows(self, el: Element, depth: int) -> list[str]:
@@ -741,9 +686,8 @@ class Renderer:
         parts = []
         if el.text:
             parts.append(self.text(el.text))
-        skip = self.skip
         for c in el:
-            if isinstance(c.tag, str) and not (skip and c in skip):
+            if isinstance(c.tag, str) and not self.skipped(c):
                 parts.append(self.inline(c, depth + 1))
             if c.tail:
                 parts.append(self.text(c.tail))
@@ -751,75 +695,57 @@ class Renderer:
 
     def inline(self, el: Element, depth: int) -> str:
         tag = el.tag
-        if tag in CODE_TAGS:
-            if "math" in (el.get("class") or "").split():
+        kind, detail = self.kinds.get(el, _NO_KIND)
+        if kind:
+            if kind == "skip":
+                return ""
+            if kind == "math":
                 return self.math_inline(el)
-            if tag == "code" and el.getparent() is not None and el.getparent().tag == "pre":
-                pass
-            t = " ".join(self.code_text(el).split())
-            return code_span(t)
+            if kind == "task":
+                return el.text or ""
+        if tag in CODE_TAGS:
+            return code_span(collapse(self.code_text(el)))
         if tag == "a":
+            if kind == "footnote_ref" and not self.in_heading:
+                return f"[{detail}]"
             return self.link(el, depth)
         if tag == "img":
             return self.image(el)
         if tag == "br":
             return HB
-        if tag == "math":
-            return self.math_inline(el)
-        cls = el.get("class")
-        if cls:
-            toks = cls.split()
-            if "task-marker" in toks:
-                return el.text or ""
-            if "math" in toks or "katex" in toks or "katex-display" in toks:
-                return self.math_inline(el)
         if tag in ("strong", "b"):
             return self._wrap(self.inlines(el, depth), "**")
         if tag in ("em", "i", "cite", "dfn", "var"):
             return self._wrap(self.inlines(el, depth), "*")
         if tag in ("del", "s", "strike"):
             return self._wrap(self.inlines(el, depth), "~~")
-        if tag == "sup":
-            a = el.find("a")
-            if a is not None and len(el) == 1 and not (el.text or "").strip():
-                fn = self.footnote_ref(a, force=True)
-                if fn:
-                    return fn
         if tag == "q":
             inner = self.inlines(el, depth)
             return f'"{inner}"' if inner.strip() else inner
         return self.inlines(el, depth)
 
-    @staticmethod
-    def _wrap(inner: str, mark: str) -> str:
+    @classmethod
+    def _wrap(cls, inner: str, mark: str) -> str:
+        if HB in inner:  # emphasis across a line break: each line keeps it
+            return HB.join(cls._wrap(part, mark) for part in inner.split(HB))
         s = inner.strip()
-        if not s or HB in s:
+        if not s:
             return inner
-        if s.startswith(mark) and s.endswith(mark):
+        if s.startswith(mark) and s.endswith(mark) and len(s) > 2 * len(mark):
             return inner
         lead = " " if inner[:1].isspace() else ""
         trail = " " if inner[-1:].isspace() else ""
         return f"{lead}{mark}{s}{mark}{trail}"
 
-    def footnote_ref(self, a: Element, force: bool = False) -> str | None:
-        href = (a.get("href") or "").strip()
-        if not href.startswith("#"):
-            return None
-        cls = (a.get("class") or "").split()
-        if not (force or "footnote-reference" in cls or a.get("role") == "doc-noteref"):
-            return None
-        label = " ".join("".join(a.itertext()).split())
-        m = _FN_LABEL.match(label)
-        if not m:
-            return None
-        return f"[{m.group(1)}]"
+    @staticmethod
+    def title(el: Element) -> str:
+        t = " ".join((el.get("title") or "").split())
+        if not t:
+            return ""
+        return ' "' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     def link(self, el: Element, depth: int) -> str:
         href = el.get("href")
-        if href is not None and not self.in_heading:
-            fn = self.footnote_ref(el)
-            if fn:
-                return fn
         inner = self.inlines(el, depth).replace(HB, " ")
         text = inner.strip()
         if not text:
@@ -835,7 +761,7 @@ class Renderer:
             return inner
         lead = " " if inner[:1].isspace() else ""
         trail = " " if inner[-1:].isspace() else ""
-        return f"{lead}[{text}]({fmt_url(u)}){trail}"
+        return f"{lead}[{text}]({fmt_url(u)}{self.title(el)}){trail}"
 
     def image(self, el: Element) -> str:
         src = el.get("src") or el.get("data-src") or ""
@@ -849,4 +775,12 @@ class Renderer:
         u = self.url(src)
         if u is None:
             return escape_text(alt)
-        return f"![{alt_md}]({fmt_url(u)})"
+        return f"![{alt_md}]({fmt_url(u)}{self.title(el)})"
+
+
+def _display_math(el: Element) -> bool:
+    if el.tag == "math":
+        return (el.get("display") or "") == "block"
+    cls = el.get("class") or ""
+    return "katex-display" in cls or "math-display" in cls or (
+        el.tag == "div") or "\\[" in (el.text or "")[:4]

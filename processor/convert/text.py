@@ -67,18 +67,21 @@ _TICKS = re.compile(r"`+")
 
 
 def code_span(text: str) -> str:
-    """An inline code span for text (whitespace already collapsed)."""
-    text = text.strip(" ") if text.strip() else ""
+    """An inline code span showing exactly `text` (whitespace already collapsed): a
+    CommonMark renderer strips one space from each end when both ends have one, so
+    edge spaces (and edge backticks) get one padding space each side."""
     if not text:
         return ""
     runs = [len(r) for r in _TICKS.findall(text)]
-    if not runs:
-        return f"`{text}`"
     n = 1
     while n in runs:
         n += 1
     ticks = "`" * n
-    return f"{ticks} {text} {ticks}"
+    if text.strip(" ") and (text[0] in " `" or text[-1] in " `") and not (
+            text[0] == " " and text[-1] != " " and text[-1] != "`") and not (
+            text[-1] == " " and text[0] != " " and text[0] != "`"):
+        return f"{ticks} {text} {ticks}"
+    return f"{ticks}{text}{ticks}"
 
 
 def fence_for(code: str) -> str:

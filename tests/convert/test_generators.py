@@ -36,11 +36,11 @@ CASES = {
     "HUGO": (["# Configure", "How to configure the site.", "```toml\nbaseURL = \"https://example.org/\"\ntitle = \"Docs\"\n```"],
              ["Docs sidebar", "Options toc", "Docs crumb", "Edit this page", "hugo footer", "lastmod", "Docsy brand"]),
     "ASCIIDOC": (["# git-foo(1) Manual Page", "## NAME", "git-foo - Do the foo thing", "## SYNOPSIS",
-                  "```\ngit foo [--bar]\n```", "**--bar**\n:   Enable bar."],
+                  "```\ngit foo [--bar]\n```", "**--bar**\n\nEnable bar."],
                  ["footer"]),
     "SPHINX": (["# API", "**`class flasky.App(name)`**", "The app object implements", "> **Note**",
                 "```python\nfrom flasky import App\napp = App(__name__)\n```", "[1]", "**[1]** Footnote text here.",
-                "$x^2 + y$", "[*str*](https://docs.python.org/3/library/stdtypes.html#str)"],
+                "$x^2 + y$", '[*str*](https://docs.python.org/3/library/stdtypes.html#str "(in Python v3.12)")'],
                ["index related", "Quick search", "Sidebar blurb", "Pallets footer", "¶"]),
 }
 

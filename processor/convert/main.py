@@ -1,270 +1,52 @@
-"""Parsing, cleaning and main-content detection.
+"""Pass 4, main content: drop the page's own chrome, then pick its main content.
 
-Pipeline (each step is one pass over the tree, no Python recursion):
-  1. decode and parse (lxml, huge_tree so big text nodes survive; libxml2 caps depth),
-  2. drop junk (script, style, svg, form controls...) and hidden elements,
-  3. drop chrome (nav, sidebars, header/footer bars, breadcrumbs, TOCs, permalinks...),
-     never an element that holds most of the page's text or a semantic main region,
-  4. pick the main content: semantic regions first (main, article, [role=main],
+Per-page rules (the site template pass has already removed what repeats across the
+site; these catch what a single page shows):
+  1. chrome by structure: nav/footer/form, navigation/search/banner landmarks, headers
+     outside the article, Next/Previous/Up bars, bars of in-page jump links,
+     permalink glyphs, edit links, code line-number gutters;
+  2. chrome by class/id words (vocab.CHROME_WORDS/CHROME_IDS) - but a word never
+     deletes an element that holds the page's main text: one holding most of the
+     non-link text of the content region around it (the semantic region, else the
+     body) stays, whatever its class says ("vp-doc _docs_api_Cookies" is a page about
+     cookies, not a cookie banner); nor the largest semantic main region, nor an
+     `<aside>` inside the article (a margin note or sidebar of the text);
+  3. the main content: semantic regions first (main, article, [role=main],
      itemprop=articleBody), narrowed to a nested one holding nearly all of its text,
      then descend while one child holds the text and its siblings are only links or
      empty; finally widen to include the page's h1 when it sits just outside.
+A horizontal rule that only separated a dropped bar from the text goes with it.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
-from typing import Any
-from html import escape as html_escape
-from html import unescape as html_unescape
 from urllib.parse import urljoin
 
-import lxml.etree as etree
+from .junk import drop
+from .parse import Element
+from .vocab import (ADMONITION_WORDS, CHROME_IDS, CHROME_WORDS, CONTAINER_TAGS, EDIT_LABEL, GLYPHS, HEADINGS,
+                    LINENO_WORDS, PERMALINK_WORDS, SEMANTIC_TAGS, classes_of, words_of)
 
-Element = Any  # lxml.etree._Element (lxml has no bundled type stubs)
+__all__ = ["Lengths", "find_main", "page_meta", "promote_title", "prune_chrome"]
 
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_XML_ENC = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
-
-
-def decode(data: str | bytes) -> str:
-    """Bytes -> str: BOM, then <meta charset>/XML declaration, else UTF-8 (invalid bytes replaced)."""
-    if isinstance(data, str):
-        return data
-    if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", "replace")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", "replace")
-    head = data[:4096]
-    m = _CHARSET.search(head) or _XML_ENC.search(head)
-    enc = "utf-8"
-    if m:
-        try:
-            enc = codecs.lookup(m.group(1).decode("ascii")).name
-        except (LookupError, UnicodeDecodeError):
-            enc = "utf-8"
-        if enc in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):  # meta in an ASCII page lies
-            enc = "utf-8"
-    if enc == "utf-8":
-        return data.decode("utf-8", "replace")
-    try:
-        return data.decode(enc, "replace")
-    except Exception:  # noqa: BLE001 - exotic codecs
-        return data.decode("utf-8", "replace")
-
-
-_TAG = re.compile(r"<[^<>]*>")
-
-
-def _parser() -> Any:
-    # One parser per call: lxml parsers are not safe to share between threads.
-    return etree.HTMLParser(encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True,
-                                default_doctype=False)
-
-
-def parse(data: str | bytes) -> Element | None:
-    text = decode(data)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    raw = text.encode("utf-8", "replace")
-    if not raw.strip():
-        return None
-    parser = _parser()
-    try:
-        root = etree.fromstring(raw, parser)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
-    if any("depth" in (e.message or "") for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"):
-        # Absurdly deep nesting (libxml2 stops at 2048 levels and drops the rest):
-        # keep the text, flattened to one paragraph per line of source.
-        plain = html_unescape(_TAG.sub(" ", text))
-        paras = "".join("<p>" + html_escape(ln) + "</p>" for ln in plain.splitlines() if ln.strip())
-        try:
-            root = etree.fromstring(("<html><body>" + paras + "</body></html>").encode("utf-8", "replace"),
-                                    _parser())
-        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-            return None
-    return root
-
-
-# ---------------------------------------------------------------------------
-# Class/id vocabulary
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SPLIT = re.compile(r"[-_\s:.]+")
-
-
-def words_of(el: Element) -> set[str]:
-    """Lower-case words of the class attribute ("md-sidebar--primary" ->
-    {"md", "sidebar", "primary", "md-sidebar--primary"}; camelCase is split too).
-    Ids are not split: on doc pages they are mostly slugs of headings."""
-    cls = el.get("class")
-    if not cls:
-        return set()
-    out: set[str] = set()
-    for tok in cls.split():
-        out.add(tok.lower())
-        for w in _SPLIT.split(_CAMEL.sub("-", tok)):
-            if w:
-                out.add(w.lower())
-    return out
-
-
-def classes_of(el: Element) -> list[str]:
-    return (el.get("class") or "").split()
-
-
-JUNK_TAGS = frozenset(
-    "script style noscript template svg button input select textarea option datalist iframe object "
-    "embed canvas video audio source track map area link meta dialog head title base".split()
-)
-
-# Whole class/id words that mark page chrome.
-CHROME_WORDS = frozenset(
-    """sidebar sidebars sphinxsidebar sidebarwrapper sidenav side-nav leftnav left-nav
-    nav navbar navigation navlinks nav-links topnav subnav menu menubar breadcrumb breadcrumbs
-    footer related relbar relbar1 relbar2 pagination pager paginator prevnext prev-next
-    searchbox search-box searchform search-form search cookie cookies consent cookiebanner
-    skiplink skip-link skipnav announcement announcementbar headerlink headerlinks
-    linenos lineno linenodiv lnt ln line-numbers line-numbers-rows gutter hljs-ln-numbers
-    toc toctree-sidebar tocs localtoc page-toc pagetoc on-this-page onthispage tocnav
-    table-of-contents tableofcontents toc-drawer tocsidebar copybtn copybutton clipboard
-    modal sr-only visually-hidden screen-reader-text screenreader feedback rating share social
-    versions version-switcher switcher editthispage edit-this-page edit-page editpage
-    edit-link editlink edit_on_github edit-on-github edit-button backtotop back-to-top
-    scroll-to-top banner-ad advert advertisement ads ethical-ads carbonads rst-versions
-    navpath lastmod last-modified last-updated lastupdated page-meta md-source-file
-    navheader navfooter
-    """.split()
-)
-
-CHROME_IDS = frozenset(
-    """sidebar sidebar-wrapper leftsidebar left-sidebar rightsidebar right-sidebar sidenav nav navbar
-    navigation menu topnav breadcrumbs breadcrumb footer site-footer page-footer searchbox search-box
-    search searchform search-form cookie-banner cookies consent toc table-of-contents on-this-page
-    page-toc skip-link skiplink relbar related pagination pager announcement editlink
-    edit-this-page back-to-top titlearea main-nav main-menu nav-path site-header site-nav
-    TableOfContents top""".lower().split()
-)
-
-ADMONITION_KINDS = (
-    "note warning tip important caution danger error hint attention seealso todo info success "
-    "question failure bug example abstract summary tldr quote callout alert notice admonition "
-    "admonitionblock versionadded versionchanged deprecated"
-).split()
-ADMONITION_WORDS = frozenset(ADMONITION_KINDS)
-
-GLYPHS = frozenset({"¶", "#", "🔗", "§", "⚓", "🔗︎", "⚓︎", "permalink", "∞", "¤"})
-PERMALINK_WORDS = frozenset(
-    "headerlink anchor anchorjs-link anchor-link hash-link header-anchor permalink heading-anchor "
-    "anchorlink mark".split()
-)
-
-LINENO_WORDS = frozenset({"linenos", "lineno", "linenodiv", "lnt", "ln", "gutter", "hljs-ln-numbers",
-                          "line-numbers-rows", "line-number", "linenumber", "hljs-ln-n"})
-CONTAINER_TAGS = frozenset({"div", "section", "article", "main", "td", "body", "center", "span", "font", "form"})
-_EDIT_LABEL = re.compile(r"\bedit (this|the) page\b|\bview (page )?source\b|\bedit on github\b")
-SEMANTIC_TAGS = frozenset({"main", "article"})
-HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-
-
-def _is_hidden(el: Element) -> bool:
-    if el.get("hidden") is not None:
-        role = el.get("role") or ""
-        # Inactive tab panels are hidden but are content.
-        if role == "tabpanel" or words_of(el) & {"tab", "tabpanel", "tab-pane", "tabitem", "tabbed", "panel"}:
-            return False
-        return True
-    style = el.get("style")
-    if style:
-        s = style.replace(" ", "").lower()
-        if "display:none" in s or "visibility:hidden" in s:
-            return True
-    if el.get("aria-hidden") == "true":
-        # aria-hidden is also used on content (e.g. a wrapper of a live demo);
-        # drop it unless it holds real block content.
-        if el.tag in ("div", "section", "article", "main") and next(
-            el.iter("p", "pre", "table", "li", *HEADINGS), None
-        ) is not None:
-            return False
-        return True
-    return False
-
-
-def _mathjax_script(el: Element) -> None:
-    """<script type="math/tex"> (MathJax 2) -> span.math holding \\(tex\\)."""
-    mode = el.get("type") or ""
-    tex = el.text or ""
-    el.attrib.clear()
-    if "display" in mode:
-        el.tag = "div"
-        el.set("class", "math")
-        el.text = "\\[" + tex + "\\]"
-    else:
-        el.tag = "span"
-        el.set("class", "math")
-        el.text = "\\(" + tex + "\\)"
-
-
-def clean(root: Element) -> None:
-    """Remove junk and hidden elements in place."""
-    drop = []
-    for el in root.iter():
-        tag = el.tag
-        if not isinstance(tag, str):
-            drop.append(el)
-            continue
-        if tag == "script" and (el.get("type") or "").startswith("math/tex"):
-            _mathjax_script(el)
-            continue
-        if tag in JUNK_TAGS:
-            if tag == "input" and (el.get("type") or "").lower() == "checkbox":
-                # GFM task list item marker
-                el.tag = "span"
-                checked = el.get("checked") is not None
-                el.attrib.clear()
-                el.text = "[x] " if checked else "[ ] "
-                el.set("class", "task-marker")
-                continue
-            drop.append(el)
-        elif tag == "math":
-            continue
-        elif _is_hidden(el):
-            drop.append(el)
-    for el in drop:
-        _drop(el)
-
-
-def _drop(el: Element) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail
-    if tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(el)
-
-
-# ---------------------------------------------------------------------------
-# Text-length bookkeeping
 
 
 class Lengths:
     """Per-element text length (non-whitespace-stripped chars) and link-text length."""
 
-    __slots__ = ("text", "link", "order")
+    __slots__ = ("text", "link", "_root", "_order")
 
-    def __init__(self, root: Element) -> None:
-        order = list(root.iter())
-        self.order = {el: i for i, el in enumerate(order)}
-        text: dict[Element, int] = {}
-        link: dict[Element, int] = {}
-        for el in reversed(order):
+    def __init__(self, root: Element, text: dict[Element, int] | None = None,
+                 link: dict[Element, int] | None = None) -> None:
+        self._root = root
+        self._order: dict[Element, int] | None = None
+        if text is not None and link is not None:
+            self.text, self.link = text, link
+            return
+        text = {}
+        link = {}
+        for el in reversed(list(root.iter())):
             t = len(el.text.strip()) if el.text else 0
             lk = 0
             for c in el:
@@ -277,6 +59,24 @@ class Lengths:
             link[el] = lk
         self.text = text
         self.link = link
+
+    @property
+    def order(self) -> dict[Element, int]:
+        if self._order is None:
+            self._order = {el: i for i, el in enumerate(self._root.iter())}
+        return self._order
+
+    def forget(self, el: Element) -> None:
+        """`el` is about to be removed (its tail stays): its text no longer counts for
+        its ancestors."""
+        t = self.text.get(el, 0)
+        lk = self.link.get(el, 0)
+        text, link = self.text, self.link
+        for a in el.iterancestors():
+            if a.tag == "a" and a.get("href") is not None:
+                lk = t
+            text[a] = text.get(a, 0) - t
+            link[a] = link.get(a, 0) - lk
 
     def nonlink(self, el: Element) -> int:
         return self.text.get(el, 0) - self.link.get(el, 0)
@@ -358,63 +158,76 @@ def _is_section_menu(el: Element, words: set[str]) -> bool:
     return bool(hrefs) and all(h and not h.startswith("#") for h in hrefs)
 
 
-def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[Element] = frozenset()) -> bool:
+NOT_CHROME, STRUCTURE, WORDS = 0, 1, 2
+
+
+def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[Element] = frozenset(),
+              cache: dict[Element, set[str]] | None = None) -> int:
+    """NOT_CHROME, or why the element is chrome: STRUCTURE (its tag, role or links say
+    so) or WORDS (only its class/id words say so: main.py's guard may overrule)."""
     tag = el.tag
     role = el.get("role") or ""
     if pagers and el in pagers:
-        return True
+        return STRUCTURE
     if tag in ("div", "p") and len(el) >= 2 and lengths.density(el) >= 0.6 and _is_jump_bar(el):
-        return True
+        return STRUCTURE
     if tag == "a":
         text = "".join(el.itertext()).strip()
         if text in GLYPHS or (not text and el.find(".//img") is None):
             href = el.get("href") or ""
-            return href.startswith("#") or not text or bool(words_of(el) & PERMALINK_WORDS)
+            return STRUCTURE if href.startswith("#") or not text or bool(words_of(el) & PERMALINK_WORDS) else 0
         if len(text) <= 2 and words_of(el) & PERMALINK_WORDS:
-            return True
+            return STRUCTURE
         label = (el.get("title") or el.get("aria-label") or "").lower()
-        if label and _EDIT_LABEL.search(label) and len(text) < 40:
-            return True
-        return False
+        if label and EDIT_LABEL.search(label) and len(text) < 40:
+            return STRUCTURE
+        return NOT_CHROME
     if tag in ("span", "div") and "lang" in (el.get("class") or "").split() and len(el) == 0:
-        return True  # language label printed over a code block
+        return STRUCTURE  # language label printed over a code block
     if tag == "nav" or role in ("navigation", "search", "banner", "contentinfo", "dialog", "alertdialog"):
-        return True
-    if tag == "footer":
-        return True
-    if tag == "form":
-        return True
+        return STRUCTURE
+    if tag == "footer" or tag == "form":
+        return STRUCTURE
     if tag == "header":
         if _inside_semantic(el):
-            return False
-        return el.find(".//h1") is None or lengths.density(el) > 0.3 or el.find(".//ul") is not None
+            return NOT_CHROME
+        chrome = el.find(".//h1") is None or lengths.density(el) > 0.3 or el.find(".//ul") is not None
+        return STRUCTURE if chrome else NOT_CHROME
     if tag == "details":
         summary = el.find("summary")
         if summary is not None:
             s = " ".join("".join(summary.itertext()).split()).lower()
             if s in ("table of contents", "contents", "on this page", "in this article", "toc", "page contents"):
-                return True
-    words = words_of(el)
+                return STRUCTURE
+    if (tag == "aside" or role == "complementary") and _inside_semantic(el) and lengths.density(el) < 0.5:
+        return NOT_CHROME  # a margin note or sidebar of the article's text (docutils, book themes)
+    if cache is None:
+        words = words_of(el)
+    else:
+        got = cache.get(el)
+        if got is None:
+            got = cache[el] = words_of(el)
+        words = got
     ident = el.get("id")
     if ident and tag in ("div", "ul", "ol", "aside", "header", "footer", "form") and ident.lower() in CHROME_IDS:
         # whole-id match only (ids are often heading slugs: never split them)
         if not any(isinstance(c.tag, str) and c.tag in HEADINGS for c in el[:3]) and not _is_docbook_toc(el) \
                 and not (ident.lower() == "top" and _has(el, "h1")):
-            return True
+            return WORDS
     if not words:
-        return tag == "aside" or role == "complementary"
+        return STRUCTURE if tag == "aside" or role == "complementary" else NOT_CHROME
     if tag == "aside" or role == "complementary":
         if words & ADMONITION_WORDS or "footnote" in words or "footnotes" in words or "topic" in words:
-            return False
-        return True
+            return NOT_CHROME
+        return STRUCTURE
     if words & CHROME_WORDS:
         if _is_docbook_toc(el) or _is_section_menu(el, words):
-            return False
+            return NOT_CHROME
         if tag in ("code", "pre", "table", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6"):
             # e.g. <pre class="... search"> is content; line-number cells are chrome
-            return bool(words & LINENO_WORDS)
-        return True
-    return False
+            return WORDS if words & LINENO_WORDS else NOT_CHROME
+        return WORDS
+    return NOT_CHROME
 
 
 def _inside_chrome_tag(el: Element) -> bool:
@@ -426,14 +239,44 @@ def _inside_chrome_tag(el: Element) -> bool:
     return False
 
 
-def prune_chrome(body: Element) -> None:
-    lengths = Lengths(body)
+def _holds_main_text(el: Element, lengths: Lengths, regions: set[Element], body: Element) -> bool:
+    """The element holds most of the non-link text of the content region around it
+    (its nearest semantic region, else the body): it is the content."""
+    scope = body
+    for a in el.iterancestors():
+        if a in regions:
+            scope = a
+            break
+    whole = lengths.nonlink(scope)
+    return whole > 0 and lengths.nonlink(el) > 0.5 * whole
+
+
+def _drop_separator_rules(el: Element) -> None:
+    """An <hr> right before or after a dropped bar only separated it from the text."""
+    for sib in (el.getprevious(), el.getnext()):
+        if sib is not None and sib.tag == "hr":
+            if sib is el.getnext() and (el.tail or "").strip():
+                continue
+            if sib is el.getprevious() and (sib.tail or "").strip():
+                continue
+            sib.set("data-dp-chrome", "1")
+
+
+def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
+                 lengths: Lengths | None = None) -> None:
+    """Drop the page's chrome in place; `words` caches class words for later passes,
+    `lengths` may be given when already counted for this tree."""
+    if lengths is None:
+        lengths = Lengths(body)
     total = lengths.text.get(body, 0)
     protected: set[Element] = set()
+    regions: set[Element] = set()
     largest: Element | None = None
     for el in body.iter():
         if el.tag in SEMANTIC_TAGS or el.get("role") == "main" or el.get("itemprop") == "articleBody":
             size = lengths.text.get(el, 0)
+            if size:
+                regions.add(el)
             if size > 0.2 * total or (size and _has(el, "h1")):
                 protected.add(el)
                 protected.update(el.iterancestors())
@@ -446,7 +289,7 @@ def prune_chrome(body: Element) -> None:
         protected.add(largest)
         protected.update(largest.iterancestors())
     pagers = pager_bars(body, lengths)
-    drop = []
+    remove = []
     dropped: set[Element] = set()
     in_code: set[Element] = set()
     for el in body.iter():
@@ -462,17 +305,24 @@ def prune_chrome(body: Element) -> None:
             in_code.add(el)
             # inside code only line-number gutters are chrome
             if el.tag not in ("pre", "code") and LINENO_WORDS.intersection(classes_of(el)):
-                drop.append(el)
+                remove.append(el)
                 dropped.add(el)
             continue
-        if is_chrome(el, lengths, pagers):
-            if (not protected and el.tag not in ("a", "nav") and el.get("role") != "navigation"
-                    and total > 0 and lengths.text.get(el, 0) > 0.5 * total):
-                continue  # holds most of the page's text: it is the content, whatever its class says
-            drop.append(el)
-            dropped.add(el)
-    for el in drop:
-        _drop(el)
+        why = is_chrome(el, lengths, pagers, words)
+        if not why:
+            continue
+        if why == WORDS and _holds_main_text(el, lengths, regions, body):
+            continue  # a class word never deletes the page's main text
+        if (not protected and el.tag not in ("a", "nav") and el.get("role") != "navigation"
+                and total > 0 and lengths.text.get(el, 0) > 0.5 * total):
+            continue  # holds most of the page's text: it is the content, whatever its tag says
+        remove.append(el)
+        dropped.add(el)
+    for el in remove:
+        if el.tag != "a":
+            _drop_separator_rules(el)
+        lengths.forget(el)
+        drop(el)
 
 
 # ---------------------------------------------------------------------------
@@ -487,8 +337,9 @@ def _has(el: Element, *tags: str) -> bool:
     return next(el.iter(*tags), None) is not None
 
 
-def find_main(body: Element) -> Element:
-    lengths = Lengths(body)
+def find_main(body: Element, lengths: Lengths | None = None) -> Element:
+    if lengths is None:
+        lengths = Lengths(body)
 
     def size(el: Element) -> float:  # links count a little (index pages are all links)
         return lengths.nonlink(el) + 0.25 * lengths.link.get(el, 0)

@@ -1,0 +1,52 @@
+"""Pass 2, parse: decoded text -> an lxml tree (`parse(decoded) -> tree`).
+
+lxml with huge_tree so big text nodes survive; comments and processing instructions
+are not kept. libxml2 stops at 2048 levels of nesting and drops the rest: such a page
+keeps its text, flattened to one paragraph per source line. Nothing else happens
+here, so size caps or other guards can wrap this one function.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape as html_escape
+from html import unescape as html_unescape
+from typing import Any
+
+import lxml.etree as etree
+
+__all__ = ["Element", "parse"]
+
+Element = Any  # lxml.etree._Element (lxml has no bundled type stubs)
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _parser() -> Any:
+    # One parser per call: lxml parsers are not safe to share between threads.
+    return etree.HTMLParser(encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True,
+                            default_doctype=False)
+
+
+def parse(decoded: str) -> Element | None:
+    """The document's root element, or None when there is nothing to parse."""
+    text = decoded
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    raw = text.encode("utf-8", "replace")
+    if not raw.strip():
+        return None
+    parser = _parser()
+    try:
+        root = etree.fromstring(raw, parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+    if any("depth" in (e.message or "") for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"):
+        plain = html_unescape(_TAG.sub(" ", text))
+        paras = "".join("<p>" + html_escape(ln) + "</p>" for ln in plain.splitlines() if ln.strip())
+        try:
+            root = etree.fromstring(("<html><body>" + paras + "</body></html>").encode("utf-8", "replace"),
+                                    _parser())
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            return None
+    return root
