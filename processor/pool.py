@@ -74,12 +74,13 @@ def _set_cpu_budget(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _convert_one(html: str, url: str, limits: PageLimits) -> tuple[str, Any]:
+def _convert_one(html: str, url: str, limits: PageLimits, template: frozenset[int] | None = None,
+                 ) -> tuple[str, Any]:
     try:
         check(html, limits)
         try:
             _set_cpu_budget(limits.cpu_seconds)
-            result = convert(html, url)
+            result = convert(html, url, template)
         finally:
             _set_cpu_budget(0)
     except PageTooLarge as exc:
@@ -125,10 +126,10 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
             return
         if message is None:
             return
-        url, parts = message
+        url, parts, template = message
         html = "".join(conn.recv() for _ in range(parts))
         del message
-        kind, value = _convert_one(html, url, limits)
+        kind, value = _convert_one(html, url, limits, template)
         del html
         damaged = kind == "too_slow" or value == _OUT_OF_MEMORY
         if limits.memory_bytes and _peak_bytes() > _MEMORY_SHARE * limits.memory_bytes:
@@ -162,11 +163,11 @@ class _Worker:
             raise TimeoutError("the conversion worker did not start")
         self.conn.recv()
 
-    def call(self, html: str, url: str) -> Outcome:
+    def call(self, html: str, url: str, template: frozenset[int] | None = None) -> Outcome:
         """Blocking: runs in one of the pool's threads. The page goes in slices, so no
-        second whole copy of it exists on this side."""
+        second whole copy of it exists on this side (with the job's site template keys)."""
         slices = range(0, len(html), _SLICE)
-        self.conn.send((url, len(slices)))
+        self.conn.send((url, len(slices), template))
         for i in slices:
             self.conn.send(html[i:i + _SLICE])
         outcome: Outcome = self.conn.recv()
@@ -253,7 +254,8 @@ class ConversionPool:
             self._spawns.add(task)
             task.add_done_callback(self._spawns.discard)
 
-    async def convert(self, html: str, url: str, *, timeout: float | None = None) -> Converted:
+    async def convert(self, html: str, url: str, *, timeout: float | None = None,
+                      template: frozenset[int] | None = None) -> Converted:
         if self._closed:
             raise RuntimeError("the conversion pool is closed")
         loop = asyncio.get_running_loop()
@@ -270,7 +272,7 @@ class ConversionPool:
         except TimeoutError:
             raise PageTooSlow("no conversion worker became free before the deadline") from None
         started = time.monotonic()
-        future = loop.run_in_executor(self._threads, worker.call, html, url)
+        future = loop.run_in_executor(self._threads, worker.call, html, url, template)
         try:
             async with asyncio.timeout_at(deadline):
                 outcome = await asyncio.shield(future)

@@ -2,7 +2,14 @@
 page's budget and the caller's deadline), store.
 
 A page over its budget fails that call with a status the orchestrator reports as the
-page's error category: RESOURCE_EXHAUSTED -> too_large, DEADLINE_EXCEEDED -> too_slow."""
+page's error category: RESOURCE_EXHAUSTED -> too_large, DEADLINE_EXCEEDED -> too_slow.
+
+Only HTML becomes a page: a body that does not sniff as HTML (processor.convert's
+`looks_like_html`: a reST/Markdown source, JSON, a binary inventory) is answered with
+`skipped_reason` and nothing is stored. Each job's site template (convert/template.py)
+is learned here, in this process, from the keys every conversion returns, and handed
+to the workers with each page; the pages converted before it was ready are converted
+again once it is."""
 
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ import grpc
 from docspasta import errors, logs, metrics
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
-from processor.convert import Converted
+from processor.convert import Converted, looks_like_html
+from processor.convert.template import SiteTemplate, TemplateRegistry
 from processor.limits import PageTooLarge, PageTooSlow
 from processor.pool import ConversionPool
 from processor.settings import ProcessorSettings
@@ -30,6 +38,8 @@ log = logging.getLogger(__name__)
 _ANSWER_MARGIN = 0.25
 # Pages above this size are converted at most one per worker at a time.
 _LARGE_PAGE_BYTES = 1024 * 1024
+# ProcessResponse.skipped_reason for a body that is not an HTML page.
+SKIPPED_NOT_HTML = "not_html"
 
 
 class ProcessorService(processor_pb2_grpc.ProcessorServicer):
@@ -38,6 +48,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         self._store = store
         self._pool = pool
         self._large_pages = asyncio.Semaphore(pool.workers)
+        self._templates = TemplateRegistry()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def Process(self, request: processor_pb2.ProcessRequest,
                       context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
@@ -56,6 +68,10 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             await errors.abort_invalid(context, "html", f"larger than {self._settings.max_html_bytes} bytes")
         logs.job_id_var.set(request.job_id)
         logs.url_var.set(request.url)
+        if not looks_like_html(request.html):
+            return processor_pb2.ProcessResponse(url=request.url, skipped_reason=SKIPPED_NOT_HTML)
+        template = self._templates.get(request.job_id)
+        keys = template.template()
         started = time.perf_counter()
         # Conversion is CPU-bound: it runs in worker processes, never on this loop, and
         # stops when the caller's deadline passes (less a margin for the answer to arrive).
@@ -73,10 +89,18 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             except TimeoutError:
                 await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
                                     "too slow to convert: the deadline passed while the page waited for a worker")
+        became_ready = False
         try:
             html = request.html
             left = None if deadline is None else max(0.0, deadline - loop.time())
-            result: Converted = await self._pool.convert(html, request.url, timeout=left)
+            result: Converted = await self._pool.convert(html, request.url, timeout=left, template=keys)
+            became_ready = template.add(result.template_keys)
+            if keys is None:
+                if template.ready:  # the template became ready while this page converted
+                    left = None if deadline is None else max(0.0, deadline - loop.time())
+                    result = await self._pool.convert(html, request.url, timeout=left, template=template.template())
+                elif not large:
+                    template.hold((request.order, request.depth, request.url), html)
             del html
         except PageTooLarge as exc:
             log.info("page refused", extra={"category": "too_large", "reason": str(exc)})
@@ -100,17 +124,39 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                 reason=errors.PAGE_TOO_LARGE, retryable=False,
                 metadata={"markdown_bytes": str(markdown_bytes),
                           "limit_bytes": str(self._settings.max_markdown_bytes)})
-        content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
-        await self._store.put(StoredPage(
-            job_id=request.job_id, url=request.url, order=request.order, depth=request.depth,
-            title=result.title, markdown=result.markdown, word_count=result.word_count,
-            token_estimate=result.token_estimate, description=result.description, content_hash=content_hash))
+        content_hash = await self._put(request.job_id, request.url, request.order, request.depth, result)
+        if became_ready:
+            task = asyncio.create_task(self._reconvert(request.job_id, template))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         metrics.PROCESS_SECONDS.observe(time.perf_counter() - started)
         metrics.PAGES_PROCESSED.inc()
         return processor_pb2.ProcessResponse(
             url=request.url, title=result.title, markdown="" if request.omit_markdown else result.markdown,
             word_count=result.word_count, token_estimate=result.token_estimate, description=result.description,
             content_hash=content_hash)
+
+    async def _put(self, job_id: str, url: str, order: int, depth: int, result: Converted) -> str:
+        content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
+        await self._store.put(StoredPage(
+            job_id=job_id, url=url, order=order, depth=depth,
+            title=result.title, markdown=result.markdown, word_count=result.word_count,
+            token_estimate=result.token_estimate, description=result.description, content_hash=content_hash))
+        return content_hash
+
+    async def _reconvert(self, job_id: str, template: SiteTemplate) -> None:
+        """The pages converted while the job's template was learned, converted again with
+        it; a page whose conversion fails now stays stored as first converted."""
+        keys = template.template()
+        for held in template.take_held():
+            order, depth, url = held.key
+            try:
+                result = await self._pool.convert(held.html, url, timeout=None, template=keys)
+            except (PageTooLarge, PageTooSlow, RuntimeError) as exc:
+                log.info("page not re-converted with the site template", extra={"reason": str(exc)})
+                continue
+            if result.template_removed:
+                await self._put(job_id, url, order, depth, result)
 
     async def ListPages(self, request: processor_pb2.ListPagesRequest,
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ocspasta/v1/processor.proto\x12\x0c\x64ocspasta.v1\"p\n\x0eProcessRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\r\n\x05order\x18\x04 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\x05 \x01(\x05\x12\x15\n\romit_markdown\x18\x06 \x01(\x08\"\x96\x01\n\x0fProcessResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x12\n\nword_count\x18\x04 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x05 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x07 \x01(\t\"F\n\x10ListPagesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x66ter_order\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xa3\x01\n\x04Page\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08markdown\x18\x04 \x01(\t\x12\x12\n\nword_count\x18\x05 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x06 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05order\x18\x08 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\t \x01(\x05\x32\x96\x01\n\tProcessor\x12\x46\n\x07Process\x12\x1c.docspasta.v1.ProcessRequest\x1a\x1d.docspasta.v1.ProcessResponse\x12\x41\n\tListPages\x12\x1e.docspasta.v1.ListPagesRequest\x1a\x12.docspasta.v1.Page0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ocspasta/v1/processor.proto\x12\x0c\x64ocspasta.v1\"p\n\x0eProcessRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\r\n\x05order\x18\x04 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\x05 \x01(\x05\x12\x15\n\romit_markdown\x18\x06 \x01(\x08\"\xae\x01\n\x0fProcessResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x12\n\nword_count\x18\x04 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x05 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x07 \x01(\t\x12\x16\n\x0eskipped_reason\x18\x08 \x01(\t\"F\n\x10ListPagesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x66ter_order\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xa3\x01\n\x04Page\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08markdown\x18\x04 \x01(\t\x12\x12\n\nword_count\x18\x05 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x06 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05order\x18\x08 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\t \x01(\x05\x32\x96\x01\n\tProcessor\x12\x46\n\x07Process\x12\x1c.docspasta.v1.ProcessRequest\x1a\x1d.docspasta.v1.ProcessResponse\x12\x41\n\tListPages\x12\x1e.docspasta.v1.ListPagesRequest\x1a\x12.docspasta.v1.Page0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROCESSREQUEST']._serialized_start=46
   _globals['_PROCESSREQUEST']._serialized_end=158
   _globals['_PROCESSRESPONSE']._serialized_start=161
-  _globals['_PROCESSRESPONSE']._serialized_end=311
-  _globals['_LISTPAGESREQUEST']._serialized_start=313
-  _globals['_LISTPAGESREQUEST']._serialized_end=383
-  _globals['_PAGE']._serialized_start=386
-  _globals['_PAGE']._serialized_end=549
-  _globals['_PROCESSOR']._serialized_start=552
-  _globals['_PROCESSOR']._serialized_end=702
+  _globals['_PROCESSRESPONSE']._serialized_end=335
+  _globals['_LISTPAGESREQUEST']._serialized_start=337
+  _globals['_LISTPAGESREQUEST']._serialized_end=407
+  _globals['_PAGE']._serialized_start=410
+  _globals['_PAGE']._serialized_end=573
+  _globals['_PROCESSOR']._serialized_start=576
+  _globals['_PROCESSOR']._serialized_end=726
 # @@protoc_insertion_point(module_scope)

@@ -21,7 +21,7 @@ class ProcessRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., url: _Optional[str] = ..., html: _Optional[str] = ..., order: _Optional[int] = ..., depth: _Optional[int] = ..., omit_markdown: _Optional[bool] = ...) -> None: ...
 
 class ProcessResponse(_message.Message):
-    __slots__ = ("url", "title", "markdown", "word_count", "token_estimate", "description", "content_hash")
+    __slots__ = ("url", "title", "markdown", "word_count", "token_estimate", "description", "content_hash", "skipped_reason")
     URL_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     MARKDOWN_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class ProcessResponse(_message.Message):
     TOKEN_ESTIMATE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CONTENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_REASON_FIELD_NUMBER: _ClassVar[int]
     url: str
     title: str
     markdown: str
@@ -36,7 +37,8 @@ class ProcessResponse(_message.Message):
     token_estimate: int
     description: str
     content_hash: str
-    def __init__(self, url: _Optional[str] = ..., title: _Optional[str] = ..., markdown: _Optional[str] = ..., word_count: _Optional[int] = ..., token_estimate: _Optional[int] = ..., description: _Optional[str] = ..., content_hash: _Optional[str] = ...) -> None: ...
+    skipped_reason: str
+    def __init__(self, url: _Optional[str] = ..., title: _Optional[str] = ..., markdown: _Optional[str] = ..., word_count: _Optional[int] = ..., token_estimate: _Optional[int] = ..., description: _Optional[str] = ..., content_hash: _Optional[str] = ..., skipped_reason: _Optional[str] = ...) -> None: ...
 
 class ListPagesRequest(_message.Message):
     __slots__ = ("job_id", "after_order", "limit")

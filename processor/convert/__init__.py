@@ -6,8 +6,9 @@ each its own module:
   decode.py    bytes -> text (BOM, meta charset); `looks_like_html` sniffs a body
   parse.py     text -> lxml tree (`parse(decoded) -> tree`)
   junk.py      drop what is never shown: scripts, forms, media, hidden-by-markup
-  template.py  drop blocks that repeat across the site (learned per job, streaming)
+  template.py  key every block of the page (for the job's site template) ...
   main.py      drop the page's own chrome, pick the main content
+  template.py  ... and drop, at the main content's edges, blocks the whole site repeats
   classify.py  say once what each element is (code, math, admonition, tabs...)
   render.py    walk the classified tree and write CommonMark/GFM
 
@@ -120,12 +121,12 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Co
     if body is None:
         body = root
     keys, sizes, lengths = site_template.keys_of(body)
-    removed = site_template.strip(body, keys, sizes, template, lengths) if template else 0
     page_keys = tuple(keys.values())
-    del keys, sizes
     words: dict[object, set[str]] = {}  # class words, split once for main.py and classify.py
     prune_chrome(body, words, lengths)
     main = find_main(body, lengths)
+    removed = site_template.strip(main, keys, sizes, template, lengths) if template else 0
+    del keys, sizes
     promote_title(main)
     h1 = next(main.iter("h1"), None)
     title = " ".join("".join(h1.itertext()).split()) if h1 is not None else ""

@@ -1,9 +1,7 @@
 """Pass 1, decode: the response body as text, and whether that text is an HTML page.
 
 Bytes are decoded by BOM, then `<meta charset>` / XML declaration, else UTF-8 (invalid
-bytes replaced). `looks_like_html` sniffs a body the way browsers do for a response
-without a trustworthy type (WHATWG MIME sniffing, "text/html" patterns): after optional
-whitespace and a BOM, the text opens with a tag that only HTML starts with.
+bytes replaced). `looks_like_html` sniffs a body: an HTML page opens with markup.
 """
 
 from __future__ import annotations
@@ -43,17 +41,15 @@ def decode(data: str | bytes) -> str:
         return data.decode("utf-8", "replace")
 
 
-# WHATWG "rules for identifying an unknown MIME type", HTML patterns (+ <?xml … <html for XHTML).
-_HTML_START = re.compile(
-    r"""^(?:\ufeff)?[\t\n\f\r ]*(?:<!DOCTYPE\s+HTML|<HTML|<HEAD|<SCRIPT|<IFRAME|<H1|<DIV|<FONT|<TABLE|<A|<STYLE"""
-    r"""|<TITLE|<B|<BODY|<BR|<P|<!--|<META|<LINK|<SECTION|<MAIN|<ARTICLE|<NAV|<HEADER)[\t\n\f\r >/]""",
-    re.I)
-_XHTML = re.compile(r"^(?:\ufeff)?\s*<\?xml[^>]*>\s*(?:<!--.*?-->\s*)*(?:<!DOCTYPE\s+html|<html)[\s>]", re.I | re.S)
+# The body opens (after a BOM, whitespace and comments) with a tag, a doctype or an XML
+# declaration: what every HTML page does, and what a reST/Markdown source, a plain
+# text file, JSON or a Sphinx objects.inv never does.
+_OPENS_WITH_TAG = re.compile(r"^\ufeff?\s*(?:<!--.*?-->\s*)*<[A-Za-z!?]", re.S)
 
 
 def looks_like_html(text: str) -> bool:
-    """True when the text opens like an HTML document (not Markdown, reST, JSON or binary)."""
-    head = text[:2048]
-    if "\x00" in head:
+    """True when the text opens like an HTML document and is not binary."""
+    head = text[:4096]
+    if "\x00" in head or head.count("\ufffd") > 8:
         return False
-    return bool(_HTML_START.match(head) or _XHTML.match(head))
+    return bool(_OPENS_WITH_TAG.match(head))

@@ -3,17 +3,23 @@
 We crawl whole sites, so a block that sits at the same place in the DOM with the same
 text on most pages (a site-title banner, a "Home | Contents | Index" bar, a "Last
 update:" footer, a sidebar) is the site's template, whatever its classes are called.
-Each page yields a key per block element: a hash of its DOM path (tag and first class
-of every ancestor) and of its whitespace-collapsed text with digits folded (so
-"Last update: 2026-12-01" matches across pages). A `SiteTemplate` counts on how many
-pages of a job each key occurs; keys on at least half of the pages (and on
-`DEFAULT_MIN_PAGES` or more) form the template, and `strip` removes the outermost
-blocks of a page whose key is in it. What stays is what is unique to the page.
+Each page yields a key per block element, computed on the whole page before anything
+is removed: a hash of its path of block ancestors (tag and first class) and of its
+text with digits folded (so "Last update: 2026-12-01" matches across pages). A
+`SiteTemplate` counts on how many pages of a job each key occurs; keys on at least
+half of the pages (and on `DEFAULT_MIN_PAGES` or more) form the template.
 
+`strip` runs once the main content is chosen (main.py) and removes template blocks at
+its edges: before the page's first text of its own and after its last, looking
+through wrappers. What is left around the content by the per-page rules is chrome
+when the whole site repeats it there; a repeated block *between* pieces of a page's
+own text ("Stability: 2 - Stable" under a heading, "Added in: v12.17.0") is content.
 Guards, so repeated *content* is never mistaken for chrome: code (`pre`) is never a
 template block; a short block of plain text ("Parameters", "Returns") is stripped only
-when it is an `h1` (a site title) or mostly links; a block holding a semantic main
-region is never stripped. Text identical on half of a site's pages cannot be a page's
+when it is an `h1` (a site title) or mostly links; a table, a section heading (h2-h6)
+or a block holding one (a man page's closing "GIT - Part of the git suite" section)
+only when mostly links (a navigation box), and then none of its parts either; a block
+holding a semantic main region never. Text identical on half of a site's pages cannot be a page's
 own main text, so this pass cannot delete a page - unlike a word list.
 
 Streaming design (pages are converted as they arrive, in worker processes):
@@ -67,6 +73,7 @@ BLOCK_TAGS = frozenset(
 _DIGITS = re.compile(r"\d+")
 _HAS_DIGIT = re.compile(r"\d")
 _MAX_BLOCK = 16384
+_SECTION_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _MIN_TEXT = 20
 
 
@@ -140,50 +147,82 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
     return keys, sizes, Lengths(body, text_len, link_len)
 
 
-def strip(body: Element, keys: dict[Element, int], sizes: dict[Element, tuple[int, int]],
-          template: frozenset[int], lengths: Lengths | None = None) -> int:
-    """Remove the outermost blocks whose key is in the template; the number removed
-    (`lengths` is kept up to date)."""
+_WRAPPERS = frozenset({"div", "section", "article", "main", "body", "center", "span", "font", "td", "tr", "tbody",
+                       "table"})
+
+
+def _strippable(el: Element, sizes: dict[Element, tuple[int, int]]) -> bool:
+    """The guards: repeated content that is not chrome."""
+    if el.tag == "pre" or next(el.iterdescendants("pre"), None) is not None:
+        return False
+    n, links = sizes[el]
+    linky = links * 2 >= n
+    if n < _MIN_TEXT and el.tag != "h1" and not linky:
+        return False
+    if not linky and (el.tag == "table" or el.tag in _SECTION_HEADINGS
+                      or next(el.iterdescendants(*_SECTION_HEADINGS), None) is not None):
+        return False
+    if el.tag in SEMANTIC_TAGS or next(el.iterdescendants(*SEMANTIC_TAGS), None) is not None:
+        return False
+    return True
+
+
+def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[int, int]],
+          template: frozenset[int], lengths: Lengths) -> int:
+    """Remove the template blocks at the edges of the main content - before its first
+    and after its last text of its own, at any depth of wrappers; the number removed.
+    A repeated block between two pieces of the page's own text is content."""
     if not template:
         return 0
     remove: list[Element] = []
-    skip: set[Element] = set()
-    for el in body.iter():
-        if el in skip or not isinstance(el.tag, str):
-            continue
-        parent = el.getparent()
-        if parent is not None and parent in skip:
-            skip.add(el)
-            continue
-        if el.tag == "pre":
-            skip.add(el)
-            continue
-        key = keys.get(el)
-        if key is None or key not in template:
-            continue
-        n, links = sizes[el]
-        if n < _MIN_TEXT and el.tag != "h1" and links * 2 < n:
-            continue
-        if el.tag == "table" and links * 2 < n:
-            continue
-        if next((x for x in el.iter(*SEMANTIC_TAGS)), None) is not None or el.find(".//*[@role='main']") is not None:
-            continue
-        remove.append(el)
-        skip.add(el)
+    chosen: set[Element] = set()
+
+    def edge(node: Element, depth: int, leading: bool) -> None:
+        if leading and node.text and node.text.strip():
+            return
+        kids = [c for c in node if isinstance(c.tag, str)]
+        if not leading:
+            kids.reverse()
+        for c in kids:
+            if not leading and c.tail and c.tail.strip():
+                return
+            if c in chosen:
+                return  # the other edge got here
+            key = keys.get(c)
+            if key is not None and key in template:
+                if not _strippable(c, sizes):
+                    return  # repeated content (a standard closing section): the text starts here
+                remove.append(c)
+                chosen.add(c)
+                if leading and c.tail and c.tail.strip():
+                    return
+                continue
+            if c not in sizes and next(c.iter("img", "pre", "table", "math"), None) is None:
+                if leading and c.tail and c.tail.strip():
+                    return
+                continue  # nothing to read (an empty anchor, a rule): look further
+            if depth < 12 and c.tag in _WRAPPERS:
+                edge(c, depth + 1, leading)
+            return
+
+    edge(main, 0, True)
+    edge(main, 0, False)
+    total = lengths.text.get(main, 0)
+    if not remove or sum(lengths.text.get(el, 0) for el in remove) >= 0.9 * total:
+        return 0  # never the whole page
     for el in remove:
         for sib in (el.getprevious(), el.getnext()):
             if sib is not None and sib.tag == "hr":
                 sib.set("data-dp-chrome", "1")
-        if lengths is not None:
-            lengths.forget(el)
         drop(el)
     return len(remove)
 
 
 @dataclass
-class _Held:
-    key: object
-    html: str | bytes
+class Held:
+    """A page converted before its job's template was ready: (order, depth, url), HTML."""
+    key: tuple[int, int, str]
+    html: str
 
 
 @dataclass
@@ -197,7 +236,7 @@ class SiteTemplate:
     max_keys: int = DEFAULT_MAX_KEYS
     pages: int = 0
     counts: Counter[int] = field(default_factory=Counter)
-    held: list[_Held] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
     held_bytes: int = 0
     _cache: frozenset[int] | None = None
     _cache_pages: int = -1
@@ -227,15 +266,15 @@ class SiteTemplate:
             self._cache_pages = self.pages
         return self._cache
 
-    def hold(self, key: object, html: str | bytes) -> bool:
+    def hold(self, key: tuple[int, int, str], html: str) -> bool:
         """Keep a page converted before the template was ready; False when over budget."""
         if self.held_bytes + len(html) > self.hold_bytes:
             return False
-        self.held.append(_Held(key, html))
+        self.held.append(Held(key, html))
         self.held_bytes += len(html)
         return True
 
-    def take_held(self) -> list[_Held]:
+    def take_held(self) -> list[Held]:
         out, self.held, self.held_bytes = self.held, [], 0
         return out
 

@@ -1,0 +1,98 @@
+"""The site template pass: keys per block, the per-job learning table, stripping at the
+edges of the main content."""
+
+import json
+import subprocess
+import sys
+
+from processor.convert import convert
+from processor.convert.template import SiteTemplate, TemplateRegistry
+
+TOPICS = ["install", "configure", "deploy", "upgrade", "monitor", "backup", "restore", "tune", "debug", "extend"]
+
+
+def themed(topic: str, day: int) -> str:
+    """A page of a site with its own theme: no semantic elements, no chrome class words."""
+    return f"""<html><head><title>{topic} - Proj</title></head><body>
+<div class="hd"><h1 class="site">Proj 4.2 documentation</h1></div>
+<div class="bar"><a href="/index.html">Home</a> | <a href="/contents.html">Table of contents</a> |
+<a href="/genindex.html">Index</a> | <a href="/py-modindex.html">Modules</a></div>
+<div class="doc"><h1>How to {topic}</h1>
+<p>This page explains how to {topic} a Proj cluster, step by step, with examples.</p>
+<div class="stab">Stability: 2 - Stable</div>
+<p>Run <code>proj {topic}</code> and read its report about the {topic} step carefully.</p>
+<div class="sect"><h2>See also</h2><p>The reference of every {topic} option.</p></div>
+<div class="sect"><h2>License</h2><p>Proj is free software under the MIT license, see the file.</p></div>
+</div>
+<div class="ft">Last update: Dec {day:02d}, 2026. Created using Sphinx 7.2.6.</div>
+</body></html>"""
+
+
+def learned(pages: int = 10) -> SiteTemplate:
+    t = SiteTemplate()
+    for i, topic in enumerate(TOPICS[:pages]):
+        t.add(convert(themed(topic, i + 1), f"http://proj.test/{topic}.html").template_keys)
+    return t
+
+
+def test_template_strips_the_theme_and_keeps_the_page() -> None:
+    t = learned()
+    keys = t.template()
+    assert keys
+    page = themed("migrate", 30)
+    plain = convert(page, "http://proj.test/migrate.html").markdown
+    assert "Proj 4.2 documentation" in plain and "Table of contents" in plain and "Last update" in plain
+    out = convert(page, "http://proj.test/migrate.html", keys)
+    md = out.markdown
+    assert out.template_removed >= 3
+    for chrome in ("Proj 4.2 documentation", "Table of contents", "Modules", "Last update"):
+        assert chrome not in md
+    # what is unique stays, and so does repeated text between the page's own text,
+    # and a repeated closing section (heading + text) of the document
+    assert md.startswith("# How to migrate")
+    assert "Stability: 2 - Stable" in md
+    assert "## License" in md and "MIT license" in md
+
+
+def test_template_not_used_before_enough_pages() -> None:
+    t = learned(pages=7)
+    assert not t.ready and t.template() is None
+    assert t.add(convert(themed("x", 9), "http://proj.test/x.html").template_keys)  # the 8th page
+    assert t.ready and t.template()
+
+
+def test_template_keys_are_the_same_in_every_process() -> None:
+    """Workers are separate processes: a key must not depend on the process (no str hash)."""
+    page = themed("install", 1)
+    here = sorted(convert(page, "http://proj.test/install.html").template_keys)
+    code = ("import json,sys; from processor.convert import convert; "
+            "print(json.dumps(sorted(convert(sys.stdin.read(), 'http://proj.test/install.html').template_keys)))")
+    other = subprocess.run([sys.executable, "-c", code], input=page, capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=sys.path[0] or ".")
+    assert json.loads(other.stdout) == here
+
+
+def test_dates_and_versions_fold_but_text_does_not() -> None:
+    a = set(convert(themed("install", 1), "http://proj.test/a.html").template_keys)
+    b = set(convert(themed("install", 28), "http://proj.test/a.html").template_keys)
+    c = set(convert(themed("deploy", 1), "http://proj.test/a.html").template_keys)
+    assert a == b  # only the date differs
+    assert a != c
+
+
+def test_registry_evicts_least_recently_used() -> None:
+    reg = TemplateRegistry(max_jobs=2)
+    first = reg.get("a")
+    reg.get("b")
+    assert reg.get("a") is first
+    reg.get("c")  # evicts b
+    assert reg.get("a") is first
+    assert reg.get("b") is not None and reg.get("b").pages == 0
+
+
+def test_hold_is_bounded() -> None:
+    t = SiteTemplate(hold_bytes=100)
+    assert t.hold((1, 0, "http://x/a"), "x" * 60)
+    assert not t.hold((2, 0, "http://x/b"), "x" * 60)
+    assert [h.key for h in t.take_held()] == [(1, 0, "http://x/a")]
+    assert t.take_held() == []
