@@ -27,7 +27,7 @@ from .main import find_main, page_meta, promote_title, prune_chrome
 from .parse import parse
 from .render import Renderer
 from . import template as site_template
-from .text import token_estimate, word_count
+from .text import KEEP_SPACE, token_estimate, word_count
 
 __all__ = ["Converted", "convert", "looks_like_html", "token_estimate"]
 
@@ -135,7 +135,7 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Co
     description = _description(main, meta_desc)
     kinds = classify(main, words)
     blocks = Renderer(base, kinds).block(main, 0, root=main is body or main.tag in ("main", "article"))
-    md = _tidy("\n\n".join(b for b in blocks if b.strip()))
+    md = _tidy("\n\n".join(b for b in blocks if b.strip())).replace(KEEP_SPACE, " ")
     return Converted(
         title=title,
         markdown=md,

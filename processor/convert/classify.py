@@ -4,8 +4,9 @@ The renderer walks the tree by tag and asks this table, never the class words ag
 `classify(main)` returns a `Kinds` map (element -> (kind, detail)) for the elements
 that are more than their tag says:
 
-  skip            drop it: tab labels, toggle labels of <details>, source/permalink links
-                  in signatures and headings, equation numbers, rules next to dropped bars
+  skip            drop it: tab labels, toggle labels of <details>, rules next to dropped bars
+  source_link     a "[source]" link in a signature: kept as a link beside the signature,
+                  never glued into its code
   code            a <pre>: detail = its language ("" when unknown)
   line_code       code shown as one element per line (Doxygen div.fragment > div.line)
   math            TeX (MathML annotation, MathJax/KaTeX/arithmatex spans): detail = (tex,
@@ -282,7 +283,7 @@ class _Classifier:
             for anc in a.iterancestors():
                 if anc.tag in _SIG_TAGS or self.w(anc) & {"sig", "rightside", "signature", "code-header",
                                                            "out-of-band"}:
-                    self.kinds[a] = ("skip", None)
+                    self.kinds[a] = ("source_link", None)
                     return
                 if anc.tag in ("p", "li", "td", "div", "section", "body"):
                     break

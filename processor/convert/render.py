@@ -36,6 +36,8 @@ BLOCK_LIST = tuple(BLOCK_TAGS)
 CODE_TAGS = frozenset({"code", "tt", "kbd", "samp"})
 COMPLEX_CELL = ("ul", "ol", "dl", "pre", "table", "blockquote", *HEADINGS)
 _LIST_START = re.compile(r"^(?:[-*+] |\d{1,9}[.)] |[-*+]$|\d{1,9}[.)]$)")
+# blocks that may start right after a paragraph line (CommonMark: they interrupt it)
+_INTERRUPTS = re.compile(r"^(?:[-*+] \S|1[.)] \S|>|```|~~~|#{1,6}(?: |$)|\*\*\*$)")
 _ALIGN = re.compile(r"text-align\s*:\s*(left|right|center)", re.I)
 _NO_KIND: tuple[str, Any] = ("", None)
 
@@ -194,7 +196,7 @@ class Renderer:
         if tag == "table":
             return self.table_block(el, depth)
         if tag == "blockquote":
-            return quote(self.blocks(el, depth))
+            return quote(self.blocks(el, depth)) or [">"]
         if tag == "hr":
             return ["---"]
         if tag == "br":
@@ -216,7 +218,8 @@ class Renderer:
             self.in_heading -= 1
         t = " ".join(t.replace(HB, " ").split())
         if not t:
-            return []
+            # an empty heading is shown as one (a heading left empty by a dropped permalink is not)
+            return ["#" * int(el.tag[1])] if not len(el) else []
         if t.endswith("#"):
             t = t[:-1] + "\\#"
         return ["#" * int(el.tag[1]) + " " + t]
@@ -253,24 +256,23 @@ class Renderer:
                 t = self.code_text(line).replace("\r\n", "\n").replace("\r", "\n")
                 if t.endswith("\n"):
                     t = t[:-1]
-                lines.extend(x.rstrip() for x in t.split("\n"))
-        else:
-            text = self.code_text(el).replace("\r\n", "\n").replace("\r", "\n")
-            lines = [ln.rstrip() for ln in text.split("\n")]
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        return self.fenced(el, lines)
+                lines.extend(t.split("\n"))
+            return self.fenced(el, lines)
+        text = self.code_text(el).replace("\r\n", "\n").replace("\r", "\n")
+        if text.startswith("\n"):  # browsers drop a newline right after <pre>
+            text = text[1:]
+        last = text.rfind("\n")
+        if last >= 0 and not text[last + 1:].strip():
+            text = text[:last]  # the final line break, or indentation before </pre>
+        return self.fenced(el, text.split("\n") if text.strip() else [])
 
     def fenced(self, el: Element, lines: list[str]) -> list[str]:
-        """The code lines (trailing blank ones dropped) as a fenced block, or nothing."""
-        while lines and not lines[-1].strip():
-            lines.pop()
-        if not lines:
-            return []
+        """The code lines as a fenced block (an empty block when there are none)."""
         code = "\n".join(lines)
         fence = fence_for(code)
         kind, lang = self.kinds.get(el, _NO_KIND)
-        return [f"{fence}{lang if kind == 'code' and lang else ''}\n{code}\n{fence}"]
+        info = lang if kind == "code" and lang else ""
+        return [f"{fence}{info}\n{code}\n{fence}" if lines else f"{fence}{info}\n{fence}"]
 
     def line_code(self, el: Element) -> list[str]:
         """Code shown as one element per line (e.g. Doxygen div.fragment > div.line)."""
@@ -281,16 +283,25 @@ class Renderer:
         return self.fenced(el, [self.code_text(line).replace("\n", "").rstrip() for line in kids])
 
     # -- lists --------------------------------------------------------------
-    def item(self, marker: str, blocks: list[str]) -> str:
+    def item(self, marker: str, blocks: list[str], loose: bool) -> str:
+        """One list item. In a tight list (no paragraphs of their own in its items) the
+        blocks of an item follow each other without a blank line where CommonMark lets
+        them interrupt a paragraph, so the list stays tight."""
         blocks = [b for b in blocks if b]
         if not blocks:
             return marker.rstrip()
+        if blocks[0] == "---":
+            blocks[0] = "***"  # "- ---" would read as one thematic break
         parts = [blocks[0]]
         for prev, b in zip(blocks, blocks[1:]):
-            parts.append("\n" if _LIST_START.match(b) and not prev.startswith("`") else "\n\n")
+            tight = not loose and _INTERRUPTS.match(b) is not None and not prev.startswith(("```", "~~~", "|"))
+            parts.append("\n" if tight else "\n\n")
             parts.append(b)
         text = "".join(parts)
-        return indent_lines(text, marker, " " * len(marker))
+        pad = " " * len(marker)
+        if text.startswith("#"):  # the heading on a line of its own, as tools look for headings
+            return marker.rstrip() + "\n" + indent_lines(text, pad, pad)
+        return indent_lines(text, marker, pad)
 
     def list_block(self, el: Element, depth: int, style: str = "") -> list[str]:
         if self.kinds.get(el, _NO_KIND)[0] == "layout_list":
@@ -306,6 +317,8 @@ class Renderer:
         items: list[str] = []
         extra: list[str] = []
         pad_now = 2
+        # A list whose items hold paragraphs of their own is loose (blank lines between items).
+        loose = any(c.tag == "li" and c.find("p") is not None for c in el)
 
         def attach(blocks: list[str]) -> None:
             blocks = [b for b in blocks if b]
@@ -328,7 +341,7 @@ class Renderer:
                     # numbered as the page numbers them: start, then counting
                     marker = f"{n}{style} " if ordered else f"{style} "
                     pad_now = len(marker)
-                    items.append(self.item(marker, self.blocks(child, depth + 1)))
+                    items.append(self.item(marker, self.blocks(child, depth + 1), loose))
                     n += 1
                 elif tag in BLOCK_TAGS or self.has_block(child):
                     attach(self.block(child, depth + 1))
@@ -340,7 +353,7 @@ class Renderer:
                 attach([self.text(child.tail).strip()])
         out = extra
         if items:
-            out.append("\n".join(items))
+            out.append(("\n\n" if loose else "\n").join(items))
         return out
 
     # -- definition lists ---------------------------------------------------
@@ -365,9 +378,11 @@ class Renderer:
         for e in entries:
             if e.tag == "dt":
                 if api:
-                    sig = self.signature_text(e)
+                    sources: list[Element] = []
+                    sig = self.signature_text(e, sources)
                     if sig:
-                        out.append("**" + code_span(sig) + "**")
+                        links = "".join(" " + self.link(a, depth + 1) for a in sources)
+                        out.append("**" + code_span(sig) + "**" + links.rstrip())
                     continue
                 t = " ".join(self.inlines(e, depth + 1).replace(HB, " ").split())
                 if t:
@@ -390,7 +405,8 @@ class Renderer:
             out.append(HB_MD.join(terms))
         return out
 
-    def signature_text(self, el: Element) -> str:
+    def signature_text(self, el: Element, sources: list[Element]) -> str:
+        """The signature's text, without its "[source]" links (collected in `sources`)."""
         parts: list[str] = []
 
         def walk(node: Element) -> None:
@@ -398,7 +414,10 @@ class Renderer:
                 parts.append(node.text)
             for c in node:
                 if isinstance(c.tag, str) and not self.skipped(c):
-                    walk(c)
+                    if self.kinds.get(c, _NO_KIND)[0] == "source_link":
+                        sources.append(c)
+                    else:
+                        walk(c)
                 if c.tail:
                     parts.append(c.tail)
 
@@ -723,17 +742,17 @@ class Renderer:
             return f'"{inner}"' if inner.strip() else inner
         return self.inlines(el, depth)
 
-    @classmethod
-    def _wrap(cls, inner: str, mark: str) -> str:
-        if HB in inner:  # emphasis across a line break: each line keeps it
-            return HB.join(cls._wrap(part, mark) for part in inner.split(HB))
-        s = inner.strip()
+    @staticmethod
+    def _wrap(inner: str, mark: str) -> str:
+        s = inner.strip(" \t\n" + HB)  # emphasis may span a hard line break, not start with one
         if not s:
             return inner
         if s.startswith(mark) and s.endswith(mark) and len(s) > 2 * len(mark):
             return inner
-        lead = " " if inner[:1].isspace() else ""
-        trail = " " if inner[-1:].isspace() else ""
+        head = inner[:len(inner) - len(inner.lstrip(" \t\n" + HB))]
+        tail = inner[len(inner.rstrip(" \t\n" + HB)):]
+        lead = (" " if head.strip(HB) else "") + (HB if HB in head else "")
+        trail = (HB if HB in tail else "") + (" " if tail.strip(HB) else "")
         return f"{lead}{mark}{s}{mark}{trail}"
 
     @staticmethod
@@ -749,13 +768,13 @@ class Renderer:
         text = inner.strip()
         if not text:
             return ""
-        if href is None or self.in_heading:
-            return inner
+        if href is None or (self.in_heading and href.strip().startswith("#")):
+            return inner  # a heading's link to itself is a permalink
         h = href.strip()
         low = h.lower()
         if low.startswith(("javascript:", "vbscript:", "data:")):
             return inner
-        u = self.url(h)
+        u = self.url(h) if h else self.base
         if u is None:
             return inner
         lead = " " if inner[:1].isspace() else ""

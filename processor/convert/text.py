@@ -9,6 +9,7 @@ __all__ = [
     "escape_text",
     "escape_line_start",
     "code_span",
+    "KEEP_SPACE",
     "fence_for",
     "word_count",
     "token_estimate",
@@ -64,6 +65,9 @@ def escape_line_start(line: str) -> str:
 
 
 _TICKS = re.compile(r"`+")
+# A space that must survive whitespace collapsing (code-span padding and edges): the
+# converter turns it back into a space as its very last step.
+KEEP_SPACE = "\ue001"
 
 
 def code_span(text: str) -> str:
@@ -77,10 +81,14 @@ def code_span(text: str) -> str:
     while n in runs:
         n += 1
     ticks = "`" * n
-    if text.strip(" ") and (text[0] in " `" or text[-1] in " `") and not (
-            text[0] == " " and text[-1] != " " and text[-1] != "`") and not (
-            text[-1] == " " and text[0] != " " and text[0] != "`"):
-        return f"{ticks} {text} {ticks}"
+    pad = bool(text.strip(" ")) and (text[0] in " `" or text[-1] in " `") and not (
+        text[0] == " " and text[-1] != " " and text[-1] != "`") and not (
+        text[-1] == " " and text[0] != " " and text[0] != "`")
+    if text[0] == " " or text[-1] == " ":
+        text = KEEP_SPACE + text[1:] if text[0] == " " else text
+        text = text[:-1] + KEEP_SPACE if text[-1] == " " else text
+    if pad:
+        return f"{ticks}{KEEP_SPACE}{text}{KEEP_SPACE}{ticks}"
     return f"{ticks}{text}{ticks}"
 
 

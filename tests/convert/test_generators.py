@@ -25,7 +25,7 @@ CASES = {
     "VITEPRESS": (["# Getting Started", "> **TIP**", "```sh\n$ npm add -D vitepress\n$ npx vitepress init\n```"],
                   ["Guide sidebar", "Outline link", "On this page", "Edit this page", "Next page footer",
                    "MIT License", "VP Brand", "\nsh\n"]),
-    "RUSTDOC": (["# Struct std::Vec", "```rust\npub struct Vec<T> { /* private fields */ }\n```", "## Examples",
+    "RUSTDOC": (["# Struct [std](https://docs.example.com/guide/index.html)::Vec", "```rust\npub struct Vec<T> { /* private fields */ }\n```", "## Examples",
                  "```rust\nlet mut vec = Vec::new();\nvec.push(1);\n```", "`Vec<T>`"],
                 ["Methods sidebar", "Copy", "§"]),
     "JAVADOC": (["# Class ArrayList\\<E>", "## Method Summary", "| Modifier and Type | Method | Description |",
