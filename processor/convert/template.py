@@ -5,7 +5,7 @@ text on most pages (a site-title banner, a "Home | Contents | Index" bar, a "Las
 update:" footer, a sidebar) is the site's template, whatever its classes are called.
 Each page yields a key per block element, computed on the whole page before anything
 is removed: a hash of its path of block ancestors (tag and first class) and of its
-text with digits folded (so "Last update: 2026-12-01" matches across pages). A
+text with dates and times folded (so "Last update: 2026-12-01" matches across pages). A
 `SiteTemplate` counts on how many pages of a job each key occurs; keys on at least
 half of the pages (and on `DEFAULT_MIN_PAGES` or more) form the template.
 
@@ -70,7 +70,19 @@ DEFAULT_MAX_KEYS = 200_000   # distinct keys counted per job (a runaway site sto
 BLOCK_TAGS = frozenset(
     "div section nav header footer aside ul ol dl table p h1 h2 h3 h4 h5 h6 form center blockquote address "
     "figure details menu".split())
-_DIGITS = re.compile(r"\d+")
+# Dates and times fold to zeros ("Last update: Dec 01, 2026, 10:42" matches across
+# pages); other numbers stay, so pages that differ only by a number stay different.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
+_DATES = re.compile(
+    rf"\b(?:19|20)\d\d(?:[-/.]\d{{1,2}}(?:[-/.]\d{{1,2}})?)?\b|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b"
+    rf"|\b\d{{1,2}}:\d\d(?::\d\d)?\b|\b\d{{1,2}}(?=(?:st|nd|rd|th)?\.? {_MONTH})")
+_MONTH_DAY = re.compile(rf"(\b{_MONTH} )\d{{1,2}}\b")
+
+
+def _fold(text: str) -> str:
+    return _MONTH_DAY.sub(r"\g<1>0", _DATES.sub("0", text))
+
+
 _HAS_DIGIT = re.compile(r"\d")
 _MAX_BLOCK = 16384
 _SECTION_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
@@ -139,8 +151,8 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
         chunk = text[start:end].strip()
         if not chunk:
             continue
-        # Whitespace as the generator wrote it (the same on every page); digits folded.
-        norm = _DIGITS.sub("0", chunk) if _HAS_DIGIT.search(chunk) else chunk
+        # Whitespace as the generator wrote it (the same on every page); dates folded.
+        norm = _fold(chunk) if _HAS_DIGIT.search(chunk) else chunk
         digest = blake2b(norm.encode("utf-8", "replace"), digest_size=8, salt=path.to_bytes(4, "little"))
         keys[el] = int.from_bytes(digest.digest(), "little") >> 1  # fits a signed 64-bit field
         sizes[el] = (len(norm), links)
