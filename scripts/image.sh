@@ -3,7 +3,8 @@
 # podman), and smoke-test it.
 #
 #   scripts/image.sh --engine   # print the engine: docker or podman
-#   scripts/image.sh build      # build $IMAGE (default docspasta:dev) from the Dockerfile
+#   scripts/image.sh build      # build $IMAGE (default docspasta:dev) from the Dockerfile, and
+#                               # $RENDERER_IMAGE (docspasta-renderer:dev) from Dockerfile.renderer
 #   scripts/image.sh test       # run every service from $IMAGE read-only, as non-root,
 #                               # all capabilities dropped; wait for gRPC health / /healthz
 #
@@ -12,6 +13,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 IMAGE=${IMAGE:-docspasta:dev}
+# The renderer's image (Dockerfile.renderer: $IMAGE plus Debian's Chromium and Playwright).
+RENDERER_IMAGE=${RENDERER_IMAGE:-docspasta-renderer:dev}
 conf="$here/build/containers/containers.conf"
 [ -f "$conf" ] && export CONTAINERS_CONF="$conf"
 
@@ -44,12 +47,20 @@ build() {
   echo "image: $eng build -t $IMAGE ${args[*]:-}" >&2
   "$eng" build --network=host "${args[@]}" -t "$IMAGE" -f "$here/Dockerfile" "$here"
   "$eng" image inspect "$IMAGE" --format '{{.Id}} {{.Size}}' >&2 || true
+  if [ -f "$here/Dockerfile.renderer" ] && [ -z "${SKIP_RENDERER:-}" ]; then
+    local extra=()
+    [ -s "$ca" ] && extra+=(--secret "id=ca_bundle,src=$ca")
+    echo "image: $eng build -t $RENDERER_IMAGE -f Dockerfile.renderer" >&2
+    "$eng" build --network=host "${extra[@]}" --build-arg "IMAGE=$IMAGE" -t "$RENDERER_IMAGE" \
+      -f "$here/Dockerfile.renderer" "$here"
+    "$eng" image inspect "$RENDERER_IMAGE" --format '{{.Id}} {{.Size}}' >&2 || true
+  fi
 }
 
 case "${1:-}" in
   --engine) engine ;;
   build) build ;;
-  test) shift; PYTHON=${PYTHON:-$here/.venv/bin/python}; ENGINE=$(engine) IMAGE=$IMAGE \
+  test) shift; PYTHON=${PYTHON:-$here/.venv/bin/python}; ENGINE=$(engine) IMAGE=$IMAGE RENDERER_IMAGE=$RENDERER_IMAGE \
         exec "$PYTHON" "$here/scripts/image_smoke.py" "$@" ;;
   *) echo "usage: $0 --engine | build | test" >&2; exit 2 ;;
 esac

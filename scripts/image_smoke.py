@@ -35,6 +35,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ENGINE = os.environ.get("ENGINE", "podman")
 IMAGE = os.environ.get("IMAGE", "docspasta:dev")
+RENDERER_IMAGE = os.environ.get("RENDERER_IMAGE", "docspasta-renderer:dev")
 UID = "10001"
 DEADLINE = float(os.environ.get("SMOKE_DEADLINE", "180"))  # seconds per wait, generous for a loaded machine
 PREFIX = f"docspasta-smoke-{os.getpid()}"
@@ -66,14 +67,14 @@ def engine(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     return out
 
 
-def run(service: str, env: dict[str, str]) -> str:
+def run(service: str, env: dict[str, str], image: str = IMAGE) -> str:
     name = f"{PREFIX}-{service}"
     args = ["run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp:rw,size=256m,mode=1777",
             "--user", f"{UID}:{UID}", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--network", "host"]
     for key, value in env.items():
         args += ["-e", f"{key}={value}"]
-    engine(*args, IMAGE, service)
+    engine(*args, image, service)
     return name
 
 
@@ -140,7 +141,11 @@ def main() -> int:
     if not redis:
         raise SystemExit("image-test: redis-server missing (make system-deps)")
     engine("image", "inspect", IMAGE)
-    ports = {name: free_port() for name in ("crawler", "processor", "orchestrator", "bridge", "redis")}
+    ports = {name: free_port() for name in ("crawler", "processor", "orchestrator", "bridge", "redis", "renderer")}
+    # The renderer's image is built by `make image` when Dockerfile.renderer exists.
+    renderer = (Path(__file__).resolve().parents[1] / "Dockerfile.renderer").exists()
+    if renderer:
+        engine("image", "inspect", RENDERER_IMAGE)
     tmp = tempfile.TemporaryDirectory(prefix="docspasta-smoke-")
     redis_proc = subprocess.Popen([redis, "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "",
                                    "--appendonly", "no", "--dir", tmp.name],
@@ -153,17 +158,24 @@ def main() -> int:
                                      "CRAWLER_ALLOW_PRIVATE_NETWORK": "true", "CRAWLER_ALLOWED_PORTS": "*"}))
         names.append(run("processor", {**common, "PROCESSOR_BIND": f"127.0.0.1:{ports['processor']}",
                                        "DATABASE_URL": "sqlite:////tmp/pages.db", "PROCESSOR_WORKERS": "1"}))
+        if renderer:
+            # The renderer fetches with the crawler's settings (and policy).
+            names.append(run("renderer", {**common, "RENDERER_BIND": f"127.0.0.1:{ports['renderer']}",
+                                          "CRAWLER_ALLOW_PRIVATE_NETWORK": "true", "CRAWLER_ALLOWED_PORTS": "*"},
+                             image=RENDERER_IMAGE))
         names.append(run("orchestrator", {**common, "ORCHESTRATOR_BIND": f"127.0.0.1:{ports['orchestrator']}",
                                           "CRAWLER_TARGET": f"127.0.0.1:{ports['crawler']}",
                                           "PROCESSOR_TARGET": f"127.0.0.1:{ports['processor']}",
-                                          "ORCHESTRATOR_INSTANCE_ID": "smoke"}))
+                                          "ORCHESTRATOR_INSTANCE_ID": "smoke",
+                                          "DATABASE_URL": "sqlite:////tmp/jobs.db",
+                                          "RENDERER_TARGET": f"127.0.0.1:{ports['renderer']}" if renderer else ""}))
         names.append(run("bridge", {**common, "BRIDGE_HOST": "127.0.0.1", "BRIDGE_PORT": str(ports["bridge"]),
                                     "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
                                     "ORCHESTRATOR_TARGET": f"127.0.0.1:{ports['orchestrator']}",
                                     "PROCESSOR_TARGET": f"127.0.0.1:{ports['processor']}",
                                     "BRIDGE_ALLOW_PRIVATE_NETWORK": "true"}))
         started = time.monotonic()
-        for service in ("crawler", "processor", "orchestrator"):
+        for service in ("crawler", "processor", "orchestrator") + (("renderer",) if renderer else ()):
             wait_for(f"{service} gRPC health SERVING", lambda p=ports[service]: grpc_serving(p), containers=names)
             print(f"ok   {service}: gRPC health SERVING ({time.monotonic() - started:.1f} s)")
         bridge = f"http://127.0.0.1:{ports['bridge']}"
@@ -192,6 +204,21 @@ def main() -> int:
         assert code == 200 and "hello from the image" in text and "explains `docspasta`" in text, text[:2000]
         print(f"ok   job {job_id}: completed, {text.count('hello from the image')} code block, "
               f"{len(text)} bytes of Markdown through the bridge")
+
+        if renderer:
+            # The same site rendered in Chromium inside the read-only renderer container.
+            status, body = http("POST", f"{bridge}/api/jobs", {"url": f"http://127.0.0.1:{site_port}/index.html",
+                                                              "render": "always"})
+            assert status == 201, (status, body)
+            job = json.loads(body)
+            token, job_id = job["token"], job["job_id"]
+            final.clear()
+            wait_for(f"rendered job {job_id} to finish", finished, containers=names)
+            assert final.get("state") == "completed", final
+            code, markdown = http("GET", f"{bridge}/api/jobs/{job_id}/markdown", token=token)
+            text = markdown.decode()
+            assert code == 200 and "hello from the image" in text, text[:2000]
+            print(f"ok   job {job_id}: rendered in Chromium in the renderer container, completed")
 
         for name in reversed(names):
             engine("stop", "-t", "60", name, timeout=90)
