@@ -678,6 +678,9 @@ class CrawlJob:
                 self.failed += 1
                 self._first_error = self._first_error or message
                 return True
+        if result.skipped_reason:  # not a page after all (a source file, a binary): skipped, not failed
+            self._skip(item.url, result.skipped_reason, "the body is not an HTML page")
+            return False
         self.processed += 1
         self.word_count += result.word_count
         self.token_estimate += result.token_estimate
