@@ -47,7 +47,11 @@ class CrawlerServicer:
     """
 
     def Crawl(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches one URL (following checked redirects) and extracts its title and links.
+        A failed fetch is a normal answer with `error` set; only a bad request is an RPC
+        error (INVALID_ARGUMENT with BadRequest details). Internal: the response carries the
+        whole page (up to CRAWLER_MAX_BODY_BYTES), so callers set a 64 MiB receive limit.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -34,6 +34,11 @@ class CrawlerStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CrawlerAsyncStub: ...
     Crawl: _grpc.UnaryUnaryMultiCallable[_crawler_pb2.CrawlRequest, _crawler_pb2.CrawlResponse]
+    """Fetches one URL (following checked redirects) and extracts its title and links.
+    A failed fetch is a normal answer with `error` set; only a bad request is an RPC
+    error (INVALID_ARGUMENT with BadRequest details). Internal: the response carries the
+    whole page (up to CRAWLER_MAX_BODY_BYTES), so callers set a 64 MiB receive limit.
+    """
 
 @_typing.type_check_only
 class CrawlerAsyncStub(CrawlerStub):
@@ -41,6 +46,11 @@ class CrawlerAsyncStub(CrawlerStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Crawl: _aio.UnaryUnaryMultiCallable[_crawler_pb2.CrawlRequest, _crawler_pb2.CrawlResponse]  # type: ignore[assignment]
+    """Fetches one URL (following checked redirects) and extracts its title and links.
+    A failed fetch is a normal answer with `error` set; only a bad request is an RPC
+    error (INVALID_ARGUMENT with BadRequest details). Internal: the response carries the
+    whole page (up to CRAWLER_MAX_BODY_BYTES), so callers set a 64 MiB receive limit.
+    """
 
 class CrawlerServicer(metaclass=_abc_1.ABCMeta):
     """Stateless fetcher: one URL in, the page and its links out."""
@@ -50,6 +60,11 @@ class CrawlerServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _crawler_pb2.CrawlRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_crawler_pb2.CrawlResponse, _abc.Awaitable[_crawler_pb2.CrawlResponse]]: ...
+    ) -> _typing.Union[_crawler_pb2.CrawlResponse, _abc.Awaitable[_crawler_pb2.CrawlResponse]]:
+        """Fetches one URL (following checked redirects) and extracts its title and links.
+        A failed fetch is a normal answer with `error` set; only a bad request is an RPC
+        error (INVALID_ARGUMENT with BadRequest details). Internal: the response carries the
+        whole page (up to CRAWLER_MAX_BODY_BYTES), so callers set a 64 MiB receive limit.
+        """
 
 def add_CrawlerServicer_to_server(servicer: CrawlerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -27,6 +27,11 @@ if _version_not_supported:
 
 class OrchestratorStub:
     """Runs crawl jobs and streams what happens, one event per step.
+
+    Errors are canonical status codes with google.rpc.Status details in
+    grpc-status-details-bin: ErrorInfo (domain "docspasta.v1", a stable reason), BadRequest
+    for a bad field, RetryInfo on UNAVAILABLE. Every response message is under 4 MiB, so
+    clients that keep gRPC's default receive limit work (docs/contract.md).
     """
 
     def __init__(self, channel):
@@ -59,6 +64,11 @@ class OrchestratorStub:
 
 class OrchestratorServicer:
     """Runs crawl jobs and streams what happens, one event per step.
+
+    Errors are canonical status codes with google.rpc.Status details in
+    grpc-status-details-bin: ErrorInfo (domain "docspasta.v1", a stable reason), BadRequest
+    for a bad field, RetryInfo on UNAVAILABLE. Every response message is under 4 MiB, so
+    clients that keep gRPC's default receive limit work (docs/contract.md).
     """
 
     def StartJob(self, request, context):
@@ -69,13 +79,17 @@ class OrchestratorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The job's state, effective options and totals. NOT_FOUND (reason JOB_NOT_FOUND)
+        for an unknown or expired job.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Asks the job to stop and returns it, usually in JOB_STATE_CANCELLING; the stream
+        then ends with job_cancelled. Cancelling a finished job changes nothing and returns it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -88,7 +102,10 @@ class OrchestratorServicer:
         replica, with `after_sequence` = the last sequence it received, until it has
         seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
         job by another replica (announced by `job_resumed`), so the client needs no
-        deduplication beyond that.
+        deduplication beyond that. Expect the cut: servers recycle every connection
+        after 5 minutes plus a 1-minute grace, so a stream open longer than about 6 minutes
+        ends with UNAVAILABLE and is resumed the same way. `after_sequence` beyond the last
+        event of a finished job is OUT_OF_RANGE (ErrorInfo metadata `last_sequence`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,6 +144,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class Orchestrator:
     """Runs crawl jobs and streams what happens, one event per step.
+
+    Errors are canonical status codes with google.rpc.Status details in
+    grpc-status-details-bin: ErrorInfo (domain "docspasta.v1", a stable reason), BadRequest
+    for a bad field, RetryInfo on UNAVAILABLE. Every response message is under 4 MiB, so
+    clients that keep gRPC's default receive limit work (docs/contract.md).
     """
 
     @staticmethod

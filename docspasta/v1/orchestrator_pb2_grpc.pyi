@@ -27,7 +27,13 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class OrchestratorStub:
-    """Runs crawl jobs and streams what happens, one event per step."""
+    """Runs crawl jobs and streams what happens, one event per step.
+
+    Errors are canonical status codes with google.rpc.Status details in
+    grpc-status-details-bin: ErrorInfo (domain "docspasta.v1", a stable reason), BadRequest
+    for a bad field, RetryInfo on UNAVAILABLE. Every response message is under 4 MiB, so
+    clients that keep gRPC's default receive limit work (docs/contract.md).
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -36,7 +42,13 @@ class OrchestratorStub:
     StartJob: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.StartJobRequest, _orchestrator_pb2.StartJobResponse]
     """Returns the job id at once; the job runs in the background."""
     GetJob: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetJobRequest, _orchestrator_pb2.Job]
+    """The job's state, effective options and totals. NOT_FOUND (reason JOB_NOT_FOUND)
+    for an unknown or expired job.
+    """
     CancelJob: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.CancelJobRequest, _orchestrator_pb2.Job]
+    """Asks the job to stop and returns it, usually in JOB_STATE_CANCELLING; the stream
+    then ends with job_cancelled. Cancelling a finished job changes nothing and returns it.
+    """
     JobEvents: _grpc.UnaryStreamMultiCallable[_orchestrator_pb2.JobEventsRequest, _orchestrator_pb2.JobEvent]
     """Replays the job's events after `after_sequence`, then follows live ones;
     ends after the terminal event. Any replica serves any job: the events are read
@@ -45,18 +57,33 @@ class OrchestratorStub:
     replica, with `after_sequence` = the last sequence it received, until it has
     seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
     job by another replica (announced by `job_resumed`), so the client needs no
-    deduplication beyond that.
+    deduplication beyond that. Expect the cut: servers recycle every connection
+    after 5 minutes plus a 1-minute grace, so a stream open longer than about 6 minutes
+    ends with UNAVAILABLE and is resumed the same way. `after_sequence` beyond the last
+    event of a finished job is OUT_OF_RANGE (ErrorInfo metadata `last_sequence`).
     """
 
 @_typing.type_check_only
 class OrchestratorAsyncStub(OrchestratorStub):
-    """Runs crawl jobs and streams what happens, one event per step."""
+    """Runs crawl jobs and streams what happens, one event per step.
+
+    Errors are canonical status codes with google.rpc.Status details in
+    grpc-status-details-bin: ErrorInfo (domain "docspasta.v1", a stable reason), BadRequest
+    for a bad field, RetryInfo on UNAVAILABLE. Every response message is under 4 MiB, so
+    clients that keep gRPC's default receive limit work (docs/contract.md).
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     StartJob: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.StartJobRequest, _orchestrator_pb2.StartJobResponse]  # type: ignore[assignment]
     """Returns the job id at once; the job runs in the background."""
     GetJob: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetJobRequest, _orchestrator_pb2.Job]  # type: ignore[assignment]
+    """The job's state, effective options and totals. NOT_FOUND (reason JOB_NOT_FOUND)
+    for an unknown or expired job.
+    """
     CancelJob: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.CancelJobRequest, _orchestrator_pb2.Job]  # type: ignore[assignment]
+    """Asks the job to stop and returns it, usually in JOB_STATE_CANCELLING; the stream
+    then ends with job_cancelled. Cancelling a finished job changes nothing and returns it.
+    """
     JobEvents: _aio.UnaryStreamMultiCallable[_orchestrator_pb2.JobEventsRequest, _orchestrator_pb2.JobEvent]  # type: ignore[assignment]
     """Replays the job's events after `after_sequence`, then follows live ones;
     ends after the terminal event. Any replica serves any job: the events are read
@@ -65,11 +92,20 @@ class OrchestratorAsyncStub(OrchestratorStub):
     replica, with `after_sequence` = the last sequence it received, until it has
     seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
     job by another replica (announced by `job_resumed`), so the client needs no
-    deduplication beyond that.
+    deduplication beyond that. Expect the cut: servers recycle every connection
+    after 5 minutes plus a 1-minute grace, so a stream open longer than about 6 minutes
+    ends with UNAVAILABLE and is resumed the same way. `after_sequence` beyond the last
+    event of a finished job is OUT_OF_RANGE (ErrorInfo metadata `last_sequence`).
     """
 
 class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
-    """Runs crawl jobs and streams what happens, one event per step."""
+    """Runs crawl jobs and streams what happens, one event per step.
+
+    Errors are canonical status codes with google.rpc.Status details in
+    grpc-status-details-bin: ErrorInfo (domain "docspasta.v1", a stable reason), BadRequest
+    for a bad field, RetryInfo on UNAVAILABLE. Every response message is under 4 MiB, so
+    clients that keep gRPC's default receive limit work (docs/contract.md).
+    """
 
     @_abc_1.abstractmethod
     def StartJob(
@@ -84,14 +120,20 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _orchestrator_pb2.GetJobRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_orchestrator_pb2.Job, _abc.Awaitable[_orchestrator_pb2.Job]]: ...
+    ) -> _typing.Union[_orchestrator_pb2.Job, _abc.Awaitable[_orchestrator_pb2.Job]]:
+        """The job's state, effective options and totals. NOT_FOUND (reason JOB_NOT_FOUND)
+        for an unknown or expired job.
+        """
 
     @_abc_1.abstractmethod
     def CancelJob(
         self,
         request: _orchestrator_pb2.CancelJobRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_orchestrator_pb2.Job, _abc.Awaitable[_orchestrator_pb2.Job]]: ...
+    ) -> _typing.Union[_orchestrator_pb2.Job, _abc.Awaitable[_orchestrator_pb2.Job]]:
+        """Asks the job to stop and returns it, usually in JOB_STATE_CANCELLING; the stream
+        then ends with job_cancelled. Cancelling a finished job changes nothing and returns it.
+        """
 
     @_abc_1.abstractmethod
     def JobEvents(
@@ -106,7 +148,10 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         replica, with `after_sequence` = the last sequence it received, until it has
         seen a terminal event. Sequences are gapless and never repeat, also across a takeover of the
         job by another replica (announced by `job_resumed`), so the client needs no
-        deduplication beyond that.
+        deduplication beyond that. Expect the cut: servers recycle every connection
+        after 5 minutes plus a 1-minute grace, so a stream open longer than about 6 minutes
+        ends with UNAVAILABLE and is resumed the same way. `after_sequence` beyond the last
+        event of a finished job is OUT_OF_RANGE (ErrorInfo metadata `last_sequence`).
         """
 
 def add_OrchestratorServicer_to_server(servicer: OrchestratorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -27,6 +27,11 @@ if _version_not_supported:
 
 class ProcessorStub:
     """HTML to Markdown, and the store of a job's pages.
+
+    Message sizes: the server accepts and sends up to 64 MiB (Process requests carry whole
+    pages, up to PROCESSOR_MAX_HTML_BYTES = 32 MiB); every Page and ProcessResponse is
+    under 4 MiB (a page's Markdown is at most PROCESSOR_MAX_MARKDOWN_BYTES), so a client
+    with gRPC's default receive limit reads every page. Errors carry google.rpc details.
     """
 
     def __init__(self, channel):
@@ -49,10 +54,19 @@ class ProcessorStub:
 
 class ProcessorServicer:
     """HTML to Markdown, and the store of a job's pages.
+
+    Message sizes: the server accepts and sends up to 64 MiB (Process requests carry whole
+    pages, up to PROCESSOR_MAX_HTML_BYTES = 32 MiB); every Page and ProcessResponse is
+    under 4 MiB (a page's Markdown is at most PROCESSOR_MAX_MARKDOWN_BYTES), so a client
+    with gRPC's default receive limit reads every page. Errors carry google.rpc details.
     """
 
     def Process(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Converts one page's HTML to Markdown (in worker processes, within the per-page
+        budget) and stores it under (job_id, url); a repeated call overwrites, never
+        duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
+        DEADLINE_EXCEEDED when conversion is too slow.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -87,6 +101,11 @@ def add_ProcessorServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class Processor:
     """HTML to Markdown, and the store of a job's pages.
+
+    Message sizes: the server accepts and sends up to 64 MiB (Process requests carry whole
+    pages, up to PROCESSOR_MAX_HTML_BYTES = 32 MiB); every Page and ProcessResponse is
+    under 4 MiB (a page's Markdown is at most PROCESSOR_MAX_MARKDOWN_BYTES), so a client
+    with gRPC's default receive limit reads every page. Errors carry google.rpc details.
     """
 
     @staticmethod

@@ -27,34 +27,67 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ProcessorStub:
-    """HTML to Markdown, and the store of a job's pages."""
+    """HTML to Markdown, and the store of a job's pages.
+
+    Message sizes: the server accepts and sends up to 64 MiB (Process requests carry whole
+    pages, up to PROCESSOR_MAX_HTML_BYTES = 32 MiB); every Page and ProcessResponse is
+    under 4 MiB (a page's Markdown is at most PROCESSOR_MAX_MARKDOWN_BYTES), so a client
+    with gRPC's default receive limit reads every page. Errors carry google.rpc details.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ProcessorAsyncStub: ...
     Process: _grpc.UnaryUnaryMultiCallable[_processor_pb2.ProcessRequest, _processor_pb2.ProcessResponse]
+    """Converts one page's HTML to Markdown (in worker processes, within the per-page
+    budget) and stores it under (job_id, url); a repeated call overwrites, never
+    duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
+    DEADLINE_EXCEEDED when conversion is too slow.
+    """
     ListPages: _grpc.UnaryStreamMultiCallable[_processor_pb2.ListPagesRequest, _processor_pb2.Page]
     """A job's stored pages in crawl order (by `order`), after `after_order`."""
 
 @_typing.type_check_only
 class ProcessorAsyncStub(ProcessorStub):
-    """HTML to Markdown, and the store of a job's pages."""
+    """HTML to Markdown, and the store of a job's pages.
+
+    Message sizes: the server accepts and sends up to 64 MiB (Process requests carry whole
+    pages, up to PROCESSOR_MAX_HTML_BYTES = 32 MiB); every Page and ProcessResponse is
+    under 4 MiB (a page's Markdown is at most PROCESSOR_MAX_MARKDOWN_BYTES), so a client
+    with gRPC's default receive limit reads every page. Errors carry google.rpc details.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Process: _aio.UnaryUnaryMultiCallable[_processor_pb2.ProcessRequest, _processor_pb2.ProcessResponse]  # type: ignore[assignment]
+    """Converts one page's HTML to Markdown (in worker processes, within the per-page
+    budget) and stores it under (job_id, url); a repeated call overwrites, never
+    duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
+    DEADLINE_EXCEEDED when conversion is too slow.
+    """
     ListPages: _aio.UnaryStreamMultiCallable[_processor_pb2.ListPagesRequest, _processor_pb2.Page]  # type: ignore[assignment]
     """A job's stored pages in crawl order (by `order`), after `after_order`."""
 
 class ProcessorServicer(metaclass=_abc_1.ABCMeta):
-    """HTML to Markdown, and the store of a job's pages."""
+    """HTML to Markdown, and the store of a job's pages.
+
+    Message sizes: the server accepts and sends up to 64 MiB (Process requests carry whole
+    pages, up to PROCESSOR_MAX_HTML_BYTES = 32 MiB); every Page and ProcessResponse is
+    under 4 MiB (a page's Markdown is at most PROCESSOR_MAX_MARKDOWN_BYTES), so a client
+    with gRPC's default receive limit reads every page. Errors carry google.rpc details.
+    """
 
     @_abc_1.abstractmethod
     def Process(
         self,
         request: _processor_pb2.ProcessRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_processor_pb2.ProcessResponse, _abc.Awaitable[_processor_pb2.ProcessResponse]]: ...
+    ) -> _typing.Union[_processor_pb2.ProcessResponse, _abc.Awaitable[_processor_pb2.ProcessResponse]]:
+        """Converts one page's HTML to Markdown (in worker processes, within the per-page
+        budget) and stores it under (job_id, url); a repeated call overwrites, never
+        duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
+        DEADLINE_EXCEEDED when conversion is too slow.
+        """
 
     @_abc_1.abstractmethod
     def ListPages(

@@ -53,7 +53,8 @@ class RendererServicer:
     """
 
     def Render(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Renders one page in Chromium and answers like a crawl (RenderResponse.page).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -38,6 +38,7 @@ class RendererStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RendererAsyncStub: ...
     Render: _grpc.UnaryUnaryMultiCallable[_renderer_pb2.RenderRequest, _renderer_pb2.RenderResponse]
+    """Renders one page in Chromium and answers like a crawl (RenderResponse.page)."""
 
 @_typing.type_check_only
 class RendererAsyncStub(RendererStub):
@@ -49,6 +50,7 @@ class RendererAsyncStub(RendererStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Render: _aio.UnaryUnaryMultiCallable[_renderer_pb2.RenderRequest, _renderer_pb2.RenderResponse]  # type: ignore[assignment]
+    """Renders one page in Chromium and answers like a crawl (RenderResponse.page)."""
 
 class RendererServicer(metaclass=_abc_1.ABCMeta):
     """Stateless page renderer: one URL in, the page as a headless browser leaves it after
@@ -62,6 +64,7 @@ class RendererServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _renderer_pb2.RenderRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_renderer_pb2.RenderResponse, _abc.Awaitable[_renderer_pb2.RenderResponse]]: ...
+    ) -> _typing.Union[_renderer_pb2.RenderResponse, _abc.Awaitable[_renderer_pb2.RenderResponse]]:
+        """Renders one page in Chromium and answers like a crawl (RenderResponse.page)."""
 
 def add_RendererServicer_to_server(servicer: RendererServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
