@@ -3,10 +3,15 @@ renderer started on first need, a script-built site and an ordinary static one."
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import re
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +27,7 @@ from tests.support.jobs import by_type, check_contract, names, run_job, stored_p
 from tests.support.site import FixtureSite, tree_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def recall(expected: str, got: str) -> float:
@@ -117,3 +123,25 @@ async def test_auto_captures_every_page_of_a_docsify_site(render_stack: LocalSta
         score = recall(docsify.expected_text(path), page.markdown)
         assert score >= 0.99, (path, score, page.markdown[:800])
         assert "```python" in page.markdown or "``` python" in page.markdown
+
+
+async def test_docspasta_crawl_starts_the_renderer_for_a_script_built_site(spa: SpaSite, tmp_path: Path) -> None:
+    """The CLI's stack (crawler and processor in child processes): the renderer is a child
+    started on the first shell, and the events and pages say so."""
+    events_file, pages_file = tmp_path / "events.jsonl", tmp_path / "pages.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROCESSOR_WORKERS": "1", "LOG_LEVEL": "warning"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "docspasta.cli", "crawl", spa.base + "/", "--allow-private-network", "-q",
+        "--render", "auto", "--events", str(events_file), "--jsonl", str(pages_file), "-o", str(tmp_path / "out.md"),
+        cwd=str(tmp_path), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    crawled = [e for e in events if e["type"] == "url_crawled"]
+    assert len(crawled) == len(spa.paths()), events[:3]
+    assert all(e["rendered"] is True for e in crawled), crawled[:2]  # the events' JSON says so
+    pages = [json.loads(line) for line in pages_file.read_text().splitlines()]
+    assert len(pages) == len(spa.paths())
+    for page in pages:
+        path = urlsplit(page["url"]).path
+        assert recall(spa.expected_text(path), page["markdown"]) >= 0.99, path
