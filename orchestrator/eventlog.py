@@ -48,6 +48,7 @@ async def follow(store: JobStore, job_id: str, after_sequence: int) -> AsyncIter
     """Committed events after ``after_sequence``, then live ones; ends after the terminal
     event (or at once when the job ended at or before ``after_sequence``, or is gone)."""
     sequence = after_sequence
+    waited = False
     while True:
         batch = await store.events(job_id, after_sequence=sequence, limit=REPLAY_BATCH)
         for stored in batch:
@@ -57,8 +58,11 @@ async def follow(store: JobStore, job_id: str, after_sequence: int) -> AsyncIter
                 return
         if len(batch) == REPLAY_BATCH:
             continue
-        job = await store.get_job(job_id)
-        if job is None or (job.state in FINISHED_STATES and job.last_sequence <= sequence):
-            return
-        if job.last_sequence <= sequence:
-            await store.wait_for_events(job_id, after_sequence=sequence, timeout=FOLLOW_WAIT_SECONDS)
+        if not batch and waited:
+            # Nothing came after a wait: the job may have ended (or been deleted) before this point.
+            job = await store.get_job(job_id)
+            if job is None or (job.state in FINISHED_STATES and job.last_sequence <= sequence):
+                return
+        # Returns at once when the job has more, has ended or is gone.
+        await store.wait_for_events(job_id, after_sequence=sequence, timeout=FOLLOW_WAIT_SECONDS)
+        waited = not batch

@@ -67,6 +67,7 @@ class CrawlJob:
         self.writer = JobWriter(store=store, job_id=job_id, owner=owner, snapshot=self._snapshot,
                                 on_cancel=self.cancel, on_lost=self.lose, interval=s.flush_seconds,
                                 max_events=s.flush_events)
+        self.writer.committed_sequence = last_sequence
         self.events = EventLog(job_id, self.writer, last_sequence=last_sequence)
         self.state: pb.JobState = pb.JOB_STATE_RUNNING
         self.error = ""

@@ -208,6 +208,11 @@ class JobRegistry:
             with contextlib.suppress(Exception):
                 await self.store.release_lease(record.job_id, owner=self.owner)
             return
+        if not self._accepting:  # shutting down meanwhile: leave it to another replica
+            self._jobs.pop(record.job_id, None)
+            with contextlib.suppress(Exception):
+                await self.store.release_lease(record.job_id, owner=self.owner)
+            return
         if job.resumed:
             log.info("job adopted", extra={"job_id": record.job_id, "requeued": job.requeued})
         job.start()
