@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from urllib.parse import urlsplit
 
@@ -75,6 +76,9 @@ class Dedup:
         self._writer = writer
         self._caches = {kind: BoundedCache[frozenset[bytes]](cache_size, complete=complete)
                         for kind in (HASH_HTML, HASH_TEXT, HASH_CLAIM)}
+        # Held from a lookup to the hash it records, so two pages checked at once cannot
+        # both miss each other (uncontended while the caches hold everything).
+        self._lock = asyncio.Lock()
 
     async def _values(self, kind: str, key: str) -> frozenset[bytes]:
         cache = self._caches[kind]
@@ -97,7 +101,10 @@ class Dedup:
         (The same page fetched again after a resume is not its own duplicate.)"""
         digest = content_hash(html).hex()
         mine = key.encode()
-        pages = await self._values(HASH_HTML, digest)
+        async with self._lock:
+            return self._record_html(digest, mine, await self._values(HASH_HTML, digest))
+
+    def _record_html(self, digest: str, mine: bytes, pages: frozenset[bytes]) -> bool:
         # Again, after the await: another page may have recorded it meanwhile.
         pages |= self._writer.hashes(HASH_HTML, digest) | (self._caches[HASH_HTML].get(digest) or frozenset())
         if pages - {mine}:
@@ -117,11 +124,12 @@ class Dedup:
         """For a cross-path canonical in scope: True when the target was kept with the same
         text (so this page is the duplicate); else the claim is remembered for when the
         target is fetched."""
-        kept = await self._values(HASH_TEXT, canonical)
-        if kept:
-            return text in kept
-        self._add(HASH_CLAIM, canonical, text)
-        return False
+        async with self._lock:
+            kept = await self._values(HASH_TEXT, canonical)
+            if kept:
+                return text in kept
+            self._add(HASH_CLAIM, canonical, text)
+            return False
 
     def keep(self, key: str, text: bytes) -> None:
         self._add(HASH_TEXT, key, text)

@@ -15,6 +15,7 @@ shallow-first holds; a window grown past twice its size gives its deepest rows b
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 from collections.abc import Callable, Iterable
@@ -80,6 +81,11 @@ class Frontier:
         self._refilling: list[Item] | None = None
         self.known = BoundedCache[Known](seen_cache)
         self.seen_count = 0
+        # Held from a lookup to the rows it leads to (admission, mark_seen): a key written by
+        # another admission while this one queried the store could otherwise be evicted
+        # from the cache and committed unseen, and be taken twice. Uncontended (no await
+        # inside) while the cache holds every key.
+        self.admission = asyncio.Lock()
 
     def __len__(self) -> int:
         return self._window + self.stored
@@ -90,8 +96,9 @@ class Frontier:
 
     # -- resume ----------------------------------------------------------------
 
-    async def restore(self, *, seen_count: int) -> None:
-        """Picks up a job's stored frontier: counts, the next order, a warm seen cache."""
+    async def restore(self, *, seen_count: int, on_row: Callable[[FrontierEntry], None] | None = None) -> None:
+        """Picks up a job's stored frontier: counts, the next order, a warm seen cache
+        (``on_row`` sees each row read, to rebuild other per-URL state)."""
         summary = await self._store.frontier_summary(self._job_id)
         self.stored = summary.counts.get(F_QUEUED, 0)
         self._counter = itertools.count(summary.max_order + 1)
@@ -103,6 +110,8 @@ class Frontier:
             rows = await self._store.frontier_scan(self._job_id, after_key=after, limit=limit)
             for row in rows:
                 self.known.put(row.key, Known(row.state, row.reason, row.depth, row.discovered_from))
+                if on_row is not None:
+                    on_row(row)
             if len(rows) < limit:
                 self.known.complete = True  # every row fitted
                 break
@@ -121,18 +130,19 @@ class Frontier:
         return None
 
     async def lookup(self, keys: Iterable[str]) -> dict[str, Known]:
-        """What the job knows of each key (absent: never seen), from memory or the store."""
+        """What the job knows of each key (absent: never seen), from memory or the store:
+        a snapshot, so rows the caller then writes cannot evict what it was told."""
         found: dict[str, Known] = {}
         missing: list[str] = []
-        for key in dict.fromkeys(keys):
+        for key in keys:
             known = self.peek(key)
             if known is not None:
                 found[key] = known
-            elif not self.known.complete:
+            else:
                 missing.append(key)
-        if missing:
-            for key, row in (await self._store.frontier_lookup(self._job_id, missing)).items():
-                # A row committed while we asked is newer in memory.
+        if missing and not self.known.complete:
+            for key, row in (await self._store.frontier_lookup(self._job_id, list(dict.fromkeys(missing)))).items():
+                # A row written while we asked is newer in memory.
                 known = self.peek(key) or Known(row.state, row.reason, row.depth, row.discovered_from)
                 self.known.put(key, known)
                 found[key] = known

@@ -29,10 +29,10 @@ from orchestrator.budget import BUDGET, RequestBudget
 from orchestrator.clients import Backends, RendererUnavailable
 from orchestrator.eventlog import EventLog
 from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
-from orchestrator.frontier import Frontier, Item, host_key
+from orchestrator.frontier import Frontier, Item, Known, host_key
 from orchestrator.options import JobOptions
 from orchestrator.persist import JobWriter
-from orchestrator.store.base import Finish, JobStore, LeaseLost
+from orchestrator.store.base import F_SEEN, F_SKIPPED, Finish, JobStore, LeaseLost
 from orchestrator.politeness import Politeness
 from orchestrator.render import RenderDecision, check_shell
 from orchestrator.retry import backoff_seconds, is_retryable, rpc_failure
@@ -173,7 +173,9 @@ class CrawlJob:
         stored frontier."""
         if self.resumed:
             self.requeued = await self._store.requeue_in_flight(self.job_id, owner=self.owner)
-            await self.frontier.restore(seen_count=self._saved_discovered)
+            # The trap counters (query variants per path) are rebuilt from the admitted URLs.
+            await self.frontier.restore(seen_count=self._saved_discovered, on_row=lambda row: (
+                self.traps.admitted(row.key) if row.state not in (F_SKIPPED, F_SEEN) else None))
 
     def start(self) -> None:
         self.task = asyncio.create_task(self.run(), name=f"job-{self.job_id}")
@@ -598,9 +600,10 @@ class CrawlJob:
 
     # -- admission -----------------------------------------------------------
 
-    def _reject(self, key: str, url: str, depth: int, reason: str, source: str) -> None:
+    def _reject(self, key: str, url: str, depth: int, reason: str, source: str,
+                found: dict[str, Known] | None = None) -> None:
         """Counts a URL left out, once per URL (a URL linked from every page counts once)."""
-        if self.frontier.peek(key) is None:
+        if (found is None or key not in found) and self.frontier.peek(key) is None:
             self.frontier.reject(key, url, depth, reason, source=source)
             self.skipped[reason] += 1
 
@@ -618,16 +621,23 @@ class CrawlJob:
                 parsed.append((link, normalize(link), normalize(link, fold_index=False)))
             except InvalidURL:
                 parsed.append((link, "", link))
-        # One look at the seen set for the whole page (memory first, the store for the rest).
-        found = await self.frontier.lookup([key or link for link, key, _ in parsed] + extra)
+        async with self.frontier.admission:
+            # One look at the seen set for the whole page (memory first, the store for the rest).
+            found = await self.frontier.lookup([key or link for link, key, _ in parsed] + extra)
+            self._admit_found(source, parsed, extra, found, depth)
+
+    def _admit_found(self, source: str, parsed: list[tuple[str, str, str]], extra: list[str],
+                     found: dict[str, Known], depth: int) -> None:
         for link in extra:
-            self._reject(link, link, depth, TRAP, source)
+            self._reject(link, link, depth, TRAP, source, found)
         new: list[str] = []
         for link, key, url in parsed:
             if not key:
-                self._reject(link, link, depth, "invalid", source)
+                self._reject(link, link, depth, "invalid", source, found)
                 continue
-            known = self.frontier.peek(key) or found.get(key)
+            # The snapshot first (this loop's own rows may evict it from the cache), then
+            # memory for the keys this loop just took.
+            known = found.get(key) or self.frontier.peek(key)
             if known is not None and known.taken:
                 # Counted per link: each one is a URL form leading to a page already taken.
                 self.skipped[DUPLICATE] += 1

@@ -42,7 +42,9 @@ async def test_shallow_first_among_ready_hosts(owned: Owned) -> None:
     frontier.push("https://a.com/1", "https://a.com/1", 2)
     frontier.push("https://b.com/1", "https://b.com/1", 3)
     frontier.push("https://a.com/0", "https://a.com/0", 1)
-    assert (await frontier.lookup(["https://a.com/0"]))["https://a.com/0"].taken
+    known = frontier.peek("https://a.com/0")
+    assert known is not None and known.taken
+    assert set(await frontier.lookup(["https://a.com/0", "https://a.com/9"])) == {"https://a.com/0"}
     first = frontier.pop(ready=lambda host: host != "a.com")
     assert first is not None and first.key == "https://b.com/1"
     assert [i.key for i in (frontier.pop(), frontier.pop()) if i] == ["https://a.com/0", "https://a.com/1"]
@@ -79,12 +81,13 @@ async def test_seen_cache_is_bounded_and_misses_ask_the_store(owned: Owned) -> N
     frontier = owned.frontier(window=5, seen_cache=20)
     keys = [f"https://a.com/p{i}" for i in range(200)]
     for key in keys:
-        assert not (await frontier.lookup([key]))
+        assert not await frontier.lookup([key])
         frontier.push(key, key, 1)
     assert len(frontier.known) <= 20 and not frontier.known.complete
     await owned.writer.flush()
     found = await frontier.lookup(keys + ["https://a.com/new"])
     assert set(found) == set(keys)
+    assert "https://a.com/new" not in found
     assert len(frontier.known) <= 20
     assert not await frontier.mark_seen(keys[0], keys[0], source="x")
     assert await frontier.mark_seen("https://a.com/alias", "https://a.com/alias", source="x")
@@ -102,7 +105,9 @@ async def test_restore_requeues_in_flight_and_warms_the_cache(owned: Owned) -> N
     await owned.writer.flush()
     assert await owned.store.requeue_in_flight("j", owner="me") == 1
     again = owned.frontier()
-    await again.restore(seen_count=0)
+    rows: list[object] = []
+    await again.restore(seen_count=0, on_row=rows.append)
+    assert len(rows) == 5  # every stored row, for rebuilding per-URL state (trap counters)
     assert len(again) == 4 and again.seen_count == 5 and again.known.complete
     order = []
     while len(again):
