@@ -7,10 +7,11 @@ a document's contents need), never the whole document.
   non-seekable stream writes data descriptors), only its central directory is kept.
 - ``llms.txt`` needs only the index; ``llms-full.txt`` is the index (for its head),
   then a second pass in crawl order.
-- ``markdown``, the combined document, is the index (its contents, anchors and link
-  targets: ``bundle.index_entry``), then a second pass in the contents' order
-  (``Bundle.order``), which differs from crawl order: the pages are asked for in runs
-  of consecutive crawl positions (``ListPages`` from an ``order``, with a ``limit``).
+- ``markdown``, the combined document, is the index (its contents and the fragments
+  its links name), the anchors of the pages such links point to (only those
+  fragments), then the sections in the contents' order (``bundle.document_order``),
+  which differs from crawl order: the pages are asked for in runs of ascending crawl
+  positions (``ListPages`` from an ``order``, with a ``limit``).
 
 ListPages is called in batches with a deadline each, so a long download of a big job
 never runs into one call's deadline. Pages stored after the index was read (the job is
@@ -132,17 +133,27 @@ class PageSource:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def index(self, *, anchors: bool) -> tuple[list[bundle.PageDoc], list[tuple[int, str]]]:
-        """Every kept page without its Markdown (with its anchors and links for the
-        combined document), and each one's (order, url) key."""
+    async def index(self, *, links: bool = False) -> tuple[list[bundle.PageDoc], list[tuple[int, str]]]:
+        """Every kept page without its Markdown (with the fragments its links name, for
+        the combined document), and each one's (order, url) key."""
         entries: list[bundle.PageDoc] = []
         keys: list[tuple[int, str]] = []
         async for page in self.crawl_order():
-            doc = page_doc(page)
-            entries.append(await render(len(doc.markdown), bundle.index_entry, doc) if anchors
-                           else replace(doc, markdown=""))
+            doc = replace(page_doc(page), markdown="")
+            if links:
+                found = await render(len(page.markdown), _fragment_links, page.markdown)
+                doc = replace(doc, fragment_links=found)
+            entries.append(doc)
             keys.append((page.order, page.url))
         return entries, keys
+
+
+def _fragment_links(markdown: str) -> frozenset[tuple[str, str]]:
+    return frozenset(bundle.linked_fragments(markdown))
+
+
+def _linked_anchors(markdown: str, linked: set[str]) -> frozenset[str]:
+    return bundle.page_anchors(markdown) & linked
 
 
 def _runs(keys: Sequence[tuple[int, str]]) -> list[list[tuple[int, str]]]:
@@ -210,10 +221,25 @@ Writer = Callable[[PageSource, Body, str, date], Awaitable[None]]
 
 
 async def write_combined(source: PageSource, body: Body, url: str, day: date) -> None:
-    index, keys = await source.index(anchors=True)
+    # Pass 1: the index and the fragments links name. Pass 2 (only pages some link
+    # names a fragment of): those pages' anchors, kept only where a link points, so the
+    # index stays small however many headings the pages have. Then the document.
+    index, keys = await source.index(links=True)
+    position_of = {key: position for position, key in enumerate(keys)}
+    by_key = bundle.Bundle(index, source_url=url).by_key
+    linked: dict[int, set[str]] = {}
+    for entry in index:
+        for key, fragment in entry.fragment_links:
+            if (target := by_key.get(key)) is not None:
+                linked.setdefault(target, set()).add(fragment)
+    del by_key
+    async for page in source.in_order([keys[target] for target in sorted(linked)]):
+        target = position_of[(page.order, page.url)]
+        anchors = await render(len(page.markdown), _linked_anchors, page.markdown, linked[target])
+        index[target] = replace(index[target], anchors=anchors)
+    del linked
     text = io.StringIO()
     writer = bundle.CombinedWriter(text, index, source_url=url, day=day)
-    position_of = {key: position for position, key in enumerate(keys)}
     sequence = [keys[position] for position in bundle.document_order(index, source_url=url)]
     async for page in source.in_order(sequence):
         body.write_text(_take(text))
@@ -232,12 +258,12 @@ def _take(text: io.StringIO) -> str:
 
 
 async def write_llms(source: PageSource, body: Body, url: str, day: date) -> None:
-    index, _ = await source.index(anchors=False)
+    index, _ = await source.index()
     body.write_text(llms_txt(index, source_url=url))
 
 
 async def write_llms_full(source: PageSource, body: Body, url: str, day: date) -> None:
-    index, keys = await source.index(anchors=False)
+    index, keys = await source.index()
     body.write_text(llms_full_head(index, source_url=url))
     known = set(keys)
     del index

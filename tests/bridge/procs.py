@@ -15,17 +15,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class BridgeProcess:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, root: Path = ROOT) -> None:
         self.env = env
+        self.root = root  # the source tree whose bridge runs (a benchmark may pass another)
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self.lines: list[str] = []
         self._drain: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 30.0) -> BridgeProcess:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BRIDGE_PORT": "0", **self.env}
+        env = {**os.environ, "PYTHONPATH": str(self.root), "BRIDGE_PORT": "0", **self.env}
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge", cwd=str(ROOT), env=env,
+            sys.executable, "-m", "bridge", cwd=str(self.root), env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         assert self.proc.stderr is not None
         async with asyncio.timeout(timeout):

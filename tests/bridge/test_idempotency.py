@@ -6,6 +6,8 @@ orchestrator is a 503 with Retry-After."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -17,7 +19,10 @@ from bridge.errors import grpc_error
 from docspasta import errors as rpc_errors
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
-from tests.bridge.support import TcpProxy
+from orchestrator.settings import OrchestratorSettings
+from processor.settings import ProcessorSettings
+from tests.bridge.support import TcpProxy, read_all
+from tests.conftest import local_crawler_settings
 from tests.support.site import FixtureSite, tree_site
 
 
@@ -114,3 +119,40 @@ def test_full_or_unreachable_orchestrator_is_503_with_retry_after() -> None:
     assert grpc_error(rpc_error(grpc.StatusCode.RESOURCE_EXHAUSTED, None)).headers["Retry-After"] == "10"
     down = grpc_error(rpc_error(grpc.StatusCode.UNAVAILABLE, 0.2))
     assert down.status == 503 and down.headers["Retry-After"] == "1"
+
+
+async def test_concurrent_requests_with_one_key_start_one_job(
+        stack: LocalStack, site: FixtureSite, make_bridge: BridgeFactory, http: aiohttp.ClientSession) -> None:
+    """Ten simultaneous POSTs with one key (a client retrying on a timeout): the request
+    id makes the orchestrator start one job, and every answer carries it and one token."""
+    site.pages.update(tree_site(2))
+    base = await make_bridge(stack)
+    body = {"url": site.url("/docs/"), "max_pages": 2}
+    answers = await asyncio.gather(*(post(http, base, body, "c0ncurrent-key-7d1f") for _ in range(10)))
+    assert {status for status, _, _ in answers} == {201}
+    assert len({(job["job_id"], job["token"]) for _, job, _ in answers}) == 1
+
+
+@pytest.fixture
+async def small_stack() -> AsyncIterator[LocalStack]:
+    """A pipeline whose orchestrator runs one job at a time: the next one queues."""
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          orchestrator=replace(OrchestratorSettings(), instance_id="test", max_active_jobs=1)) as s:
+        yield s
+
+
+async def test_job_beyond_capacity_is_201_queued(
+        small_stack: LocalStack, site: FixtureSite, make_bridge: BridgeFactory, http: aiohttp.ClientSession) -> None:
+    site.pages.update(tree_site(30))
+    site.delay = 0.2
+    base = await make_bridge(small_stack)
+    status, first, _ = await post(http, base, {"url": site.url("/docs/"), "concurrency": 1})
+    assert status == 201 and first["state"] == "running"
+    status, second, _ = await post(http, base, {"url": site.url("/docs/"), "max_pages": 2})
+    assert status == 201 and second["state"] == "queued", second
+    async with http.delete(f"{base}{first['urls']['status']}", params={"token": first["token"]}) as resp:
+        assert resp.status == 200
+    status, events = await read_all(http, f"{base}{second['urls']['events']}", params={"token": second["token"]})
+    names = [e.event for e in events]
+    assert "job_queued" in names and events[names.index("job_queued")].json["position"] >= 1
+    assert names[-1] == "job_completed"
