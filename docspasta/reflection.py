@@ -4,11 +4,19 @@ tools). grpcio-reflection implements only v1alpha; v1 is the same protocol with 
 same messages in another package, so v1 is served by the same servicer: its file
 descriptor is v1alpha's with the package renamed, added to the default descriptor pool
 (so reflection describes itself under both names), and its method handler parses and
-writes the identical wire format with v1alpha's message classes."""
+writes the identical wire format with v1alpha's message classes.
+
+The descriptors the generated Python modules register carry no comments, so reflection
+would describe the services without their documentation. ``make proto`` also writes
+``docspasta/v1/descriptors.binpb`` (the same files with source info); the servicer sends
+those file descriptors instead, so `grpcurl describe` shows every comment of the proto."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
@@ -45,12 +53,45 @@ def _register_v1_descriptor() -> None:
     pool.Add(proto)
 
 
+@cache
+def documented_files() -> dict[str, bytes]:
+    """File name -> serialized FileDescriptorProto with comments (source info), for the
+    docspasta.v1 files; empty when the descriptor set is missing."""
+    try:
+        data = resources.files("docspasta.v1").joinpath("descriptors.binpb").read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return {}
+    files = descriptor_pb2.FileDescriptorSet.FromString(data).file
+    return {f.name: f.SerializeToString() for f in files}
+
+
+class DocumentedReflectionServicer(reflection_aio.ReflectionServicer):  # type: ignore[misc]
+    """grpcio-reflection's servicer, answering with the documented file descriptors."""
+
+    def _documented(self, response: Any) -> Any:
+        if not response.HasField("file_descriptor_response"):
+            return response
+        documented = documented_files()
+        protos = response.file_descriptor_response.file_descriptor_proto
+        for i, raw in enumerate(protos):
+            name = descriptor_pb2.FileDescriptorProto.FromString(raw).name
+            if name in documented:
+                protos[i] = documented[name]
+        return response
+
+    def _file_by_filename(self, request: Any, filename: str) -> Any:
+        return self._documented(super()._file_by_filename(request, filename))
+
+    def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
+        return self._documented(super()._file_containing_symbol(request, fully_qualified_name))
+
+
 def enable(server: grpc.aio.Server, service_names: Iterable[str]) -> None:
     """Serve reflection v1 and v1alpha on ``server`` for ``service_names`` (and for the
     reflection and health services themselves, which the caller lists)."""
     _register_v1_descriptor()
     names = [*service_names, V1_SERVICE, V1ALPHA_SERVICE]
-    servicer = reflection_aio.ReflectionServicer(names)
+    servicer = DocumentedReflectionServicer(names)
     # v1alpha: grpcio-reflection's own registration.
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
     # v1: the same servicer behind the v1 method name.

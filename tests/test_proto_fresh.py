@@ -16,7 +16,7 @@ def test_generated_stubs_are_fresh(tmp_path: Path) -> None:
                    capture_output=True)
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "docspasta" / "v1").iterdir()}
     committed = {p.relative_to(ROOT): p.read_bytes() for p in (ROOT / "docspasta" / "v1").iterdir()
-                 if p.is_file() and p.suffix in (".py", ".pyi")}
+                 if p.is_file() and p.suffix in (".py", ".pyi", ".binpb")}
     assert set(fresh) == set(committed), "run `make proto`: generated files differ in name"
     stale = sorted(str(name) for name in fresh if fresh[name] != committed[name])
     assert not stale, f"run `make proto`: stale generated files {stale}"

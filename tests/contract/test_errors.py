@@ -135,3 +135,16 @@ async def test_every_stored_page_fits_a_default_4_mib_client(stack: LocalStack) 
         pages = [p async for p in stub.ListPages(processor_pb2.ListPagesRequest(job_id="big-1"), timeout=120)]
     assert [p.url for p in pages] == ["https://example.com/fits"]
     assert 4 * 1024 * 1024 - 64 * 1024 < pages[0].ByteSize() + 200_000 and pages[0].ByteSize() < 4 * 1024 * 1024
+
+
+async def test_reflection_serves_the_proto_comments(stack: LocalStack) -> None:
+    """`grpcurl describe` shows documentation: the served descriptors carry source info."""
+    found = await _reflect(stack.orchestrator_target, "grpc.reflection.v1.ServerReflection",
+                           reflection_pb2.ServerReflectionRequest(file_containing_symbol="docspasta.v1.Orchestrator"))
+    files = {f.name: f for f in (descriptor_pb2.FileDescriptorProto.FromString(b)
+                                 for b in found.file_descriptor_response.file_descriptor_proto)}
+    orchestrator = files["docspasta/v1/orchestrator.proto"]
+    comments = [loc.leading_comments for loc in orchestrator.source_code_info.location if loc.leading_comments]
+    assert any("after_sequence" in c and "UNAVAILABLE" in c for c in comments), "JobEvents' documentation"
+    assert len(comments) > 100
+    assert "docspasta/v1/common.proto" in files and files["docspasta/v1/common.proto"].source_code_info.location
