@@ -1,7 +1,7 @@
 """`make bench`: builds bench/.venv (the peers: Scrapy, html2text, trafilatura; psutil,
-py-spy) and runs every benchmark that exists: crawl, convert, events.
+py-spy) and runs every benchmark that exists: crawl, convert, events, downloads.
 
-  python bench/run_all.py [--only crawl|convert|events ...] [-- ARGS for bench/crawl/run.py]
+  python bench/run_all.py [--only crawl|convert|events|downloads ...] [-- ARGS for bench/crawl/run.py]
 
 The peers live only in bench/.venv (gitignored), never in the project's .venv. Set
 BENCH_CRAWL_ARGS (e.g. "--site flask --site 1k --rounds 2") to narrow the crawl run.
@@ -36,10 +36,10 @@ def bench_python() -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", action="append", default=[], choices=["crawl", "convert", "events"])
+    ap.add_argument("--only", action="append", default=[], choices=["crawl", "convert", "events", "downloads"])
     ap.add_argument("crawl_args", nargs="*")
     args = ap.parse_args()
-    which = args.only or ["crawl", "convert", "events"]
+    which = args.only or ["crawl", "convert", "events", "downloads"]
     python = bench_python()
     failures = 0
     for name in which:
@@ -49,7 +49,7 @@ def main() -> int:
             continue
         extra = (args.crawl_args or shlex.split(os.environ.get("BENCH_CRAWL_ARGS", ""))) if name == "crawl" else []
         # crawl and convert need the peers (bench venv; convert imports the project's converter
-        # from the tree); events runs with the project's python.
+        # from the tree); events and downloads run with the project's python.
         interpreter = python if name in ("crawl", "convert") else sys.executable
         env = {**os.environ, "PYTHONPATH": str(ROOT)} if name == "convert" else dict(os.environ)
         print(f"## {name}: {script.relative_to(ROOT)} {' '.join(extra)}", flush=True)
