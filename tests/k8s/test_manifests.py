@@ -370,10 +370,12 @@ def test_who_reaches_whom(m: Manifests) -> None:
             assert "ipBlock" not in peer, f"{name}: ingress by address"
 
 
-def test_crawler_egress_is_public_internet_and_dns_only(m: Manifests) -> None:
+@pytest.mark.parametrize("fetcher", ["crawler", "renderer"])
+def test_crawler_egress_is_public_internet_and_dns_only(m: Manifests, fetcher: str) -> None:
+    """Both workloads that fetch user-supplied URLs reach the public internet only."""
     blocks = []
     dns = False
-    for peer, ports in _peers(m, "crawler", "Egress"):
+    for peer, ports in _peers(m, fetcher, "Egress"):
         if "ipBlock" in peer:
             blocks.append(peer["ipBlock"])
         else:
