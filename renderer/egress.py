@@ -23,6 +23,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from crawler.fetch import FetchError, FetchResult, HttpFetcher
 
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 
 # Not fetched: nothing in them is text of the page.
 SKIPPED_TYPES = frozenset({"image", "media", "font", "texttrack", "manifest", "websocket", "eventsource"})
+# ... and whatever names such a file, whatever the browser calls the request (a favicon
+# is "other", a preloaded font "fetch").
+SKIPPED_EXTENSIONS = frozenset({
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico", ".bmp", ".tif", ".tiff", ".heic",
+    ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp4", ".webm", ".ogv", ".mov", ".m4v", ".mkv", ".avi",
+    ".mp3", ".ogg", ".oga", ".wav", ".flac", ".m4a", ".aac", ".opus", ".vtt"})
 # Fetched as empty: layout does not matter, and an empty sheet fires no error handler.
 EMPTY_TYPES = {"stylesheet": "text/css"}
 # Request headers the fetcher sets itself, or that belong to one hop.
@@ -72,6 +79,12 @@ class PageGuard:
     def fail(self, category: str, message: str) -> None:
         if self.failure is None:
             self.failure = PageFailed(category, message)
+
+
+def _extension(url: str) -> str:
+    path = urlsplit(url).path
+    dot = path.rfind(".")
+    return path[dot:].lower() if dot > path.rfind("/") else ""
 
 
 def forwarded_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -162,7 +175,7 @@ class Egress:
                 guard.fail("too_large", f"the page navigated more than {guard.max_navigations} times")
                 await route.abort("blockedbyclient")
                 return
-        elif kind in SKIPPED_TYPES:
+        elif kind in SKIPPED_TYPES or _extension(request.url) in SKIPPED_EXTENSIONS:
             await route.abort("blockedbyclient")
             return
         elif kind in EMPTY_TYPES:

@@ -213,7 +213,12 @@ class ProbeSite:
                                 "document.getElementById('n').textContent = 'visits ' + n;</script></body></html>",
                                 content_type=html)
         if path == "/ok":
-            return web.Response(text="<!doctype html><html><head><title>OK</title></head><body><main><h1>Fine</h1>"
+            return web.Response(text="<!doctype html><html><head><title>OK</title>"
+                                '<link rel=stylesheet href="/assets/style.css"><link rel=icon href="/assets/icon.png">'
+                                "<style>@font-face { font-family: x; src: url(/assets/font.woff2); } body { font-family: x; }"
+                                "</style></head><body><main><h1>Fine</h1>"
+                                '<img src="/assets/pic.png"><video src="/assets/movie.mp4" autoplay></video>'
+                                '<audio src="/assets/sound.mp3" autoplay></audio>'
                                 "<p id=built></p></main><script>document.getElementById('built').textContent = "
                                 "'built by script';</script></body></html>", content_type=html)
         return web.Response(text="pong", content_type="text/plain")

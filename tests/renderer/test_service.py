@@ -67,6 +67,8 @@ async def test_page_errors_have_the_crawlers_categories(probe: ProbeSite, start_
     waited = await r.stub.Render(renderer_pb2.RenderRequest(url=probe.base + "/ok", wait_selector="#built"),
                                  timeout=60)
     assert "built by script" in waited.page.html
+    # Images, fonts, media and style sheets are never fetched (nothing in them is text).
+    assert not [path for path in probe.requests if path.startswith("/assets/")], probe.requests
 
 
 @pytest.mark.parametrize(("request_fields", "field"), [
