@@ -491,8 +491,10 @@ class Renderer:
             head_line = ""
             if t is not None:
                 label = " ".join(" ".join(t.itertext()).split())
-                if t.tag in HEADINGS and label:
-                    head_line = self.heading(t, depth + 1)[0]
+                # a title that is a heading (or a <summary> holding one) stays a heading
+                h = t if t.tag in HEADINGS else next(t.iterdescendants(*HEADINGS), None)
+                if h is not None and label and " ".join(" ".join(h.itertext()).split()) == label:
+                    head_line = (self.heading(h, depth + 1) or [""])[0]
                 self.skip.add(t)
             try:
                 body = self.blocks(el, depth + 1)
@@ -740,6 +742,8 @@ class Renderer:
         if tag == "q":
             inner = self.inlines(el, depth)
             return f'"{inner}"' if inner.strip() else inner
+        if tag in BLOCK_TAGS:  # a block inside a heading or a link still starts apart
+            return " " + self.inlines(el, depth) + " "
         return self.inlines(el, depth)
 
     @staticmethod

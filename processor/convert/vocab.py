@@ -74,7 +74,7 @@ ADMONITION_KINDS = (
 ).split()
 ADMONITION_WORDS = frozenset(ADMONITION_KINDS)
 
-GLYPHS = frozenset({"¶", "#", "🔗", "§", "⚓", "🔗︎", "⚓︎", "permalink", "∞", "¤"})
+GLYPHS = frozenset({"¶", "#", "🔗", "§", "⚓", "🔗︎", "⚓︎", "permalink", "∞", "¤", "ⓘ", "ℹ", "ℹ︎"})
 PERMALINK_WORDS = frozenset(
     "headerlink anchor anchorjs-link anchor-link hash-link header-anchor permalink heading-anchor "
     "anchorlink mark".split()

@@ -1,0 +1,130 @@
+"""Build documentation sites with generators the shared corpora do not cover, from real
+documentation sources shipped in packages, into $DOCS_CORPORA/x/gen-NAME/site (the
+layout bench/quality.py reads; registry: bench/generators/corpora.json).
+
+    python3 bench/generators/build.py [--only NAME ...] [--tools /tmp/docspasta-gen]
+
+| site            | generator / theme                 | content (package)                         |
+|-----------------|-----------------------------------|-------------------------------------------|
+| gen-material    | MkDocs + Material for MkDocs      | pymdown-extensions' docs (PyPI sdist)     |
+| gen-furo        | Sphinx + Furo                     | attrs' docs (PyPI sdist; MyST + autodoc)  |
+| gen-book        | Sphinx + sphinx-book-theme        | the same attrs docs                       |
+| gen-rustdoc     | rustdoc                           | the `either` crate (Debian librust-either-dev) |
+
+Everything comes from the registries with their ordinary clients (pip into a tools
+venv, apt-get for the crate source); the builds run offline. Build logs go to
+TOOLS/logs. The sites are not committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+PIP = ["mkdocs-material==9.*", "furo", "sphinx-book-theme", "sphinx", "myst-parser"]
+SDISTS = {"attrs": "attrs==26.1.0", "pymdown-extensions": "pymdown-extensions==13.1.2"}
+SPHINX_EXT = "myst_parser,sphinx.ext.napoleon,sphinx.ext.autodoc,sphinx.ext.doctest,sphinx.ext.todo"
+
+
+def run(cmd: list[str], log: Path, **kw: object) -> None:
+    with open(log, "w") as fh:
+        subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=True, **kw)  # type: ignore[call-overload]
+
+
+def tools(root: Path) -> Path:
+    venv = root / "venv"
+    if not (venv / "bin" / "sphinx-build").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        run([str(venv / "bin" / "pip"), "install", "-q", *PIP, *SDISTS.values()], root / "logs" / "pip.log")
+    return venv / "bin"
+
+
+def sdist(root: Path, bin_: Path, name: str) -> Path:
+    src = root / "src"
+    src.mkdir(exist_ok=True)
+    found = glob.glob(str(src / f"{name.replace('-', '_')}-*.tar.gz")) + glob.glob(str(src / f"{name}-*.tar.gz"))
+    if not found:
+        run([str(bin_ / "pip"), "download", "-q", "--no-binary", ":all:", "--no-deps", "-d", str(src),
+             SDISTS[name]], root / "logs" / f"download-{name}.log")
+        found = glob.glob(str(src / f"{name.replace('-', '_')}-*.tar.gz")) + glob.glob(str(src / f"{name}-*.tar.gz"))
+    tgz = Path(found[0])
+    out = src / tgz.name.removesuffix(".tar.gz")
+    if not out.exists():
+        with tarfile.open(tgz) as tar:
+            tar.extractall(src, filter="data")
+    return out
+
+
+def build_material(root: Path, bin_: Path, dest: Path) -> None:
+    src = sdist(root, bin_, "pymdown-extensions")
+    conf = (src / "zensical.yml").read_text()
+    # The project's own doc-build helpers are not in the sdist; icons from a newer
+    # Material release are swapped for ones this release ships.
+    conf = re.sub(r"\n  - tools\.collapse_code:.*?(?=\n  - |\n[a-z])", "", conf, flags=re.S)
+    conf = re.sub(r"\n        - name: md-render\n.*?md_sub_render", "", conf, flags=re.S)
+    conf = conf.replace("check_paths: true", "check_paths: false").replace("site_url: https://", "site_url: http://")
+    conf = re.sub(r"lucide/[a-z-]+", "material/circle", conf)
+    (src / "mkdocs.yml").write_text(conf)
+    for md in (src / "docs" / "src" / "markdown").rglob("*.md"):
+        text = md.read_text()
+        if "lucide/" in text:
+            md.write_text(re.sub(r"lucide/[a-z-]+", "material/circle", text))
+    run([str(bin_ / "mkdocs"), "build", "-q", "-f", "mkdocs.yml", "-d", str(dest)], root / "logs" / "material.log",
+        cwd=src, env={**os.environ, "PYTHONPATH": str(src)})
+
+
+def build_sphinx(root: Path, bin_: Path, dest: Path, theme: str) -> None:
+    src = sdist(root, bin_, "attrs")
+    run([str(bin_ / "sphinx-build"), "-q", "-b", "html", "-D", f"html_theme={theme}", "-D",
+         f"extensions={SPHINX_EXT}", "docs", str(dest)], root / "logs" / f"sphinx-{theme}.log", cwd=src)
+
+
+def build_rustdoc(root: Path, bin_: Path, dest: Path) -> None:
+    crates = sorted(glob.glob("/usr/share/cargo/registry/either-*"))
+    if not crates:
+        run(["apt-get", "install", "-y", "-q", "librust-either-dev"], root / "logs" / "apt.log")
+        crates = sorted(glob.glob("/usr/share/cargo/registry/either-*"))
+    # rustdoc itself (cargo would resolve the crate's optional dependencies, offline)
+    run(["rustdoc", "--edition", "2018", "--crate-name", "either", "--cfg", 'feature="use_std"',
+         str(Path(crates[-1]) / "src" / "lib.rs"), "-o", str(dest)], root / "logs" / "rustdoc.log")
+
+
+SITES = {
+    "gen-material": lambda r, b, d: build_material(r, b, d),
+    "gen-furo": lambda r, b, d: build_sphinx(r, b, d, "furo"),
+    "gen-book": lambda r, b, d: build_sphinx(r, b, d, "sphinx_book_theme"),
+    "gen-rustdoc": lambda r, b, d: build_rustdoc(r, b, d),
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", action="append", default=[])
+    ap.add_argument("--tools", default=os.environ.get("DOCS_GENERATORS", "/tmp/docspasta-gen"))
+    ap.add_argument("--corpora", default=os.environ.get("DOCS_CORPORA", "/tmp/docs-corpora"))
+    args = ap.parse_args()
+    root = Path(args.tools)
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    bin_ = tools(root)
+    for name, build in SITES.items():
+        if args.only and name not in args.only:
+            continue
+        dest = Path(args.corpora) / "x" / name / "site"
+        if dest.exists():
+            print(f"{name}: {dest} exists (remove it to rebuild)")
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        build(root, bin_, dest)
+        print(f"{name}: {sum(1 for _ in dest.rglob('*.html'))} HTML files in {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
