@@ -751,8 +751,9 @@ class Renderer:
         s = inner.strip(" \t\n" + HB)  # emphasis may span a hard line break, not start with one
         if not s:
             return inner
-        if s.startswith(mark) and s.endswith(mark) and len(s) > 2 * len(mark):
-            return inner
+        if s.startswith(mark) and s.endswith(mark) and len(s) > 2 * len(mark) and not (
+                mark == "*" and s.startswith("**") and not s.startswith("***") and s.endswith("**")):
+            return inner  # already wrapped the same way (<b><b>x</b></b>); em around strong is ***x***
         head = inner[:len(inner) - len(inner.lstrip(" \t\n" + HB))]
         tail = inner[len(inner.rstrip(" \t\n" + HB)):]
         lead = (" " if head.strip(HB) else "") + (HB if HB in head else "")
