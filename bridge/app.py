@@ -79,7 +79,7 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
         clients = Clients(processor_target=settings.processor_target,
                           orchestrator_target=settings.orchestrator_target,
                           orchestrator_target_template=settings.orchestrator_target_template,
-                          orchestrator_instances=settings.orchestrator_instances)
+                          orchestrator_instances=settings.orchestrator_instances, auth=settings.auth)
         pumps = Pumps(buffer=buffer, clients=clients, instance_id=settings.instance_id,
                       lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout)
         pumps.start_reconciler()

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 
 import grpc
 
-from docspasta.rpc import insecure_channel
+from docspasta.rpc import service_channel
+from docspasta.service_auth import ServiceAuth
 from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc, processor_pb2, processor_pb2_grpc
 
 ORCHESTRATOR_SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
@@ -41,7 +42,8 @@ def job_instance(job_id: str) -> str | None:
 class Clients:
     def __init__(self, *, processor_target: str, orchestrator_target: str = "",
                  orchestrator_target_template: str = "",
-                 orchestrator_instances: Iterable[tuple[str, str]] = ()) -> None:
+                 orchestrator_instances: Iterable[tuple[str, str]] = (), auth: ServiceAuth | None = None) -> None:
+        self._auth = auth
         self.processor_target = processor_target
         self.orchestrator_target = orchestrator_target
         self.template = orchestrator_target_template
@@ -72,7 +74,7 @@ class Clients:
     def _channel(self, target: str, service: str) -> grpc.aio.Channel:
         channel = self._channels.get(target)
         if channel is None:
-            channel = insecure_channel(target, retry_services=[service])
+            channel = service_channel(target, auth=self._auth, retry_services=[service])
             self._channels[target] = channel
         return channel
 

@@ -61,6 +61,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from docspasta.service_auth import ServiceAuth
 from docspasta.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str
 
 DEFAULT_HOST = "127.0.0.1"
@@ -140,6 +141,8 @@ class BridgeSettings:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
+    # Service-to-service auth (docspasta/service_auth.py), off unless configured.
+    auth: ServiceAuth = ServiceAuth()
 
     def __post_init__(self) -> None:
         if not self.instance_id:
@@ -189,4 +192,5 @@ class BridgeSettings:
             body_timeout=env_float(env, "BRIDGE_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT, minimum=0.1),
             grace_seconds=env_float(env, "BRIDGE_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
+            auth=ServiceAuth.from_env(env),
         )

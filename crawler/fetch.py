@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextvars
 import re
 import socket
 import time
@@ -20,6 +21,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from crawler.safety import Blocked, FetchPolicy, Target, parse_ip
 from crawler.settings import CrawlerSettings
@@ -94,12 +96,20 @@ class CheckedResolver(AbstractResolver):
     lookup. aiohttp skips resolvers for IP literals: those are checked by
     ``FetchPolicy.check_url`` before every request."""
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, policy: FetchPolicy, *, proxy: tuple[str, int] | None = None) -> None:
         self._policy = policy
+        # The egress proxy's own (host, port): it is usually on a private address, and
+        # it is the one endpoint connected to when fetches go through it.
+        self._proxy = proxy
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         loop = asyncio.get_running_loop()
+        if self._proxy is not None and (host.lower(), port) == self._proxy:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, family=family)
+            return [ResolveResult(hostname=host, host=str(sockaddr[0]), port=int(sockaddr[1]), family=fam,
+                                  proto=proto, flags=socket.AI_NUMERICHOST)
+                    for fam, _, proto, _, sockaddr in infos if fam in (socket.AF_INET, socket.AF_INET6)]
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, family=family,
                                        flags=socket.AI_ADDRCONFIG)
         results: list[ResolveResult] = []
@@ -226,6 +236,16 @@ class HttpFetcher:
                                              max_url_length=settings.max_url_length)
         self._session: aiohttp.ClientSession | None = None
         self._large_bodies = asyncio.Semaphore(settings.large_bodies)
+        # CRAWLER_PROXY: every request goes through this HTTP proxy (CONNECT for https).
+        # The proxy resolves target names, so it must enforce the egress rules (README:
+        # "Egress proxy"); URL, scheme, port and IP-literal checks still run here.
+        self._proxy = settings.proxy or None
+        self._proxy_endpoint: tuple[str, int] | None = None
+        if self._proxy:
+            parsed = URL(self._proxy)
+            if parsed.host is None:
+                raise ValueError(f"CRAWLER_PROXY has no host: {self._proxy!r}")
+            self._proxy_endpoint = (parsed.host.lower(), parsed.port or 80)
 
     @property
     def policy(self) -> FetchPolicy:
@@ -233,7 +253,7 @@ class HttpFetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(resolver=CheckedResolver(self._policy),
+            connector = aiohttp.TCPConnector(resolver=CheckedResolver(self._policy, proxy=self._proxy_endpoint),
                                              limit=self._settings.connections, limit_per_host=0,
                                              ttl_dns_cache=60, enable_cleanup_closed=False)
             timeout = aiohttp.ClientTimeout(total=None, connect=self._settings.connect_timeout,
@@ -268,7 +288,8 @@ class HttpFetcher:
             return await self._read(resp, url, current, allow_non_html, redirects, started)
 
         try:
-            async with asyncio.timeout(self._settings.fetch_timeout):
+            async with asyncio.timeout(self._settings.fetch_timeout) as deadline:
+                _deadline.set(deadline)
                 result = await self._fetch(url, redirects, read, max_redirects=max_redirects, sent=sent)
         except TimeoutError:
             error = FetchError("timeout", f"no complete response within {self._settings.fetch_timeout:g} s",
@@ -332,7 +353,10 @@ class HttpFetcher:
                 if sent is not None:
                     sent[0] += 1  # counted before the attempt: a request that fails was still sent
                 async with session.request(method, target.url, headers=headers, data=data,
-                                           allow_redirects=False) as resp:
+                                           allow_redirects=False, proxy=self._proxy) as resp:
+                    if self._proxy and (refusal := _proxy_refusal(resp.status, resp.headers)):
+                        raise FetchError("blocked", refusal, status=resp.status, final_url=current,
+                                         redirects=redirects)
                     location = resp.headers.get("Location")
                     if resp.status in REDIRECT_STATUSES and location:
                         if len(redirects) >= max_redirects:
@@ -351,6 +375,13 @@ class HttpFetcher:
                 raise FetchError("blocked", str(exc), final_url=current, redirects=redirects) from None
             except FetchError:
                 raise
+            except aiohttp.ClientHttpProxyError as exc:  # a CONNECT (https) the proxy refused
+                raise FetchError("blocked", _proxy_refusal(exc.status, exc.headers or {}) or
+                                 f"the egress proxy refused the connection (HTTP {exc.status})",
+                                 status=exc.status, final_url=current, redirects=redirects) from None
+            except aiohttp.ClientProxyConnectionError:
+                raise FetchError("connect", "the egress proxy (CRAWLER_PROXY) cannot be reached", final_url=current,
+                                 redirects=redirects) from None
             except aiohttp.ClientConnectorDNSError:
                 raise FetchError("dns", "the host name could not be resolved", final_url=current,
                                  redirects=redirects) from None
@@ -468,7 +499,12 @@ class HttpFetcher:
                         if len(body) + len(piece) > limit:
                             raise too_large()
                         if len(body) + len(piece) > self._settings.large_body_bytes:
+                            # Waiting for a slot is not the site's slowness: the fetch's
+                            # deadline moves by the time waited.
+                            waited = time.monotonic()
                             await slot.acquire()
+                            if (deadline := _deadline.get()) is not None and (when := deadline.when()) is not None:
+                                deadline.reschedule(when + time.monotonic() - waited)
                         body += piece
                 except zlib.error:
                     raise FetchError("connect", f"the {encoding} body is corrupt", status=status,
@@ -477,6 +513,22 @@ class HttpFetcher:
             slot.release()
             raise
         return body, len(body), slot.release
+
+
+# Headers with which egress proxies say why they refused: Smokescreen, Squid.
+_PROXY_REASONS = ("X-Smokescreen-Error", "X-Squid-Error")
+
+
+def _proxy_refusal(status: int, headers: Mapping[str, str]) -> str:
+    """The refusal message when an egress proxy (not the site) refused the request."""
+    reason = next((headers.get(h, "") for h in _PROXY_REASONS if headers.get(h)), "")
+    if status == 407 or (reason and status in (403, 502, 503)):
+        return f"the egress proxy refused the request: {(reason or 'HTTP 407')[:200]}"
+    return ""
+
+
+# The running page fetch's deadline (an asyncio.Timeout), for _read_body.
+_deadline: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar("fetch_deadline", default=None)
 
 
 class _Slot:

@@ -16,7 +16,7 @@ SERVICE_NAME = crawler_pb2.DESCRIPTOR.services_by_name["Crawler"].full_name
 async def create_server(settings: CrawlerSettings, *, fetcher: Fetcher | None = None) -> tuple[ServiceHost, int]:
     """A started crawler server and its bound port (port 0 in ``bind`` picks a free one)."""
     fetcher = fetcher or HttpFetcher(settings=settings)
-    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, auth=settings.auth)
     crawler_pb2_grpc.add_CrawlerServicer_to_server(CrawlerService(settings=settings, fetcher=fetcher), host.server)
     host.cleanups.append(fetcher.close)
     await host.start()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from docspasta.service_auth import ServiceAuth
 from docspasta.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str
 
 DEFAULT_BIND = "127.0.0.1:50051"
@@ -26,6 +28,17 @@ DEFAULT_LARGE_BODY_BYTES = 1024 * 1024
 DEFAULT_LARGE_BODIES = 2
 
 
+def _proxy(value: str) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise SettingsError(f"CRAWLER_PROXY must be http://host:port (an HTTP proxy; https targets go "
+                            f"through CONNECT), got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CrawlerSettings:
     bind: str = DEFAULT_BIND
@@ -43,6 +56,9 @@ class CrawlerSettings:
     # connections x large_body_bytes + large_bodies x 4 x max_body_bytes at worst.
     large_body_bytes: int = DEFAULT_LARGE_BODY_BYTES
     large_bodies: int = DEFAULT_LARGE_BODIES
+    # Egress proxy for every fetch (http://host:port; CONNECT for https targets), "" for
+    # none. Pair it with a proxy that enforces egress (README: "Egress proxy").
+    proxy: str = ""
     # Longest response header line (status line or one field) and most header fields.
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
@@ -54,6 +70,8 @@ class CrawlerSettings:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
     metrics_port: int = 0
+    # Service-to-service auth (docspasta/service_auth.py), off unless configured.
+    auth: ServiceAuth = ServiceAuth()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CrawlerSettings:
@@ -80,6 +98,7 @@ class CrawlerSettings:
             max_elements=env_int(env, "CRAWLER_MAX_ELEMENTS", DEFAULT_MAX_ELEMENTS, minimum=1000),
             large_body_bytes=env_int(env, "CRAWLER_LARGE_BODY_BYTES", DEFAULT_LARGE_BODY_BYTES, minimum=1024),
             large_bodies=env_int(env, "CRAWLER_LARGE_BODIES", DEFAULT_LARGE_BODIES, minimum=1),
+            proxy=_proxy(env_str(env, "CRAWLER_PROXY", "")),
             max_header_bytes=env_int(env, "CRAWLER_MAX_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES, minimum=1024),
             max_headers=env_int(env, "CRAWLER_MAX_HEADERS", DEFAULT_MAX_HEADERS, minimum=8),
             allow_private_network=env_bool(env, "CRAWLER_ALLOW_PRIVATE_NETWORK", False),
@@ -88,4 +107,5 @@ class CrawlerSettings:
             grace_seconds=env_float(env, "CRAWLER_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "CRAWLER_METRICS_PORT", 0),
+            auth=ServiceAuth.from_env(env),
         )

@@ -17,6 +17,7 @@ from grpc_health.v1 import _async as health_aio, health, health_pb2, health_pb2_
 from docspasta import logs, metrics, reflection
 from docspasta.errors import DecodeErrorsInterceptor
 from docspasta.metrics import ObservabilityInterceptor
+from docspasta.service_auth import ServiceAuth, client_interceptors, server_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -87,20 +88,36 @@ def insecure_channel(target: str, *, retry_services: Sequence[str] = (),
         target, options=channel_options(retry_services=retry_services, max_message_bytes=max_message_bytes))
 
 
+def service_channel(target: str, *, auth: ServiceAuth | None, retry_services: Sequence[str] = (),
+                    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> grpc.aio.Channel:
+    """A channel to another Docspasta service with ``auth`` (docspasta/service_auth.py):
+    TLS when configured, the shared token on every call when set; plain otherwise."""
+    options = channel_options(retry_services=retry_services, max_message_bytes=max_message_bytes)
+    interceptors = client_interceptors(auth)
+    if auth is not None and auth.tls:
+        return grpc.aio.secure_channel(target, auth.channel_credentials(), options=options,
+                                       interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+
+
 class ServiceHost:
     """A grpc.aio server with health and reflection, bound to one address."""
 
     def __init__(self, *, service_names: Iterable[str], bind: str,
-                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, auth: ServiceAuth | None = None) -> None:
         self.service_names = list(service_names)
         label = self.service_names[0].rsplit(".", 1)[-1].lower() if self.service_names else "grpc"
         self.server = grpc.aio.server(options=server_options(max_message_bytes),
                                       # Outermost first: metrics see the decode refusals too.
-                                      interceptors=[ObservabilityInterceptor(label), DecodeErrorsInterceptor()])
+                                      interceptors=[ObservabilityInterceptor(label), *server_interceptors(auth),
+                                                    DecodeErrorsInterceptor()])
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable(self.server, [*self.service_names, health.SERVICE_NAME])
-        self.port = self.server.add_insecure_port(bind)
+        if auth is not None and auth.tls_cert_file:
+            self.port = self.server.add_secure_port(bind, auth.server_credentials())
+        else:
+            self.port = self.server.add_insecure_port(bind)
         if self.port == 0:
             raise OSError(f"cannot bind gRPC server to {bind}")
         # Async callables run at stop after health turned NOT_SERVING, before the server

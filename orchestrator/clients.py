@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
-from docspasta.rpc import insecure_channel
+from docspasta.rpc import service_channel
+from docspasta.service_auth import ServiceAuth
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc, processor_pb2, processor_pb2_grpc, renderer_pb2, renderer_pb2_grpc
 
 CRAWLER_SERVICE = "docspasta.v1.Crawler"
@@ -27,10 +28,11 @@ class RendererUnavailable(Exception):
 class Backends:
     def __init__(self, *, crawler_target: str, processor_target: str, crawl_timeout: float,
                  process_timeout: float, renderer_target: str = "", render_timeout: float = 60.0,
-                 start_renderer: Callable[[], Awaitable[str]] | None = None) -> None:
+                 start_renderer: Callable[[], Awaitable[str]] | None = None, auth: ServiceAuth | None = None) -> None:
+        self._auth = auth
         # Crawl is idempotent (a GET); Process is an idempotent upsert: both may be retried.
-        self._crawler_channel = insecure_channel(crawler_target, retry_services=[CRAWLER_SERVICE])
-        self._processor_channel = insecure_channel(processor_target, retry_services=[PROCESSOR_SERVICE])
+        self._crawler_channel = service_channel(crawler_target, auth=auth, retry_services=[CRAWLER_SERVICE])
+        self._processor_channel = service_channel(processor_target, auth=auth, retry_services=[PROCESSOR_SERVICE])
         self._crawler = crawler_pb2_grpc.CrawlerStub(self._crawler_channel)
         self._processor = processor_pb2_grpc.ProcessorStub(self._processor_channel)
         self.crawl_timeout = crawl_timeout
@@ -50,7 +52,7 @@ class Backends:
                     target = await self._start_renderer()
                 if not target:
                     raise RendererUnavailable(NO_RENDERER)
-                self._renderer_channel = insecure_channel(target, retry_services=[RENDERER_SERVICE])
+                self._renderer_channel = service_channel(target, auth=self._auth, retry_services=[RENDERER_SERVICE])
                 self._renderer = renderer_pb2_grpc.RendererStub(self._renderer_channel)
             return self._renderer
 

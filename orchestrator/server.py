@@ -31,10 +31,10 @@ async def create_server(settings: OrchestratorSettings, *, store: JobStore | Non
     backends = Backends(crawler_target=settings.crawler_target, processor_target=settings.processor_target,
                         crawl_timeout=settings.crawl_rpc_timeout, process_timeout=settings.process_rpc_timeout,
                         renderer_target=settings.renderer_target, render_timeout=settings.render_rpc_timeout,
-                        start_renderer=start_renderer)
+                        start_renderer=start_renderer, auth=settings.auth)
     registry = JobRegistry(settings=settings, backends=backends, store=store)
     try:
-        host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+        host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, auth=settings.auth)
     except BaseException:
         if own_store:
             await store.close()

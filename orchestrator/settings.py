@@ -7,6 +7,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from docspasta.service_auth import ServiceAuth
 from docspasta.settings import env_bool, env_float, env_int, env_str
 from orchestrator import budget
 
@@ -113,6 +114,8 @@ class OrchestratorSettings:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
     metrics_port: int = 0
+    # Service-to-service auth (docspasta/service_auth.py), off unless configured.
+    auth: ServiceAuth = ServiceAuth()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OrchestratorSettings:
@@ -166,4 +169,5 @@ class OrchestratorSettings:
             grace_seconds=env_float(env, "ORCHESTRATOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "ORCHESTRATOR_METRICS_PORT", 0),
+            auth=ServiceAuth.from_env(env),
         )

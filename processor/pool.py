@@ -24,6 +24,7 @@ import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import resource
 import signal
 import time
@@ -46,6 +47,15 @@ _START_SECONDS = 60.0
 _MEMORY_SHARE = 0.8
 _RESPAWN_BACKOFF = (0.1, 0.5, 2.0, 5.0)
 _SLICE = 1024 * 1024
+# How often the watchdog looks at a converting worker, and the CPU seconds past its
+# budget (the worker's own RLIMIT_CPU counts in whole seconds) before it is killed.
+_WATCH_SECONDS = 0.25
+_CPU_GRACE = 1.5
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class _OverCpu(Exception):
+    """The watchdog saw the worker past its page's CPU budget."""
 _OUT_OF_MEMORY = "the conversion ran out of the worker's memory"
 
 # (kind, value, retiring): ("ok", Converted fields) or ("too_large" | "too_slow", message);
@@ -163,15 +173,28 @@ class _Worker:
             raise TimeoutError("the conversion worker did not start")
         self.conn.recv()
 
-    def call(self, html: str, url: str, template: frozenset[int] | None = None) -> Outcome:
+    def call(self, page: list[str], url: str, template: frozenset[int] | None = None) -> Outcome:
         """Blocking: runs in one of the pool's threads. The page goes in slices, so no
-        second whole copy of it exists on this side (with the job's site template keys)."""
+        second whole copy of it exists on this side, and ``page`` (a box holding the
+        only reference to the text) is emptied once sent: the text is freed here while
+        the worker converts (with the job's site template keys)."""
+        html = page.pop()
         slices = range(0, len(html), _SLICE)
         self.conn.send((url, len(slices), template))
         for i in slices:
             self.conn.send(html[i:i + _SLICE])
+        del html
         outcome: Outcome = self.conn.recv()
         return outcome
+
+    def cpu_seconds(self) -> float:
+        """CPU time the worker used so far (from /proc; 0 when it cannot be read)."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     @property
     def alive(self) -> bool:
@@ -272,15 +295,19 @@ class ConversionPool:
         except TimeoutError:
             raise PageTooSlow("no conversion worker became free before the deadline") from None
         started = time.monotonic()
-        future = loop.run_in_executor(self._threads, worker.call, html, url, template)
+        cpu_before = worker.cpu_seconds()
+        box, html = [html], ""  # the box holds the only reference: call() frees it once sent
+        future = loop.run_in_executor(self._threads, worker.call, box, url, template)
         try:
-            async with asyncio.timeout_at(deadline):
-                outcome = await asyncio.shield(future)
+            outcome = await self._watch(worker, future, deadline, cpu_before)
         except BaseException as exc:
             # Out of time, cancelled, or the worker died: it must not go on converting.
             self._replace(worker)
             with contextlib.suppress(BaseException):
                 await future
+            if isinstance(exc, _OverCpu):
+                raise PageTooSlow(f"the conversion used more than {self.limits.cpu_seconds:g} s of CPU time "
+                                  "(stopped by the watchdog)") from None
             if isinstance(exc, TimeoutError):
                 seconds = time.monotonic() - started
                 raise PageTooSlow(f"the conversion was stopped after {seconds:.1f} s "
@@ -300,6 +327,22 @@ class ConversionPool:
         if kind == "too_slow":
             raise PageTooSlow(value)
         raise PageTooLarge(value)
+
+    async def _watch(self, worker: _Worker, future: asyncio.Future[Outcome], deadline: float | None,
+                     cpu_before: float) -> Outcome:
+        """The outcome, watching the deadline and the worker's CPU time meanwhile: the
+        worker's own SIGXCPU cannot interrupt code that runs in C for long (or may be
+        swallowed), so past its budget plus a grace the worker is killed from here."""
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = _WATCH_SECONDS if deadline is None else min(_WATCH_SECONDS, deadline - loop.time())
+            if wait <= 0:
+                raise TimeoutError
+            done, _ = await asyncio.wait({future}, timeout=wait)
+            if done:
+                return future.result()
+            if self.limits.cpu_seconds and worker.cpu_seconds() - cpu_before > self.limits.cpu_seconds + _CPU_GRACE:
+                raise _OverCpu
 
     async def close(self) -> None:
         self._closed = True

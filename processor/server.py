@@ -22,7 +22,8 @@ async def create_server(settings: ProcessorSettings, *, store: PageStore | None 
     own_pool = pool is None
     if pool is None:
         pool = await ConversionPool(workers=settings.worker_count, limits=settings.limits).start()
-    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20))
+    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20),
+                       auth=settings.auth)
     processor_pb2_grpc.add_ProcessorServicer_to_server(
         ProcessorService(settings=settings, store=store, pool=pool), host.server)
 

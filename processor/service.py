@@ -27,6 +27,7 @@ from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, looks_like_html
 from processor.convert.template import SiteTemplate, TemplateRegistry
 from processor.limits import PageTooLarge, PageTooSlow
+from processor.memory import release_free_memory
 from processor.pool import ConversionPool
 from processor.settings import ProcessorSettings
 from processor.store import PageStore, StoredPage
@@ -91,8 +92,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                                     "too slow to convert: the deadline passed while the page waited for a worker")
         became_ready = False
         try:
-            html = request.html
             left = None if deadline is None else max(0.0, deadline - loop.time())
+            html = request.html
             result: Converted = await self._pool.convert(html, request.url, timeout=left, template=keys)
             became_ready = template.add(result.template_keys)
             if keys is None:
@@ -112,6 +113,7 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         finally:
             if large:
                 self._large_pages.release()
+                release_free_memory()
         markdown_bytes = len(result.markdown.encode("utf-8"))
         if markdown_bytes > self._settings.max_markdown_bytes:
             # Stored pages are read back one per message (ListPages): a page over this

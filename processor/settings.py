@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from docspasta.service_auth import ServiceAuth
 from docspasta.settings import env_float, env_int, env_str
 from processor import limits as page
 
@@ -33,6 +34,8 @@ class ProcessorSettings:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
     metrics_port: int = 0
+    # Service-to-service auth (docspasta/service_auth.py), off unless configured.
+    auth: ServiceAuth = ServiceAuth()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ProcessorSettings:
@@ -55,6 +58,7 @@ class ProcessorSettings:
             grace_seconds=env_float(env, "PROCESSOR_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "PROCESSOR_METRICS_PORT", 0),
+            auth=ServiceAuth.from_env(env),
         )
 
     @property

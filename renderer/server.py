@@ -27,7 +27,7 @@ async def create_server(settings: RendererSettings, *,
     egress = Egress(fetcher=fetcher, max_body_bytes=settings.fetch.max_body_bytes)
     pool = BrowserPool(settings=settings, egress=egress)
     renderer = PageRenderer(settings=settings, fetcher=fetcher, pool=pool, egress=egress)
-    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind)
+    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, auth=settings.auth)
     renderer_pb2_grpc.add_RendererServicer_to_server(RendererService(settings=settings, renderer=renderer),
                                                      host.server)
     metrics.RENDER_CONTEXTS.set_function(lambda: pool.open_contexts)

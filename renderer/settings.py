@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from crawler.settings import CrawlerSettings
+from docspasta.service_auth import ServiceAuth
 from docspasta.settings import env_float, env_int, env_str
 
 DEFAULT_BIND = "127.0.0.1:50054"
@@ -72,6 +73,8 @@ class RendererSettings:
     grace_seconds: float = DEFAULT_GRACE_SECONDS
     log_level: str = "info"
     metrics_port: int = 0
+    # Service-to-service auth (docspasta/service_auth.py), off unless configured.
+    auth: ServiceAuth = ServiceAuth()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> RendererSettings:
@@ -100,4 +103,5 @@ class RendererSettings:
             grace_seconds=env_float(env, "RENDERER_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "RENDERER_METRICS_PORT", 0),
+            auth=ServiceAuth.from_env(env),
         )

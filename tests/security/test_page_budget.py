@@ -228,7 +228,8 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
     with tempfile.TemporaryDirectory() as tmp:
         # One large body at a time in the crawler: what the dev overlay (256 MiB) sets.
         async with LocalStack(crawler=replace(CRAWLER, max_body_bytes=20 * MiB, large_bodies=1),
-                              processor=replace(ProcessorSettings(), workers=2,
+                              # One worker, as the dev overlay runs it.
+                              processor=replace(ProcessorSettings(), workers=1,
                                                 limits=replace(PageLimits(), cpu_seconds=0.1)),
                               orchestrator=replace(OrchestratorSettings(), instance_id="test", max_attempts=1),
                               database_url=f"sqlite:///{tmp}/db.sqlite", processes=True) as stack:
