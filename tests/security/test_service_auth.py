@@ -59,17 +59,17 @@ async def test_a_pipeline_with_a_token_works_and_strangers_cannot_write_into_job
                           orchestrator=replace(OrchestratorSettings(), instance_id="test", auth=TOKEN)) as stack:
         # Without the token: neither a job nor a Process call that writes into one.
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await stack.orchestrator_stub().StartJob(pb.StartJobRequest(url=site.url("/docs/")), timeout=10)
+            await stack.orchestrator_stub().StartJob(pb.StartJobRequest(url=site.url("/docs/")), timeout=60)
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await stack.processor_stub().Process(processor_pb2.ProcessRequest(
-                job_id="someone-elses-job", url="http://x.test/", html="<p>spam</p>", order=1), timeout=10)
+                job_id="someone-elses-job", url="http://x.test/", html="<p>spam</p>", order=1), timeout=60)
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
         # With it: the orchestrator's own calls to the crawler and processor carry it.
         channel = service_channel(stack.orchestrator_target, auth=TOKEN)
         try:
             stub = orchestrator_pb2_grpc.OrchestratorStub(channel)
-            started = await stub.StartJob(pb.StartJobRequest(url=site.url("/docs/")), timeout=10)
+            started = await stub.StartJob(pb.StartJobRequest(url=site.url("/docs/")), timeout=60)
             events = [e async for e in stub.JobEvents(pb.JobEventsRequest(job_id=started.job_id), timeout=120)]
         finally:
             await channel.close(None)
