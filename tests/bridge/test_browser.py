@@ -251,3 +251,21 @@ async def test_restarted_server_still_lists_the_finished_job(site: FixtureSite, 
             await expect(card.locator("[data-field=results] [data-stat=pages]")).to_have_text(str(pages),
                                                                                             timeout=30_000)
             await shot(page, "09-after-restart")
+
+
+async def test_patterns_that_match_nothing_are_named(site: FixtureSite, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    docs_site(site)
+    async with serve(tmp_path) as served, browser_page(served.url) as page:
+        await page.goto(served.url + "/")
+        await page.fill("#url", site.url("/docs/"))
+        await page.click("details.options summary")
+        await page.fill("textarea[name=exclude_patterns]", "*/nothing-here/*")
+        await page.click("#start")
+        card = page.locator(".card").first
+        await expect(card).to_have_attribute("data-state", "completed", timeout=120_000)
+        warnings = card.locator("[data-field=warnings]")
+        await expect(warnings).to_contain_text("No URL matched the exclude patterns (*/nothing-here/*)")
+        await expect(card.locator("[data-field=scope]")).to_contain_text("exclude: */nothing-here/*")
+        await shot(card, "10-pattern-warning")

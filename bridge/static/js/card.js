@@ -50,6 +50,8 @@ export class JobCard {
     this.activity = new Map();
     this.failures = new Map(); // reason -> [{url, message}]
     this.totals = null;
+    this.options = {};
+    this.scope = [];
     this.results = null;
     this.el = document.getElementById("card-template").content.firstElementChild.cloneNode(true);
     this.el.dataset.jobId = this.id;
@@ -177,7 +179,12 @@ export class JobCard {
 
   apply(name, d) {
     switch (name) {
-      case "stream_connected": if (d.url) this.setUrl(d.url); this.setState("running"); break;
+      case "stream_connected":
+        if (d.url) this.setUrl(d.url);
+        this.options = isObj(d.options) ? d.options : {};
+        this.scope = Array.isArray(d.scope) ? d.scope.filter(isStr) : [];
+        this.setState("running");
+        break;
       case "job_queued": this.setState("queued"); this.showMessage(isInt(d.position) ? `Waiting for a free worker (position ${d.position}).` : "Waiting for a free worker."); break;
       case "job_resumed": this.setState("running"); this.showMessage(""); break;
       case "url_started": if (this.el.dataset.state === "queued") { this.setState("running"); this.showMessage(""); }

@@ -104,6 +104,23 @@ export class Results {
       box.append(det);
     }
     box.hidden = !box.childElementCount;
+    // Patterns that did nothing, as the CLI warns (docs/scope.md has the pattern forms).
+    const o = this.card.options || {};
+    const list = (v) => (Array.isArray(v) ? v.filter(isStr) : []);
+    const warnings = [];
+    const excluded = isObj(t.skipped) ? Number(t.skipped.excluded || 0) : 0;
+    if (this.card.done && list(o.exclude_patterns).length && excluded === 0) {
+      warnings.push(`No URL matched the exclude patterns (${list(o.exclude_patterns).join(", ")}): nothing was excluded.`);
+    }
+    if (this.card.done && list(o.include_patterns).length && this.pages.length <= 1) {
+      warnings.push(`The include patterns (${list(o.include_patterns).join(", ")}) matched no URL besides the start page.`);
+    }
+    const warn = this.q("[data-field=warnings]");
+    warn.replaceChildren(...warnings.map((w) => { const p = document.createElement("p"); p.textContent = w; return p; }));
+    warn.hidden = !warnings.length;
+    const scope = this.q("[data-field=scope]");
+    scope.textContent = this.card.scope.length ? `Scope: ${this.card.scope.join("; ")}` : "";
+    scope.hidden = !this.card.scope.length;
     const skipped = isObj(t.skipped) ? Object.entries(t.skipped).filter(([, v]) => v > 0) : [];
     const sk = this.q("[data-field=skipped]");
     sk.textContent = skipped.length ? `Skipped: ${skipped.map(([k, v]) => `${fmt.reason(k).toLowerCase()} ${fmt.count(v)}`).join(", ")}` : "";
