@@ -10,6 +10,7 @@ terminal event is not buffered yet: the registry the pump reconciler walks."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,8 @@ class EventBuffer:
         key = self.meta_key(job_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"token_hash": token_hash, "url": url, "orchestrator": orchestrator,
-                                    "timeout_seconds": repr(float(timeout_seconds))})
+                                    "timeout_seconds": repr(float(timeout_seconds)),
+                                    "created_ms": str(int(time.time() * 1000))})
             pipe.pexpire(key, self.job_ttl_ms)
             await pipe.execute()
         await self.redis.sadd(self.live_key, job_id)

@@ -164,6 +164,10 @@ class Pumps:
                     if meta is None or meta.get("terminal"):
                         await self.buffer.forget_live(job_id)
                         continue
+                    # A job created a moment ago is its creating bridge's to pump (it takes
+                    # the lease right after registering it); orphans are older than that.
+                    if time.time() * 1000 - int(meta.get("created_ms") or 0) < self.lease_ms:
+                        continue
                     if await self.ensure(job_id, meta):
                         log.info("adopted orphaned job", extra={"job_id": job_id, "instance": self.instance_id})
                         adopted += 1
