@@ -23,7 +23,7 @@ from docspasta.v1 import orchestrator_pb2 as pb, orchestrator_pb2_grpc
 from tests.bridge.support import create_job, sse_events
 from tests.support.site import FixtureSite
 
-STREAM_LIMIT = 300.0  # the longest a followed job may take, on a loaded 2-core machine
+STREAM_LIMIT = 600.0  # the longest a followed job may take, on a loaded 2-core machine
 
 
 @dataclass

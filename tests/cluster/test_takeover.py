@@ -79,7 +79,7 @@ async def wait_for_progress(stream: Stream, follower: asyncio.Task[Stream], page
         assert not stream.ended, f"the job ended early: {stream.terminal}"
         return len(stream.processed) >= target
 
-    await wait_until(moved, f"{pages} more pages processed", 120)
+    await wait_until(moved, f"{pages} more pages processed", 300)
 
 
 async def check_outcome(cluster: Cluster, http: aiohttp.ClientSession, site: FixtureSite, job: dict[str, Any],
