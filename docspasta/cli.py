@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="HTTP port (0 picks a free one)")
     serve.add_argument("--allow-private-network", action="store_true",
                        help="allow loopback/private targets and any port (your own local docs)")
+    mcp = sub.add_parser("mcp", help="a Model Context Protocol server over stdio, for LLM tools",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    mcp.add_argument("--server", metavar="URL",
+                     help="a running bridge (https://...) to crawl with; default: a local stack started here")
+    mcp.add_argument("--api-key", metavar="KEY", help="the bridge's API key (X-API-Key), with --server")
+    mcp.add_argument("--allow-private-network", action="store_true",
+                     help="(local stack) allow loopback/private targets and any port (your own local docs)")
     return parser
 
 
@@ -178,6 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(parser)
         from docspasta.serve_command import serve
         return serve(args, settings)
+    if args.command == "mcp":
+        if args.server and not args.server.startswith(("http://", "https://")):
+            parser.exit(EXIT_USAGE, "docspasta mcp: error: --server: a bridge URL (http:// or https://)\n")
+        settings = _settings(parser)
+        try:
+            from docspasta.mcp_server import run
+        except ModuleNotFoundError as exc:
+            if exc.name != "mcp" and not (exc.name or "").startswith("mcp."):
+                raise
+            parser.exit(EXIT_USAGE, "docspasta mcp: error: the MCP SDK is not installed: "
+                                    "pip install 'docspasta[mcp]'\n")
+        return run(args, settings)
     return EXIT_USAGE
 
 
