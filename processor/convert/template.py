@@ -85,6 +85,7 @@ def _fold(text: str) -> str:
 
 _HAS_DIGIT = re.compile(r"\d")
 _MAX_BLOCK = 16384
+_FOLD_MAX = 1024
 _SECTION_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _MIN_TEXT = 20
 
@@ -103,9 +104,19 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
     acc: list[list[int]] = []  # per open element: [stripped text length, link text length]
     text_len: dict[Element, int] = {}
     link_len: dict[Element, int] = {}
-    for event, el in etree.iterwalk(body, events=("start", "end")):
+    walker = etree.iterwalk(body, events=("start", "end"))
+    for event, el in walker:
         tag = el.tag
         if event == "start":
+            if tag == "pre":
+                # Code is never a template block and no pass looks inside it for text
+                # lengths: its text is taken whole (highlighted code is half the elements).
+                walker.skip_subtree()
+                t = "".join(el.itertext())
+                acc.append([len(t.strip()), 0])
+                parts.append(t)
+                pos += len(t)
+                continue
             t = el.text
             acc.append([len(t.strip()) if t else 0, 0])
             if tag == "a":
@@ -152,7 +163,8 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
         if not chunk:
             continue
         # Whitespace as the generator wrote it (the same on every page); dates folded.
-        norm = _fold(chunk) if _HAS_DIGIT.search(chunk) else chunk
+        # (a long block is not a dated footer: it is hashed as it is)
+        norm = _fold(chunk) if len(chunk) <= _FOLD_MAX and _HAS_DIGIT.search(chunk) else chunk
         digest = blake2b(norm.encode("utf-8", "replace"), digest_size=8, salt=path.to_bytes(4, "little"))
         keys[el] = int.from_bytes(digest.digest(), "little") >> 1  # fits a signed 64-bit field
         sizes[el] = (len(norm), links)
