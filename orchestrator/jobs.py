@@ -168,13 +168,12 @@ class JobRegistry:
         """The job's events from the store; ends early (``closing`` set) when this replica stops."""
         events = follow(self.store, job_id, after_sequence).__aiter__()
         closing = asyncio.create_task(self.closing.wait())
+        step: asyncio.Future[pb.JobEvent] | None = None
         try:
             while True:
                 step = asyncio.ensure_future(events.__anext__())
                 done, _ = await asyncio.wait({step, closing}, return_when=asyncio.FIRST_COMPLETED)
                 if step not in done:
-                    step.cancel()
-                    await asyncio.gather(step, return_exceptions=True)
                     return
                 try:
                     event = step.result()
@@ -182,8 +181,12 @@ class JobRegistry:
                     return
                 yield event
         finally:
-            closing.cancel()
-            await asyncio.gather(closing, return_exceptions=True)
+            # Also when the call itself is cancelled (the server stops): no read of the
+            # store may outlive it.
+            pending = [t for t in (step, closing) if t is not None and not t.done()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await events.aclose()  # type: ignore[attr-defined]
 
