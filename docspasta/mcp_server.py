@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from docspasta.cli_settings import CliSettings
 from docspasta.client import AsyncClient, ClientError, CrawlOptions, Job, Page
@@ -23,6 +23,7 @@ from docspasta.client import AsyncClient, ClientError, CrawlOptions, Job, Page
 # The SDK is the optional extra `mcp` (pip install 'docspasta[mcp]'); the CLI imports this
 # module only for `docspasta mcp`. At module level: the SDK reads the tools' annotations.
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 # Results stay small by default; every tool says how to ask for more.
 DEFAULT_PAGE_LIMIT = 50
@@ -34,6 +35,24 @@ DEFAULT_WAIT_SECONDS = 60.0
 MAX_WAIT_SECONDS = 600.0
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@contextlib.asynccontextmanager
+async def _refusals() -> AsyncIterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        raise ToolError(str(exc)) from None
+
+
+async def _ask(call: Awaitable[T]) -> T:
+    """A client call whose refusal the model reads (a ToolError carries its message;
+    any other exception reaches the model only as "Error executing tool")."""
+    try:
+        return await call
+    except ClientError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _tokens(text: str) -> int:
@@ -82,7 +101,7 @@ def _job_summary(job: Job) -> dict[str, Any]:
 
 def _bounded(value: int, low: int, high: int, name: str) -> int:
     if value < low or value > high:
-        raise ValueError(f"{name}: must be between {low} and {high}")
+        raise ToolError(f"{name}: must be between {low} and {high}")
     return value
 
 
@@ -127,8 +146,8 @@ def build_server(client: AsyncClient) -> MCPServer[Any]:
     async def pages_of(job_id: str) -> list[Page]:
         if job_id in cache:
             return cache[job_id]
-        job = await client.get(job_id)
-        pages = await client.pages(job_id)
+        job = await _ask(client.get(job_id))
+        pages = await _ask(client.pages(job_id))
         if job.terminal:  # a finished job's pages no longer change
             cache[job_id] = pages
         return pages
@@ -147,7 +166,7 @@ def build_server(client: AsyncClient) -> MCPServer[Any]:
                                timeout_seconds=timeout_seconds, include_patterns=tuple(include_patterns or ()),
                                exclude_patterns=tuple(exclude_patterns or ()),
                                allowed_domains=tuple(allowed_domains or ()), obey_robots=obey_robots, render=render)
-        job = await client.start(url, options)
+        job = await _ask(client.start(url, options))
         return {**_job_summary(job), "next": "call job_status with this job_id to wait for it"}
 
     @server.tool()
@@ -157,18 +176,23 @@ def build_server(client: AsyncClient) -> MCPServer[Any]:
         ends or wait_seconds pass, sending progress notifications (pages done of pages
         found) meanwhile; call it again to keep waiting."""
         if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
-            raise ValueError(f"wait_seconds: must be between 0 and {MAX_WAIT_SECONDS:g}")
-        job = await client.get(job_id)
+            raise ToolError(f"wait_seconds: must be between 0 and {MAX_WAIT_SECONDS:g}")
+        job = await _ask(client.get(job_id))
         if wait and not job.terminal:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait_seconds):
-                    async for event in client.events(job_id):
+                async with asyncio.timeout(wait_seconds), _refusals():
+                    # From where the job is now: what happened before is in the counters.
+                    async for event in client.events(job_id, after=job.last_sequence):
                         if event.type in ("progress", "time_update"):
                             done = int(event.data.get("processed", 0))
                             found = int(event.data.get("discovered", 0))
                             await ctx.report_progress(done, max(found, done) or None,
                                                       f"{done} pages converted, {found} found")
-            job = await client.get(job_id)
+            job = await _ask(client.get(job_id))
+        if wait:
+            done, found = job.totals.processed, job.totals.discovered
+            await ctx.report_progress(done, max(found, done) or None,
+                                      f"{job.state}: {done} pages converted, {found} found")
         out = _job_summary(job)
         out["next"] = ("list_pages / read_page / read_document" if job.terminal
                        else "still running: call job_status again (or read what is done so far)")
@@ -180,7 +204,7 @@ def build_server(client: AsyncClient) -> MCPServer[Any]:
         time from `offset` (next_offset is where the next call starts; null at the end)."""
         _bounded(limit, 1, MAX_PAGE_LIMIT, "limit")
         if offset < 0:
-            raise ValueError("offset: must be 0 or more")
+            raise ToolError("offset: must be 0 or more")
         pages = await pages_of(job_id)
         window = pages[offset:offset + limit]
         end = offset + len(window)
@@ -197,19 +221,19 @@ def build_server(client: AsyncClient) -> MCPServer[Any]:
         _bounded(chunk_tokens, MIN_CHUNK_TOKENS, MAX_CHUNK_TOKENS, "chunk_tokens")
         pages = await pages_of(job_id)
         if (url is None) == (index is None):
-            raise ValueError("give url or index (from list_pages)")
+            raise ToolError("give url or index (from list_pages)")
         if index is not None:
             if not 0 <= index < len(pages):
-                raise ValueError(f"index: the job has {len(pages)} pages (0 to {len(pages) - 1})")
+                raise ToolError(f"index: the job has {len(pages)} pages (0 to {len(pages) - 1})")
             page = pages[index]
         else:
             found = [p for p in pages if p.url == url]
             if not found:
-                raise ValueError(f"url: no stored page {url!r}; list_pages shows the job's pages")
+                raise ToolError(f"url: no stored page {url!r}; list_pages shows the job's pages")
             page = found[0]
         parts = chunk_text(page.markdown, chunk_tokens)
         if not 0 <= chunk < len(parts):
-            raise ValueError(f"chunk: the page has {len(parts)} chunks (0 to {len(parts) - 1})")
+            raise ToolError(f"chunk: the page has {len(parts)} chunks (0 to {len(parts) - 1})")
         return {"url": page.url, "title": page.title, "tokens": page.token_estimate, "chunk": chunk,
                 "chunks": len(parts), "markdown": parts[chunk]}
 
@@ -220,17 +244,17 @@ def build_server(client: AsyncClient) -> MCPServer[Any]:
         to chunks - 1. Chunks of a finished job never change."""
         _bounded(chunk_tokens, MIN_CHUNK_TOKENS, MAX_CHUNK_TOKENS, "chunk_tokens")
         if chunk < 0:
-            raise ValueError("chunk: must be 0 or more")
-        parts = chunk_text(await client.markdown(job_id), chunk_tokens)
+            raise ToolError("chunk: must be 0 or more")
+        parts = chunk_text(await _ask(client.markdown(job_id)), chunk_tokens)
         if chunk >= len(parts):
-            raise ValueError(f"chunk: the document has {len(parts)} chunks (0 to {len(parts) - 1})")
+            raise ToolError(f"chunk: the document has {len(parts)} chunks (0 to {len(parts) - 1})")
         return {"chunk": chunk, "chunks": len(parts), "next_chunk": chunk + 1 if chunk + 1 < len(parts) else None,
                 "markdown": parts[chunk]}
 
     @server.tool()
     async def cancel(job_id: str) -> dict[str, Any]:
         """Stop a running job; the pages done so far are kept and stay readable."""
-        return _job_summary(await client.cancel(job_id))
+        return _job_summary(await _ask(client.cancel(job_id)))
 
     return server
 
