@@ -391,7 +391,8 @@ async def _write(plan: CrawlPlan, stack: object, job_id: str, source_url: str, o
 
         notes = [_partial_notice(state)] if state.interrupted or _ended(state) in ("job_timeout",) else []
         base = plan.output if plan.output is not None else Path("stdout.md")
-        spool = SectionSpool(index, source_url=source_url, split_tokens=plan.split_tokens, base=base)
+        spool = SectionSpool(index, source_url=source_url, split_tokens=plan.split_tokens, base=base,
+                             exact=plan.max_tokens is not None)
         try:
             for i in spool.bundle.order:
                 spool.add(page(i))

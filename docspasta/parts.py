@@ -62,7 +62,11 @@ class SectionSpool:
     """Sections rendered in document order (``add``), kept in a temporary file."""
 
     def __init__(self, index: Sequence[PageDoc], *, source_url: str, split_tokens: int | None = None,
-                 base: Path = Path("docs.md")) -> None:
+                 base: Path = Path("docs.md"), exact: bool = True) -> None:
+        # exact=False (a whole document, no cap to plan against): a section's count is the
+        # page's stored token_estimate plus its heading lines, so no section is counted
+        # again (the estimator was most of the CLI's own CPU per page).
+        self.exact = exact or split_tokens is not None
         self.bundle = Bundle(index, source_url=source_url)
         self.index = index
         self.source_url = source_url
@@ -89,15 +93,23 @@ class SectionSpool:
         if position is None:
             return
         text = self.bundle.section(page, self._marker)
-        pieces = [text]
+        if not self.exact:
+            self._spool(position, 0, page.token_estimate + self._tokens(
+                f"---\n<a id=\"{anchor(self.bundle.numbers[position])}\"></a>\n## {page.title or page.url}\n"
+                f"Source: {page.url}\n"), text)
+            return
         tokens = self._tokens(_plain(text))
-        if self._piece_tokens is not None and tokens > self._piece_tokens:
-            pieces = _cut(text, self._piece_tokens, self._tokens, page.title or page.url)
-        for n, piece in enumerate(pieces):
-            data = piece.encode("utf-8")
-            start = self._file.seek(0, 2)
-            self._file.write(data)
-            self.units.append(Unit(position, n, self._tokens(_plain(piece)), start, len(data)))
+        if self._piece_tokens is None or tokens <= self._piece_tokens:
+            self._spool(position, 0, tokens, text)  # counted once: it is its only piece
+            return
+        for n, piece in enumerate(_cut(text, self._piece_tokens, self._tokens, page.title or page.url)):
+            self._spool(position, n, self._tokens(_plain(piece)), piece)
+
+    def _spool(self, position: int, piece: int, tokens: int, text: str) -> None:
+        data = text.encode("utf-8")
+        start = self._file.seek(0, 2)
+        self._file.write(data)
+        self.units.append(Unit(position, piece, tokens, start, len(data)))
 
     def read(self, unit: Unit) -> str:
         self._file.seek(unit.start)
