@@ -40,7 +40,6 @@ async def cluster_redis_url() -> AsyncIterator[str]:
 async def cluster(tmp_path: Path, database_url: str, cluster_redis_url: str) -> AsyncIterator[Cluster]:
     # Short leases, so a SIGKILLed owner's jobs are adopted within seconds.
     c = Cluster(logdir=tmp_path, database_url=database_url, redis_url=cluster_redis_url,
-                bridge_env={"BRIDGE_ORCHESTRATOR_LOST_SECONDS": 4},
                 orchestrator_env={"JOB_LEASE_SECONDS": 3, "JOB_LEASE_RENEW_SECONDS": 1, "RECONCILE_SECONDS": 0.5})
     try:
         await c.start()
