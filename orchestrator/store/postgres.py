@@ -38,6 +38,7 @@ from docspasta.db import create_pg_pool
 from orchestrator.store.base import (CANCELLING, F_IN_FLIGHT, F_QUEUED, FINISHED_STATES, QUEUED, RUNNING, Batch,
                                      Finish, FrontierEntry, FrontierSummary, JobRecord, LeaseLost, NewJob,
                                      StoredEvent)
+from orchestrator.store.rows import FRONTIER_COLUMNS, JOB_COLUMNS, frontier_entry, job_record
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +113,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
-_JOB_COLUMNS = ("job_id, request_id, request_hash, url, options, state, totals, checkpoint, error, created_at, "
-                "started_at, finished_at, queue_position, owner, lease_expires_at, last_sequence")
-_FRONTIER_COLUMNS = "key, url, depth, ord, state, reason, attempts, discovered_from"
-_GET_JOB = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = $1"
+_GET_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = $1"
 _INSERT_EVENTS = ("INSERT INTO job_events (job_id, sequence, name, payload) "
                   "SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::bytea[])")
 
@@ -139,7 +137,7 @@ WITH j AS (
     INSERT INTO job_events (job_id, sequence, name, payload)
     SELECT $1, u.* FROM ok, unnest($4::integer[], $5::text[], $6::bytea[]) AS u
 ), fr AS (
-    INSERT INTO job_frontier (job_id, {_FRONTIER_COLUMNS})
+    INSERT INTO job_frontier (job_id, {FRONTIER_COLUMNS})
     SELECT $1, u.* FROM ok, unnest($7::text[], $8::text[], $9::integer[], $10::bigint[], $11::text[], $12::text[],
                                    $13::integer[], $14::text[]) AS u
     ON CONFLICT (job_id, key) DO UPDATE SET url = excluded.url, depth = excluded.depth, ord = excluded.ord,
@@ -172,18 +170,6 @@ SELECT (SELECT state FROM up), (SELECT owner FROM j), (SELECT state FROM j), (SE
 def _text(value: str) -> str:
     # PostgreSQL text cannot hold NUL (URLs and errors come from the outside world).
     return value.replace("\0", "\ufffd") if "\0" in value else value
-
-
-def _record(row: Any) -> JobRecord:
-    return JobRecord(job_id=row[0], request_id=row[1] or "", request_hash=row[2], url=row[3], options=bytes(row[4]),
-                     state=row[5], totals=bytes(row[6]), checkpoint=bytes(row[7]), error=row[8],
-                     created_at=row[9], started_at=row[10], finished_at=row[11], queue_position=row[12],
-                     owner=row[13] or "", lease_expires_at=row[14], last_sequence=row[15])
-
-
-def _entry(row: Any) -> FrontierEntry:
-    return FrontierEntry(key=row[0], url=row[1], depth=row[2], order=row[3], state=row[4], reason=row[5],
-                         attempts=row[6], discovered_from=row[7])
 
 
 async def _insert_events(conn: Any, job_id: str, events: Sequence[StoredEvent]) -> None:
@@ -315,17 +301,17 @@ class PostgresJobStore:
         async with self._require().acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK_KEY)
             if job.request_id:
-                row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE request_id = $1", job.request_id)
+                row = await conn.fetchrow(f"SELECT {JOB_COLUMNS} FROM jobs WHERE request_id = $1", job.request_id)
                 if row is not None:
-                    return _record(row), False
+                    return job_record(row), False
             waiting, top, now = await conn.fetchrow(
                 f"SELECT count(*) FILTER (WHERE state = $1), coalesce(max(queue_position), 0), {_NOW} FROM jobs",
                 QUEUED)
             starts = start and waiting == 0
             events = first_events(0 if starts else waiting + 1)
             row = await conn.fetchrow(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $10, NULL, $11, "
-                f"$12, $13, $14) RETURNING {_JOB_COLUMNS}",
+                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $10, NULL, $11, "
+                f"$12, $13, $14) RETURNING {JOB_COLUMNS}",
                 job.job_id, job.request_id or None, job.request_hash, _text(job.url), job.options,
                 RUNNING if starts else QUEUED, job.totals, job.checkpoint, now, now if starts else None, top + 1,
                 owner if starts else None, now + lease_seconds if starts else 0.0,
@@ -334,11 +320,11 @@ class PostgresJobStore:
                 await _insert_events(conn, job.job_id, events)
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, job.job_id)
         self._waiters.notify(job.job_id)
-        return _record(row), True
+        return job_record(row), True
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         row = await self._require().fetchrow(_GET_JOB, job_id)
-        return _record(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     async def claim_jobs(self, *, owner: str, lease_seconds: float, limit: int,
                          job_ids: Sequence[str] | None = None) -> list[JobRecord]:
@@ -361,14 +347,14 @@ class PostgresJobStore:
             if orphans:
                 claimed += await conn.fetch(
                     f"UPDATE jobs SET owner = $1, lease_expires_at = {_NOW} + $2 WHERE job_id = ANY($3::text[]) "
-                    f"RETURNING {_JOB_COLUMNS}", owner, lease_seconds, [r[0] for r in orphans])
+                    f"RETURNING {JOB_COLUMNS}", owner, lease_seconds, [r[0] for r in orphans])
             if queued:
                 claimed += await conn.fetch(
                     f"UPDATE jobs SET owner = $1, lease_expires_at = {_NOW} + $2, state = $4, started_at = {_NOW} "
-                    f"WHERE job_id = ANY($3::text[]) RETURNING {_JOB_COLUMNS}",
+                    f"WHERE job_id = ANY($3::text[]) RETURNING {JOB_COLUMNS}",
                     owner, lease_seconds, [r[0] for r in queued], RUNNING)
         order = {r[0]: i for i, r in enumerate([*orphans, *queued])}
-        return sorted((_record(r) for r in claimed), key=lambda rec: order[rec.job_id])
+        return sorted((job_record(r) for r in claimed), key=lambda rec: order[rec.job_id])
 
     async def renew_leases(self, *, owner: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
         if not job_ids:
@@ -385,11 +371,11 @@ class PostgresJobStore:
     async def request_cancel(self, job_id: str) -> JobRecord | None:
         pool = self._require()
         row = await pool.fetchrow(
-            f"UPDATE jobs SET state = $2 WHERE job_id = $1 AND state = $3 RETURNING {_JOB_COLUMNS}",
+            f"UPDATE jobs SET state = $2 WHERE job_id = $1 AND state = $3 RETURNING {JOB_COLUMNS}",
             job_id, CANCELLING, RUNNING)
         if row is None:
             row = await pool.fetchrow(_GET_JOB, job_id)
-        return _record(row) if row is not None else None
+        return job_record(row) if row is not None else None
 
     async def append_unowned(self, job_id: str, *, state: str, events: list[StoredEvent],
                              finish: Finish | None = None) -> bool:
@@ -452,9 +438,9 @@ class PostgresJobStore:
 
     async def live_jobs(self) -> list[JobRecord]:
         rows = await self._require().fetch(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ($1, $2, $3) ORDER BY queue_position",
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ($1, $2, $3) ORDER BY queue_position",
             QUEUED, RUNNING, CANCELLING)
-        return [_record(r) for r in rows]
+        return [job_record(r) for r in rows]
 
     # -- events --------------------------------------------------------------
 
@@ -481,21 +467,21 @@ class PostgresJobStore:
         if not keys:
             return {}
         rows = await self._require().fetch(
-            f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND key = ANY($2::text[])",
+            f"SELECT {FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND key = ANY($2::text[])",
             job_id, [_text(k) for k in keys])
-        return {r[0]: _entry(r) for r in rows}
+        return {r[0]: frontier_entry(r) for r in rows}
 
     async def frontier_queued(self, job_id: str, *, after: tuple[int, int], limit: int) -> list[FrontierEntry]:
         rows = await self._require().fetch(
-            f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND state = $2 "
+            f"SELECT {FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND state = $2 "
             "AND (depth, ord) > ($3, $4) ORDER BY depth, ord LIMIT $5", job_id, F_QUEUED, after[0], after[1], limit)
-        return [_entry(r) for r in rows]
+        return [frontier_entry(r) for r in rows]
 
     async def frontier_scan(self, job_id: str, *, after_key: str, limit: int) -> list[FrontierEntry]:
         rows = await self._require().fetch(
-            f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND key > $2 ORDER BY key LIMIT $3",
+            f"SELECT {FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = $1 AND key > $2 ORDER BY key LIMIT $3",
             job_id, after_key, limit)
-        return [_entry(r) for r in rows]
+        return [frontier_entry(r) for r in rows]
 
     async def frontier_summary(self, job_id: str) -> FrontierSummary:
         rows = await self._require().fetch(

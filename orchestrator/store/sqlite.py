@@ -21,6 +21,7 @@ import aiosqlite
 from docspasta.db import open_sqlite
 from orchestrator.store.base import (CANCELLING, FINISHED_STATES, F_IN_FLIGHT, F_QUEUED, QUEUED, RUNNING,
                                      Batch, Finish, FrontierEntry, FrontierSummary, JobRecord, LeaseLost, NewJob, StoredEvent)
+from orchestrator.store.rows import FRONTIER_COLUMNS, JOB_COLUMNS, frontier_entry, job_record
 
 VERSION_TABLE = "schema_migrations_jobs"
 DEFAULT_POLL_SECONDS = 0.5
@@ -78,23 +79,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_JOB_COLUMNS = ("job_id, request_id, request_hash, url, options, state, totals, checkpoint, error, created_at, "
-                "started_at, finished_at, queue_position, owner, lease_expires_at, last_sequence")
-_FRONTIER_COLUMNS = "key, url, depth, ord, state, reason, attempts, discovered_from"
 # SQLite's default limit of host parameters is 32766; lookups go in chunks well below it.
 _CHUNK = 500
-
-
-def _record(row: Any) -> JobRecord:
-    return JobRecord(job_id=row[0], request_id=row[1] or "", request_hash=row[2], url=row[3], options=bytes(row[4]),
-                     state=row[5], totals=bytes(row[6]), checkpoint=bytes(row[7]), error=row[8],
-                     created_at=row[9], started_at=row[10], finished_at=row[11], queue_position=row[12],
-                     owner=row[13] or "", lease_expires_at=row[14], last_sequence=row[15])
-
-
-def _entry(row: Any) -> FrontierEntry:
-    return FrontierEntry(key=row[0], url=row[1], depth=row[2], order=row[3], state=row[4], reason=row[5],
-                         attempts=row[6], discovered_from=row[7])
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -184,18 +170,18 @@ class SqliteJobStore:
             await db.execute("BEGIN IMMEDIATE")
             try:
                 if job.request_id:
-                    row = await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE request_id = ?",
+                    row = await self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE request_id = ?",
                                           (job.request_id,), db=db)
                     if row is not None:
                         await db.rollback()
-                        return _record(row), False
+                        return job_record(row), False
                 waiting = (await self._one("SELECT count(*) FROM jobs WHERE state = ?", (QUEUED,), db=db))[0]
                 top = (await self._one("SELECT coalesce(max(queue_position), 0) FROM jobs", db=db))[0]
                 now = self._clock()
                 starts = start and waiting == 0
                 events = first_events(0 if starts else waiting + 1)
                 await db.execute(
-                    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, NULL, ?, ?, ?, ?)",
+                    f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, NULL, ?, ?, ?, ?)",
                     (job.job_id, job.request_id or None, job.request_hash, job.url, job.options,
                      RUNNING if starts else QUEUED, job.totals, job.checkpoint, now, now if starts else None,
                      top + 1, owner if starts else None, now + lease_seconds if starts else 0.0,
@@ -206,13 +192,13 @@ class SqliteJobStore:
             except BaseException:
                 await db.rollback()
                 raise
-            row = await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job.job_id,), db=db)
+            row = await self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job.job_id,), db=db)
         self._notifier.notify(job.job_id)
-        return _record(row), True
+        return job_record(row), True
 
     async def get_job(self, job_id: str) -> JobRecord | None:
-        row = await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,))
-        return _record(row) if row is not None else None
+        row = await self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,))
+        return job_record(row) if row is not None else None
 
     async def claim_jobs(self, *, owner: str, lease_seconds: float, limit: int,
                          job_ids: Sequence[str] | None = None) -> list[JobRecord]:
@@ -247,8 +233,8 @@ class SqliteJobStore:
                 raise
             records = []
             for job_id in ids:
-                row = await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,), db=db)
-                records.append(_record(row))
+                row = await self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,), db=db)
+                records.append(job_record(row))
         return records
 
     async def renew_leases(self, *, owner: str, job_ids: Sequence[str], lease_seconds: float) -> set[str]:
@@ -285,8 +271,8 @@ class SqliteJobStore:
             except BaseException:
                 await db.rollback()
                 raise
-            row = await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,), db=db)
-        return _record(row) if row is not None else None
+            row = await self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,), db=db)
+        return job_record(row) if row is not None else None
 
     async def append_unowned(self, job_id: str, *, state: str, events: list[StoredEvent],
                              finish: Finish | None = None) -> bool:
@@ -337,7 +323,7 @@ class SqliteJobStore:
                     last = batch.events[-1].sequence
                 if batch.frontier:
                     await db.executemany(
-                        f"INSERT INTO job_frontier (job_id, {_FRONTIER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        f"INSERT INTO job_frontier (job_id, {FRONTIER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT (job_id, key) DO UPDATE SET url = excluded.url, depth = excluded.depth, "
                         "ord = excluded.ord, state = excluded.state, reason = excluded.reason, "
                         "attempts = excluded.attempts, discovered_from = excluded.discovered_from",
@@ -389,9 +375,9 @@ class SqliteJobStore:
         return len(ids)
 
     async def live_jobs(self) -> list[JobRecord]:
-        rows = await self._all(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN (?, ?, ?) ORDER BY queue_position",
+        rows = await self._all(f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN (?, ?, ?) ORDER BY queue_position",
                                (QUEUED, RUNNING, CANCELLING))
-        return [_record(r) for r in rows]
+        return [job_record(r) for r in rows]
 
     # -- events --------------------------------------------------------------
 
@@ -415,21 +401,21 @@ class SqliteJobStore:
     async def frontier_lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, FrontierEntry]:
         found: dict[str, FrontierEntry] = {}
         for chunk in _chunks(list(keys)):
-            rows = await self._all(f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = ? "
+            rows = await self._all(f"SELECT {FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = ? "
                                    f"AND key IN ({', '.join('?' * len(chunk))})", (job_id, *chunk))
-            found.update((r[0], _entry(r)) for r in rows)
+            found.update((r[0], frontier_entry(r)) for r in rows)
         return found
 
     async def frontier_queued(self, job_id: str, *, after: tuple[int, int], limit: int) -> list[FrontierEntry]:
-        rows = await self._all(f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = ? AND state = ? "
+        rows = await self._all(f"SELECT {FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = ? AND state = ? "
                                "AND (depth, ord) > (?, ?) ORDER BY depth, ord LIMIT ?",
                                (job_id, F_QUEUED, after[0], after[1], limit))
-        return [_entry(r) for r in rows]
+        return [frontier_entry(r) for r in rows]
 
     async def frontier_scan(self, job_id: str, *, after_key: str, limit: int) -> list[FrontierEntry]:
-        rows = await self._all(f"SELECT {_FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = ? AND key > ? "
+        rows = await self._all(f"SELECT {FRONTIER_COLUMNS} FROM job_frontier WHERE job_id = ? AND key > ? "
                                "ORDER BY key LIMIT ?", (job_id, after_key, limit))
-        return [_entry(r) for r in rows]
+        return [frontier_entry(r) for r in rows]
 
     async def frontier_summary(self, job_id: str) -> FrontierSummary:
         rows = await self._all("SELECT state, count(*), max(ord) FROM job_frontier WHERE job_id = ? GROUP BY state",
