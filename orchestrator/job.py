@@ -42,6 +42,8 @@ from orchestrator.settings import OrchestratorSettings
 from orchestrator.sitemaps import SitemapReader
 from orchestrator.traps import TRAP, TrapLimits, Traps
 
+NOT_HTML = "not_html"  # the reason a non-HTML response is skipped (as the processor's body sniffing says)
+
 log = logging.getLogger(__name__)
 
 TERMINAL_STATES = frozenset({pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED, pb.JOB_STATE_TIMEOUT,
@@ -367,6 +369,11 @@ class CrawlJob:
             released = True
             if response is None:
                 outcome = outcome or (True, "")
+            elif response.error == common_pb2.ERROR_CATEGORY_NOT_HTML:
+                # Refused by its content type (a PDF, an image, a source file): not a page,
+                # so skipped with the reason counted, never failed.
+                self._skip(item.url, NOT_HTML, response.error_message)
+                outcome = (False, NOT_HTML)
             else:
                 outcome = await self._handle(item, response)
         finally:
@@ -455,7 +462,8 @@ class CrawlJob:
         return response
 
     async def _fetch(self, item: Item) -> crawler_pb2.CrawlResponse | None:
-        """The fetch, render and retry steps; None after a final failure (reported)."""
+        """The fetch, render and retry steps; None after a final failure (reported); a
+        response refused as not HTML comes back as it is."""
         if self._render.render_directly(item.host):
             return await self._render_page(item, announced=False)
         request = crawler_pb2.CrawlRequest(url=item.url, job_id=self.job_id)
@@ -470,6 +478,8 @@ class CrawlJob:
                     self._render.shell_seen(item.host)
                     return await self._render_page(item, announced=True)
                 return response
+            if response.error == common_pb2.ERROR_CATEGORY_NOT_HTML:
+                return response  # not a page: _visit skips it
             retry = is_retryable(response) and attempt < self._max_attempts
             delay = backoff_seconds(attempt, response.retry_after_seconds) if retry else 0.0
             self.emit("url_failed", pb.UrlFailed(url=item.url, error=response.error, message=response.error_message,

@@ -74,7 +74,7 @@ async def test_404_redirect_and_non_html(stack: LocalStack, site: FixtureSite) -
     failed = {f.url.removeprefix(site.base): f for f in by_type(events, "url_failed")}
     assert failed["/docs/missing.html"].error == 4  # http_4xx, not retried
     assert failed["/docs/missing.html"].will_retry is False and site.requests["/docs/missing.html"] == 1
-    assert failed["/docs/manual"].error == 7  # not_html
+    assert "/docs/manual" not in failed  # a PDF is not a page: skipped (tests/test_non_pages.py), not failed
     crawled = {c.url.removeprefix(site.base): c for c in by_type(events, "url_crawled")}
     pages = {p.url.removeprefix(site.base) for p in await stored_pages(stack, job_id)}
     # moved.html redirects to target.html: one page, never two.
@@ -82,7 +82,8 @@ async def test_404_redirect_and_non_html(stack: LocalStack, site: FixtureSite) -
     assert not ("/docs/target.html" in pages and "/docs/moved.html" in pages)
     if "/docs/moved.html" in crawled:
         assert crawled["/docs/moved.html"].final_url.endswith("/docs/target.html")
-    assert events[-1].job_completed.totals.failed == 2
+    assert events[-1].job_completed.totals.failed == 1
+    assert events[-1].job_completed.totals.skipped["not_html"] == 1
 
 
 async def test_deadline_ends_in_timeout_with_partial_results(stack: LocalStack, site: FixtureSite) -> None:
