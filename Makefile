@@ -51,7 +51,7 @@ contract-tools:
 	@scripts/contract-tools.sh
 
 ## proto-check: buf lint (STANDARD + documented exceptions), buf format, and buf breaking
-## against the last release (proto/baseline/v0.1.0.json).
+## of each package against its baseline (v1: proto/baseline/v0.1.0.json, v2: proto/baseline/v2-initial.json).
 proto-check: contract-tools
 	scripts/lint.sh proto
 

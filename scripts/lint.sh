@@ -3,8 +3,11 @@
 #   scripts/lint.sh          everything below
 #   scripts/lint.sh proto    the contract only (`make proto-check`)
 # 1. the contract (proto/, buf from tests/contract/node_modules): buf lint (STANDARD, the
-#    exceptions documented in proto/buf.yaml), buf format (no diff), buf breaking against
-#    the last release's image (proto/baseline/v0.1.0.json);
+#    exceptions documented in proto/buf.yaml), buf format (no diff), buf breaking of each
+#    package against its own baseline image: docspasta.v1 against the last release
+#    (proto/baseline/v0.1.0.json), docspasta.v2 against its first image
+#    (proto/baseline/v2-initial.json). Each image holds one package's files only, so the
+#    other package's files are new to it and each check judges one package;
 # 2. every k8s overlay rendered and validated against the Kubernetes schemas
 #    (scripts/validate-k8s.sh), then checkov on each rendered overlay (offline; an
 #    exception is a checkov.io/skip annotation with its reason, docs/operations.md).
@@ -14,6 +17,7 @@ cd "$here"
 BUF="$here/tests/contract/node_modules/.bin/buf"
 CHECKOV="$here/build/tools/checkov/bin/checkov"
 BASELINE=${BUF_BASELINE:-baseline/v0.1.0.json}
+BASELINE_V2=${BUF_BASELINE_V2:-baseline/v2-initial.json}
 [ -x "$BUF" ] && [ -x "$CHECKOV" ] || scripts/contract-tools.sh
 
 status=0
@@ -24,8 +28,10 @@ step "buf lint"
 (cd proto && "$BUF" lint) || fail "buf lint"
 step "buf format -d --exit-code"
 (cd proto && "$BUF" format -d --exit-code) || fail "buf format: run \`cd proto && $BUF format -w\`"
-step "buf breaking --against $BASELINE"
-(cd proto && "$BUF" breaking --against "$BASELINE") || fail "buf breaking"
+step "buf breaking --against $BASELINE (docspasta.v1)"
+(cd proto && "$BUF" breaking --against "$BASELINE") || fail "buf breaking (v1)"
+step "buf breaking --against $BASELINE_V2 (docspasta.v2)"
+(cd proto && "$BUF" breaking --against "$BASELINE_V2") || fail "buf breaking (v2)"
 
 if [ "${1:-}" != proto ]; then
   out=$(mktemp -d)

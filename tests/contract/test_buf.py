@@ -24,7 +24,8 @@ def buf(*args: str, cwd: Path = PROTO) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_contract_is_lint_format_and_breaking_clean() -> None:
-    for args in (("lint",), ("format", "-d", "--exit-code"), ("breaking", "--against", "baseline/v0.1.0.json")):
+    for args in (("lint",), ("format", "-d", "--exit-code"), ("breaking", "--against", "baseline/v0.1.0.json"),
+                 ("breaking", "--against", "baseline/v2-initial.json")):
         out = buf(*args)
         assert out.returncode == 0, f"buf {' '.join(args)}:\n{out.stdout}{out.stderr}"
 
@@ -34,6 +35,11 @@ def test_every_exception_is_a_known_v1_name_and_documented() -> None:
     contract = (ROOT / "docs" / "contract.md").read_text()
     rules = re.findall(r"^    ([A-Z_]+):$", config, re.M)
     assert set(rules) == {"SERVICE_SUFFIX", "RPC_RESPONSE_STANDARD_NAME", "RPC_REQUEST_RESPONSE_UNIQUE"}
+    # v2 keeps only the AIP-131/136 ones (GetJob and CancelJob return the Job), in one file.
+    v2 = set(re.findall(r"docspasta/v2/[a-z_]+\.proto", config))
+    assert v2 == {"docspasta/v2/orchestrator.proto"}
+    service_suffix = config.split("SERVICE_SUFFIX:", 1)[1].split("\n    #", 1)[0]
+    assert "docspasta/v2/" not in service_suffix
     for rule in rules:
         assert rule in contract, f"docs/contract.md does not explain the {rule} exception"
     assert "COMMENTS" in config and "STANDARD" in config
@@ -63,3 +69,26 @@ def test_breaking_catches_a_removed_field_and_a_renamed_service(tmp_path: Path) 
     out = buf("breaking", "--against", "baseline/v0.1.0.json", cwd=copy)
     assert out.returncode != 0
     assert '"depth"' in out.stdout and "Processor" in out.stdout, out.stdout
+
+
+def test_v2_lint_needs_only_the_get_and_cancel_exceptions(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    config = copy / "buf.yaml"
+    config.write_text("\n".join(line for line in config.read_text().splitlines()
+                                if "docspasta/v2/" not in line) + "\n")
+    out = buf("lint", cwd=copy)
+    findings = [line for line in out.stdout.splitlines() if line.strip()]
+    assert out.returncode != 0 and len(findings) == 4, out.stdout
+    assert all(line.startswith("docspasta/v2/orchestrator.proto:") for line in findings), out.stdout
+    assert sum("GetJobResponse" in line for line in findings) == 1
+    assert sum("CancelJobResponse" in line for line in findings) == 1
+
+
+def test_v2_breaking_catches_a_retyped_field(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    path = copy / "docspasta" / "v2" / "orchestrator.proto"
+    text = path.read_text()
+    assert "int64 last_sequence = 9;" in text
+    path.write_text(text.replace("int64 last_sequence = 9;", "int32 last_sequence = 9;", 1))
+    out = buf("breaking", "--against", "baseline/v2-initial.json", cwd=copy)
+    assert out.returncode != 0 and "last_sequence" in out.stdout, out.stdout

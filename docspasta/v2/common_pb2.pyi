@@ -1,0 +1,63 @@
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorCategory(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_CATEGORY_UNSPECIFIED: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_TIMEOUT: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_DNS: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_CONNECT: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_HTTP_4XX: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_HTTP_5XX: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_TOO_LARGE: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_NOT_HTML: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_BLOCKED: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_INVALID: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_ROBOTS: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_PROCESSING: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_TOO_SLOW: _ClassVar[ErrorCategory]
+    ERROR_CATEGORY_REQUEST_BUDGET: _ClassVar[ErrorCategory]
+
+class SkipReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SKIP_REASON_UNSPECIFIED: _ClassVar[SkipReason]
+    SKIP_REASON_DUPLICATE: _ClassVar[SkipReason]
+    SKIP_REASON_ROBOTS: _ClassVar[SkipReason]
+    SKIP_REASON_OUT_OF_SCOPE: _ClassVar[SkipReason]
+    SKIP_REASON_EXCLUDED: _ClassVar[SkipReason]
+    SKIP_REASON_NON_PAGE: _ClassVar[SkipReason]
+    SKIP_REASON_TRAP: _ClassVar[SkipReason]
+    SKIP_REASON_MAX_DEPTH: _ClassVar[SkipReason]
+    SKIP_REASON_MAX_PAGES: _ClassVar[SkipReason]
+    SKIP_REASON_INVALID: _ClassVar[SkipReason]
+    SKIP_REASON_REQUEST_BUDGET: _ClassVar[SkipReason]
+    SKIP_REASON_NOT_HTML: _ClassVar[SkipReason]
+ERROR_CATEGORY_UNSPECIFIED: ErrorCategory
+ERROR_CATEGORY_TIMEOUT: ErrorCategory
+ERROR_CATEGORY_DNS: ErrorCategory
+ERROR_CATEGORY_CONNECT: ErrorCategory
+ERROR_CATEGORY_HTTP_4XX: ErrorCategory
+ERROR_CATEGORY_HTTP_5XX: ErrorCategory
+ERROR_CATEGORY_TOO_LARGE: ErrorCategory
+ERROR_CATEGORY_NOT_HTML: ErrorCategory
+ERROR_CATEGORY_BLOCKED: ErrorCategory
+ERROR_CATEGORY_INVALID: ErrorCategory
+ERROR_CATEGORY_ROBOTS: ErrorCategory
+ERROR_CATEGORY_PROCESSING: ErrorCategory
+ERROR_CATEGORY_TOO_SLOW: ErrorCategory
+ERROR_CATEGORY_REQUEST_BUDGET: ErrorCategory
+SKIP_REASON_UNSPECIFIED: SkipReason
+SKIP_REASON_DUPLICATE: SkipReason
+SKIP_REASON_ROBOTS: SkipReason
+SKIP_REASON_OUT_OF_SCOPE: SkipReason
+SKIP_REASON_EXCLUDED: SkipReason
+SKIP_REASON_NON_PAGE: SkipReason
+SKIP_REASON_TRAP: SkipReason
+SKIP_REASON_MAX_DEPTH: SkipReason
+SKIP_REASON_MAX_PAGES: SkipReason
+SKIP_REASON_INVALID: SkipReason
+SKIP_REASON_REQUEST_BUDGET: SkipReason
+SKIP_REASON_NOT_HTML: SkipReason

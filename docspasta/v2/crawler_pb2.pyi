@@ -1,0 +1,59 @@
+import datetime
+
+from docspasta.v2 import common_pb2 as _common_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CrawlRequest(_message.Message):
+    __slots__ = ("url", "job_id", "allow_non_html", "max_requests")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_NON_HTML_FIELD_NUMBER: _ClassVar[int]
+    MAX_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    job_id: str
+    allow_non_html: bool
+    max_requests: int
+    def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., allow_non_html: _Optional[bool] = ..., max_requests: _Optional[int] = ...) -> None: ...
+
+class CrawlResponse(_message.Message):
+    __slots__ = ("url", "final_url", "status", "content_type", "html", "title", "links", "fetch_duration", "error", "error_message", "redirects", "retry_delay", "canonical_url", "nofollow", "content_length", "requests_sent")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    FINAL_URL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    HTML_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    FETCH_DURATION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REDIRECTS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_DELAY_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_URL_FIELD_NUMBER: _ClassVar[int]
+    NOFOLLOW_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_SENT_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    html: str
+    title: str
+    links: _containers.RepeatedScalarFieldContainer[str]
+    fetch_duration: _duration_pb2.Duration
+    error: _common_pb2.ErrorCategory
+    error_message: str
+    redirects: _containers.RepeatedScalarFieldContainer[str]
+    retry_delay: _duration_pb2.Duration
+    canonical_url: str
+    nofollow: bool
+    content_length: int
+    requests_sent: int
+    def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ..., requests_sent: _Optional[int] = ...) -> None: ...
