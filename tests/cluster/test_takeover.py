@@ -19,8 +19,10 @@ finish before the faults are done, then runs at full speed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -107,19 +109,32 @@ async def check_outcome(cluster: Cluster, http: aiohttp.ClientSession, site: Fix
     return rows
 
 
+@contextlib.asynccontextmanager
+async def followed_crawl(cluster: Cluster, http: aiohttp.ClientSession,
+                         site: FixtureSite) -> AsyncIterator[tuple[dict[str, Any], Stream, asyncio.Task[None]]]:
+    """A crawl of ``site`` started on bridge A and followed over SSE on bridge B. On the
+    way out the site runs at full speed again and the follower is gone."""
+    bridge_a, bridge_b = cluster.bridges
+    job = await start_crawl(http, bridge_a.base, site)
+    stream = Stream()
+    follower = asyncio.create_task(follow(http, bridge_b.base, job, stream=stream))
+    try:
+        yield job, stream, follower
+    finally:
+        site.delay = 0.0
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+
+
 def resumes(stream: Stream) -> list[dict[str, Any]]:
     return [d for d, n in zip(stream.data, stream.names, strict=True) if n == "job_resumed"]
 
 
 async def test_rolling_restart_of_the_orchestrators(
         cluster: Cluster, big_site: FixtureSite, http: aiohttp.ClientSession) -> None:
-    bridge_a, bridge_b = cluster.bridges
     began = time.monotonic()
-    job = await start_crawl(http, bridge_a.base, big_site)
-    job_id = job["job_id"]
-    stream = Stream()
-    follower = asyncio.create_task(follow(http, bridge_b.base, job, stream=stream))
-    try:
+    async with followed_crawl(cluster, http, big_site) as (job, stream, follower):
+        job_id = job["job_id"]
         victim = await wait_for_owner(cluster, job_id)
         order: list[str] = []
         heirs: list[Service] = []
@@ -139,10 +154,6 @@ async def test_rolling_restart_of_the_orchestrators(
             victim = heir
         big_site.delay = 0.0
         await follower
-    finally:
-        big_site.delay = 0.0
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
 
     assert order[0] != order[1], order
     rows = await check_outcome(cluster, http, big_site, job, stream)
@@ -155,13 +166,9 @@ async def test_rolling_restart_of_the_orchestrators(
 
 async def test_sigkill_of_the_jobs_owner(
         cluster: Cluster, big_site: FixtureSite, http: aiohttp.ClientSession) -> None:
-    bridge_a, bridge_b = cluster.bridges
     began = time.monotonic()
-    job = await start_crawl(http, bridge_a.base, big_site)
-    job_id = job["job_id"]
-    stream = Stream()
-    follower = asyncio.create_task(follow(http, bridge_b.base, job, stream=stream))
-    try:
+    async with followed_crawl(cluster, http, big_site) as (job, stream, follower):
+        job_id = job["job_id"]
         victim = await wait_for_owner(cluster, job_id)
         await wait_for_progress(stream, follower, PAGES // 3)
         killed = time.monotonic()
@@ -173,10 +180,6 @@ async def test_sigkill_of_the_jobs_owner(
         await victim.restart()  # so that both replicas replay the job below
         big_site.delay = 0.0
         await follower
-    finally:
-        big_site.delay = 0.0
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
 
     rows = await check_outcome(cluster, http, big_site, job, stream)
     [resumed] = resumes(stream)

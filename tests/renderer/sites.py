@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from aiohttp import web
 
@@ -51,13 +52,10 @@ WORDS = ("renderer browser context page request policy network script content se
          "frontier document element attribute deadline option service health metrics").split()
 
 
-def _paragraph(seed: int, n: int) -> str:
-    return " ".join(WORDS[(seed * 7 + i * 3) % len(WORDS)] for i in range(n)).capitalize() + "."
-
-
 @dataclass
-class SpaSite:
-    n_pages: int = 12
+class _LoopbackSite:
+    """What every test site shares: served on 127.0.0.1 port 0 by one catch-all handler,
+    counting the requests each path gets."""
     requests: Counter[str] = field(default_factory=Counter)
     runner: web.AppRunner | None = None
     port: int = 0
@@ -65,6 +63,26 @@ class SpaSite:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+    async def start(self) -> Self:
+        self.runner, self.port = await serve_catch_all(self._handle)
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+def _paragraph(seed: int, n: int) -> str:
+    return " ".join(WORDS[(seed * 7 + i * 3) % len(WORDS)] for i in range(n)).capitalize() + "."
+
+
+@dataclass
+class SpaSite(_LoopbackSite):
+    n_pages: int = 12
 
     def paths(self) -> list[str]:
         return ["/"] + [f"/guide/topic-{i}" for i in range(1, self.n_pages)]
@@ -97,14 +115,6 @@ class SpaSite:
             return web.Response(status=404)
         # The history-API fallback every SPA host has: any page path gets the shell.
         return web.Response(text=SHELL, content_type="text/html", status=200 if request.path in self.paths() else 404)
-
-    async def start(self) -> SpaSite:
-        self.runner, self.port = await serve_catch_all(self._handle)
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
 
 
 HOSTILE = {
@@ -175,17 +185,10 @@ def worker_js(canary_port: int) -> str:
 
 
 @dataclass
-class ProbeSite:
+class ProbeSite(_LoopbackSite):
     """Serves the SSRF probe (/ssrf), the hostile pages (/hostile/<kind>), an ordinary
     page (/ok) and an open redirect (/redirect?to=URL)."""
     canary_port: int = 0
-    requests: Counter[str] = field(default_factory=Counter)
-    runner: web.AppRunner | None = None
-    port: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -223,14 +226,6 @@ class ProbeSite:
                                 "'built by script';</script></body></html>", content_type=html)
         return web.Response(text="pong", content_type="text/plain")
 
-    async def start(self) -> ProbeSite:
-        self.runner, self.port = await serve_catch_all(self._handle)
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-
 
 DOCSIFY_ROOT = Path(__file__).resolve().parent / "docsify" / "node_modules" / "docsify" / "lib"
 DOCSIFY_INDEX = """<!doctype html><html><head><meta charset="utf-8"><title>Docsify Test Docs</title>
@@ -241,18 +236,11 @@ DOCSIFY_INDEX = """<!doctype html><html><head><meta charset="utf-8"><title>Docsi
 
 
 @dataclass
-class DocsifySite:
+class DocsifySite(_LoopbackSite):
     """A real Docsify site (the npm package, installed by `make test-sites`), in history
     router mode (pages at /guide, not #/guide: a crawl keys pages by path), served with
     the fallback every history-mode host has (any page path answers index.html)."""
     n_pages: int = 6
-    requests: Counter[str] = field(default_factory=Counter)
-    runner: web.AppRunner | None = None
-    port: int = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def paths(self) -> list[str]:
         return ["/"] + [f"/topic-{i}" for i in range(1, self.n_pages)]
@@ -295,12 +283,7 @@ class DocsifySite:
         return web.Response(text=DOCSIFY_INDEX, content_type="text/html",
                             status=200 if path in self.paths() else 404)
 
-    async def start(self) -> DocsifySite:
+    async def start(self) -> Self:
         if not (DOCSIFY_ROOT / "docsify.min.js").is_file():
             raise FileNotFoundError(f"{DOCSIFY_ROOT}: run `make test-sites` (npm ci of tests/renderer/docsify)")
-        self.runner, self.port = await serve_catch_all(self._handle)
-        return self
-
-    async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
+        return await super().start()

@@ -12,35 +12,19 @@ import contextlib
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-DEADLINE = 20.0
+from tests.support.raw_server import RawServer
 
 
 @dataclass
-class EgressProxy:
+class EgressProxy(RawServer):
     # name -> (address, port) the proxy connects to; anything else is refused
     routes: dict[str, tuple[str, int]] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)  # "GET http://..." / "CONNECT host:port"
     refused: list[str] = field(default_factory=list)
-    server: asyncio.Server | None = None
-    port: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> EgressProxy:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self.server.wait_closed()
 
     async def _refuse(self, writer: asyncio.StreamWriter, target: str) -> None:
         self.refused.append(target)
@@ -50,48 +34,39 @@ class EgressProxy:
                      + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
         await writer.drain()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
         try:
-            async with asyncio.timeout(DEADLINE):
-                head = await reader.readuntil(b"\r\n\r\n")
-                method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
-                self.seen.append(f"{method} {target}")
-                if method == "CONNECT":
-                    host, _, port = target.rpartition(":")
-                    route = self.routes.get(f"{host}:{port}")
-                    if route is None:
-                        await self._refuse(writer, target)
-                        return
-                    up_reader, up_writer = await asyncio.open_connection(*route)
-                    writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    await self._pipe(reader, writer, up_reader, up_writer)
-                    return
-                parts = urlsplit(target)
-                route = self.routes.get(f"{parts.hostname}:{parts.port or 80}")
-                if route is None:
-                    await self._refuse(writer, parts.netloc)
-                    return
-                up_reader, up_writer = await asyncio.open_connection(*route)
-                path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                headers = [ln for ln in lines if ln and not ln.lower().startswith(("connection:", "proxy-"))]
-                up_writer.write((f"{method} {path} HTTP/1.1\r\n" + "\r\n".join([*headers, "Connection: close"])
-                                 + "\r\n\r\n").encode("latin-1"))
-                await up_writer.drain()
-                while data := await up_reader.read(65536):
-                    writer.write(data)
-                    await writer.drain()
-                up_writer.close()
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(BaseException):
-                await writer.wait_closed()
-            self._tasks.discard(task)
+            method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+        except ValueError:  # not a request line: the client's problem, not the test's
+            return
+        self.seen.append(f"{method} {target}")
+        if method == "CONNECT":
+            host, _, port = target.rpartition(":")
+            route = self.routes.get(f"{host}:{port}")
+            if route is None:
+                await self._refuse(writer, target)
+                return
+            up_reader, up_writer = await asyncio.open_connection(*route)
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            await self._pipe(reader, writer, up_reader, up_writer)
+            return
+        parts = urlsplit(target)
+        route = self.routes.get(f"{parts.hostname}:{parts.port or 80}")
+        if route is None:
+            await self._refuse(writer, parts.netloc)
+            return
+        up_reader, up_writer = await asyncio.open_connection(*route)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = head.decode("latin-1").split("\r\n")[1:]
+        headers = [ln for ln in lines if ln and not ln.lower().startswith(("connection:", "proxy-"))]
+        up_writer.write((f"{method} {path} HTTP/1.1\r\n" + "\r\n".join([*headers, "Connection: close"])
+                         + "\r\n\r\n").encode("latin-1"))
+        await up_writer.drain()
+        while data := await up_reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        up_writer.close()
 
     @staticmethod
     async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

@@ -15,11 +15,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from tests.support.raw_server import DEFAULT_DEADLINE, RawServer
+
 Writer = asyncio.StreamWriter
 RawHandler = Callable[[Writer], Awaitable[None]]
 
 # Every streaming handler gives up after this long, client or no client.
-HANDLER_DEADLINE = 20.0
+HANDLER_DEADLINE = DEFAULT_DEADLINE
 
 
 def head(status: str = "200 OK", *, content_type: str = "text/html; charset=utf-8",
@@ -48,12 +50,9 @@ def _zeros_compressed(total: int, wbits: int) -> bytes:
 
 
 @dataclass
-class HostileSite:
+class HostileSite(RawServer):
     handlers: dict[str, RawHandler] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
-    server: asyncio.Server | None = None
-    port: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def base(self) -> str:
@@ -62,44 +61,17 @@ class HostileSite:
     def url(self, path: str) -> str:
         return self.base + path
 
-    async def start(self) -> HostileSite:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            for task in list(self._tasks):
-                with contextlib.suppress(BaseException):
-                    await task
-            await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            async with asyncio.timeout(HANDLER_DEADLINE):
-                request = await reader.readuntil(b"\r\n\r\n")
-                path = request.split(b" ", 2)[1].decode("latin-1")
-                self.requests[path] += 1
-                handler = self.handlers.get(path) or self.handlers.get(path.split("?", 1)[0])
-                if handler is None:
-                    body = b"<h1>not found</h1>"
-                    writer.write(head("404 Not Found", length=len(body)) + body)
-                else:
-                    await handler(writer)
-                await writer.drain()
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(BaseException):
-                await writer.wait_closed()
-            self._tasks.discard(task)
+    async def handle(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        path = request.split(b" ", 2)[1].decode("latin-1")
+        self.requests[path] += 1
+        handler = self.handlers.get(path) or self.handlers.get(path.split("?", 1)[0])
+        if handler is None:
+            body = b"<h1>not found</h1>"
+            writer.write(head("404 Not Found", length=len(body)) + body)
+        else:
+            await handler(writer)
+        await writer.drain()
 
     # --- handler factories -------------------------------------------------------
 

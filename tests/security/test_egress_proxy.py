@@ -19,13 +19,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def hostile() -> AsyncIterator[HostileSite]:
-    site = await HostileSite().start()
-    yield site
-    await site.stop()
-
-
-@pytest.fixture
 async def proxy(hostile: HostileSite) -> AsyncIterator[EgressProxy]:
     p = await EgressProxy(routes={f"docs.test:{hostile.port}": ("127.0.0.1", hostile.port)}).start()
     yield p

@@ -74,13 +74,6 @@ class PeakRSS:
 
 
 @pytest.fixture
-async def hostile() -> AsyncIterator[HostileSite]:
-    site = await HostileSite().start()
-    yield site
-    await site.stop()
-
-
-@pytest.fixture
 async def fetcher() -> AsyncIterator[HttpFetcher]:
     f = HttpFetcher(settings=SETTINGS)
     yield f

@@ -45,13 +45,6 @@ CRAWLER = replace(CrawlerSettings(), bind="127.0.0.1:0", allow_private_network=T
 
 
 @pytest.fixture
-async def hostile() -> AsyncIterator[HostileSite]:
-    site = await HostileSite().start()
-    yield site
-    await site.stop()
-
-
-@pytest.fixture
 async def processor() -> AsyncIterator[tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = replace(ProcessorSettings(), bind="127.0.0.1:0", database_url=f"sqlite:///{tmp}/p.db",

@@ -20,13 +20,6 @@ from tests.support.jobs import by_type, check_contract, names, run_job
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-async def hostile() -> AsyncIterator[HostileSite]:
-    site = await HostileSite().start()
-    yield site
-    await site.stop()
-
-
 def sitemap(site: HostileSite, count: int) -> bytes:
     urls = "".join(f"<url><loc>{site.base}/p/{i}</loc></url>" for i in range(count))
     return (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}'

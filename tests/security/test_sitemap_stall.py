@@ -25,13 +25,6 @@ HOSTILE_SITEMAP = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org
                    + b"<url/>" * 3_000_000 + b"</urlset>")
 
 
-@pytest.fixture
-async def hostile() -> AsyncIterator[HostileSite]:
-    site = await HostileSite().start()
-    yield site
-    await site.stop()
-
-
 def test_entries_examined_are_limited_not_only_urls_kept() -> None:
     started = time.monotonic()
     kind, urls = parse(HOSTILE_SITEMAP)
