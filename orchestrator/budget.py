@@ -133,6 +133,27 @@ class RequestBudget:
                 state.closed = (f"{host} answered {errors} of its last {len(state.recent)} requests with errors; "
                                 "the job sends it no more")
 
+    # -- resume ---------------------------------------------------------------------
+
+    def checkpoint(self) -> dict[str, object]:
+        """What was sent, for the job's resume checkpoint: a job taken over by another
+        replica (or resumed by the CLI) goes on spending the same budget instead of
+        getting a fresh one each time. Reservations are not saved: the calls they were
+        for end with the replica."""
+        return {"spent": self.spent,
+                "hosts": {h: [s.spent, s.closed] for h, s in self._hosts.items() if s.spent or s.closed}}
+
+    def restore(self, saved: object) -> None:
+        """The inverse of ``checkpoint`` (a missing or foreign value restores nothing).
+        The error breaker's window starts empty: the adopter judges the host afresh,
+        but a host it closed stays closed."""
+        if not isinstance(saved, dict):
+            return
+        self.spent = max(0, int(saved.get("spent", 0)))
+        hosts = saved.get("hosts")
+        for host, (spent, closed) in (hosts.items() if isinstance(hosts, dict) else ()):
+            self._hosts[str(host)] = _Host(spent=max(0, int(spent)), closed=str(closed))
+
     def refusal(self, url: str, host: str) -> crawler_pb2.CrawlResponse:
         """The answer of a call that was not made."""
         return crawler_pb2.CrawlResponse(url=url, final_url=url, error=common_pb2.ERROR_CATEGORY_REQUEST_BUDGET,

@@ -105,6 +105,7 @@ class CrawlJob:
         self.dedup = Dedup(job_id=job_id, store=store, writer=self.writer, cache_size=s.dedup_cache_size,
                            complete=not self.resumed)
         self.budget = RequestBudget(max_pages=options.max_pages, limits=s.budget)
+        self.budget.restore(saved.get("budget"))
         self._sitemaps = SitemapReader(self._fetch_resource, self._seed_from_sitemap,
                                        max_documents=s.max_sitemap_documents, max_urls=s.max_sitemap_urls)
         self._origins: set[str] = set()
@@ -121,6 +122,7 @@ class CrawlJob:
         self.task: asyncio.Task[None] | None = None
         # The render step (orchestrator/render.py), and the URLs whose page was rendered.
         self._render = RenderDecision(options.render_mode)
+        self._render.restore(saved.get("render_shells"))
         self._rendered: set[str] = set()
 
     # -- state -------------------------------------------------------------
@@ -148,6 +150,7 @@ class CrawlJob:
             "discovered": self.frontier.seen_count, "page_order": self._order, "calls": self._calls,
             "scope_url": self.scope.start_url, "scope_domains": list(self.scope.allowed_domains),
             "scope": self.scope.describe(), "first_error": self._first_error, "elapsed": round(self.elapsed, 3),
+            "budget": self.budget.checkpoint(), "render_shells": self._render.checkpoint(),
         }
         return self.totals().SerializeToString(), json.dumps(checkpoint, separators=(",", ":")).encode()
 

@@ -178,3 +178,12 @@ class RenderDecision:
 
     def shell_seen(self, host: str) -> None:
         self._shells[host] += 1
+
+    def checkpoint(self) -> dict[str, int]:
+        """Shells seen per host, for the job's resume checkpoint: an adopter keeps
+        rendering a host known for shells directly instead of learning it again."""
+        return dict(self._shells)
+
+    def restore(self, saved: object) -> None:
+        if isinstance(saved, dict):
+            self._shells.update({str(h): max(0, int(n)) for h, n in saved.items()})

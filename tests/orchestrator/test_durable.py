@@ -6,6 +6,7 @@ expire, and memory per job stays bounded."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -172,6 +173,18 @@ async def test_a_job_survives_a_restarted_orchestrator(replicas: Replicas, site:
         [e.SerializeToString() for e in events]
     job = await stub.GetJob(pb.GetJobRequest(job_id=job_id), timeout=10)
     assert job.state == pb.JOB_STATE_COMPLETED and job.last_sequence == len(events)
+    # The request budget carried over: what both owners sent, not only the adopter's
+    # part (calls in flight at the stop were never settled, so they may be missing).
+    store = SqliteJobStore(path=str(replicas.tmp / "jobs.db"))
+    await store.open()
+    try:
+        record = await store.get_job(job_id)
+    finally:
+        await store.close()
+    assert record is not None
+    spent = json.loads(record.checkpoint)["budget"]["spent"]
+    sent = sum(site.requests.values())
+    assert sent - resumed[0].requeued_urls <= spent <= sent, (spent, sent, resumed[0].requeued_urls)
 
 
 async def test_any_replica_answers_for_any_job(replicas: Replicas, site: FixtureSite) -> None:

@@ -3,6 +3,8 @@ when a host's pages go to the browser directly. Pure functions: no browser here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from docspasta.v1 import orchestrator_pb2 as pb
@@ -129,3 +131,15 @@ async def test_the_quick_test_agrees_with_the_full_check() -> None:
         assert await check_shell(html) == shell_reason(html)
     big_shell = SHELLS["vue"].replace("</body>", "<script>" + "var x = 1;" * 40_000 + "</script></body>")
     assert await check_shell(big_shell) is not None  # past the inline size: parsed in a thread
+
+
+def test_shells_seen_survive_a_resume() -> None:
+    decision = RenderDecision(AUTO, shells_per_host=2)
+    decision.shell_seen("spa.test")
+    decision.shell_seen("spa.test")
+    assert decision.render_directly("spa.test")
+    adopter = RenderDecision(AUTO, shells_per_host=2)
+    adopter.restore(json.loads(json.dumps(decision.checkpoint())))
+    assert adopter.render_directly("spa.test") and not adopter.render_directly("other.test")
+    adopter.restore(None)  # a checkpoint from before render decisions were saved
+    assert adopter.render_directly("spa.test")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from docspasta.v1 import common_pb2, crawler_pb2
 from orchestrator.budget import BudgetLimits, RequestBudget
 
@@ -80,3 +82,31 @@ def test_300k_404s_stop_at_the_breaker_long_before_the_budget() -> None:
         budget.settle("docs.example", granted, NOT_FOUND)
         sent += 1
     assert sent == 20  # the default window: 16 of 20 errors closes the host
+
+
+def test_a_resumed_job_goes_on_spending_the_same_budget() -> None:
+    limits = BudgetLimits(requests_per_page=1, extra_requests=9, error_window=3, error_ratio=1.0)
+    first = RequestBudget(max_pages=1, limits=limits)
+    for _ in range(4):
+        first.settle("a", first.grant("a"), OK)
+    for _ in range(3):
+        first.settle("bad", first.grant("bad"), NOT_FOUND)
+    assert first.spent == 7 and not first.open("bad")
+    in_flight = first.grant("a")  # a call the old owner never settles
+    assert in_flight > 0
+
+    # The checkpoint goes through JSON, as the job store keeps it.
+    adopter = RequestBudget(max_pages=1, limits=limits)
+    adopter.restore(json.loads(json.dumps(first.checkpoint())))
+    assert adopter.spent == 7 and adopter.reserved == 0 and adopter.left == 3
+    assert not adopter.open("bad") and "answered 3 of its last 3" in adopter.refusal_reason("bad")
+    for _ in range(3):
+        adopter.settle("a", adopter.grant("a"), OK)
+    assert adopter.exhausted and adopter.grant("a") == 0
+
+
+def test_restore_ignores_a_checkpoint_without_a_budget() -> None:
+    budget = RequestBudget(max_pages=1)
+    budget.restore(None)
+    budget.restore("garbage")
+    assert budget.spent == 0 and budget.left == budget.total
