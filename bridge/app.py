@@ -8,7 +8,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from multidict import CIMultiDict
 
+from bridge import openapi
 from bridge.api import BRIDGE, Bridge, add_routes
 from bridge.auth import Handler, RateLimiter, api_key_middleware, cors_middleware
 from bridge.buffer import EventBuffer
@@ -37,7 +39,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
-        resp = error_response(exc.status, code, exc.reason)
+        # The exception's own headers (Allow on a 405, CORS) stay; the body becomes JSON.
+        kept = CIMultiDict((k, v) for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length"))
+        resp = error_response(exc.status, code, exc.reason, headers=kept)
     except Exception:
         log.exception("request failed", extra={"path": request.path})
         resp = error_response(500, "internal", "internal error")
@@ -61,6 +65,7 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
                                        api_key_middleware(settings.api_keys)],
                           client_max_size=256 * 1024)
     add_routes(app)
+    openapi.add_route(app, settings)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC, append_version=False)
 

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict
 
 from bridge.errors import error_response
 
@@ -91,15 +92,22 @@ def cors_middleware(origins: tuple[str, ...]) -> Middleware:
             try:
                 resp = await handler(request)
             except web.HTTPException as exc:
-                resp = exc
-        if ok and not resp.prepared:
-            resp.headers["Access-Control-Allow-Origin"] = origin
-            resp.headers["Access-Control-Expose-Headers"] = "Content-Disposition, Idempotent-Replayed, Retry-After, Location"
+                # Raised on (an HTTPException returned as a response is deprecated and skips
+                # errors_middleware's JSON body), with the CORS headers it would have had.
+                _cors_headers(exc.headers, origin if ok else "")
+                raise
         if not resp.prepared:
-            resp.headers.add("Vary", "Origin")
+            _cors_headers(resp.headers, origin if ok else "")
         return resp
 
     return middleware
+
+
+def _cors_headers(headers: CIMultiDict[str], origin: str) -> None:
+    if origin:
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = "Content-Disposition, Idempotent-Replayed, Retry-After, Location"
+    headers.add("Vary", "Origin")
 
 
 def client_ip(request: web.Request, trusted_proxies: int) -> str:

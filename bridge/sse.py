@@ -30,14 +30,16 @@ class BadEventId(ValueError):
 
 def parse_last_event_id(request: web.Request) -> int:
     """The sequence to resume after: the ``Last-Event-ID`` header (set by EventSource on
-    reconnect) wins over the ``last_event_id`` query parameter (a first connection)."""
-    raw = request.headers.get("Last-Event-ID")
-    source = "Last-Event-ID"
-    if raw is None:
-        raw = request.query.get("last_event_id")
-        source = "last_event_id"
+    reconnect) wins over the ``last_event_id`` query parameter (a first connection).
+    Both are checked: a bad one is refused even when the other would win."""
+    query = _sequence(request.query.get("last_event_id"), "last_event_id")
+    header = _sequence(request.headers.get("Last-Event-ID"), "Last-Event-ID")
+    return header if header is not None else query or 0
+
+
+def _sequence(raw: str | None, source: str) -> int | None:
     if raw is None or raw.strip() == "":
-        return 0
+        return None
     raw = raw.strip()
     if not _EVENT_ID.match(raw) or int(raw) > MAX_SEQUENCE:
         raise BadEventId(f"{source}: must be a sequence number (0 to {MAX_SEQUENCE})")

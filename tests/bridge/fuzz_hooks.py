@@ -1,0 +1,56 @@
+"""Schemathesis hooks for tests/bridge/test_schemathesis.py (loaded by the CLI through
+SCHEMATHESIS_HOOKS; the test passes its fixture values in the environment).
+
+- Every start URL that the bridge would accept is pointed at the local fixture site, so
+  fuzzed jobs crawl only 127.0.0.1 (invalid URLs stay as generated: they must be refused).
+- About half the requests for a job go to the real, finished job with its token
+  (chosen by a hash of the case, so a seed gives the same run), so the fuzzer reaches
+  the downloads and the event stream, not only the 404 of an unknown job."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import schemathesis
+
+from docspasta.ids import valid_job_id
+from docspasta.urls import InvalidURL, normalize
+
+SITE_URL = os.environ.get("DOCSPASTA_FUZZ_SITE_URL", "")
+JOB_ID = os.environ.get("DOCSPASTA_FUZZ_JOB_ID", "")
+JOB_TOKEN = os.environ.get("DOCSPASTA_FUZZ_JOB_TOKEN", "")
+
+
+def _crawlable(url: Any) -> bool:
+    if not isinstance(url, str) or not url.strip():
+        return False
+    try:
+        normalize(url)
+    except (InvalidURL, ValueError):
+        return False
+    return True
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    body = case.body
+    if isinstance(body, dict) and _crawlable(body.get("url")):
+        body["url"] = SITE_URL
+    params = case.path_parameters or {}
+    job_id = params.get("job_id")
+    if isinstance(job_id, str) and valid_job_id(job_id):
+        coin = hashlib.sha256(repr((case.method, case.path, job_id)).encode()).digest()[0]
+        if coin % 2 == 0:
+            params["job_id"] = JOB_ID
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {JOB_TOKEN}"}
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    """One line per response (operation, status) for the test to check what was reached."""
+    log = os.environ.get("DOCSPASTA_FUZZ_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{case.method} {case.path} {response.status_code}\n")
