@@ -7,17 +7,23 @@ import asyncio
 from crawler.fetch import Fetcher, HttpFetcher
 from crawler.service import CrawlerService
 from crawler.settings import CrawlerSettings
+from crawler.v2.service import CrawlerServiceV2
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc
+from docspasta.v2 import crawler_pb2 as crawler_v2, crawler_pb2_grpc as crawler_v2_grpc
 
 SERVICE_NAME = crawler_pb2.DESCRIPTOR.services_by_name["Crawler"].full_name
+# docspasta.v2 beside v1 for the deprecation period (docs/contract.md).
+SERVICE_NAME_V2 = crawler_v2.DESCRIPTOR.services_by_name["CrawlerService"].full_name
 
 
 async def create_server(settings: CrawlerSettings, *, fetcher: Fetcher | None = None) -> tuple[ServiceHost, int]:
     """A started crawler server and its bound port (port 0 in ``bind`` picks a free one)."""
     fetcher = fetcher or HttpFetcher(settings=settings)
-    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, auth=settings.auth)
-    crawler_pb2_grpc.add_CrawlerServicer_to_server(CrawlerService(settings=settings, fetcher=fetcher), host.server)
+    host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, auth=settings.auth)
+    v1 = CrawlerService(settings=settings, fetcher=fetcher)
+    crawler_pb2_grpc.add_CrawlerServicer_to_server(v1, host.server)
+    crawler_v2_grpc.add_CrawlerServiceServicer_to_server(CrawlerServiceV2(v1=v1), host.server)
     host.cleanups.append(fetcher.close)
     await host.start()
     return host, host.port

@@ -54,12 +54,13 @@ _RETRY_CODES = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
 def status(code: grpc.StatusCode, message_text: str, *, reason: str,
            metadata: Mapping[str, str] | None = None,
            violations: Iterable[tuple[str, str]] = (),
-           retry_after: float | None = None, retryable: bool | None = None) -> status_pb2.Status:
+           retry_after: float | None = None, retryable: bool | None = None,
+           domain: str = DOMAIN) -> status_pb2.Status:
     """The ``google.rpc.Status`` for one refusal (see the module docstring).
     ``retryable`` False: no RetryInfo even on RESOURCE_EXHAUSTED (a page that is too large
     stays too large); None: RetryInfo on RESOURCE_EXHAUSTED and UNAVAILABLE."""
     details: list[message.Message] = [error_details_pb2.ErrorInfo(
-        reason=reason, domain=DOMAIN, metadata=dict(metadata or {}))]
+        reason=reason, domain=domain, metadata=dict(metadata or {}))]
     field_violations = [error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
                         for f, d in violations]
     if field_violations:
@@ -90,12 +91,12 @@ def to_grpc(value: status_pb2.Status) -> grpc.Status:
 async def abort(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, message_text: str, *,
                 reason: str, metadata: Mapping[str, str] | None = None,
                 violations: Iterable[tuple[str, str]] = (), retry_after: float | None = None,
-                retryable: bool | None = None) -> NoReturn:
+                retryable: bool | None = None, domain: str = DOMAIN) -> NoReturn:
     """End the call with ``code`` and the details above."""
     # grpc-stubs predates ServicerContext.abort_with_status (grpc.aio has it).
     await context.abort_with_status(to_grpc(status(  # type: ignore[attr-defined]
         code, message_text, reason=reason, metadata=metadata, violations=violations, retry_after=retry_after,
-        retryable=retryable)))
+        retryable=retryable, domain=domain)))
     raise AssertionError("abort_with_status returned")  # pragma: no cover - it always raises
 
 
@@ -182,7 +183,8 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
             except Exception:  # DecodeError, or anything a deserializer raises on garbage
                 await abort(context, grpc.StatusCode.INVALID_ARGUMENT,
                             f"the request is not a valid {_message_name(parse)} message",
-                            reason=MALFORMED_REQUEST, metadata={"method": str(details.method)})
+                            reason=MALFORMED_REQUEST, metadata={"method": str(details.method)},
+                            domain=_domain_of(details.method))
 
         if handler.unary_unary is not None:
             inner_unary = handler.unary_unary
@@ -203,6 +205,14 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
 
             return handler._replace(request_deserializer=None, unary_stream=stream)
         return handler
+
+
+def _domain_of(method: Any) -> str:
+    """The ErrorInfo domain of a call: its contract's package ("/docspasta.v2.X/Y" ->
+    "docspasta.v2"), so each API version's errors name that version."""
+    path = method.decode() if isinstance(method, bytes) else str(method)
+    package = path.lstrip("/").split("/", 1)[0].rsplit(".", 1)[0]
+    return package if package.startswith("docspasta.v") else DOMAIN
 
 
 def _message_name(parse: Callable[[bytes], Any]) -> str:

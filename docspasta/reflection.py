@@ -8,7 +8,8 @@ writes the identical wire format with v1alpha's message classes.
 
 The descriptors the generated Python modules register carry no comments, so reflection
 would describe the services without their documentation. ``make proto`` also writes
-``docspasta/v1/descriptors.binpb`` (the same files with source info); the servicer sends
+``docspasta/v1/descriptors.binpb`` and ``docspasta/v2/descriptors.binpb`` (the same
+files with source info); the servicer sends
 those file descriptors instead, so `grpcurl describe` shows every comment of the proto."""
 
 from __future__ import annotations
@@ -53,16 +54,25 @@ def _register_v1_descriptor() -> None:
     pool.Add(proto)
 
 
+# The contract's packages, each with its descriptor set from `make proto`; both are served
+# side by side for v1's deprecation period.
+CONTRACT_PACKAGES = ("docspasta.v1", "docspasta.v2")
+
+
 @cache
 def documented_files() -> dict[str, bytes]:
     """File name -> serialized FileDescriptorProto with comments (source info), for the
-    docspasta.v1 files; empty when the descriptor set is missing."""
-    try:
-        data = resources.files("docspasta.v1").joinpath("descriptors.binpb").read_bytes()
-    except (FileNotFoundError, ModuleNotFoundError):
-        return {}
-    files = descriptor_pb2.FileDescriptorSet.FromString(data).file
-    return {f.name: f.SerializeToString() for f in files}
+    docspasta.v1 and docspasta.v2 files; a package whose descriptor set is missing
+    contributes none."""
+    out: dict[str, bytes] = {}
+    for package in CONTRACT_PACKAGES:
+        try:
+            data = resources.files(package).joinpath("descriptors.binpb").read_bytes()
+        except (FileNotFoundError, ModuleNotFoundError):
+            continue
+        for f in descriptor_pb2.FileDescriptorSet.FromString(data).file:
+            out[f.name] = f.SerializeToString()
+    return out
 
 
 class DocumentedReflectionServicer(reflection_aio.ReflectionServicer):  # type: ignore[misc]

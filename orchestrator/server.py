@@ -8,13 +8,17 @@ from collections.abc import Awaitable, Callable
 from docspasta import metrics
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from docspasta.v2 import orchestrator_pb2 as orchestrator_v2, orchestrator_pb2_grpc as orchestrator_v2_grpc
 from orchestrator.clients import Backends
 from orchestrator.jobs import JobRegistry
 from orchestrator.service import OrchestratorService
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.store import JobStore, open_job_store
+from orchestrator.v2.service import OrchestratorServiceV2
 
 SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
+# docspasta.v2 beside v1 for the deprecation period (docs/contract.md).
+SERVICE_NAME_V2 = orchestrator_v2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 
 
 async def create_server(settings: OrchestratorSettings, *, store: JobStore | None = None,
@@ -34,12 +38,15 @@ async def create_server(settings: OrchestratorSettings, *, store: JobStore | Non
                         start_renderer=start_renderer, auth=settings.auth)
     registry = JobRegistry(settings=settings, backends=backends, store=store)
     try:
-        host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, auth=settings.auth)
+        host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, auth=settings.auth)
     except BaseException:
         if own_store:
             await store.close()
         raise
-    orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(OrchestratorService(registry=registry), host.server)
+    v1 = OrchestratorService(registry=registry)
+    orchestrator_pb2_grpc.add_OrchestratorServicer_to_server(v1, host.server)
+    orchestrator_v2_grpc.add_OrchestratorServiceServicer_to_server(OrchestratorServiceV2(v1=v1, registry=registry),
+                                                                   host.server)
     # Gauges read at scrape time, so they cost nothing while nobody looks.
     metrics.ACTIVE_JOBS.set_function(lambda: registry.active)
     metrics.QUEUE_DEPTH.set_function(lambda: sum(len(j.frontier) for j in registry.running()))

@@ -6,12 +6,16 @@ import asyncio
 
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
+from docspasta.v2 import processor_pb2 as processor_v2, processor_pb2_grpc as processor_v2_grpc
 from processor.pool import ConversionPool
 from processor.service import ProcessorService
 from processor.settings import ProcessorSettings
 from processor.store import PageStore, open_store
+from processor.v2.service import ProcessorServiceV2
 
 SERVICE_NAME = processor_pb2.DESCRIPTOR.services_by_name["Processor"].full_name
+# docspasta.v2 beside v1 for the deprecation period (docs/contract.md).
+SERVICE_NAME_V2 = processor_v2.DESCRIPTOR.services_by_name["ProcessorService"].full_name
 
 
 async def create_server(settings: ProcessorSettings, *, store: PageStore | None = None,
@@ -22,10 +26,11 @@ async def create_server(settings: ProcessorSettings, *, store: PageStore | None 
     own_pool = pool is None
     if pool is None:
         pool = await ConversionPool(workers=settings.worker_count, limits=settings.limits).start()
-    host = ServiceHost(service_names=[SERVICE_NAME], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20),
+    host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20),
                        auth=settings.auth)
-    processor_pb2_grpc.add_ProcessorServicer_to_server(
-        ProcessorService(settings=settings, store=store, pool=pool), host.server)
+    v1 = ProcessorService(settings=settings, store=store, pool=pool)
+    processor_pb2_grpc.add_ProcessorServicer_to_server(v1, host.server)
+    processor_v2_grpc.add_ProcessorServiceServicer_to_server(ProcessorServiceV2(v1=v1), host.server)
 
     async def cleanup() -> None:
         await store.close()

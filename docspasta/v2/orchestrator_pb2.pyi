@@ -19,6 +19,18 @@ class RenderMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RENDER_MODE_ALWAYS: _ClassVar[RenderMode]
     RENDER_MODE_NEVER: _ClassVar[RenderMode]
 
+class WebhookEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_EVENT_TYPE_UNSPECIFIED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_QUEUED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_STARTED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_PROGRESS: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_RESUMED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_COMPLETED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_FAILED: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_TIMEOUT: _ClassVar[WebhookEventType]
+    WEBHOOK_EVENT_TYPE_JOB_CANCELLED: _ClassVar[WebhookEventType]
+
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     JOB_STATE_UNSPECIFIED: _ClassVar[JobState]
@@ -33,6 +45,15 @@ RENDER_MODE_UNSPECIFIED: RenderMode
 RENDER_MODE_AUTO: RenderMode
 RENDER_MODE_ALWAYS: RenderMode
 RENDER_MODE_NEVER: RenderMode
+WEBHOOK_EVENT_TYPE_UNSPECIFIED: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_QUEUED: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_STARTED: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_PROGRESS: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_RESUMED: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_COMPLETED: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_FAILED: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_TIMEOUT: WebhookEventType
+WEBHOOK_EVENT_TYPE_JOB_CANCELLED: WebhookEventType
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_RUNNING: JobState
 JOB_STATE_COMPLETED: JobState
@@ -67,14 +88,30 @@ class JobOptions(_message.Message):
     def __init__(self, max_pages: _Optional[int] = ..., max_depth: _Optional[int] = ..., concurrency: _Optional[int] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., include_patterns: _Optional[_Iterable[str]] = ..., exclude_patterns: _Optional[_Iterable[str]] = ..., allowed_domains: _Optional[_Iterable[str]] = ..., use_sitemaps: _Optional[bool] = ..., obey_robots: _Optional[bool] = ..., render_mode: _Optional[_Union[RenderMode, str]] = ...) -> None: ...
 
 class StartJobRequest(_message.Message):
-    __slots__ = ("url", "options", "request_id")
+    __slots__ = ("url", "options", "request_id", "webhook")
     URL_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
     url: str
     options: JobOptions
     request_id: str
-    def __init__(self, url: _Optional[str] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    webhook: Webhook
+    def __init__(self, url: _Optional[str] = ..., options: _Optional[_Union[JobOptions, _Mapping]] = ..., request_id: _Optional[str] = ..., webhook: _Optional[_Union[Webhook, _Mapping]] = ...) -> None: ...
+
+class Webhook(_message.Message):
+    __slots__ = ("url", "secret", "events", "progress_every_pages", "progress_interval")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_EVERY_PAGES_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    secret: str
+    events: _containers.RepeatedScalarFieldContainer[WebhookEventType]
+    progress_every_pages: int
+    progress_interval: _duration_pb2.Duration
+    def __init__(self, url: _Optional[str] = ..., secret: _Optional[str] = ..., events: _Optional[_Iterable[_Union[WebhookEventType, str]]] = ..., progress_every_pages: _Optional[int] = ..., progress_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class StartJobResponse(_message.Message):
     __slots__ = ("job_id", "job")
