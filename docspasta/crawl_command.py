@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import shlex
@@ -14,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from rich.console import Console
@@ -24,9 +23,8 @@ from docspasta import bundle
 from docspasta.cli_settings import CliSettings
 from docspasta.events import category_name, event_json, event_name
 from docspasta.humanize import failure_text, reason_label
-from docspasta.llmstxt import llms_full_head, llms_full_section, llms_txt
-from docspasta.outputs import STDOUT, Outputs, check_dir_target, check_file_target
-from docspasta.parts import SectionSpool, Written, write_document
+from docspasta.outputs import (STDOUT, Outputs, PageTargets, Result, check_dir_target, check_file_target,
+                               write_pages)
 from docspasta.v1 import orchestrator_pb2 as pb
 from orchestrator.options import InvalidOptions, effective_options
 from orchestrator.scope import Pattern
@@ -340,13 +338,6 @@ def _totals(terminal: pb.JobEvent | None) -> pb.Totals | None:
 
 # -- the outputs --------------------------------------------------------------------------
 
-@dataclass
-class Result:
-    pages: int = 0
-    tokens: int = 0
-    document: Written | None = None
-
-
 async def _pages(stack: object, job_id: str) -> AsyncIterator[bundle.PageDoc]:
     from docspasta.v1 import processor_pb2
     call = stack.processor_stub().ListPages(  # type: ignore[attr-defined]
@@ -356,69 +347,20 @@ async def _pages(stack: object, job_id: str) -> AsyncIterator[bundle.PageDoc]:
                              token_estimate=p.token_estimate, description=p.description, depth=p.depth)
 
 
+def page_targets(plan: CrawlPlan) -> PageTargets:
+    return PageTargets(output=plan.output, jsonl=plan.jsonl, mirror=plan.mirror, llms=plan.llms,
+                       max_tokens=plan.max_tokens, split_tokens=plan.split_tokens)
+
+
+def partial_notes(state: RunState) -> list[str]:
+    """The notice a partial crawl's document opens with (none for a whole one)."""
+    return [_partial_notice(state)] if state.interrupted or _ended(state) in ("job_timeout",) else []
+
+
 async def _write(plan: CrawlPlan, stack: object, job_id: str, source_url: str, outputs: Outputs,
                  state: RunState) -> Result:
-    """One pass over the stored pages writes JSONL and the per-page files and spools
-    each page's Markdown; the combined document, its parts and llms-full.txt then read
-    the spool in the contents' order (they need every page known first)."""
-    import tempfile
-
-    result = Result()
-    index: list[bundle.PageDoc] = []
-    spans: list[tuple[int, int]] = []
-    with contextlib.ExitStack() as files:
-        raw = files.enter_context(tempfile.TemporaryFile(prefix="docspasta-pages-"))
-        jsonl = outputs.open(plan.jsonl) if plan.jsonl else None
-        mirror = outputs.directory(plan.mirror) if plan.mirror else None
-        used: set[PurePosixPath] = set()
-        from docspasta.mirror import write_mirror
-        async for doc in _pages(stack, job_id):
-            index.append(bundle.index_entry(doc))
-            data = doc.markdown.encode("utf-8")
-            spans.append((raw.seek(0, 2), len(data)))
-            raw.write(data)
-            if jsonl is not None:
-                jsonl.write(bundle.jsonl_line(doc))
-            if mirror is not None:
-                write_mirror([doc], mirror, source_url=source_url, used=used)
-        result.pages = len(index)
-        result.tokens = sum(d.token_estimate for d in index)
-
-        def page(i: int) -> bundle.PageDoc:
-            start, length = spans[i]
-            raw.seek(start)
-            return replace(index[i], markdown=raw.read(length).decode("utf-8"))
-
-        notes = [_partial_notice(state)] if state.interrupted or _ended(state) in ("job_timeout",) else []
-        base = plan.output if plan.output is not None else Path("stdout.md")
-        spool = SectionSpool(index, source_url=source_url, split_tokens=plan.split_tokens, base=base,
-                             exact=plan.max_tokens is not None)
-        try:
-            for i in spool.bundle.order:
-                spool.add(page(i))
-
-            opened: set[Path | None] = set()
-
-            def open_target(path: Path) -> IO[str]:
-                target = None if plan.output is None else path
-                opened.add(target)
-                return open(outputs.file(target), "w", encoding="utf-8")
-
-            result.document = write_document(spool, base, open_target, max_tokens=plan.max_tokens,
-                                             split_tokens=plan.split_tokens, notes=notes)
-            # Parts of a plan that was redone with other part names are dropped.
-            final: set[Path | None] = {None} if plan.output is None else set(result.document.files)
-            outputs.discard(final, opened)
-        finally:
-            spool.close()
-        if plan.llms is not None:
-            directory = outputs.directory(plan.llms)
-            (directory / "llms.txt").write_text(llms_txt(index, source_url=source_url), encoding="utf-8")
-            with open(directory / "llms-full.txt", "w", encoding="utf-8") as full:
-                full.write(llms_full_head(index, source_url=source_url))
-                for i in spool.bundle.order:
-                    full.write(llms_full_section(page(i)))
-    return result
+    return await write_pages(page_targets(plan), _pages(stack, job_id), outputs, source_url=source_url,
+                             notes=partial_notes(state))
 
 
 def _remove_stale_parts(base: Path, count: int) -> None:

@@ -5,12 +5,20 @@ never replaces an earlier result. Every target is checked before the crawl start
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
+import tempfile
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 from typing import IO
+
+from docspasta import bundle
+from docspasta.llmstxt import llms_full_head, llms_full_section, llms_txt
+from docspasta.mirror import write_mirror
+from docspasta.parts import SectionSpool, Written, write_document
 
 STDOUT = "-"
 
@@ -154,3 +162,89 @@ def _merge(source: Path, target: Path) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, destination)
     shutil.rmtree(source, ignore_errors=True)
+
+
+# -- the outputs built from a job's pages ---------------------------------------------------
+# One implementation for every crawl: the local one reads the pages from its own
+# processor, ``--server`` from the bridge; both hand them here in crawl order, so the same
+# pages give the same bytes.
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageTargets:
+    """Where a job's pages go: the combined document (None: standard output) and the
+    optional per-page outputs."""
+
+    output: Path | None
+    jsonl: Path | None = None
+    mirror: Path | None = None
+    llms: Path | None = None
+    max_tokens: int | None = None
+    split_tokens: int | None = None
+
+
+@dataclass
+class Result:
+    pages: int = 0
+    tokens: int = 0
+    document: Written | None = None
+
+
+async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc], outputs: Outputs, *,
+                      source_url: str, notes: list[str]) -> Result:
+    """One pass over the stored pages writes JSONL and the per-page files and spools
+    each page's Markdown; the combined document, its parts and llms-full.txt then read
+    the spool in the contents' order (they need every page known first)."""
+    result = Result()
+    index: list[bundle.PageDoc] = []
+    spans: list[tuple[int, int]] = []
+    with contextlib.ExitStack() as files:
+        raw = files.enter_context(tempfile.TemporaryFile(prefix="docspasta-pages-"))
+        jsonl = outputs.open(targets.jsonl) if targets.jsonl else None
+        mirror = outputs.directory(targets.mirror) if targets.mirror else None
+        used: set[PurePosixPath] = set()
+        async for doc in pages:
+            index.append(bundle.index_entry(doc))
+            data = doc.markdown.encode("utf-8")
+            spans.append((raw.seek(0, 2), len(data)))
+            raw.write(data)
+            if jsonl is not None:
+                jsonl.write(bundle.jsonl_line(doc))
+            if mirror is not None:
+                write_mirror([doc], mirror, source_url=source_url, used=used)
+        result.pages = len(index)
+        result.tokens = sum(d.token_estimate for d in index)
+
+        def page(i: int) -> bundle.PageDoc:
+            start, length = spans[i]
+            raw.seek(start)
+            return replace(index[i], markdown=raw.read(length).decode("utf-8"))
+
+        base = targets.output if targets.output is not None else Path("stdout.md")
+        spool = SectionSpool(index, source_url=source_url, split_tokens=targets.split_tokens, base=base,
+                             exact=targets.max_tokens is not None)
+        try:
+            for i in spool.bundle.order:
+                spool.add(page(i))
+
+            opened: set[Path | None] = set()
+
+            def open_target(path: Path) -> IO[str]:
+                target = None if targets.output is None else path
+                opened.add(target)
+                return open(outputs.file(target), "w", encoding="utf-8")
+
+            result.document = write_document(spool, base, open_target, max_tokens=targets.max_tokens,
+                                             split_tokens=targets.split_tokens, notes=notes)
+            # Parts of a plan that was redone with other part names are dropped.
+            final: set[Path | None] = {None} if targets.output is None else set(result.document.files)
+            outputs.discard(final, opened)
+        finally:
+            spool.close()
+        if targets.llms is not None:
+            directory = outputs.directory(targets.llms)
+            (directory / "llms.txt").write_text(llms_txt(index, source_url=source_url), encoding="utf-8")
+            with open(directory / "llms-full.txt", "w", encoding="utf-8") as full:
+                full.write(llms_full_head(index, source_url=source_url))
+                for i in spool.bundle.order:
+                    full.write(llms_full_section(page(i)))
+    return result
