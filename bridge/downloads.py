@@ -26,15 +26,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import PurePosixPath
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
-from bridge.clients import Clients
 from docspasta import bundle
 from docspasta.llmstxt import llms_full_head, llms_full_section, llms_txt
 from docspasta.mirror import mirror_files
-from docspasta.v1 import processor_pb2
+from docspasta.v1 import processor_pb2, processor_pb2_grpc
 
 PAGE_BATCH = 256
 # Responses are written in pieces of about this size (one write per page otherwise).
@@ -59,11 +58,28 @@ async def render(size: int, fn: Callable[..., T], *args: object) -> T:
     return fn(*args)
 
 
+class Processors(Protocol):
+    """Where a PageSource gets its processor stub: the bridge's Clients, or the gRPC
+    transport of docspasta.client (the same downloads without a bridge)."""
+
+    def processor(self) -> processor_pb2_grpc.ProcessorAsyncStub: ...
+
+
+class Sink(Protocol):
+    """What a writer writes to: a response Body, or a client's in-memory buffer."""
+
+    def write_text(self, text: str) -> None: ...
+
+    def write_bytes(self, data: bytes) -> None: ...
+
+    async def flush(self, force: bool = False) -> None: ...
+
+
 @dataclass(kw_only=True)
 class PageSource:
     """A job's stored pages from the processor."""
 
-    clients: Clients
+    clients: Processors
     job_id: str
     timeout: float
     keep: Callable[[processor_pb2.Page], bool] = lambda page: True
@@ -205,7 +221,7 @@ class _ZipSink(io.RawIOBase):
     """What zipfile writes to: no tell/seek (so it streams with data descriptors), the
     bytes go to a Body."""
 
-    def __init__(self, body: Body) -> None:
+    def __init__(self, body: Sink) -> None:
         super().__init__()
         self.body = body
 
@@ -217,10 +233,10 @@ class _ZipSink(io.RawIOBase):
         return len(data)
 
 
-Writer = Callable[[PageSource, Body, str, date], Awaitable[None]]
+Writer = Callable[[PageSource, Sink, str, date], Awaitable[None]]
 
 
-async def write_combined(source: PageSource, body: Body, url: str, day: date) -> None:
+async def write_combined(source: PageSource, body: Sink, url: str, day: date) -> None:
     # Pass 1: the index and the fragments links name. Pass 2 (only pages some link
     # names a fragment of): those pages' anchors, kept only where a link points, so the
     # index stays small however many headings the pages have. Then the document.
@@ -257,12 +273,12 @@ def _take(text: io.StringIO) -> str:
     return value
 
 
-async def write_llms(source: PageSource, body: Body, url: str, day: date) -> None:
+async def write_llms(source: PageSource, body: Sink, url: str, day: date) -> None:
     index, _ = await source.index()
     body.write_text(llms_txt(index, source_url=url))
 
 
-async def write_llms_full(source: PageSource, body: Body, url: str, day: date) -> None:
+async def write_llms_full(source: PageSource, body: Sink, url: str, day: date) -> None:
     index, keys = await source.index()
     body.write_text(llms_full_head(index, source_url=url))
     known = set(keys)
@@ -273,7 +289,7 @@ async def write_llms_full(source: PageSource, body: Body, url: str, day: date) -
             await body.flush()
 
 
-async def write_archive(source: PageSource, body: Body, url: str, day: date) -> None:
+async def write_archive(source: PageSource, body: Sink, url: str, day: date) -> None:
     used: set[PurePosixPath] = set()
     with zipfile.ZipFile(_ZipSink(body), "w", compression=zipfile.ZIP_DEFLATED) as archive:
         async for page in source.crawl_order():
@@ -283,7 +299,7 @@ async def write_archive(source: PageSource, body: Body, url: str, day: date) -> 
     # Closing wrote the central directory into the body; the caller flushes it.
 
 
-async def write_jsonl(source: PageSource, body: Body, url: str, day: date) -> None:
+async def write_jsonl(source: PageSource, body: Sink, url: str, day: date) -> None:
     async for page in source.crawl_order():
         body.write_text(bundle.jsonl_line(page_doc(page)))
         await body.flush()

@@ -1,4 +1,5 @@
-"""The client over gRPC: the orchestrator's StartJob / GetJob / CancelJob / JobEvents."""
+"""The client over gRPC: the orchestrator's StartJob / GetJob / CancelJob / JobEvents,
+and the processor's ListPages (where v1 keeps the page store) for pages and downloads."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from collections.abc import AsyncIterator
 import grpc
 
 from docspasta.client.errors import CallTimeout, ClientError, InvalidRequest, JobNotFound, Unavailable
-from docspasta.client.models import CrawlOptions, Event, Job
+from docspasta.client import grpc_pages
+from docspasta.client.models import CrawlOptions, Event, Job, Page
 from docspasta.client.retry import retrying
 from docspasta.errors import details_of
 from docspasta.events import event_dict, job_dict
 from docspasta.v1 import orchestrator_pb2 as pb
-from docspasta.v1 import orchestrator_pb2_grpc
+from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2
 
 _RENDER = {None: pb.RENDER_MODE_UNSPECIFIED, "auto": pb.RENDER_MODE_AUTO, "always": pb.RENDER_MODE_ALWAYS,
            "never": pb.RENDER_MODE_NEVER}
@@ -52,15 +54,70 @@ def options_message(options: CrawlOptions) -> pb.JobOptions:
         use_sitemaps=options.use_sitemaps, obey_robots=options.obey_robots, render_mode=_RENDER[options.render])
 
 
+def page_of(message: processor_pb2.Page) -> Page:
+    return Page(url=message.url, title=message.title, markdown=message.markdown, word_count=message.word_count,
+                token_estimate=message.token_estimate, description=message.description)
+
+
 class GrpcTransport:
-    def __init__(self, *, target: str, channel: grpc.aio.Channel | None = None) -> None:
+    """``target`` is the orchestrator; ``processor_target`` the processor, for pages and
+    downloads (without it those calls raise ``unimplemented``)."""
+
+    def __init__(self, *, target: str, processor_target: str = "", channel: grpc.aio.Channel | None = None,
+                 processor_channel: grpc.aio.Channel | None = None) -> None:
         self._own_channel = channel is None
         self._channel = channel or grpc.aio.insecure_channel(target)
         self._stub = orchestrator_pb2_grpc.OrchestratorStub(self._channel)
+        self._own_processor = processor_channel is None and bool(processor_target)
+        self._processor = processor_channel or (grpc.aio.insecure_channel(processor_target) if processor_target
+                                                else None)
 
     async def close(self) -> None:
         if self._own_channel:
             await self._channel.close(None)
+        if self._own_processor and self._processor is not None:
+            await self._processor.close(None)
+
+    def _pages(self, job_id: str, call_timeout: float) -> grpc_pages.RetryingPageSource:
+        if self._processor is None:
+            raise ClientError(code="unimplemented", message="pages and downloads over gRPC need the processor: "
+                                                            "AsyncClient(target, processor=\"host:port\")")
+        return grpc_pages.page_source(self._processor, job_id, call_timeout=call_timeout)
+
+    async def iter_pages(self, job_id: str, *, timeout: float, call_timeout: float) -> AsyncIterator[Page]:
+        """The stored pages in crawl order, a ListPages batch at a time (each with
+        ``call_timeout``), all within ``timeout``."""
+        source = self._pages(job_id, call_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        pages = source.crawl_order()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await anext(pages)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise CallTimeout(code="deadline_exceeded", message=f"pages not read within {timeout:g} s") from None
+                except grpc.RpcError as exc:
+                    raise error_of(exc) from None
+                yield page_of(message)
+        finally:
+            close = getattr(pages, "aclose", None)  # an async generator: its open ListPages call ends now
+            if close is not None:
+                await close()
+
+    async def download(self, job_id: str, document: str, *, url: str, timeout: float, call_timeout: float) -> bytes:
+        """A download as the bridge makes it (bridge/downloads.py), from ListPages."""
+        source = self._pages(job_id, call_timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                return await grpc_pages.download(source, document, url=url)
+        except TimeoutError:
+            raise CallTimeout(code="deadline_exceeded", message=f"{document} not read within {timeout:g} s") from None
+        except grpc.RpcError as exc:
+            raise error_of(exc) from None
 
     async def start(self, url: str, options: CrawlOptions, *, request_id: str | None, timeout: float) -> Job:
         # One id for every retry of this call: the orchestrator answers them all with one job.

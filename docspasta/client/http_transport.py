@@ -12,7 +12,7 @@ import aiohttp
 
 from docspasta.client.errors import CallTimeout, ClientError, InvalidRequest, JobNotFound, Unavailable
 from docspasta.client.models import CrawlOptions, Event, Job, Page
-from docspasta.client.retry import retrying
+from docspasta.client.retry import RETRYABLE, retrying
 from docspasta.client.sse import SSEParser
 
 # Reconnects in a row that bring no event before the stream counts as broken.
@@ -145,9 +145,60 @@ class HttpTransport:
 
         return await retrying(call, timeout=timeout)
 
+    async def iter_pages(self, job_id: str, token: str, *, timeout: float) -> AsyncIterator[Page]:
+        """The stored pages (``/pages``, JSON lines) one at a time as they arrive, so a big
+        job is never held whole. A transfer cut short (a dropped connection, a line
+        without its end) is asked for again and the pages already given are skipped:
+        each page once, none missing (the job's stored pages do not change once it ended)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        given = 0
+        failures = 0
+        url = f"{self.base_url}/api/jobs/{job_id}/pages"
+        while True:
+            seen = 0
+            try:
+                async with asyncio.timeout_at(deadline):
+                    resp = await self._http().get(url, headers=self._headers(token),
+                                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=30,
+                                                                                sock_read=self._read_timeout))
+                try:
+                    if resp.status >= 400:
+                        raise await _error_of(resp)
+                    while True:
+                        async with asyncio.timeout_at(deadline):
+                            line = await resp.content.readline()
+                        if not line:
+                            return
+                        if not line.endswith(b"\n"):
+                            raise aiohttp.ClientPayloadError("the pages ended inside a line")
+                        if not line.strip():
+                            continue
+                        seen += 1
+                        if seen <= given:
+                            continue  # given before the transfer was cut
+                        try:
+                            page = Page.from_json(json.loads(line))
+                        except ValueError:
+                            raise ClientError(code="data_loss", message="the bridge sent a page that is not JSON",
+                                              status=resp.status) from None
+                        given += 1
+                        failures = 0
+                        yield page
+                finally:
+                    resp.release()
+            except TimeoutError:
+                raise CallTimeout(code="deadline_exceeded", message=f"pages not read within {timeout:g} s") from None
+            except (aiohttp.ClientError, ClientError) as exc:
+                error = exc if isinstance(exc, ClientError) else _network_error(exc)
+                failures += 1
+                if error.code not in RETRYABLE or failures > MAX_IDLE_RECONNECTS or loop.time() >= deadline:
+                    raise error from None
+                await asyncio.sleep(min(error.retry_after or 0.2 * 2 ** failures, 5.0,
+                                        max(0.0, deadline - loop.time())))
+
     async def pages(self, job_id: str, token: str, *, timeout: float) -> list[Page]:
-        raw = await self.download(job_id, token, "pages", timeout=timeout)
-        return [Page.from_json(json.loads(line)) for line in raw.decode("utf-8").splitlines() if line.strip()]
+        return [page async for page in self.iter_pages(job_id, token, timeout=timeout)]
 
     async def events(self, job_id: str, token: str, *, after: int) -> AsyncIterator[Event]:
         """Every event after ``after``; a dropped connection is reopened with

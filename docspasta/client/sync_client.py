@@ -19,12 +19,12 @@ T = TypeVar("T")
 class Client:
     """``with Client("http://bridge:8080") as client: job = client.start(url)``; see AsyncClient."""
 
-    def __init__(self, server: str, *, api_key: str = "", timeout: float = DEFAULT_TIMEOUT,
+    def __init__(self, server: str, *, api_key: str = "", processor: str = "", timeout: float = DEFAULT_TIMEOUT,
                  download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="docspasta-client", daemon=True)
         self._thread.start()
-        self._async = self._run(self._make(server, api_key=api_key, timeout=timeout,
+        self._async = self._run(self._make(server, api_key=api_key, processor=processor, timeout=timeout,
                                            download_timeout=download_timeout))
 
     @staticmethod
@@ -63,7 +63,12 @@ class Client:
         return self._run(self._async.cancel(job, timeout=timeout))
 
     def events(self, job: JobRef, *, after: int = 0) -> Iterator[Event]:
-        stream = self._async.events(job, after=after)
+        return self._iterate(self._async.events(job, after=after))
+
+    def iter_pages(self, job: JobRef, *, timeout: float | None = None) -> Iterator[Page]:
+        return self._iterate(self._async.iter_pages(job, timeout=timeout))
+
+    def _iterate(self, stream: AsyncGenerator[T, None]) -> Iterator[T]:
         try:
             while True:
                 try:
@@ -86,5 +91,5 @@ class Client:
         return self._run(self._async.download(job, document, timeout=timeout))
 
 
-async def _next(stream: AsyncGenerator[Event, None]) -> Event:
+async def _next(stream: AsyncGenerator[T, None]) -> T:
     return await stream.__anext__()
