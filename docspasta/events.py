@@ -64,6 +64,54 @@ def event_dict(event: orchestrator_pb2.JobEvent) -> dict[str, Any]:
     }
 
 
+def event_from_dict(data: dict[str, Any]) -> orchestrator_pb2.JobEvent:
+    """The JobEvent ``event_dict`` made (the bridge's SSE ``data:``, the --events lines):
+    ``event_from_dict(event_dict(e)) == e``. Fields this version does not know are
+    ignored (a newer server); a payload that does not parse raises ValueError."""
+    name = str(data.get("type", ""))
+    event = orchestrator_pb2.JobEvent(job_id=str(data.get("job_id", "")), sequence=int(data.get("sequence", 0)))
+    if data.get("timestamp"):
+        event.timestamp.FromJsonString(str(data["timestamp"]))
+    if name not in EVENT_NAMES:
+        return event  # an event type this version does not know: its envelope only
+    payload = {k: v for k, v in data.items() if k not in ("type", "job_id", "sequence", "timestamp")}
+    target = getattr(event, name)
+    try:
+        json_format.ParseDict(_long_enums(payload, target.DESCRIPTOR), target, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise ValueError(f"{name} event {event.sequence}: {exc}") from None
+    target.SetInParent()  # an event with no fields set is still that event
+    return event
+
+
+def _long_enums(value: Any, descriptor: Any) -> Any:
+    """The inverse of _short_enums, guided by the message's descriptor: ``http_4xx`` ->
+    ``ERROR_CATEGORY_HTTP_4XX``, ``""`` -> its UNSPECIFIED value."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        field = descriptor.fields_by_name.get(key)
+        if field is None:
+            out[key] = item
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            out[key] = ([_long_enums(v, field.message_type) for v in item] if isinstance(item, list)
+                        else _long_enums(item, field.message_type))
+        elif field.enum_type is not None:
+            out[key] = ([_long_enum(v, field.enum_type) for v in item] if isinstance(item, list)
+                        else _long_enum(item, field.enum_type))
+        else:
+            out[key] = item
+    return out
+
+
+def _long_enum(value: Any, enum: Any) -> Any:
+    if not isinstance(value, str) or value in enum.values_by_name:
+        return value
+    prefix = enum.values[0].name.removesuffix("UNSPECIFIED")  # ERROR_CATEGORY_UNSPECIFIED -> ERROR_CATEGORY_
+    return enum.values[0].name if value == "" else prefix + value.upper()
+
+
 def event_json(event: orchestrator_pb2.JobEvent) -> str:
     return json.dumps(event_dict(event), separators=(",", ":"), ensure_ascii=False)
 
