@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("--state-dir", metavar="DIR",
                        help="where crawls keep their state for --resume (default: $DOCSPASTA_STATE_DIR, "
                             "else $XDG_STATE_HOME/docspasta, else ~/.local/state/docspasta)")
+    remote = crawl.add_argument_group("crawling on a running deployment (docs: README, \"Crawling on a server\")")
+    remote.add_argument("--server", metavar="URL",
+                        help="run the crawl on this bridge (https://...) instead of this machine: the same\n"
+                             "progress and outputs; Ctrl-C stops following (the job keeps running there)\n"
+                             "and --resume re-attaches to it")
+    remote.add_argument("--api-key", metavar="KEY",
+                        help="the bridge's API key (default: $DOCSPASTA_API_KEY, or the file\n"
+                             "$DOCSPASTA_API_KEY_FILE names)")
     serve = sub.add_parser("serve", help="run the whole system with the web page on this machine",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -215,11 +223,22 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list
     from docspasta.outputs import OutputError
 
     settings = _settings(parser)
+    remote = None
     try:
-        check_private(args.url, args.allow_private_network)
+        if args.server is not None or args.api_key is not None:
+            from docspasta.remote_crawl import RemoteUsageError, remote_of
+            try:
+                remote = remote_of(args, settings, argv)
+            except RemoteUsageError as exc:
+                raise UsageError(str(exc)) from None
+        if remote is None:  # a server applies its own policy to the targets it crawls
+            check_private(args.url, args.allow_private_network)
         plan = CrawlPlan.from_args(args, settings, argv=argv)
     except (UsageError, OutputError, OptionsError) as exc:
         parser.exit(EXIT_USAGE, f"docspasta crawl: error: {exc}\n")
+    if remote is not None:
+        from docspasta.remote_crawl import crawl_remote
+        return crawl_remote(plan, settings, remote)
     return crawl(plan, settings)
 
 

@@ -29,6 +29,9 @@ class CliSettings:
     # Where crawls keep their state for --resume (DOCSPASTA_STATE_DIR, else $XDG_STATE_HOME/docspasta,
     # else ~/.local/state/docspasta).
     state_dir: Path = field(default_factory=default_state_dir)
+    # The bridge's API key for `crawl --server` (DOCSPASTA_API_KEY, or the file DOCSPASTA_API_KEY_FILE
+    # names); --api-key wins.
+    api_key: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CliSettings:
@@ -37,4 +40,5 @@ class CliSettings:
                    orchestrator=OrchestratorSettings.from_env(env),
                    local_processes=env_bool(env, "DOCSPASTA_LOCAL_PROCESSES", DEFAULT_LOCAL_PROCESSES),
                    state_dir=Path(state_dir) if state_dir else default_state_dir(
-                       xdg_state_home=env_str(env, "XDG_STATE_HOME", ""), home=env_str(env, "HOME", "")))
+                       xdg_state_home=env_str(env, "XDG_STATE_HOME", ""), home=env_str(env, "HOME", "")),
+                   api_key=env_str(env, "DOCSPASTA_API_KEY", "").strip())
