@@ -85,7 +85,7 @@ def remote_of(args: argparse.Namespace, settings: CliSettings, argv: list[str]) 
     server = check_server(args.server)
     if args.allow_private_network:
         raise RemoteUsageError("--allow-private-network: with --server the server's own policy decides which "
-                               "targets it crawls (its operator sets ALLOW_PRIVATE_NETWORK)")
+                               "targets it crawls (its operator sets BRIDGE_ALLOW_PRIVATE_NETWORK)")
     if args.api_key is not None and not args.api_key.strip():
         raise RemoteUsageError("--api-key: empty")
     key = (args.api_key or "").strip() or settings.api_key

@@ -153,7 +153,7 @@ async def test_ctrl_c_leaves_the_job_running_and_resume_reattaches(stack: LocalS
     assert max(n for p, n in site.requests.items() if p.startswith("/docs/page-")) == 1
 
 
-async def test_options_that_make_no_sense_remotely_are_refused(tmp_path: Path) -> None:
+async def test_options_that_make_no_sense_remotely_are_refused(make_bridge: BridgeFactory, tmp_path: Path) -> None:
     cases = [
         (["--server", "ftp://bridge.example"], "--server 'ftp://bridge.example': a bridge URL"),
         (["--server", "https://bridge.example/?x=1"], "without ?query"),
@@ -169,4 +169,10 @@ async def test_options_that_make_no_sense_remotely_are_refused(tmp_path: Path) -
     unreachable = await run_cli("crawl", "https://docs.example.com/", "--server", "http://127.0.0.1:9", "-o", "x.md",
                                 cwd=tmp_path, timeout=120)
     assert unreachable.code == 1 and "cannot reach http://127.0.0.1:9" in unreachable.err, unreachable.err
+    assert not (tmp_path / "x.md").exists()
+    # The server's own limits: its refusal names the option.
+    small = await make_bridge(limit_max_pages=3)
+    refused = await run_cli("crawl", "https://docs.example.com/", "--server", small, "--max-pages", "50",
+                            "-o", "x.md", cwd=tmp_path)
+    assert refused.code == 2 and "--max-pages: must be at most 3" in refused.err, refused.err
     assert not (tmp_path / "x.md").exists()
