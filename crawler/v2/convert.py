@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from docspasta.v1 import crawler_pb2 as v1
-from docspasta.v2 import crawler_pb2 as v2
-from docspasta.v2convert import Renames, convert
+from docspasta.v1 import common_pb2 as common_v1, crawler_pb2 as v1
+from docspasta.v2 import common_pb2 as common_v2, crawler_pb2 as v2
+from docspasta.v2convert import Renames, check_enums, convert
 
 RENAMES = Renames.of({
     "CrawlResponse": {"fetch_duration": "fetch_seconds", "retry_delay": "retry_after_seconds"},
 })
 # v1 field path -> v2 field path, for the names in refusals.
 FIELDS: dict[str, str] = {}
+
+check_enums((common_v1.ErrorCategory.DESCRIPTOR, common_v2.ErrorCategory.DESCRIPTOR))
 
 
 def crawl_request(request: v2.CrawlRequest) -> v1.CrawlRequest:

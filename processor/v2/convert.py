@@ -43,13 +43,18 @@ def page_messages(page: v1.Page, next_page_token: str, *,
                   chunk_bytes: int = CHUNK_BYTES) -> Iterator[v2.ListPagesResponse]:
     """One stored page as ListPages messages: the page whole, or the page with the first
     part of its Markdown and PageChunks with the rest. ``next_page_token`` goes on the
-    message that completes the page."""
+    message that completes the page. A large ``page`` is consumed (its Markdown cleared)."""
     markdown = page.markdown.encode("utf-8")
-    out = convert(page, v2.Page, RENAMES)
-    out.markdown_size = len(markdown)
     if len(markdown) <= chunk_bytes:
+        out = convert(page, v2.Page, RENAMES)
+        out.markdown_size = len(markdown)
         yield v2.ListPagesResponse(page=out, next_page_token=next_page_token)
         return
+    # A large page's text exists once as bytes and once in the part being sent, not
+    # also copied whole into the v2 message.
+    page.ClearField("markdown")
+    out = convert(page, v2.Page, RENAMES)
+    out.markdown_size = len(markdown)
     parts = split_utf8(markdown, chunk_bytes)
     _, out.markdown = next(parts)
     yield v2.ListPagesResponse(page=out)

@@ -27,6 +27,10 @@ async def test_v2_render_is_the_v1_render(spa: SpaSite, start_renderer: StartRen
                                                  timeout=duration_pb2.Duration(seconds=40)), timeout=90)
         health = await health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="docspasta.v2.RendererService"), timeout=10)
+        # A deadline that leaves no time to render: refused at once, as in v1.
+        with pytest.raises(grpc.aio.AioRpcError) as short:
+            await stub.Render(r2.RenderRequest(url=spa.base + path), timeout=0.3)
+        assert short.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         refusals = []
         for request in (r2.RenderRequest(url=spa.base + path, timeout=duration_pb2.Duration(seconds=7200)),
                         r2.RenderRequest(url=spa.base + path, timeout=duration_pb2.Duration(seconds=1, nanos=-5)),
