@@ -2,14 +2,22 @@
 local SSE client of that job.
 
 A ``JobFeed`` follows the job's stream with blocking XREADs and keeps the most recent
-entries in memory. Clients that are caught up are "live": the feed hands each new
-batch of pre-encoded frames to their aiohttp stream writers at once (``write_now``:
-aiohttp frames it, chunked for HTTP/1.1, plain for HTTP/1.0), one write per client and
-no task wake-up, which is what lets one process hold thousands of streams. A client
-further behind (a resume, a slow reader) catches up with its own awaited writes (from
-the cache or XRANGE reads), then goes live. A live client whose socket stops draining
-is disconnected; it resumes with Last-Event-ID like any other. While the job is unfinished the feed also
-makes sure some replica pumps it: every half lease it tries to take the lease."""
+entries in memory. Each event is encoded as an SSE frame once (``Entry.wire``) and the
+same bytes go to every client. Clients that are caught up are "live": for each batch
+the feed makes one pass over them, handing the batch to each client's aiohttp stream
+writer at once (``write_now``: aiohttp frames it, chunked for HTTP/1.1, plain for
+HTTP/1.0), one write per client and no task wake-up, which is what lets one process
+hold thousands of streams. Passes are spaced by the number of live clients (up to
+100 ms at 5,000), so a pass's cost is shared by every event that arrived meanwhile.
+
+A client further behind (a resume, a slow reader) catches up with its own awaited
+writes (from the cache or XRANGE reads), then joins the live set exactly when its
+cursor equals the feed's tail, with no await in between; a pass only writes to a client
+whose cursor is the batch's start, so a hand-over can neither skip nor repeat an event.
+A live client whose unsent bytes pass ``MAX_PENDING_BYTES`` (it stopped reading) is cut
+off; it resumes with Last-Event-ID like any other, and never delays the others. While
+the job is unfinished the feed also makes sure some replica pumps it: every half lease
+it tries to take the lease."""
 
 from __future__ import annotations
 
@@ -28,8 +36,20 @@ from bridge.pump import Pumps
 log = logging.getLogger(__name__)
 
 CACHE_ENTRIES = 2048
-# A live client with this much unsent data is too slow: it is cut off and resumes later.
-MAX_PENDING_BYTES = 4 * 1024 * 1024
+READ_COUNT = 500
+LINGER_SECONDS = 5.0
+# The bound of a live client's queue: the bytes its transport holds beyond what the
+# kernel took. A client with more unsent than this is too slow: it is cut off (its
+# EventSource reconnects after ``retry:`` and resumes with Last-Event-ID), so a stalled
+# reader costs at most this much memory and never delays the others.
+MAX_PENDING_BYTES = 1024 * 1024
+# Fan-out passes are spaced so that one pass (a write per live client) is shared by
+# every event that arrives meanwhile: the next pass starts at least this long per
+# live client after the previous one began, and at least as long as that pass took
+# (so fan-out keeps at most about half of the loop when passes are long), but never
+# more than MAX_PASS_SPACING later. One client: no spacing; 1,000: 20 ms; 5,000: 100 ms.
+PASS_SPACING_PER_CLIENT = 20e-6
+MAX_PASS_SPACING = 0.1
 
 
 def write_now(writer: StreamWriter, data: bytes) -> bool:
@@ -51,7 +71,7 @@ def write_now(writer: StreamWriter, data: bytes) -> bool:
 class LiveClient:
     __slots__ = ("writer", "transport", "cursor", "done")
 
-    def __init__(self, writer: StreamWriter, transport: asyncio.WriteTransport, cursor: int) -> None:
+    def __init__(self, writer: StreamWriter, transport: asyncio.Transport, cursor: int) -> None:
         self.writer = writer
         self.transport = transport
         self.cursor = cursor
@@ -60,8 +80,6 @@ class LiveClient:
     def finish(self, reason: str) -> None:
         if not self.done.done():
             self.done.set_result(reason)
-READ_COUNT = 500
-LINGER_SECONDS = 5.0
 
 
 class JobFeed:
@@ -139,7 +157,7 @@ class JobFeed:
                 transport.abort()
                 client.finish("slow")
 
-    def join(self, writer: StreamWriter, transport: asyncio.WriteTransport, cursor: int) -> LiveClient:
+    def join(self, writer: StreamWriter, transport: asyncio.Transport, cursor: int) -> LiveClient:
         """Called exactly when ``cursor == tail``: from now on the feed writes for it."""
         client = LiveClient(writer, transport, cursor)
         if self.closed or self.terminal_sequence:
@@ -181,7 +199,13 @@ class JobFeed:
                 await asyncio.sleep(min(0.1 * 2 ** errors, 5.0))
                 continue
             if entries:
+                began = loop.time()
                 self._publish(entries)
+                took = loop.time() - began
+                spacing = min(MAX_PASS_SPACING, max(len(self.live) * PASS_SPACING_PER_CLIENT, took))
+                pause = began + spacing - loop.time()
+                if pause > 0.001:
+                    await asyncio.sleep(pause)
         if not self.terminal_sequence:
             self.closed = True
         self._end_live("ended")

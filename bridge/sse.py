@@ -19,9 +19,11 @@ MAX_SEQUENCE = 2**31 - 1
 SEND_TIMEOUT = 30.0
 
 
-def request_transport(request: web.Request) -> asyncio.WriteTransport | None:
+def request_transport(request: web.Request) -> asyncio.Transport | None:
+    """The connection's transport while it is open. No isinstance check: uvloop's
+    transports implement the interface without subclassing asyncio's classes."""
     transport = request.transport
-    return transport if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing() else None
+    return None if transport is None or transport.is_closing() else transport
 
 
 class BadEventId(ValueError):
