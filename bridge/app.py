@@ -57,6 +57,24 @@ async def index(request: web.Request) -> web.StreamResponse:
         "Content-Security-Policy": CSP, "X-Frame-Options": "DENY"})
 
 
+async def _mcp_missing(request: web.Request) -> web.StreamResponse:
+    return error_response(501, "unimplemented", "this bridge was installed without the MCP SDK "
+                                                "(pip install 'docspasta[mcp]'); /mcp is not served")
+
+
+def _add_mcp(app: web.Application, settings: BridgeSettings) -> None:
+    """``/mcp`` (bridge/mcp_http.py) when the optional MCP SDK is installed, else a
+    clear 501 there: the SDK is an extra, not a runtime dependency of the bridge."""
+    try:
+        from bridge import mcp_http
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        app.router.add_route("*", "/mcp", _mcp_missing)
+        return
+    mcp_http.add_route(app, settings)
+
+
 def create_app(settings: BridgeSettings, *, redis_url: str,
                cleanups: list[Callable[[], Awaitable[None]]] | None = None) -> web.Application:
     """The application; Redis, gRPC channels, pumps and feeds start with it and stop at
@@ -66,6 +84,7 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
                           client_max_size=256 * 1024)
     add_routes(app)
     openapi.add_route(app, settings)
+    _add_mcp(app, settings)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC, append_version=False)
 

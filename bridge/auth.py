@@ -48,21 +48,38 @@ def token_matches(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(token_hash(token), stored_hash)
 
 
-def api_key_scope(request: web.Request) -> str:
-    """What an ``Idempotency-Key`` is scoped to: the operator API key the request
-    carries (hashed), or one shared scope when the server needs none."""
+def _is_mcp(request: web.Request) -> bool:
+    return request.path == "/mcp" or request.path.startswith("/mcp/")
+
+
+def given_api_key(request: web.Request) -> str:
+    """The operator API key a request carries: ``X-API-Key``, else ``?api_key=``; on
+    ``/mcp`` also ``Authorization: Bearer <key>``, what MCP clients know how to send
+    (on ``/api/`` the bearer token is a job's token)."""
     given = request.headers.get("X-API-Key") or request.query.get("api_key", "")
+    if not given and _is_mcp(request):
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        given = value.strip() if scheme.lower() == "bearer" else ""
+    return given
+
+
+def api_key_scope(request: web.Request) -> str:
+    """What an ``Idempotency-Key`` (and a job started over MCP) is scoped to: the
+    operator API key the request carries (hashed), or one shared scope when the server
+    needs none."""
+    given = given_api_key(request)
     return hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest() if given else ""
 
 
 def api_key_middleware(keys: tuple[str, ...]) -> Middleware:
-    """Every ``/api/`` request needs one of ``keys`` in ``X-API-Key`` (or ``?api_key=``)."""
+    """Every ``/api/`` and ``/mcp`` request needs one of ``keys`` (``given_api_key``)."""
     digests = [hashlib.sha256(k.encode()).digest() for k in keys]
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if digests and request.path.startswith("/api/") and request.method != "OPTIONS":
-            given = request.headers.get("X-API-Key") or request.query.get("api_key", "")
+        guarded = request.path.startswith("/api/") or _is_mcp(request)
+        if digests and guarded and request.method != "OPTIONS":
+            given = given_api_key(request)
             digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
             if not given or not any(hmac.compare_digest(digest, d) for d in digests):
                 return error_response(401, "unauthenticated", "a valid API key is required (X-API-Key)",

@@ -324,8 +324,9 @@ def _paths(settings: BridgeSettings) -> dict[str, Any]:
         }},
         "/api/jobs/{job_id}/pages": {"parameters": job_param, "get": {
             "operationId": "jobPages", "tags": ["downloads"], "summary": "The stored pages as JSON lines",
-            "description": "One `Page` object (#/components/schemas/Page) per line, in crawl order, with its Markdown: the pages stored so "
-                           "far (a running job's download is a snapshot).", "security": job_security,
+            "description": "One `Page` object (#/components/schemas/Page) per line, in crawl order, with "
+                           "its Markdown: the pages stored so far (a running job's download is a snapshot).",
+            "security": job_security,
             "responses": {"200": {"description": "JSON lines, one Page each.",
                                   "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
                           **download_errors},

@@ -1,0 +1,124 @@
+"""MCP over streamable HTTP on the bridge (``/mcp``), driven by the SDK's own client:
+the same tools as ``docspasta mcp`` over stdio, behind the bridge's API keys, against
+the real services and a local fixture site."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import httpx2
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from docspasta.local import LocalStack
+from tests.bridge.conftest import BridgeFactory
+from tests.mcp.test_stdio import CALL_TIMEOUT, _result
+from tests.support.site import FixtureSite, tree_site
+
+API_KEY = "mcp-http-key-3f9a"
+OTHER_KEY = "mcp-http-other-71c2"
+TOOLS = {"crawl", "job_status", "list_pages", "read_page", "read_document", "cancel"}
+
+
+@asynccontextmanager
+async def mcp_session(base: str, headers: dict[str, str]) -> AsyncIterator[ClientSession]:
+    timeout = httpx2.Timeout(30.0, read=CALL_TIMEOUT)
+    async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http, \
+            streamable_http_client(f"{base}/mcp", http_client=http) as (read, write), \
+            ClientSession(read, write, read_timeout_seconds=CALL_TIMEOUT) as session:
+        await session.initialize()
+        yield session
+
+
+async def test_an_mcp_client_crawls_and_reads_a_site_over_http(stack: LocalStack, site: FixtureSite,
+                                                                 make_bridge: BridgeFactory) -> None:
+    site.pages.update(tree_site(12))
+    site.delay = 0.1
+    base = await make_bridge(stack, api_keys=(API_KEY, OTHER_KEY))
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total))
+
+    async with mcp_session(base, {"X-API-Key": API_KEY}) as session:
+        assert {t.name for t in (await session.list_tools()).tools} >= TOOLS
+        started = _result(await session.call_tool("crawl", {"url": site.url("/docs/"), "max_pages": 12,
+                                                            "concurrency": 2}))
+        job_id = started["job_id"]
+        status = _result(await session.call_tool("job_status", {"job_id": job_id, "wait_seconds": 200},
+                                                 progress_callback=on_progress))
+        assert status["state"] == "completed" and status["pages"] == 12, status
+        assert len(progress) >= 2, "no progress notification while the job ran"
+        assert all(b[0] >= a[0] for a, b in zip(progress, progress[1:])), progress
+        assert progress[0][0] < 12 and progress[-1][0] == 12, progress
+
+        first = _result(await session.call_tool("list_pages", {"job_id": job_id, "limit": 5}))
+        assert first["total"] == 12 and len(first["pages"]) == 5 and first["next_offset"] == 5
+        rest = _result(await session.call_tool("list_pages", {"job_id": job_id, "offset": 5}))
+        listed = first["pages"] + rest["pages"]
+        assert len({p["url"] for p in listed}) == 12 and rest["next_offset"] is None
+        assert all(p["tokens"] > 0 and p["title"] for p in listed)
+
+        page = _result(await session.call_tool("read_page", {"job_id": job_id, "index": 3}))
+        assert page["url"] == listed[3]["url"] and page["title"] == listed[3]["title"]
+        assert page["markdown"].strip() and page["chunks"] == 1
+
+        chunks: list[str] = []
+        chunk: int | None = 0
+        while chunk is not None:
+            part = _result(await session.call_tool("read_document", {"job_id": job_id, "chunk": chunk,
+                                                                     "chunk_tokens": 500}))
+            chunks.append(part["markdown"])
+            chunk = part["next_chunk"]
+        assert len(chunks) == part["chunks"] >= 2, "a 500-token budget should need several chunks"
+        assert all(p["title"] in "".join(chunks) for p in listed)
+
+        cancelled = _result(await session.call_tool("cancel", {"job_id": job_id}))
+        assert cancelled["state"] == "completed"  # a finished job stays as it was
+
+    # Another key (sent the way most MCP clients send one: a bearer token) sees none of it.
+    async with mcp_session(base, {"Authorization": f"Bearer {OTHER_KEY}"}) as session:
+        hidden = await session.call_tool("list_pages", {"job_id": job_id})
+        assert hidden.is_error and "not_found" in str(hidden.content)
+        bad = await session.call_tool("crawl", {"url": "ftp://example.com/"})
+        assert bad.is_error and "invalid_argument" in str(bad.content)
+
+
+async def test_mcp_without_a_valid_api_key_is_401(stack: LocalStack, make_bridge: BridgeFactory,
+                                                  http: aiohttp.ClientSession) -> None:
+    base = await make_bridge(stack, api_keys=(API_KEY,))
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "t", "version": "1"}}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}):
+        async with http.post(f"{base}/mcp", json=init, headers={**accept, **headers}) as resp:
+            assert resp.status == 401, headers
+            assert (await resp.json())["error"]["code"] == "unauthenticated"
+            assert "WWW-Authenticate" in resp.headers
+    async with http.post(f"{base}/mcp", json=init, headers={**accept, "X-API-Key": API_KEY}) as resp:
+        assert resp.status == 200, await resp.text()
+
+
+
+def test_a_bridge_without_the_sdk_says_so_at_mcp() -> None:
+    # The SDK is an optional extra: a fresh interpreter where "import mcp" fails builds
+    # the whole app, with a clear 501 at /mcp.
+    script = textwrap.dedent("""
+        import asyncio, json, sys
+        sys.modules["mcp"] = None
+        from bridge.app import create_app
+        from bridge.settings import BridgeSettings
+        app = create_app(BridgeSettings(), redis_url="redis://127.0.0.1:9")
+        [route] = [r for r in app.router.routes() if r.resource and r.resource.canonical == "/mcp"]
+        resp = asyncio.run(route.handler(None))
+        print(resp.status, json.loads(resp.body)["error"]["message"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("501 ") and "docspasta[mcp]" in done.stdout, done.stdout
