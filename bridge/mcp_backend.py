@@ -15,7 +15,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, cast
 
 import grpc
@@ -27,6 +26,7 @@ from bridge.errors import grpc_error
 from bridge.validation import Invalid, parse_job_request
 from docspasta.client import ClientError, CrawlOptions, Event, InvalidRequest, Job, JobNotFound, Page, Unavailable
 from docspasta.client.errors import CallTimeout
+from docspasta.client.grpc_pages import download
 from docspasta.events import job_dict
 from docspasta.ids import valid_job_id
 from docspasta.v1 import orchestrator_pb2 as pb
@@ -52,19 +52,6 @@ def _error_of(resp: web.Response) -> ClientError:
 def _not_found() -> JobNotFound:
     return JobNotFound(code="not_found", message="no such job (jobs are visible to the API key that started them)",
                        status=404)
-
-
-class _Collected(downloads.Body):
-    """A download's bytes kept in memory instead of written to a response (the tools
-    chunk the document themselves)."""
-
-    def __init__(self) -> None:
-        super().__init__(cast(web.Request, None), cast(web.StreamResponse, None))
-        self.data: list[bytes] = []
-
-    async def flush(self, force: bool = False) -> None:
-        self.data.extend(self.parts)
-        self.parts, self.size = [], 0
 
 
 @dataclass(kw_only=True)
@@ -171,11 +158,9 @@ class BridgeBackend:
         meta = await self._meta(job)
         source = downloads.PageSource(clients=self.bridge.clients, job_id=job,
                                       timeout=self.bridge.settings.list_pages_timeout)
-        body = _Collected()
         try:
-            await downloads.write_combined(source, body, meta.get("url", ""), date.today())
+            data = await download(source, "markdown", url=meta.get("url", ""))
         except grpc.aio.AioRpcError as exc:
             raise _error_of(grpc_error(exc)) from None
-        await body.flush()
-        return b"".join(body.data).decode("utf-8")
+        return data.decode("utf-8")
 
