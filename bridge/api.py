@@ -28,7 +28,7 @@ from bridge.idempotency import Idempotency
 from bridge.pump import Pumps
 from bridge.settings import BridgeSettings
 from bridge.sse import BadEventId, EventStream, parse_last_event_id
-from bridge.validation import Invalid, Limits, parse_job_request
+from bridge.validation import Invalid, Limits, parse_job_request, parse_webhook
 from docspasta import bundle
 from docspasta.errors import retry_after_of
 from docspasta.events import job_dict
@@ -101,6 +101,7 @@ async def create_job(request: web.Request) -> web.StreamResponse:
         return resp
     try:
         url, options = parse_job_request(body, bridge.limits)
+        webhook = parse_webhook(body, bridge.limits)
     except Invalid as exc:
         return error_response(400, "invalid_argument", str(exc), field=exc.field)
     claim: idempotency.Claim | None = None
@@ -120,7 +121,7 @@ async def create_job(request: web.Request) -> web.StreamResponse:
             return error_response(429, "rate_limited", f"too many jobs from this client; retry in {retry} s",
                                   headers={"Retry-After": str(retry)})
     # Shielded: a client that goes away mid-request must not leave a job without metadata.
-    return await asyncio.shield(_start(bridge, url, options, claim))
+    return await asyncio.shield(_start(bridge, url, options, claim, webhook))
 
 
 async def _start_job(bridge: Bridge, target: str, request: pb.StartJobRequest) -> pb.StartJobResponse:
@@ -143,7 +144,8 @@ async def _start_job(bridge: Bridge, target: str, request: pb.StartJobRequest) -
             delay = min(delay * 2, MAX_START_RETRY_SECONDS)
 
 
-async def _start(bridge: Bridge, url: str, options: pb.JobOptions, claim: idempotency.Claim | None) -> web.Response:
+async def _start(bridge: Bridge, url: str, options: pb.JobOptions, claim: idempotency.Claim | None,
+                 webhook: pb.Webhook | None = None) -> web.Response:
     if claim and claim.job_id:
         replay = await _replay(bridge, claim)
         if replay is not None:
@@ -152,7 +154,7 @@ async def _start(bridge: Bridge, url: str, options: pb.JobOptions, claim: idempo
     request_id = claim.request_id if claim else idempotency.new_request_id()
     try:
         started = await _start_job(bridge, target, pb.StartJobRequest(url=url, options=options,
-                                                                       request_id=request_id))
+                                                                       request_id=request_id, webhook=webhook))
     except grpc.aio.AioRpcError as exc:
         return grpc_error(exc)
     job_id = started.job_id

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from crawler.safety import is_public, parse_ip
 from docspasta.urls import InvalidURL, normalize
 from docspasta.v1 import orchestrator_pb2 as pb
+from docspasta.webhooks import TYPES_BY_NAME, InvalidWebhook, check_webhook
 
 MAX_URL_LENGTH = 4096
 MAX_PATTERNS = 100
@@ -21,7 +22,9 @@ MAX_PATTERN_LENGTH = 500
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan")
 FIELDS = frozenset({"url", "max_pages", "max_depth", "concurrency", "timeout_seconds", "include_patterns",
-                    "exclude_patterns", "allowed_domains", "use_sitemaps", "obey_robots", "render"})
+                    "exclude_patterns", "allowed_domains", "use_sitemaps", "obey_robots", "render", "webhook"})
+# The "webhook" object (docspasta.v1.Webhook; README "Webhooks").
+WEBHOOK_FIELDS = frozenset({"url", "secret", "events", "progress_every_pages", "progress_every_seconds"})
 # The "render" field: when pages are rendered in a browser (orchestrator/render.py).
 RENDER_MODES = {"auto": pb.RENDER_MODE_AUTO, "always": pb.RENDER_MODE_ALWAYS, "never": pb.RENDER_MODE_NEVER}
 
@@ -150,3 +153,46 @@ def parse_job_request(body: object, limits: Limits) -> tuple[str, pb.JobOptions]
             raise Invalid("render", "must be one of auto, always, never")
         options.render_mode = RENDER_MODES[render]
     return start, options
+
+
+def parse_webhook(body: object, limits: Limits) -> pb.Webhook | None:
+    """The body's "webhook" object as a Webhook message (None when absent), checked by
+    the rules the orchestrator applies (docspasta/webhooks.py), or Invalid naming the
+    field ("webhook.url", ...)."""
+    if not isinstance(body, dict) or body.get("webhook") is None:
+        return None
+    value = body["webhook"]
+    if not isinstance(value, dict):
+        raise Invalid("webhook", "must be an object: {\"url\": ..., \"secret\": ..., \"events\": [...]}")
+    for key in value:
+        if key not in WEBHOOK_FIELDS:
+            raise Invalid(f"webhook.{str(key)[:64]}", "unknown field")
+    url, secret = value.get("url"), value.get("secret", "")
+    if not isinstance(url, str):
+        raise Invalid("webhook.url", "required, a string")
+    if not isinstance(secret, str):
+        raise Invalid("webhook.secret", "must be a string")
+    events = value.get("events", [])
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise Invalid("webhook.events", "must be a list of event type names")
+    unknown = [e for e in events if e not in TYPES_BY_NAME]
+    if unknown:
+        raise Invalid("webhook.events", f"unknown type {unknown[0][:64]!r}; known: " + ", ".join(TYPES_BY_NAME))
+    pages, seconds = value.get("progress_every_pages", 0), value.get("progress_every_seconds", 0)
+    if isinstance(pages, bool) or not isinstance(pages, int):
+        raise Invalid("webhook.progress_every_pages", "must be an integer")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        raise Invalid("webhook.progress_every_seconds", "must be a number")
+    if not -(2 ** 31) <= pages < 2 ** 31:
+        raise Invalid("webhook.progress_every_pages", f"must be 0 (the default) or 1 to {limits.max_pages}")
+    webhook = pb.Webhook(url=url, secret=secret, events=[TYPES_BY_NAME[e] for e in events],  # type: ignore[misc]
+                         progress_every_pages=pages, progress_every_seconds=float(seconds))
+    try:
+        check_webhook(webhook, max_pages=limits.max_pages)
+    except InvalidWebhook as exc:
+        raise Invalid(exc.field, exc.reason) from None
+    try:
+        check_target(url, allow_private_network=limits.allow_private_network)
+    except Invalid as exc:
+        raise Invalid("webhook.url", exc.reason.replace("targets", "receivers")) from None
+    return webhook

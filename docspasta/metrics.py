@@ -33,6 +33,11 @@ SSE_CLIENTS = Gauge("docspasta_sse_clients", "Open Server-Sent Events streams on
 BUFFER_LAG = Histogram("docspasta_buffer_lag_seconds", "From an event leaving the orchestrator to its write in Redis",
                        buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 
+# Webhooks (orchestrator/webhooks/): messages by final outcome (delivered, failed =
+# given up), and attempts by result (delivered, retry, gave_up).
+WEBHOOK_DELIVERIES = Counter("docspasta_webhook_deliveries_total", "Webhook messages by final outcome", ["outcome"])
+WEBHOOK_ATTEMPTS = Counter("docspasta_webhook_attempts_total", "Webhook POST attempts by result", ["result"])
+
 REQUEST_ID_KEY = "x-request-id"
 JOB_ID_KEY = "x-job-id"
 

@@ -31,7 +31,9 @@ from orchestrator.eventlog import EventLog
 from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
 from orchestrator.frontier import Frontier, Item, Known, host_key
 from orchestrator.options import JobOptions
+from docspasta.webhooks import WebhookSpec
 from orchestrator.persist import JobWriter
+from orchestrator.webhooks.messages import JobWebhook
 from orchestrator.store.base import F_SEEN, F_SKIPPED, Finish, JobStore, LeaseLost
 from orchestrator.politeness import Politeness
 from orchestrator.render import RenderDecision, check_shell
@@ -59,7 +61,7 @@ class CrawlJob:
     def __init__(self, *, job_id: str, start_url: str, options: JobOptions, backends: Backends, store: JobStore,
                  owner: str, last_sequence: int = 0, checkpoint: bytes = b"", created_at: float = 0.0,
                  max_attempts: int = 3, process_concurrency: int = 0, tick_seconds: float = 1.0,
-                 settings: OrchestratorSettings | None = None) -> None:
+                 settings: OrchestratorSettings | None = None, webhook: WebhookSpec | None = None) -> None:
         s = settings or OrchestratorSettings()
         self.job_id = job_id
         self.start_url = start_url
@@ -124,6 +126,9 @@ class CrawlJob:
         self._render = RenderDecision(options.render_mode)
         self._render.restore(saved.get("render_shells"))
         self._rendered: set[str] = set()
+        # The job's webhook messages (orchestrator/webhooks/), None without a webhook.
+        self.webhook = JobWebhook(spec=webhook, job_id=job_id, url=start_url, writer=self.writer,
+                                  totals=self.totals, processed=self.processed) if webhook is not None else None
 
     # -- state -------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class CrawlJob:
         # that moment keeps its events, and its row says done.
         if not self.events.closed and self._stop_reason != "lost":
             self.events.append(name, payload)
+            if self.webhook is not None:
+                self.webhook.observe(self.events.last_sequence, name, payload)
 
     def _progress(self) -> None:
         self.emit("progress", pb.Progress(processed=self.processed, discovered=self.frontier.seen_count,
@@ -214,6 +221,8 @@ class CrawlJob:
         if self.resumed:
             self.emit("job_resumed", pb.JobResumed(owner=self.owner, requeued_urls=self.requeued,
                                                    last_sequence=self.events.last_sequence))
+        elif self.webhook is not None:
+            self.webhook.started(self.events.last_sequence)
         ticker = asyncio.create_task(self._ticker())
         crawl = asyncio.create_task(self._crawl())
         cancelled = asyncio.create_task(self._cancel.wait())

@@ -16,6 +16,8 @@ import time
 from collections.abc import AsyncIterator
 
 from docspasta.v1 import orchestrator_pb2 as pb
+from crawler.safety import PRIVATE_NETWORK_HINT, Blocked
+from docspasta.webhooks import TERMINAL_TYPES, InvalidWebhook, WebhookSpec, check_webhook
 from orchestrator.clients import Backends
 from orchestrator.eventlog import follow, make_event
 from orchestrator.job import CrawlJob
@@ -24,6 +26,7 @@ from orchestrator.scope import Scope
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.store.base import (CANCELLED, CANCELLING, QUEUED, RUNNING, Finish, JobRecord, JobStore, LeaseLost,
                                      NewJob, StoredEvent)
+from orchestrator.webhooks.messages import created_messages, terminal_message
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,11 @@ class ShuttingDown(RuntimeError):
     pass
 
 
-def request_digest(url: str, options: pb.JobOptions) -> str:
-    return hashlib.sha256(url.encode() + b"\0" + options.SerializeToString(deterministic=True)).hexdigest()
+def request_digest(url: str, options: pb.JobOptions, webhook: pb.Webhook | None = None) -> str:
+    data = url.encode() + b"\0" + options.SerializeToString(deterministic=True)
+    if webhook is not None:  # only then: digests of jobs without one stay as they were
+        data += b"\0webhook\0" + webhook.SerializeToString(deterministic=True)
+    return hashlib.sha256(data).hexdigest()
 
 
 def record_to_proto(record: JobRecord) -> pb.Job:
@@ -94,16 +100,38 @@ class JobRegistry:
 
     # -- the RPCs ----------------------------------------------------------------
 
-    async def start_job(self, url: str, options: pb.JobOptions, request_id: str = "") -> pb.Job:
+    def _check_webhook(self, webhook: pb.Webhook) -> WebhookSpec:
+        """The checked webhook, or InvalidOptions naming the field ("webhook.url: ...")."""
+        settings = self._settings.webhooks
+        try:
+            spec = check_webhook(webhook, max_pages=self._settings.limit_max_pages)
+        except InvalidWebhook as exc:
+            raise InvalidOptions(str(exc)) from None
+        try:
+            # The egress policy's static rules now (scheme, port, literal and local
+            # addresses); resolved addresses are checked again at every delivery.
+            settings.policy().check_url(spec.url)
+        except Blocked as exc:
+            reason = settings.private_hint() if str(exc) == PRIVATE_NETWORK_HINT else str(exc)
+            raise InvalidOptions(f"webhook.url: {reason}") from None
+        except ValueError as exc:
+            raise InvalidOptions(f"webhook.url: {exc}") from None
+        if not spec.secret and not settings.secrets:
+            raise InvalidOptions("webhook.secret: required: this deployment has no webhook secret (WEBHOOK_SECRET)")
+        return spec
+
+    async def start_job(self, url: str, options: pb.JobOptions, request_id: str = "",
+                        webhook: pb.Webhook | None = None) -> pb.Job:
         """Raises InvalidOptions for bad input, RequestConflict, ShuttingDown."""
         start_url = validate_url(url)
         effective = effective_options(options, self._settings)
+        spec = self._check_webhook(webhook) if webhook is not None else None
         if len(request_id) > MAX_REQUEST_ID_LENGTH or not request_id.isprintable() or request_id != request_id.strip():
             raise InvalidOptions(f"request_id: at most {MAX_REQUEST_ID_LENGTH} printable characters, "
                                  "no surrounding spaces")
         if not self._accepting:
             raise ShuttingDown("this orchestrator is shutting down")
-        digest = request_digest(url, options)
+        digest = request_digest(url, options, webhook)
         job_id = self.new_job_id()
         scope = Scope(start_url=start_url, include=effective.include_patterns, exclude=effective.exclude_patterns,
                       allowed_domains=effective.allowed_domains).describe()
@@ -119,9 +147,10 @@ class JobRegistry:
         record, created = await self.store.create_job(
             NewJob(job_id=job_id, request_id=request_id, request_hash=digest, url=start_url,
                    options=effective.to_proto().SerializeToString(), totals=totals.SerializeToString(),
-                   checkpoint=b"{}"),
+                   checkpoint=b"{}", webhook=spec),
             owner=self.owner, lease_seconds=self._settings.lease_seconds,
-            start=self._accepting and self.active < self._settings.max_active_jobs, first_events=first_events)
+            start=self._accepting and self.active < self._settings.max_active_jobs, first_events=first_events,
+            outbox=created_messages(spec, job_id=job_id, url=start_url) if spec is not None else None)
         if not created:
             if record.request_hash != digest:
                 raise RequestConflict("request_id: already used for a different request")
@@ -153,9 +182,13 @@ class JobRegistry:
             local.cancel()
         if record.state == QUEUED:
             totals = pb.Totals.FromString(record.totals)
-            event = make_event(job_id, record.last_sequence + 1, "job_cancelled", pb.JobCancelled(totals=totals))
+            cancelled = pb.JobCancelled(totals=totals)
+            event = make_event(job_id, record.last_sequence + 1, "job_cancelled", cancelled)
+            spec = await self.store.webhook(job_id)
+            outbox = [terminal_message("job_cancelled", cancelled, job_id=job_id, sequence=event.sequence,
+                                       url=record.url)] if spec and spec.wants(TERMINAL_TYPES["job_cancelled"]) else []
             if not await self.store.append_unowned(job_id, state=QUEUED, events=[event],
-                                                   finish=Finish(state=CANCELLED)):
+                                                   finish=Finish(state=CANCELLED), outbox=outbox):
                 await self.store.request_cancel(job_id)  # it started meanwhile: its owner ends it
             self._wanted.discard(job_id)
         got = await self.store.get_job(job_id)
@@ -195,10 +228,18 @@ class JobRegistry:
     async def _launch(self, record: JobRecord) -> None:
         options = JobOptions.from_proto(pb.JobOptions.FromString(record.options))
         s = self._settings
+        try:
+            webhook = await self.store.webhook(record.job_id)
+        except Exception:
+            log.error("could not read job %s's webhook", record.job_id, exc_info=True)
+            with contextlib.suppress(Exception):
+                await self.store.release_lease(record.job_id, owner=self.owner)
+            return
         job = CrawlJob(job_id=record.job_id, start_url=record.url, options=options, backends=self._backends,
                        store=self.store, owner=self.owner, last_sequence=record.last_sequence,
                        checkpoint=record.checkpoint, created_at=record.created_at, max_attempts=s.max_attempts,
-                       process_concurrency=s.process_concurrency, tick_seconds=s.tick_seconds, settings=s)
+                       process_concurrency=s.process_concurrency, tick_seconds=s.tick_seconds, settings=s,
+                       webhook=webhook)
         self._jobs[record.job_id] = job
         try:
             await job.prepare()

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.store.base import Batch, Finish, FrontierEntry, HashEntry, JobStore, LeaseLost, StoredEvent
+from orchestrator.store.base import (Batch, Finish, FrontierEntry, HashEntry, JobStore, LeaseLost, OutboxMessage,
+                                     StoredEvent)
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ class _Pending:
     events: list[StoredEvent] = field(default_factory=list)
     frontier: dict[str, FrontierEntry] = field(default_factory=dict)
     hashes: dict[tuple[str, str], set[bytes]] = field(default_factory=dict)
+    # Webhook messages (jobs with a webhook only), committed with the events they announce.
+    outbox: list[OutboxMessage] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.frontier or self.hashes)
+        return bool(self.events or self.frontier or self.hashes or self.outbox)
 
     def absorb(self, newer: _Pending) -> None:
         """Puts ``newer`` after this one (a failed batch followed by what came since)."""
@@ -39,6 +42,7 @@ class _Pending:
         self.frontier.update(newer.frontier)
         for k, values in newer.hashes.items():
             self.hashes.setdefault(k, set()).update(values)
+        self.outbox.extend(newer.outbox)
 
 
 class JobWriter:
@@ -72,6 +76,10 @@ class JobWriter:
 
     def frontier(self, entry: FrontierEntry) -> None:
         self._pending.frontier[entry.key] = entry
+
+    def message(self, message: OutboxMessage) -> None:
+        """A webhook message, committed in the same batch as the events buffered so far."""
+        self._pending.outbox.append(message)
 
     def hash(self, entry: HashEntry) -> None:
         self._pending.hashes.setdefault((entry.kind, entry.key), set()).add(entry.value)
@@ -125,7 +133,7 @@ class JobWriter:
                           frontier=list(batch_data.frontier.values()),
                           hashes=[HashEntry(kind, key, v) for (kind, key), values in batch_data.hashes.items()
                                   for v in values],
-                          totals=totals, checkpoint=checkpoint, finish=finish)
+                          totals=totals, checkpoint=checkpoint, finish=finish, outbox=batch_data.outbox)
             try:
                 state = await self._store.commit(batch)
             except LeaseLost:

@@ -23,13 +23,16 @@ def is_retryable(response: crawler_pb2.CrawlResponse) -> bool:
     return response.error == common_pb2.ERROR_CATEGORY_HTTP_4XX and response.status in _RETRYABLE_STATUSES
 
 
-def backoff_seconds(attempt: int, retry_after: float = 0.0, *, rng: random.Random | None = None) -> float:
+def backoff_seconds(attempt: int, retry_after: float = 0.0, *, rng: random.Random | None = None,
+                    base: float = BASE_BACKOFF_SECONDS, cap: float = MAX_BACKOFF_SECONDS,
+                    max_retry_after: float = MAX_RETRY_AFTER_SECONDS) -> float:
     """Exponential backoff with full jitter after ``attempt`` (1-based) failed; a
-    server's Retry-After is honoured as the floor."""
-    ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * (2 ** (attempt - 1)))
+    server's Retry-After is honoured as the floor. ``base``/``cap``/``max_retry_after``
+    default to the crawl's; webhook delivery passes its own."""
+    ceiling = min(cap, base * (2 ** min(attempt - 1, 60)))
     jitter = (rng.uniform if rng is not None else random.uniform)(0, ceiling / 2)
     delay: float = ceiling / 2 + jitter
-    return max(delay, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return max(delay, min(retry_after, max_retry_after))
 
 
 def rpc_failure(url: str, exc: grpc.aio.AioRpcError) -> crawler_pb2.CrawlResponse:

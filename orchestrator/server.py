@@ -15,6 +15,7 @@ from orchestrator.service import OrchestratorService
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.store import JobStore, open_job_store
 from orchestrator.v2.service import OrchestratorServiceV2
+from orchestrator.webhooks.dispatcher import Dispatcher
 
 SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full_name
 # docspasta.v2 beside v1 for the deprecation period (docs/contract.md).
@@ -51,12 +52,16 @@ async def create_server(settings: OrchestratorSettings, *, store: JobStore | Non
     metrics.ACTIVE_JOBS.set_function(lambda: registry.active)
     metrics.QUEUE_DEPTH.set_function(lambda: sum(len(j.frontier) for j in registry.running()))
     metrics.IN_FLIGHT.set_function(lambda: sum(j.in_flight for j in registry.running()))
+    # Webhook delivery beside the jobs, from the store's outbox (any replica delivers any job's).
+    dispatcher = Dispatcher(store=store, settings=settings.webhooks, owner=registry.owner)
     host.on_drain.append(registry.shutdown)
+    host.on_drain.append(dispatcher.stop)
     host.cleanups.append(backends.close)
     if own_store:
         host.cleanups.insert(0, store.close)  # cleanups run in reverse: the store closes last
     await host.start()
     await registry.start()
+    dispatcher.start()
     return host, host.port
 
 

@@ -38,7 +38,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                        context: grpc.aio.ServicerContext[pb.StartJobRequest, pb.StartJobResponse],
                        ) -> pb.StartJobResponse:
         try:
-            job = await self._registry.start_job(request.url, request.options, request.request_id)
+            job = await self._registry.start_job(request.url, request.options, request.request_id,
+                                                 request.webhook if request.HasField("webhook") else None)
         except (InvalidOptions, RequestConflict) as exc:
             await errors.abort_invalid_message(context, str(exc))
         except ShuttingDown as exc:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from docspasta.service_auth import ServiceAuth
 from docspasta.settings import env_bool, env_float, env_int, env_str
 from orchestrator import budget
+from orchestrator.webhooks.settings import WebhookSettings
 
 DEFAULT_BIND = "127.0.0.1:50053"
 DEFAULT_CRAWLER_TARGET = "127.0.0.1:50051"
@@ -116,6 +117,8 @@ class OrchestratorSettings:
     metrics_port: int = 0
     # Service-to-service auth (docspasta/service_auth.py), off unless configured.
     auth: ServiceAuth = ServiceAuth()
+    # Webhook delivery: secrets, egress, deadlines, retries (orchestrator/webhooks/settings.py).
+    webhooks: WebhookSettings = WebhookSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OrchestratorSettings:
@@ -170,4 +173,5 @@ class OrchestratorSettings:
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "ORCHESTRATOR_METRICS_PORT", 0),
             auth=ServiceAuth.from_env(env),
+            webhooks=WebhookSettings.from_env(env),
         )

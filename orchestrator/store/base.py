@@ -11,7 +11,11 @@ What is stored (see docs/operations.md, "Job store"):
   skipped with a reason, or ``seen`` for another URL form of a page taken);
 * dedup hashes: identical-HTML digests, main-text hashes of kept pages and canonical
   claims;
-* the event log: (job id, sequence) -> the serialized ``JobEvent``.
+* the event log: (job id, sequence) -> the serialized ``JobEvent``;
+* webhooks (issue 18): a job's receiver (``job_webhooks``) and its outbox
+  (``job_outbox``): one row per message, written in the same commit as the event it
+  announces, then claimed and delivered by any replica's dispatcher
+  (``orchestrator/webhooks/``).
 
 Writes of a running job go through ``commit`` in batches, fenced by the lease: a
 batch from a replica that no longer owns the job is refused with ``LeaseLost`` and
@@ -24,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from docspasta.webhooks import WebhookSpec
 
 # Job states as stored (the JobState enum names, lower case, without the prefix).
 QUEUED = "queued"
@@ -49,6 +55,12 @@ FRONTIER_STATES = frozenset({F_QUEUED, F_IN_FLIGHT, F_DONE, F_FAILED, F_SKIPPED,
 HASH_HTML = "html"  # key: hex digest of a page's HTML; value: the URL key of the page kept with it
 HASH_TEXT = "text"  # key: a kept page's URL key; value: its main-text hash
 HASH_CLAIM = "claim"  # key: a canonical target's URL key; value: main-text hash of a claimant
+
+
+# Webhook outbox row states.
+W_PENDING = "pending"
+W_DELIVERED = "delivered"
+W_FAILED = "failed"  # given up (the reason in last_error)
 
 
 class LeaseLost(RuntimeError):
@@ -92,6 +104,41 @@ class NewJob:
     options: bytes
     totals: bytes = b""
     checkpoint: bytes = b""
+    # Where the job's lifecycle events are POSTed; None: no webhook (no row, no cost).
+    webhook: WebhookSpec | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxMessage:
+    """One webhook message to deliver: (job, sequence, kind) is its identity."""
+    sequence: int  # the event it announces
+    kind: int  # its WebhookEventType
+    body: bytes  # the JSON body, the same on every attempt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """A claimed outbox row and its receiver, for one attempt."""
+    job_id: str
+    sequence: int
+    kind: int
+    body: bytes
+    attempts: int  # attempts made before this one
+    age_seconds: float  # since the row was written (the store's clock)
+    url: str
+    secret: str  # "" signs with the deployment's secret
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryRecord:
+    """An outbox row as it stands (operators, tests)."""
+    sequence: int
+    kind: int
+    state: str  # W_PENDING, W_DELIVERED or W_FAILED
+    attempts: int
+    last_status: int  # the last answer's HTTP status, 0 when none
+    last_error: str
+    body: bytes
 
 
 @dataclass(slots=True, kw_only=True)
@@ -133,6 +180,8 @@ class Batch:
     checkpoint: bytes | None = None
     # Ends the job: state and error set, finished_at stamped, lease released.
     finish: Finish | None = None
+    # Webhook messages announcing events of this batch; one already stored is ignored.
+    outbox: list[OutboxMessage] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +199,12 @@ class JobStore(Protocol):
     # -- jobs ----------------------------------------------------------------
 
     async def create_job(self, job: NewJob, *, owner: str, lease_seconds: float, start: bool,
-                         first_events: Callable[[int], list[StoredEvent]]) -> tuple[JobRecord, bool]:
+                         first_events: Callable[[int], list[StoredEvent]],
+                         outbox: Callable[[list[StoredEvent]], list[OutboxMessage]] | None = None,
+                         ) -> tuple[JobRecord, bool]:
         """Inserts a job with its first events, atomically; returns (record, True).
+        With ``job.webhook``, its receiver and ``outbox(first events)`` go in the same
+        transaction.
 
         A job with the same non-empty ``request_id`` already stored: returns (that job,
         False) and changes nothing. With ``start`` and no other job waiting, the job is
@@ -180,9 +233,10 @@ class JobStore(Protocol):
         ``append_unowned``). Returns the job after the change, None when unknown."""
 
     async def append_unowned(self, job_id: str, *, state: str, events: list[StoredEvent],
-                             finish: Finish | None = None) -> bool:
-        """Appends events to a job that has no live owner and is in ``state`` (e.g. a
-        queued job cancelled before it started); False when that is no longer so."""
+                             finish: Finish | None = None, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        """Appends events (and their webhook messages) to a job that has no live owner
+        and is in ``state`` (e.g. a queued job cancelled before it started); False when
+        that is no longer so."""
 
     async def commit(self, batch: Batch) -> str:
         """Applies the batch atomically if ``batch.owner`` holds the job's lease and the
@@ -191,7 +245,7 @@ class JobStore(Protocol):
 
     async def delete_finished(self, *, finished_before: float) -> int:
         """Deletes jobs finished before the time (epoch seconds) with their events,
-        frontier and hashes; returns how many jobs."""
+        frontier, hashes, webhook and outbox; returns how many jobs."""
 
     async def live_jobs(self) -> list[JobRecord]:
         """Every QUEUED, RUNNING or CANCELLING job (for reconcilers and metrics)."""
@@ -224,3 +278,26 @@ class JobStore(Protocol):
 
     async def hash_lookup(self, job_id: str, kind: str, keys: Sequence[str]) -> dict[str, list[bytes]]:
         """The stored values by key, for the keys that have any."""
+
+    # -- webhooks --------------------------------------------------------------
+
+    async def webhook(self, job_id: str) -> WebhookSpec | None:
+        """The job's receiver, None when it has none."""
+
+    async def claim_deliveries(self, *, owner: str, limit: int, claim_seconds: float) -> list[Delivery]:
+        """Claims up to ``limit`` due outbox rows for ``claim_seconds``: pending, past
+        their next attempt time, not claimed (or the claim expired), and each the first
+        pending row of its job (so a job's messages go out in order). Two dispatchers
+        never claim one row at once; a dead one's claims expire."""
+
+    async def record_delivery(self, job_id: str, sequence: int, kind: int, *, owner: str, state: str,
+                              retry_in: float = 0.0, status: int = 0, error: str = "") -> bool:
+        """Ends one attempt of a row ``owner`` claimed: W_DELIVERED or W_FAILED end
+        the row; W_PENDING schedules the next attempt ``retry_in`` seconds from now.
+        False (nothing changed) when the claim is no longer ``owner``'s."""
+
+    async def release_deliveries(self, *, owner: str) -> int:
+        """Drops ``owner``'s claims (a stopping dispatcher): another replica retries them."""
+
+    async def deliveries(self, job_id: str) -> list[DeliveryRecord]:
+        """The job's outbox rows, in (sequence, kind) order."""

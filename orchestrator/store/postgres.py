@@ -35,10 +35,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from docspasta.db import create_pg_pool
-from orchestrator.store.base import (CANCELLING, F_IN_FLIGHT, F_QUEUED, FINISHED_STATES, QUEUED, RUNNING, Batch,
-                                     Finish, FrontierEntry, FrontierSummary, JobRecord, LeaseLost, NewJob,
-                                     StoredEvent)
+from docspasta.webhooks import WebhookSpec
+from orchestrator.store.base import (CANCELLING, F_IN_FLIGHT, F_QUEUED, FINISHED_STATES, QUEUED, RUNNING, W_PENDING,
+                                     Batch, Delivery, DeliveryRecord, Finish, FrontierEntry, FrontierSummary,
+                                     JobRecord, LeaseLost, NewJob, OutboxMessage, StoredEvent)
 from orchestrator.store.rows import FRONTIER_COLUMNS, JOB_COLUMNS, frontier_entry, job_record
+from orchestrator.store.webhook_rows import (CLAIM_SQL, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, delivery, delivery_record,
+                                             events_text, webhook_spec)
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,35 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (job_id, kind, key, value)
     );
     """,
+    # 2: webhooks (issue 18), as in the SQLite store.
+    """
+    CREATE TABLE job_webhooks (
+        job_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        progress_pages INTEGER NOT NULL,
+        progress_seconds DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE job_outbox (
+        job_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        body BYTEA NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at DOUBLE PRECISION NOT NULL,
+        next_attempt_at DOUBLE PRECISION NOT NULL,
+        claimed_by TEXT,
+        claim_expires_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        last_status INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        finished_at DOUBLE PRECISION,
+        PRIMARY KEY (job_id, sequence, kind)
+    );
+    CREATE INDEX job_outbox_due ON job_outbox (next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX job_outbox_pending ON job_outbox (job_id, sequence, kind) WHERE state = 'pending';
+    """,
 )
 
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
@@ -165,6 +197,28 @@ WITH j AS (
 SELECT (SELECT state FROM up), (SELECT owner FROM j), (SELECT state FROM j), (SELECT last_sequence FROM j),
        (SELECT count(*) FROM note)
 """
+
+
+# A commit that carries webhook messages (a job with a webhook, at its milestones): the
+# same one statement plus one CTE inserting them, under the same ``ok`` fence. Commits
+# without messages keep using _COMMIT unchanged.
+_OUTBOX_CTE = f"""), ob AS (
+    INSERT INTO job_outbox (job_id, sequence, kind, body, state, created_at, next_attempt_at)
+    SELECT $1, u.seq, u.kind, u.body, '{W_PENDING}', {_NOW}, {_NOW}
+    FROM ok, unnest($24::integer[], $25::integer[], $26::bytea[]) AS u(seq, kind, body)
+    ON CONFLICT DO NOTHING
+), up AS ("""
+assert _COMMIT.count("), up AS (") == 1
+_COMMIT_OUTBOX = _COMMIT.replace("), up AS (", _OUTBOX_CTE)
+_INSERT_OUTBOX = ("INSERT INTO job_outbox (job_id, sequence, kind, body, state, created_at, next_attempt_at) "
+                  f"SELECT $1, u.seq, u.kind, u.body, '{W_PENDING}', {_NOW}, {_NOW} "
+                  "FROM unnest($2::integer[], $3::integer[], $4::bytea[]) AS u(seq, kind, body) ON CONFLICT DO NOTHING")
+
+
+async def _insert_outbox(conn: Any, job_id: str, messages: Sequence[OutboxMessage]) -> None:
+    if messages:
+        await conn.execute(_INSERT_OUTBOX, job_id, [m.sequence for m in messages], [m.kind for m in messages],
+                           [m.body for m in messages])
 
 
 def _text(value: str) -> str:
@@ -297,7 +351,9 @@ class PostgresJobStore:
     # -- jobs ----------------------------------------------------------------
 
     async def create_job(self, job: NewJob, *, owner: str, lease_seconds: float, start: bool,
-                         first_events: Callable[[int], list[StoredEvent]]) -> tuple[JobRecord, bool]:
+                         first_events: Callable[[int], list[StoredEvent]],
+                         outbox: Callable[[list[StoredEvent]], list[OutboxMessage]] | None = None,
+                         ) -> tuple[JobRecord, bool]:
         async with self._require().acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK_KEY)
             if job.request_id:
@@ -319,6 +375,12 @@ class PostgresJobStore:
             if events:
                 await _insert_events(conn, job.job_id, events)
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, job.job_id)
+            if job.webhook is not None:
+                w = job.webhook
+                await conn.execute(f"INSERT INTO job_webhooks ({WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
+                                   job.job_id, _text(w.url), w.secret, events_text(w), w.progress_pages,
+                                   w.progress_seconds)
+                await _insert_outbox(conn, job.job_id, outbox(events) if outbox else [])
         self._waiters.notify(job.job_id)
         return job_record(row), True
 
@@ -378,7 +440,7 @@ class PostgresJobStore:
         return job_record(row) if row is not None else None
 
     async def append_unowned(self, job_id: str, *, state: str, events: list[StoredEvent],
-                             finish: Finish | None = None) -> bool:
+                             finish: Finish | None = None, outbox: Sequence[OutboxMessage] = ()) -> bool:
         async with self._require().acquire() as conn, conn.transaction():
             last = await conn.fetchval(
                 f"SELECT last_sequence FROM jobs WHERE job_id = $1 AND state = $2 "
@@ -389,6 +451,7 @@ class PostgresJobStore:
                 await _insert_events(conn, job_id, events)
                 last = events[-1].sequence
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, job_id)
+            await _insert_outbox(conn, job_id, outbox)
             if finish is not None:
                 await conn.execute(
                     f"UPDATE jobs SET state = $2, error = $3, finished_at = {_NOW}, owner = NULL, "
@@ -404,15 +467,19 @@ class PostgresJobStore:
         # One row per key (a later entry wins): ON CONFLICT cannot touch a row twice.
         frontier = list({f.key: f for f in batch.frontier}.values())
         finish = batch.finish
+        messages = batch.outbox
+        extra: tuple[Any, ...] = ()
+        if messages:
+            extra = ([m.sequence for m in messages], [m.kind for m in messages], [m.body for m in messages])
         row = await self._require().fetchrow(
-            _COMMIT, job_id, batch.owner, list(_FINISHED),
+            _COMMIT_OUTBOX if messages else _COMMIT, job_id, batch.owner, list(_FINISHED),
             [e.sequence for e in batch.events], [e.name for e in batch.events], [e.payload for e in batch.events],
             [_text(f.key) for f in frontier], [_text(f.url) for f in frontier], [f.depth for f in frontier],
             [f.order for f in frontier], [f.state for f in frontier], [f.reason for f in frontier],
             [f.attempts for f in frontier], [_text(f.discovered_from) for f in frontier],
             [h.kind for h in batch.hashes], [_text(h.key) for h in batch.hashes], [h.value for h in batch.hashes],
             batch.totals, batch.checkpoint, finish.state if finish else None, _text(finish.error) if finish else "",
-            CHANNEL, bool(batch.events or finish))
+            CHANNEL, bool(batch.events or finish), *extra)
         state, owner, before, last, _ = row
         if state is None:  # nothing was written
             if before is None or owner != batch.owner or before in FINISHED_STATES:
@@ -430,7 +497,7 @@ class PostgresJobStore:
                 ids = [r[0] for r in await conn.fetch(
                     "SELECT job_id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 "
                     "ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED", finished_before, DELETE_CHUNK)]
-                for table in ("job_events", "job_frontier", "job_hashes", "jobs"):
+                for table in ("job_events", "job_frontier", "job_hashes", "job_outbox", "job_webhooks", "jobs"):
                     await conn.execute(f"DELETE FROM {table} WHERE job_id = ANY($1::text[])", ids)
             deleted += len(ids)
             if len(ids) < DELETE_CHUNK:
@@ -508,3 +575,46 @@ class PostgresJobStore:
         for key, value in rows:
             found.setdefault(key, []).append(bytes(value))
         return found
+
+    # -- webhooks --------------------------------------------------------------
+
+    async def webhook(self, job_id: str) -> WebhookSpec | None:
+        row = await self._require().fetchrow(f"SELECT {WEBHOOK_COLUMNS} FROM job_webhooks WHERE job_id = $1", job_id)
+        return webhook_spec(row) if row is not None else None
+
+    async def claim_deliveries(self, *, owner: str, limit: int, claim_seconds: float) -> list[Delivery]:
+        if limit <= 0:
+            return []
+        async with self._require().acquire() as conn, conn.transaction():
+            now = await conn.fetchval(f"SELECT {_NOW}")
+            # Rows another replica is claiming right now are skipped, not waited for.
+            rows = await conn.fetch(CLAIM_SQL.format(now="$1::float8", limit="$2", lock=" FOR UPDATE OF o SKIP LOCKED"),
+                                    now, limit)
+            if rows:
+                await conn.execute(
+                    "UPDATE job_outbox o SET claimed_by = $1, claim_expires_at = $2 "
+                    "FROM unnest($3::text[], $4::integer[], $5::integer[]) AS u(job_id, seq, kind) "
+                    "WHERE o.job_id = u.job_id AND o.sequence = u.seq AND o.kind = u.kind",
+                    owner, now + claim_seconds, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        return [delivery(r) for r in rows]
+
+    async def record_delivery(self, job_id: str, sequence: int, kind: int, *, owner: str, state: str,
+                              retry_in: float = 0.0, status: int = 0, error: str = "") -> bool:
+        result = await self._require().execute(
+            f"UPDATE job_outbox SET state = $5, attempts = attempts + 1, last_status = $6, last_error = $7, "
+            f"next_attempt_at = {_NOW} + $8, finished_at = CASE WHEN $5 = $9 THEN NULL ELSE {_NOW} END, "
+            "claimed_by = NULL, claim_expires_at = 0 "
+            "WHERE job_id = $1 AND sequence = $2 AND kind = $3 AND claimed_by = $4 AND state = $9",
+            job_id, sequence, kind, owner, state, status, _text(error), retry_in, W_PENDING)
+        return bool(result.split()[-1] != "0")
+
+    async def release_deliveries(self, *, owner: str) -> int:
+        result = await self._require().execute(
+            "UPDATE job_outbox SET claimed_by = NULL, claim_expires_at = 0 WHERE claimed_by = $1 AND state = $2",
+            owner, W_PENDING)
+        return int(result.split()[-1])
+
+    async def deliveries(self, job_id: str) -> list[DeliveryRecord]:
+        rows = await self._require().fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM job_outbox WHERE job_id = $1 ORDER BY sequence, kind", job_id)
+        return [delivery_record(r) for r in rows]

@@ -19,9 +19,13 @@ from typing import Any
 import aiosqlite
 
 from docspasta.db import open_sqlite
-from orchestrator.store.base import (CANCELLING, FINISHED_STATES, F_IN_FLIGHT, F_QUEUED, QUEUED, RUNNING,
-                                     Batch, Finish, FrontierEntry, FrontierSummary, JobRecord, LeaseLost, NewJob, StoredEvent)
+from docspasta.webhooks import WebhookSpec
+from orchestrator.store.base import (CANCELLING, FINISHED_STATES, F_IN_FLIGHT, F_QUEUED, QUEUED, RUNNING, W_PENDING,
+                                     Batch, Delivery, DeliveryRecord, Finish, FrontierEntry, FrontierSummary, JobRecord,
+                                     LeaseLost, NewJob, OutboxMessage, StoredEvent)
 from orchestrator.store.rows import FRONTIER_COLUMNS, JOB_COLUMNS, frontier_entry, job_record
+from orchestrator.store.webhook_rows import (CLAIM_SQL, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, delivery, delivery_record,
+                                             events_text, webhook_spec)
 
 VERSION_TABLE = "schema_migrations_jobs"
 DEFAULT_POLL_SECONDS = 0.5
@@ -76,6 +80,37 @@ MIGRATIONS: tuple[str, ...] = (
         value BLOB NOT NULL,
         PRIMARY KEY (job_id, kind, key, value)
     ) WITHOUT ROWID;
+    """,
+    # 2: webhooks (issue 18). A job's receiver, and its outbox: one row per message,
+    # inserted with the event it announces; kind is the WebhookEventType; times are
+    # epoch seconds; claimed_by/claim_expires_at are a dispatcher's claim.
+    """
+    CREATE TABLE job_webhooks (
+        job_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        progress_pages INTEGER NOT NULL,
+        progress_seconds REAL NOT NULL
+    );
+    CREATE TABLE job_outbox (
+        job_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        claimed_by TEXT,
+        claim_expires_at REAL NOT NULL DEFAULT 0,
+        last_status INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        finished_at REAL,
+        PRIMARY KEY (job_id, sequence, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX job_outbox_due ON job_outbox (next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX job_outbox_pending ON job_outbox (job_id, sequence, kind) WHERE state = 'pending';
     """,
 )
 
@@ -164,7 +199,9 @@ class SqliteJobStore:
     # -- jobs ----------------------------------------------------------------
 
     async def create_job(self, job: NewJob, *, owner: str, lease_seconds: float, start: bool,
-                         first_events: Callable[[int], list[StoredEvent]]) -> tuple[JobRecord, bool]:
+                         first_events: Callable[[int], list[StoredEvent]],
+                         outbox: Callable[[list[StoredEvent]], list[OutboxMessage]] | None = None,
+                         ) -> tuple[JobRecord, bool]:
         async with self._lock:
             db = self._writer()
             await db.execute("BEGIN IMMEDIATE")
@@ -188,6 +225,12 @@ class SqliteJobStore:
                      events[-1].sequence if events else 0))
                 await db.executemany("INSERT INTO job_events (job_id, sequence, name, payload) VALUES (?, ?, ?, ?)",
                                      [(job.job_id, e.sequence, e.name, e.payload) for e in events])
+                if job.webhook is not None:
+                    w = job.webhook
+                    await db.execute(f"INSERT INTO job_webhooks ({WEBHOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                                     (job.job_id, w.url, w.secret, events_text(w), w.progress_pages,
+                                      w.progress_seconds))
+                    await self._insert_outbox(db, job.job_id, outbox(events) if outbox else [], now)
                 await db.commit()
             except BaseException:
                 await db.rollback()
@@ -275,7 +318,7 @@ class SqliteJobStore:
         return job_record(row) if row is not None else None
 
     async def append_unowned(self, job_id: str, *, state: str, events: list[StoredEvent],
-                             finish: Finish | None = None) -> bool:
+                             finish: Finish | None = None, outbox: Sequence[OutboxMessage] = ()) -> bool:
         async with self._lock:
             db = self._writer()
             await db.execute("BEGIN IMMEDIATE")
@@ -288,6 +331,8 @@ class SqliteJobStore:
                     return False
                 await db.executemany("INSERT INTO job_events (job_id, sequence, name, payload) VALUES (?, ?, ?, ?)",
                                      [(job_id, e.sequence, e.name, e.payload) for e in events])
+                if outbox:
+                    await self._insert_outbox(db, job_id, outbox, self._clock())
                 last = events[-1].sequence if events else row[0]
                 if finish is not None:
                     await db.execute("UPDATE jobs SET state = ?, error = ?, finished_at = ?, owner = NULL, "
@@ -333,6 +378,8 @@ class SqliteJobStore:
                     await db.executemany(
                         "INSERT OR IGNORE INTO job_hashes (job_id, kind, key, value) VALUES (?, ?, ?, ?)",
                         [(batch.job_id, h.kind, h.key, h.value) for h in batch.hashes])
+                if batch.outbox:
+                    await self._insert_outbox(db, batch.job_id, batch.outbox, self._clock())
                 sets = ["last_sequence = ?"]
                 params: list[object] = [last]
                 if batch.totals is not None:
@@ -366,7 +413,7 @@ class SqliteJobStore:
                     (finished_before,), db=db)]
                 for chunk in _chunks(ids):
                     marks = ", ".join("?" * len(chunk))
-                    for table in ("job_events", "job_frontier", "job_hashes", "jobs"):
+                    for table in ("job_events", "job_frontier", "job_hashes", "job_outbox", "job_webhooks", "jobs"):
                         await db.execute(f"DELETE FROM {table} WHERE job_id IN ({marks})", tuple(chunk))
                 await db.commit()
             except BaseException:
@@ -451,3 +498,75 @@ class SqliteJobStore:
                 found.setdefault(key, []).append(bytes(value))
         return found
 
+
+    # -- webhooks --------------------------------------------------------------
+
+    @staticmethod
+    async def _insert_outbox(db: aiosqlite.Connection, job_id: str, messages: Sequence[OutboxMessage],
+                             now: float) -> None:
+        await db.executemany(
+            "INSERT OR IGNORE INTO job_outbox (job_id, sequence, kind, body, state, created_at, next_attempt_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", [(job_id, m.sequence, m.kind, m.body, W_PENDING, now, now)
+                                             for m in messages])
+
+    async def webhook(self, job_id: str) -> WebhookSpec | None:
+        row = await self._one(f"SELECT {WEBHOOK_COLUMNS} FROM job_webhooks WHERE job_id = ?", (job_id,))
+        return webhook_spec(row) if row is not None else None
+
+    async def claim_deliveries(self, *, owner: str, limit: int, claim_seconds: float) -> list[Delivery]:
+        if limit <= 0:
+            return []
+        async with self._lock:
+            db = self._writer()
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                now = self._clock()
+                rows = await self._all(CLAIM_SQL.format(now="?", lock="", limit="?"), (now, now, now, limit), db=db)
+                await db.executemany(
+                    "UPDATE job_outbox SET claimed_by = ?, claim_expires_at = ? "
+                    "WHERE job_id = ? AND sequence = ? AND kind = ?",
+                    [(owner, now + claim_seconds, r[0], r[1], r[2]) for r in rows])
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        return [delivery(r) for r in rows]
+
+    async def record_delivery(self, job_id: str, sequence: int, kind: int, *, owner: str, state: str,
+                              retry_in: float = 0.0, status: int = 0, error: str = "") -> bool:
+        async with self._lock:
+            db = self._writer()
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                now = self._clock()
+                cur = await db.execute(
+                    "UPDATE job_outbox SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, "
+                    "next_attempt_at = ?, finished_at = ?, claimed_by = NULL, claim_expires_at = 0 "
+                    "WHERE job_id = ? AND sequence = ? AND kind = ? AND claimed_by = ? AND state = ?",
+                    (state, status, error, now + retry_in, None if state == W_PENDING else now, job_id, sequence,
+                     kind, owner, W_PENDING))
+                changed = cur.rowcount
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        return bool(changed)
+
+    async def release_deliveries(self, *, owner: str) -> int:
+        async with self._lock:
+            db = self._writer()
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = await db.execute("UPDATE job_outbox SET claimed_by = NULL, claim_expires_at = 0 "
+                                       "WHERE claimed_by = ? AND state = ?", (owner, W_PENDING))
+                count = cur.rowcount
+                await db.commit()
+            except BaseException:
+                await db.rollback()
+                raise
+        return int(count)
+
+    async def deliveries(self, job_id: str) -> list[DeliveryRecord]:
+        rows = await self._all(f"SELECT {DELIVERY_COLUMNS} FROM job_outbox WHERE job_id = ? ORDER BY sequence, kind",
+                               (job_id,))
+        return [delivery_record(r) for r in rows]
