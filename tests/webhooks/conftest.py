@@ -125,3 +125,23 @@ async def job_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Async
     server: PostgresServer = request.getfixturevalue("webhooks_pg")
     async with server.database("wh") as dsn:
         yield dsn
+
+
+@pytest.fixture
+async def pipeline(tmp_path: Path, job_store_url: str) -> AsyncIterator[Any]:
+    """The services on each job store backend (tests/webhooks/pipeline.py)."""
+    from tests.webhooks.pipeline import Pipeline
+
+    p = await Pipeline(tmp=tmp_path, jobs_url=job_store_url).start()
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def sqlite_pipeline(tmp_path: Path) -> AsyncIterator[Any]:
+    """The services on the embedded job store only."""
+    from tests.webhooks.pipeline import Pipeline
+
+    p = await Pipeline(tmp=tmp_path, jobs_url=f"sqlite:///{tmp_path / 'jobs.db'}").start()
+    yield p
+    await p.close()
