@@ -29,6 +29,8 @@ from bridge.sse import MAX_SEQUENCE
 from bridge.validation import MAX_PATTERN_LENGTH, MAX_PATTERNS, MAX_URL_LENGTH, RENDER_MODES
 from docspasta.events import EVENT_NAMES
 from docspasta.ids import JOB_ID_RE
+from docspasta.webhooks import (MAX_PROGRESS_SECONDS as WEBHOOK_MAX_PROGRESS_SECONDS,
+                                MAX_URL_LENGTH as WEBHOOK_MAX_URL_LENGTH, TYPES_BY_NAME as WEBHOOK_TYPES)
 
 PATH = "/api/openapi.json"
 JSON = "application/json"
@@ -98,6 +100,32 @@ def job_request_schema(settings: BridgeSettings) -> dict[str, Any]:
             "render": _nullable({"type": "string", "enum": sorted(RENDER_MODES),
                                  "description": "When pages are rendered in a browser: auto (pages built by "
                                                 "scripts), always or never."}),
+            "webhook": _nullable(_webhook_schema(settings)),
+        },
+    }
+
+
+def _webhook_schema(settings: BridgeSettings) -> dict[str, Any]:
+    """The "webhook" object (bridge/validation.py parse_webhook; README "Webhooks")."""
+    return {
+        "type": "object", "additionalProperties": False, "required": ["url"],
+        "description": "Where the job's lifecycle events are POSTed, signed as Standard Webhooks says "
+                       "(webhook-id, webhook-timestamp, webhook-signature), at least once.",
+        "properties": {
+            "url": {"type": "string", "minLength": 1, "maxLength": WEBHOOK_MAX_URL_LENGTH,
+                    "description": "The receiver, http or https, no credentials or fragment. Unless the "
+                                   "deployment allows it, private and local network receivers are refused.",
+                    "examples": ["https://hooks.example.com/docspasta"]},
+            "secret": {"type": "string",
+                       "description": "whsec_ + base64 of 24-64 random bytes; empty or absent: the "
+                                      "deployment's secret (refused when it has none)."},
+            "events": {"type": "array", "items": {"type": "string", "enum": list(WEBHOOK_TYPES)},
+                       "description": "Event types to send; empty or absent: all."},
+            "progress_every_pages": {"type": "integer", "minimum": 0, "maximum": settings.limit_max_pages,
+                                     "description": "A job.progress each this many pages (0: 100)."},
+            "progress_every_seconds": {"type": "number", "minimum": 0, "maximum": WEBHOOK_MAX_PROGRESS_SECONDS,
+                                       "description": "Or after this many seconds when pages were processed "
+                                                      "meanwhile (0: 30; else at least 1)."},
         },
     }
 
