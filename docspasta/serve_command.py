@@ -55,8 +55,12 @@ async def _serve(args: argparse.Namespace, settings: CliSettings, console: Conso
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
     crawler = settings.crawler
+    orchestrator = replace(settings.orchestrator, instance_id="local")
     if args.allow_private_network:
         crawler = replace(crawler, allow_private_network=True, allowed_ports=None)
+        # Webhook receivers too: the same flag is the deployment's private-network setting.
+        orchestrator = replace(orchestrator, webhooks=replace(orchestrator.webhooks, allow_private_network=True,
+                                                              allowed_ports=None))
     # The crawler and the processor (with its conversion pool) in their own processes:
     # they ignore Ctrl-C and stop when this process closes the stack.
     # The stores live in the state directory: a restarted serve keeps earlier jobs and
@@ -64,7 +68,7 @@ async def _serve(args: argparse.Namespace, settings: CliSettings, console: Conso
     state = settings.state_dir / "serve"
     state.mkdir(parents=True, exist_ok=True)
     stack = LocalStack(crawler=crawler, processor=settings.processor,
-                       orchestrator=replace(settings.orchestrator, instance_id="local"),
+                       orchestrator=orchestrator,
                        database_url=f"sqlite:///{state / 'pages.db'}", jobs_url=f"sqlite:///{state / 'jobs.db'}",
                        processes=settings.local_processes)
     # Without REDIS_URL, the bridge's Redis (event buffers, job tokens) keeps its data in

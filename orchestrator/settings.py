@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from docspasta.service_auth import ServiceAuth
-from docspasta.settings import env_bool, env_float, env_int, env_str
+from docspasta.settings import env_bool, env_float, env_int, env_list, env_str
 from orchestrator import budget
+from orchestrator.webhooks import settings as webhook_settings
 from orchestrator.webhooks.settings import WebhookSettings
 
 DEFAULT_BIND = "127.0.0.1:50053"
@@ -173,5 +174,21 @@ class OrchestratorSettings:
             log_level=env_str(env, "LOG_LEVEL", "info"),
             metrics_port=env_int(env, "ORCHESTRATOR_METRICS_PORT", 0),
             auth=ServiceAuth.from_env(env),
-            webhooks=WebhookSettings.from_env(env),
+            webhooks=WebhookSettings(
+                secrets=webhook_settings.parse_secrets(env_str(env, "WEBHOOK_SECRET", "")),
+                allow_private_network=env_bool(env, "WEBHOOK_ALLOW_PRIVATE_NETWORK", False),
+                allowed_ports=webhook_settings.parse_ports(env_list(env, "WEBHOOK_ALLOWED_PORTS")),
+                timeout_seconds=env_float(env, "WEBHOOK_TIMEOUT_SECONDS", webhook_settings.DEFAULT_TIMEOUT_SECONDS,
+                                          minimum=0.1),
+                concurrency=env_int(env, "WEBHOOK_CONCURRENCY", webhook_settings.DEFAULT_CONCURRENCY, minimum=1),
+                batch=env_int(env, "WEBHOOK_BATCH", webhook_settings.DEFAULT_BATCH, minimum=1),
+                poll_seconds=env_float(env, "WEBHOOK_POLL_SECONDS", webhook_settings.DEFAULT_POLL_SECONDS,
+                                       minimum=0.01),
+                retry_base_seconds=env_float(env, "WEBHOOK_RETRY_BASE_SECONDS",
+                                             webhook_settings.DEFAULT_RETRY_BASE_SECONDS, minimum=0.01),
+                retry_max_seconds=env_float(env, "WEBHOOK_RETRY_MAX_SECONDS",
+                                            webhook_settings.DEFAULT_RETRY_MAX_SECONDS, minimum=0.01),
+                give_up_seconds=env_float(env, "WEBHOOK_GIVE_UP_SECONDS", webhook_settings.DEFAULT_GIVE_UP_SECONDS,
+                                          minimum=1.0),
+            ),
         )

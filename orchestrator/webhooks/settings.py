@@ -1,13 +1,13 @@
 """The orchestrator's webhook settings (README: Configuration, "Webhooks"), a part of
-``OrchestratorSettings`` parsed with it, and the egress policy they give."""
+``OrchestratorSettings`` (parsed in its ``from_env``, like every orchestrator variable),
+the readers of the two settings that need checking, and the egress policy they give."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from crawler.safety import FetchPolicy
-from docspasta.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str
+from docspasta.settings import SettingsError
 from docspasta.webhooks import MAX_URL_LENGTH, secret_key
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -19,6 +19,29 @@ DEFAULT_RETRY_MAX_SECONDS = 600.0
 DEFAULT_GIVE_UP_SECONDS = 6 * 3600.0
 DEFAULT_ALLOWED_PORTS = (80, 443)
 DEFAULT_USER_AGENT = "Docspasta-Webhooks/0.1 (+https://github.com/docspasta/docspasta)"
+
+
+def parse_secrets(value: str) -> tuple[str, ...]:
+    """WEBHOOK_SECRET: whsec_ secrets, space separated (several while rotating)."""
+    secrets = tuple(value.split())
+    for secret in secrets:
+        try:
+            secret_key(secret)
+        except ValueError as exc:
+            raise SettingsError(f"WEBHOOK_SECRET: {exc}") from None
+    return secrets
+
+
+def parse_ports(ports: tuple[str, ...]) -> frozenset[int] | None:
+    """WEBHOOK_ALLOWED_PORTS: ports besides 80/443, or '*' for any."""
+    if "*" in ports:
+        return None
+    extra = set()
+    for p in ports:
+        if not p.isdigit() or not 0 < int(p) < 65536:
+            raise SettingsError(f"WEBHOOK_ALLOWED_PORTS must list ports (1-65535) or '*', got {p!r}")
+        extra.add(int(p))
+    return frozenset(DEFAULT_ALLOWED_PORTS) | extra
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,38 +67,6 @@ class WebhookSettings:
     retry_max_seconds: float = DEFAULT_RETRY_MAX_SECONDS
     give_up_seconds: float = DEFAULT_GIVE_UP_SECONDS
     user_agent: str = DEFAULT_USER_AGENT
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
-        secrets = tuple(env_str(env, "WEBHOOK_SECRET", "").split())
-        for secret in secrets:
-            try:
-                secret_key(secret)
-            except ValueError as exc:
-                raise SettingsError(f"WEBHOOK_SECRET: {exc}") from None
-        ports = env_list(env, "WEBHOOK_ALLOWED_PORTS")
-        allowed: frozenset[int] | None
-        if "*" in ports:
-            allowed = None
-        else:
-            extra = set()
-            for p in ports:
-                if not p.isdigit() or not 0 < int(p) < 65536:
-                    raise SettingsError(f"WEBHOOK_ALLOWED_PORTS must list ports (1-65535) or '*', got {p!r}")
-                extra.add(int(p))
-            allowed = frozenset(DEFAULT_ALLOWED_PORTS) | extra
-        return cls(
-            secrets=secrets,
-            allow_private_network=env_bool(env, "WEBHOOK_ALLOW_PRIVATE_NETWORK", False),
-            allowed_ports=allowed,
-            timeout_seconds=env_float(env, "WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, minimum=0.1),
-            concurrency=env_int(env, "WEBHOOK_CONCURRENCY", DEFAULT_CONCURRENCY, minimum=1),
-            batch=env_int(env, "WEBHOOK_BATCH", DEFAULT_BATCH, minimum=1),
-            poll_seconds=env_float(env, "WEBHOOK_POLL_SECONDS", DEFAULT_POLL_SECONDS, minimum=0.01),
-            retry_base_seconds=env_float(env, "WEBHOOK_RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECONDS, minimum=0.01),
-            retry_max_seconds=env_float(env, "WEBHOOK_RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECONDS, minimum=0.01),
-            give_up_seconds=env_float(env, "WEBHOOK_GIVE_UP_SECONDS", DEFAULT_GIVE_UP_SECONDS, minimum=1.0),
-        )
 
     def policy(self) -> FetchPolicy:
         """The crawler's egress policy with these settings: the same checks of the URL

@@ -28,7 +28,11 @@ GRACE_SETTING = {"crawler": "CRAWLER_GRACE_SECONDS", "processor": "PROCESSOR_GRA
 EXTERNAL_SECRETS = {"production": {"docspasta-postgres", "docspasta-bridge"}}
 # Settings a service reads that the manifests may leave unset (name -> why). Keep it empty
 # unless the default is right in every cluster.
-OPTIONAL_SETTINGS: dict[str, str] = {}
+OPTIONAL_SETTINGS: dict[str, str] = {
+    # Jobs may sign with their own secret; a deployment secret is mounted as
+    # WEBHOOK_SECRET_FILE by those who want one (docs/operations.md, "Webhooks").
+    "WEBHOOK_SECRET": "optional deployment webhook secret",
+}
 CRAWLER_DENIED = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
                   "127.0.0.0/8"]
 SHUTDOWN_MARGIN = 5
