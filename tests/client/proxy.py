@@ -19,8 +19,9 @@ class CuttingProxy:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> str:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> str:
+        """Listens on ``port`` (0: a free one; a stopped proxy's port to stand in for it)."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
         port = self._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 

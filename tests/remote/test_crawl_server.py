@@ -176,3 +176,46 @@ async def test_options_that_make_no_sense_remotely_are_refused(make_bridge: Brid
                             "-o", "x.md", cwd=tmp_path)
     assert refused.code == 2 and "--max-pages: must be at most 3" in refused.err, refused.err
     assert not (tmp_path / "x.md").exists()
+
+
+async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStack, site: FixtureSite,
+                                                                make_bridge: BridgeFactory, tmp_path: Path) -> None:
+    site.pages.update(tree_site(30))
+    site.delay = 0.03
+    base = await make_bridge(stack)
+    port = urlsplit(base).port
+    assert port is not None
+    local = await crawl_locally(site, tmp_path / "local", "-o", "all.md", "--jsonl", "pages.jsonl")
+    # Some events, then the server is gone: connections are cut, then refused.
+    proxy = CuttingProxy(upstream_port=port, budgets=[2500] + [1] * 50)
+    proxied = await proxy.start()
+    proxy_port = urlsplit(proxied).port
+    assert proxy_port is not None
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    args = ["crawl", site.url("/docs/"), "--server", proxied, "-q", *SAME_ORDER, "-o", "all.md",
+            "--jsonl", "pages.jsonl", "--events", "events.jsonl"]
+    command = asyncio.create_task(run_cli(*args, cwd=remote, timeout=300))
+    async with asyncio.timeout(120):
+        while not proxy.cuts:
+            await asyncio.sleep(0.01)
+    await proxy.stop()
+    lost = await command
+    assert lost.code == 1, lost.both
+    assert f"cannot reach {proxied}" in lost.err and "--resume" in lost.err, lost.err
+    assert not (remote / "all.md").exists() and not (remote / "events.jsonl").exists()
+    # The server is back at the same address (its first two event connections still fail).
+    again = CuttingProxy(upstream_port=port, budgets=[1, 1])
+    await again.start(proxy_port)
+    try:
+        ran = await run_cli(*args, "--resume", cwd=remote, timeout=300)
+    finally:
+        await again.stop()
+    assert ran.code == 0, ran.both
+    assert "re-attached to job" in ran.err
+    events = events_of(remote / "events.jsonl")
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["type"] == "job_completed"
+    got = files_of(remote)
+    for name, data in local.items():
+        assert got[name] == data, f"{name} differs from the local crawl's"
