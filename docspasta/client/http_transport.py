@@ -20,6 +20,9 @@ MAX_IDLE_RECONNECTS = 5
 # The SSE stream sends keep-alive comments; this long without a byte means a dead connection.
 DEFAULT_READ_TIMEOUT = 60.0
 DOCUMENTS = ("markdown", "llms.txt", "llms-full.txt", "archive.zip", "pages")
+# One page's JSON line from /pages: a page's Markdown is at most 4 MiB
+# (PROCESSOR_MAX_MARKDOWN_BYTES) and JSON escapes a few characters; far above both.
+MAX_PAGE_LINE_BYTES = 64 * 1024 * 1024
 
 
 async def _error_of(resp: aiohttp.ClientResponse) -> ClientError:
@@ -167,7 +170,7 @@ class HttpTransport:
                         raise await _error_of(resp)
                     while True:
                         async with asyncio.timeout_at(deadline):
-                            line = await resp.content.readline()
+                            line = await resp.content.readline(max_line_length=MAX_PAGE_LINE_BYTES)
                         if not line:
                             return
                         if not line.endswith(b"\n"):

@@ -15,7 +15,7 @@ from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
 from tests.cli_support import ctrl_c, kill_session, run_cli, start_cli, wait_gone
 from tests.client.proxy import CuttingProxy
-from tests.support.site import FixtureSite, tree_site
+from tests.support.site import FixtureSite, page, tree_site
 from tests.test_cli import docs_tree
 
 API_KEY = "remote-cli-key-8c41d2e9"
@@ -47,6 +47,9 @@ async def test_remote_outputs_are_byte_identical_to_a_local_crawl(stack: LocalSt
                                                                   make_bridge: BridgeFactory,
                                                                   tmp_path: Path) -> None:
     docs_tree(site)
+    # A page far larger than a stream's buffer (one JSON line of /pages is its whole Markdown).
+    site.pages["/docs/"] = site.pages["/docs/"].replace("<ul>", '<ul><li><a href="/docs/big.html">Big</a></li>', 1)
+    site.pages["/docs/big.html"] = page("Big", " ".join(f"Sentence number {i} of the big page é." for i in range(20000)))
     base = await make_bridge(stack, api_keys=(API_KEY,))
     local = await crawl_locally(site, tmp_path / "local", *OUTPUTS, "--stats", "stats.json")
     remote = tmp_path / "remote"
@@ -59,7 +62,8 @@ async def test_remote_outputs_are_byte_identical_to_a_local_crawl(stack: LocalSt
                         "--events", "events.jsonl", "--stats", "stats.json", cwd=remote, timeout=300,
                         env={"DOCSPASTA_API_KEY": API_KEY})
     assert ran.code == 0, ran.both
-    assert "completed: 7 pages, 0 failed" in ran.err
+    assert "completed: 8 pages, 0 failed" in ran.err
+    assert max(len(line) for line in (remote / "pages.jsonl").read_bytes().splitlines()) > 512 * 1024
     assert "wrote all.md" in ran.err and "wrote mirror/" in ran.err
     got = files_of(remote)
     assert sorted(got) == sorted(local) and len(local) >= 10, sorted(got)
