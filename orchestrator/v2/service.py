@@ -14,7 +14,7 @@ from docspasta.v1 import orchestrator_pb2 as v1
 from docspasta.v2 import orchestrator_pb2 as v2, orchestrator_pb2_grpc as v2_grpc
 from docspasta.v2convert import duration_problem
 from docspasta.v2errors import V2Context
-from orchestrator.jobs import JobRegistry
+from orchestrator.jobs import JobRegistry, record_to_proto
 from orchestrator.service import TERMINAL_STATES, OrchestratorService
 from orchestrator.v2 import convert
 
@@ -29,11 +29,15 @@ class OrchestratorServiceV2(v2_grpc.OrchestratorServiceServicer):
         return V2Context(context, fields=convert.FIELDS)
 
     async def _job(self, job: v1.Job) -> v2.Job:
-        finished_at = None
         if job.state in TERMINAL_STATES:
+            # An ended job is answered from its stored row, one snapshot: the state,
+            # last_sequence, totals and finish_time of the final commit. (The owner's
+            # in-memory view turns terminal before its final commit returns, so for a
+            # moment it pairs COMPLETED with the last_sequence of an earlier commit.)
             record = await self._registry.store.get_job(job.job_id)
-            finished_at = record.finished_at if record is not None else None
-        return convert.job(job, finished_at=finished_at)
+            if record is not None:
+                return convert.job(record_to_proto(record), finished_at=record.finished_at)
+        return convert.job(job)
 
     async def StartJob(self, request: v2.StartJobRequest,
                        context: grpc.aio.ServicerContext[v2.StartJobRequest, v2.StartJobResponse],
