@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run the crawl on this bridge (https://...) instead of this machine: the same\n"
                              "progress and outputs; Ctrl-C stops following (the job keeps running there)\n"
                              "and --resume re-attaches to it")
+    remote.add_argument("--cancel", action="store_true",
+                        help="with --server: cancel the job this command started (after Ctrl-C, or a lost\n"
+                             "connection) and write what it fetched")
     remote.add_argument("--api-key", metavar="KEY",
                         help="the bridge's API key (default: $DOCSPASTA_API_KEY, or the file\n"
                              "$DOCSPASTA_API_KEY_FILE names)")
@@ -225,7 +228,7 @@ def _crawl(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: list
     settings = _settings(parser)
     remote = None
     try:
-        if args.server is not None or args.api_key is not None:
+        if args.server is not None or args.api_key is not None or args.cancel:
             from docspasta.remote_crawl import RemoteUsageError, remote_of
             try:
                 remote = remote_of(args, settings, argv)

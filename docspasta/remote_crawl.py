@@ -7,8 +7,9 @@ output is byte for byte what a local crawl of the same pages writes.
 
 Ctrl-C stops following, not the job: it keeps running on the server, nothing is written
 (earlier files stay as they were), and the same command with ``--resume`` re-attaches
-— it follows the job from its first event and writes the outputs when it ends. A lost
-connection the client's retries cannot bridge ends the same way. The job id and token
+— it follows the job from its first event and writes the outputs when it ends — or
+with ``--cancel`` stops the job and writes what it fetched. A lost connection the
+client's retries cannot bridge ends the same way. The job id and token
 needed to re-attach are kept in the state directory (docspasta/remote_jobs.py)."""
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ FLAGS = {"url": "URL", "max_pages": "--max-pages", "max_depth": "--max-depth", "
          "timeout_seconds": "--timeout", "include_patterns": "--include", "exclude_patterns": "--exclude",
          "allowed_domains": "--allow-domain", "use_sitemaps": "--no-sitemaps", "obey_robots": "--no-robots",
          "render": "--render"}
+CANCELLED_NOTICE = "partial crawl: the job was cancelled before it finished; pages not reached are missing."
 _RENDER = {pb.RENDER_MODE_AUTO: "auto", pb.RENDER_MODE_ALWAYS: "always", pb.RENDER_MODE_NEVER: "never"}
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,18 @@ class RemoteUsageError(ValueError):
     """An option that cannot work with --server (or a bad --server), for a human."""
 
 
+class NothingToCancel(ValueError):
+    """--cancel, but this command left no job to cancel."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Remote:
     server: str  # the bridge's base URL, without a trailing slash
     api_key: str = ""
     # The command to show for re-attaching (the API key left out).
     command: str = ""
+    # Cancel the job this command started (instead of starting or following one) and write what it has.
+    cancel: bool = False
 
 
 def check_server(text: str) -> str:
@@ -81,6 +89,8 @@ def remote_of(args: argparse.Namespace, settings: CliSettings, argv: list[str]) 
     if args.server is None:
         if args.api_key is not None:
             raise RemoteUsageError("--api-key: only with --server (a local crawl needs no key)")
+        if args.cancel:
+            raise RemoteUsageError("--cancel: only with --server (Ctrl-C stops a local crawl)")
         return None
     server = check_server(args.server)
     if args.allow_private_network:
@@ -89,7 +99,8 @@ def remote_of(args: argparse.Namespace, settings: CliSettings, argv: list[str]) 
     if args.api_key is not None and not args.api_key.strip():
         raise RemoteUsageError("--api-key: empty")
     key = (args.api_key or "").strip() or settings.api_key
-    return Remote(server=server, api_key=key, command=_shown_command(argv))
+    return Remote(server=server, api_key=key, command=_shown_command([a for a in argv if a != "--cancel"]),
+                  cancel=bool(args.cancel))
 
 
 def _shown_command(argv: list[str]) -> str:
@@ -129,8 +140,10 @@ def crawl_remote(plan: CrawlPlan, settings: CliSettings, remote: Remote) -> int:
 
 
 def _reattach_hint(remote: Remote) -> str:
-    command = remote.command if "--resume" in shlex.split(remote.command) else f"{remote.command} --resume"
-    return f"To follow it again and write the outputs: {command}"
+    words = [w for w in shlex.split(remote.command) if w != "--resume"]
+    command = shlex.join(words)
+    return (f"To follow it again and write the outputs: {command} --resume  "
+            f"(to stop it and write what it fetched: {command} --cancel)")
 
 
 def _refusal(exc: ClientError, remote: Remote) -> str:
@@ -172,6 +185,9 @@ async def _run(plan: CrawlPlan, settings: CliSettings, remote: Remote, console: 
             except ClientError as exc:
                 console.print(f"[red]error:[/] {_refusal(exc, remote)}", highlight=False)
                 return EXIT_USAGE if exc.code not in ("unavailable", "deadline_exceeded") else EXIT_JOB_FAILED
+            except NothingToCancel as exc:
+                console.print(f"[red]error:[/] {exc}", highlight=False)
+                return EXIT_USAGE
             events = outputs.open(plan.events) if plan.events else None
             following = True
             with ProgressView(console, enabled=not plan.quiet) as view:
@@ -184,7 +200,7 @@ async def _run(plan: CrawlPlan, settings: CliSettings, remote: Remote, console: 
                               f"nothing was written. {_reattach_hint(remote)}", highlight=False)
                 return EXIT_INTERRUPTED
             result = await write_pages(page_targets(plan), _pages(client, job.job_id), outputs, source_url=job.url,
-                                       notes=partial_notes(state))
+                                       notes=_notes(state))
     except asyncio.CancelledError:
         outputs.abort()
         where = f"job {job.job_id} stays on {remote.server}. {_reattach_hint(remote)}" if job else \
@@ -206,8 +222,29 @@ async def _run(plan: CrawlPlan, settings: CliSettings, remote: Remote, console: 
     return _report(console, plan, state, result, outputs)
 
 
+def _notes(state: RunState) -> list[str]:
+    """A local crawl's notices (a timed-out job), and one for a job cancelled on the server."""
+    if state.terminal is not None and state.terminal.WhichOneof("event") == "job_cancelled":
+        return [CANCELLED_NOTICE]
+    return partial_notes(state)
+
+
 async def _attach_or_start(client: AsyncClient, plan: CrawlPlan, remote: Remote, record: RemoteRecord,
                            console: Console) -> RemoteJob:
+    if remote.cancel:
+        earlier = record.load()
+        if earlier is None:
+            raise NothingToCancel(f"--cancel: this command has no job on {remote.server} (it ended and its outputs "
+                                  "were written, or it never started one)")
+        client.remember_token(earlier.job_id, earlier.token)
+        status = await client.cancel(earlier.job_id)
+        if status.terminal and status.state != "cancelled":
+            console.print(f"job {earlier.job_id} had already ended ({status.state}): writing its outputs",
+                          highlight=False)
+        else:
+            console.print(f"cancelled job {earlier.job_id} on {remote.server}: writing what it fetched",
+                          highlight=False)
+        return earlier
     if plan.resume:
         earlier = record.load()
         if earlier is not None:

@@ -163,6 +163,7 @@ async def test_options_that_make_no_sense_remotely_are_refused(make_bridge: Brid
         (["--server", "https://bridge.example/?x=1"], "without ?query"),
         (["--server", "https://user:pw@bridge.example"], "no credentials in the URL"),
         (["--api-key", "k"], "--api-key: only with --server"),
+        (["--cancel"], "--cancel: only with --server"),
         (["--server", "https://bridge.example", "--allow-private-network"], "--allow-private-network: with --server"),
         (["--server", "https://bridge.example", "--api-key", " "], "--api-key: empty"),
         (["--server", "https://bridge.example", "--max-pages", "0"], "--max-pages"),
@@ -223,3 +224,36 @@ async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStac
     got = files_of(remote)
     for name, data in local.items():
         assert got[name] == data, f"{name} differs from the local crawl's"
+
+
+async def test_cancel_stops_the_detached_job_and_writes_what_it_fetched(stack: LocalStack, site: FixtureSite,
+                                                                         make_bridge: BridgeFactory,
+                                                                         tmp_path: Path) -> None:
+    site.pages.update(tree_site(300, fanout=8))
+    site.delay = 0.05
+    base = await make_bridge(stack)
+    args = ["crawl", site.url("/docs/"), "--server", base, "-q", *SAME_ORDER, "-o", "all.md",
+            "--jsonl", "pages.jsonl", "--stats", "stats.json"]
+    nothing = await run_cli(*args, "--cancel", cwd=tmp_path)
+    assert nothing.code == 2 and "--cancel: this command has no job" in nothing.err, nothing.both
+    proc = await start_cli(*args, cwd=tmp_path)
+    try:
+        async with asyncio.timeout(180):
+            while sum(site.requests.values()) < 10:
+                await asyncio.sleep(0.02)
+        ctrl_c(proc)
+        async with asyncio.timeout(120):
+            _, err = await proc.communicate()
+        assert proc.returncode == 130 and "--cancel" in err.decode(), err.decode()
+    finally:
+        kill_session(proc.pid)
+    ran = await run_cli(*args, "--cancel", cwd=tmp_path, timeout=300)
+    assert ran.code == 0, ran.both
+    assert "cancelled job" in ran.err and "cancelled:" in ran.err, ran.err
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["state"] == "cancelled" and stats["partial"] and 0 < stats["pages"] < 300, stats
+    assert len((tmp_path / "pages.jsonl").read_text().splitlines()) == stats["pages"]
+    assert "partial crawl: the job was cancelled" in (tmp_path / "all.md").read_text()
+    # The job is over and its outputs are written: nothing is left to cancel or re-attach to.
+    again = await run_cli(*args, "--cancel", cwd=tmp_path)
+    assert again.code == 2 and "no job" in again.err
