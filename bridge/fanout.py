@@ -44,10 +44,11 @@ LINGER_SECONDS = 5.0
 # reader costs at most this much memory and never delays the others.
 MAX_PENDING_BYTES = 1024 * 1024
 # Fan-out passes are spaced so that one pass (a write per live client) is shared by
-# every event that arrives meanwhile: the next pass starts at least this long per
-# live client after the previous one began, and at least as long as that pass took
-# (so fan-out keeps at most about half of the loop when passes are long), but never
-# more than MAX_PASS_SPACING later. One client: no spacing; 1,000: 20 ms; 5,000: 100 ms.
+# every event that arrives meanwhile: the next pass starts PASS_SPACING_PER_CLIENT per
+# live client after the previous one began (one client: no wait; 1,000: 20 ms; 5,000
+# and more: MAX_PASS_SPACING), and never sooner than that pass took, so fan-out keeps
+# at most half of the loop and the pump and new connections keep the rest even on a
+# starved CPU (there passes get rarer and larger instead of piling up).
 PASS_SPACING_PER_CLIENT = 20e-6
 MAX_PASS_SPACING = 0.1
 
@@ -202,7 +203,7 @@ class JobFeed:
                 began = loop.time()
                 self._publish(entries)
                 took = loop.time() - began
-                spacing = min(MAX_PASS_SPACING, max(len(self.live) * PASS_SPACING_PER_CLIENT, took))
+                spacing = max(min(MAX_PASS_SPACING, len(self.live) * PASS_SPACING_PER_CLIENT), took)
                 pause = began + spacing - loop.time()
                 if pause > 0.001:
                     await asyncio.sleep(pause)

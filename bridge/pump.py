@@ -26,6 +26,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import AsyncIterable, AsyncIterator
 
 import grpc
 import redis.asyncio as aioredis
@@ -57,10 +58,52 @@ _MAYBE_GONE = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
 # call; servers also recycle connections every few minutes, which the pump resumes).
 STREAM_DEADLINE_SECONDS = 1800.0
 MAX_BACKOFF_SECONDS = 5.0
+# Most events the pump stores in one Redis round trip.
+PUMP_BATCH = 200
 # How many registry entries one reconcile pass checks per Redis round trip.
 RECONCILE_BATCH = 500
 JOB_GONE = ("the orchestrators no longer have this job (its retention expired or it was deleted); "
             "the events buffered here are all that remain of it")
+
+
+async def batches(call: AsyncIterable[pb.JobEvent], limit: int = PUMP_BATCH,
+                  ) -> AsyncIterator[list[pb.JobEvent]]:
+    """The stream's events in lists of what has already arrived (at most ``limit``),
+    so the buffer stores each list in one round trip; a list ends at a terminal event.
+    A reader task keeps receiving while a list is being stored; its error (the stream
+    broke) comes out here after the events received before it."""
+    queue: asyncio.Queue[pb.JobEvent | BaseException | None] = asyncio.Queue(maxsize=limit * 2)
+
+    async def read() -> None:
+        try:
+            async for event in call:
+                await queue.put(event)
+            await queue.put(None)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, in order
+            await queue.put(exc)
+
+    reader = asyncio.create_task(read())
+    try:
+        while True:
+            batch: list[pb.JobEvent] = []
+            item = await queue.get()
+            while isinstance(item, pb.JobEvent):
+                batch.append(item)
+                if len(batch) >= limit or event_name(item) in TERMINAL_EVENTS or queue.empty():
+                    break
+                item = queue.get_nowait()
+            if batch:
+                yield batch
+            if isinstance(item, pb.JobEvent):
+                continue
+            if item is None:  # the stream ended
+                return
+            raise item
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
 
 class Lease:
@@ -223,11 +266,13 @@ class Pumps:
                 after = last.sequence if last is not None else 0
                 call = stub.JobEvents(pb.JobEventsRequest(job_id=job_id, after_sequence=after),
                                       timeout=STREAM_DEADLINE_SECONDS)
-                async for event in call:
+                async for batch in batches(call):
                     received = True
-                    await self.buffer.append(event)
-                    metrics.BUFFER_LAG.observe(max(0.0, time.time() - event.timestamp.ToNanoseconds() / 1e9))
-                    if event_name(event) in TERMINAL_EVENTS:
+                    await self.buffer.append_batch(batch)
+                    now = time.time()
+                    for event in batch:
+                        metrics.BUFFER_LAG.observe(max(0.0, now - event.timestamp.ToNanoseconds() / 1e9))
+                    if event_name(batch[-1]) in TERMINAL_EVENTS:
                         return
                 log.info("job events stream ended before the job did; resuming", extra={"job_id": job_id})
             except grpc.aio.AioRpcError as exc:

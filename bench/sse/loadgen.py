@@ -57,6 +57,11 @@ class Shared:
         self.reads: list[tuple[float, int, int]] = []  # (received at, first, last sequence)
         self.errors: dict[str, int] = {}
 
+    def slowest(self, n: int = 5) -> list[tuple[float, int]]:
+        """The ``n`` largest delays (ms) with their sequences, over every read's first event."""
+        firsts = sorted(((now - self.stamps[low]) * 1000, low) for now, low, _high in self.reads)
+        return [(round(d, 1), seq) for d, seq in firsts[-n:]]
+
     def histogram(self) -> tuple[dict[int, int], float, int]:
         """Every (event, connection) delay in 0.1 ms buckets, the largest, the count."""
         hist: dict[int, int] = {}
@@ -241,7 +246,8 @@ def main() -> None:
     emit({"done": True, "ready": shared.ready, "failed": shared.failed, "complete": shared.complete,
           "incomplete": shared.ready - shared.complete, "gaps": shared.gaps, "events": events,
           "reads": len(shared.reads), "bytes": shared.bytes, "max_ms": worst * 1000,
-          "bucket_ms": BUCKET_S * 1000, "hist": hist, "errors": shared.errors, "cpu_s": streamed_cpu})
+          "bucket_ms": BUCKET_S * 1000, "hist": hist, "errors": shared.errors, "cpu_s": streamed_cpu,
+          "slowest": shared.slowest()})
     for conn in conns.values():
         conn.sock.close()
 

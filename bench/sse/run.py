@@ -18,6 +18,11 @@ delivery, clients connected, errors (failed connects, gaps, missing terminal eve
 and the CPU seconds (and % of one core) of the bridge, the load generators, Redis and
 the source during the measured window. The soft file-descriptor limit is raised to the
 hard one for this process tree only.
+
+The bridge, the source and each generator start in their own session, as separate
+services would: with Linux's autogroup scheduling (on here) every session gets one
+fair share of the CPUs, so in one shared session the generators would take the
+bridge's CPU and the number would measure the pair (``--no-sessions`` does that).
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class Result:
     errors: dict[str, int] = field(default_factory=dict)
     connect_seconds: float = 0.0
     to_redis: list[float] = field(default_factory=list)
+    slowest: list[tuple[float, int]] = field(default_factory=list)
 
     def redis_pct(self, q: float) -> float:
         if not self.to_redis:
@@ -147,7 +153,8 @@ class Bench:
         self.redis_pid = proc.pid if proc is not None else 0
         self.redis_socket = redis.socket_path
         self.source = await asyncio.create_subprocess_exec(
-            sys.executable, str(HERE / "source.py"), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable, str(HERE / "source.py"), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            start_new_session=self.args.sessions)
         assert self.source.stdout is not None
         source_port = int((await self.source.stdout.readline()).decode())
         port = free_port()
@@ -156,7 +163,8 @@ class Bench:
                "PROCESSOR_TARGET": f"127.0.0.1:{source_port}",
                "BRIDGE_RATE_LIMIT_BURST": "100000", "BRIDGE_RATE_LIMIT_PER_MINUTE": "100000",
                "LOG_LEVEL": "warning"}
-        self.bridge = await asyncio.create_subprocess_exec(sys.executable, "-m", "bridge", cwd=str(ROOT), env=env)
+        self.bridge = await asyncio.create_subprocess_exec(sys.executable, "-m", "bridge", cwd=str(ROOT), env=env,
+                                                           start_new_session=self.args.sessions)
         self.base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -212,7 +220,8 @@ class Bench:
         gens = [await asyncio.create_subprocess_exec(
             sys.executable, str(HERE / "loadgen.py"), "--port", self.base.rsplit(":", 1)[1], "--path", path,
             "--connections", str(share), "--http", args.http, "--poll-interval", str(args.poll_interval), "--deadline", str(deadline),
-            stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024) for share in shares]
+            stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024, start_new_session=args.sessions)
+            for share in shares]
         result = Result(clients=clients, rate=args.rate, seconds=args.seconds)
 
         async def line(gen: asyncio.subprocess.Process) -> dict[str, Any]:
@@ -255,6 +264,7 @@ class Bench:
             result.gaps += r["gaps"]
             result.events += r["events"]
             result.max_ms = max(result.max_ms, r["max_ms"])
+            result.slowest = sorted(result.slowest + [tuple(x) for x in r["slowest"]])[-5:]
             result.bucket_ms = r["bucket_ms"]
             for k, v in r["hist"].items():
                 result.hist[int(k)] = result.hist.get(int(k), 0) + v
@@ -286,6 +296,9 @@ async def main() -> int:
     ap.add_argument("--procs", type=int, default=4, help="load-generator processes (clients split evenly)")
     ap.add_argument("--http", choices=["1.0", "1.1"], default="1.1")
     ap.add_argument("--poll-interval", type=float, default=0.002, help="load generators: sleep between polls (s)")
+    ap.add_argument("--no-sessions", dest="sessions", action="store_false",
+                    help="keep every process in this session (one autogroup: the generators then take CPU "
+                         "from the bridge's share)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     counts = [int(c) for c in args.clients.split(",") if c.strip()]
@@ -305,7 +318,7 @@ async def main() -> int:
                 results.append(r)
                 print(f"  {n:>6} clients: p50 {r.pct(0.5):.1f} ms  p99 {r.pct(0.99):.1f} ms  max {r.max_ms:.1f} ms  "
                       f"(to Redis p50 {r.redis_pct(0.5):.1f} p99 {r.redis_pct(0.99):.1f})  connected {r.ready}  errors {r.error_count} {r.errors or ''}  cpu {r.cpu}  "
-                      f"wall {r.wall:.1f} s  connect {r.connect_seconds:.1f} s", flush=True)
+                      f"wall {r.wall:.1f} s  connect {r.connect_seconds:.1f} s  slowest (ms, seq) {r.slowest}", flush=True)
         finally:
             await bench.stop()
     print()

@@ -149,3 +149,20 @@ async def test_sse_headers_retry_and_keepalive(redis_url: str, make_bridge: Brid
         assert len(parser.comments) >= 2
     finally:
         await buf.redis.aclose()
+
+
+async def test_append_batch_is_idempotent_and_finishes_the_job(redis_url: str) -> None:
+    """The pump's path: many events in one round trip, with the same rules as append."""
+    buf = await buffer_for(redis_url)
+    try:
+        await buf.create_job("jb", token_hash="x", url="https://example.com/", orchestrator="127.0.0.1:9",
+                             timeout_seconds=30)
+        assert await buf.append_batch([event("jb", s) for s in range(1, 6)]) == 5
+        overlap = [event("jb", s) for s in range(4, 8)] + [event("jb", 8, "job_completed")]
+        assert await buf.append_batch(overlap) == 3  # 4 and 5 were stored already
+        assert [e.sequence for e in await buf.read_after("jb", 0)] == list(range(1, 9))
+        meta = await buf.meta("jb")
+        assert meta is not None and meta["terminal"] == "job_completed" and meta["terminal_sequence"] == "8"
+        assert "jb" not in (await buf.live_jobs())[1]
+    finally:
+        await buf.redis.aclose()

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 
 from bridge.buffer import Entry, EventBuffer
 from bridge.clients import Clients
-from bridge.pump import JOB_GONE, Pumps
+from bridge.pump import JOB_GONE, Pumps, batches
 from docspasta.events import TERMINAL_EVENTS, event_json, event_name
 from docspasta.local import LocalStack
 from docspasta.v1 import orchestrator_pb2 as pb
@@ -169,3 +169,38 @@ def test_job_calls_fall_back_to_any_replica() -> None:
     single = Clients(processor_target="p:1", orchestrator_target="127.0.0.1:5")
     assert single.job_targets("orch-a-0123456789abcdef", "127.0.0.1:5") == ["127.0.0.1:5"]
     assert TERMINAL_EVENTS >= {"job_completed", "job_failed"}
+
+
+async def test_batches_hold_what_arrived_and_keep_a_broken_streams_events() -> None:
+    """The pump stores what has arrived in one round trip; a list never runs past a
+    terminal event, and a stream's error comes after every event received before it."""
+    gate = asyncio.Event()
+
+    def ev(seq: int, name: str = "progress") -> pb.JobEvent:
+        e = pb.JobEvent(job_id="j", sequence=seq)
+        getattr(e, name).SetInParent()
+        return e
+
+    async def stream() -> AsyncIterator[pb.JobEvent]:
+        for seq in range(1, 6):
+            yield ev(seq)
+        await gate.wait()  # a pause: what came before it is one list
+        yield ev(6)
+        raise ConnectionResetError("stream broke")
+
+    got: list[list[int]] = []
+    with pytest.raises(ConnectionResetError):
+        async for batch in batches(stream(), limit=3):
+            got.append([e.sequence for e in batch])
+            gate.set()
+    assert [s for b in got for s in b] == list(range(1, 7))
+    assert all(len(b) <= 3 for b in got) and len(got) >= 2
+
+    async def ended() -> AsyncIterator[pb.JobEvent]:
+        yield ev(1)
+        yield ev(2, "job_completed")
+        yield ev(3)  # never read past the terminal event into the same list
+
+    lists = [[e.sequence for e in b] async for b in batches(ended())]
+    assert [s for b in lists for s in b] == [1, 2, 3]
+    assert next(b for b in lists if 2 in b)[-1] == 2
