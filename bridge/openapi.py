@@ -29,6 +29,7 @@ from bridge.sse import MAX_SEQUENCE
 from bridge.validation import MAX_PATTERN_LENGTH, MAX_PATTERNS, MAX_URL_LENGTH, RENDER_MODES
 from docspasta.events import EVENT_NAMES
 from docspasta.ids import JOB_ID_RE
+from docspasta.v1 import orchestrator_pb2 as pb
 from docspasta.webhooks import (MAX_PROGRESS_SECONDS as WEBHOOK_MAX_PROGRESS_SECONDS,
                                 MAX_URL_LENGTH as WEBHOOK_MAX_URL_LENGTH, TYPES_BY_NAME as WEBHOOK_TYPES)
 
@@ -154,7 +155,18 @@ _JOB = {
         "job_id": {"type": "string"},
         "url": {"type": "string", "description": "The start URL, normalised."},
         "state": {"type": "string", "enum": [*JOB_STATES, "unknown"]},
-        "options": {"type": "object", "description": "The effective options, defaults filled in."},
+        "options": {
+            "type": "object", "description": "The effective options, defaults filled in (docspasta.v1 JobOptions).",
+            "properties": {
+                "max_pages": {"type": "integer"}, "max_depth": {"type": "integer"}, "concurrency": {"type": "integer"},
+                "timeout_seconds": {"type": "number"}, "use_sitemaps": {"type": "boolean"},
+                "obey_robots": {"type": "boolean"},
+                "render_mode": {"type": "string", "enum": list(pb.RenderMode.keys())},
+                "include_patterns": {"type": "array", "items": {"type": "string"}},
+                "exclude_patterns": {"type": "array", "items": {"type": "string"}},
+                "allowed_domains": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "totals": _ref("Totals"),
         "created_at": {"type": "string", "format": "date-time"},
         "scope": {"type": "array", "items": {"type": "string"}, "description": "The scope rules in words."},

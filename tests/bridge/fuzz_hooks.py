@@ -3,6 +3,8 @@ SCHEMATHESIS_HOOKS; the test passes its fixture values in the environment).
 
 - Every start URL that the bridge would accept is pointed at the local fixture site, so
   fuzzed jobs crawl only 127.0.0.1 (invalid URLs stay as generated: they must be refused).
+  A webhook URL keeps everything but its host and port, which become the fixture
+  site's: whatever made it valid or invalid stays, and no delivery leaves 127.0.0.1.
 - About half the requests for a job go to the real, finished job with its token
   (chosen by a hash of the case, so a seed gives the same run), so the fuzzer reaches
   the downloads and the event stream, not only the 404 of an unknown job."""
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import schemathesis
 
@@ -33,11 +36,26 @@ def _crawlable(url: Any) -> bool:
     return True
 
 
+def _local_receiver(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        if not parts.hostname:
+            return url
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = (userinfo + "@" if "@" in parts.netloc else "") + urlsplit(SITE_URL).netloc
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return url
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     body = case.body
     if isinstance(body, dict) and _crawlable(body.get("url")):
         body["url"] = SITE_URL
+    webhook = body.get("webhook") if isinstance(body, dict) else None
+    if isinstance(webhook, dict) and isinstance(webhook.get("url"), str):
+        webhook["url"] = _local_receiver(webhook["url"])
     params = case.path_parameters or {}
     job_id = params.get("job_id")
     if isinstance(job_id, str) and valid_job_id(job_id):

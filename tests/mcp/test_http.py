@@ -4,11 +4,14 @@ the real services and a local fixture site."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx2
@@ -17,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
+from tests.cli_support import ctrl_c, kill_session, start_cli
 from tests.mcp.test_stdio import CALL_TIMEOUT, _result
 from tests.support.site import FixtureSite, tree_site
 
@@ -35,49 +39,55 @@ async def mcp_session(base: str, headers: dict[str, str]) -> AsyncIterator[Clien
         yield session
 
 
-async def test_an_mcp_client_crawls_and_reads_a_site_over_http(stack: LocalStack, site: FixtureSite,
-                                                                 make_bridge: BridgeFactory) -> None:
-    site.pages.update(tree_site(12))
-    site.delay = 0.1
-    base = await make_bridge(stack, api_keys=(API_KEY, OTHER_KEY))
+async def drive_a_crawl(session: ClientSession, site: FixtureSite) -> tuple[str, list[dict[str, Any]]]:
+    """What an LLM tool does: crawl, wait with progress, list, read a page, read the
+    document in chunks. Returns the job id and the listed pages."""
     progress: list[tuple[float, float | None]] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append((done, total))
 
+    assert {t.name for t in (await session.list_tools()).tools} >= TOOLS
+    started = _result(await session.call_tool("crawl", {"url": site.url("/docs/"), "max_pages": 12,
+                                                        "concurrency": 2}))
+    job_id = str(started["job_id"])
+    status = _result(await session.call_tool("job_status", {"job_id": job_id, "wait_seconds": 200},
+                                             progress_callback=on_progress))
+    assert status["state"] == "completed" and status["pages"] == 12, status
+    assert len(progress) >= 2, "no progress notification while the job ran"
+    assert all(b[0] >= a[0] for a, b in zip(progress, progress[1:])), progress
+    assert progress[0][0] < 12 and progress[-1][0] == 12, progress
+
+    first = _result(await session.call_tool("list_pages", {"job_id": job_id, "limit": 5}))
+    assert first["total"] == 12 and len(first["pages"]) == 5 and first["next_offset"] == 5
+    rest = _result(await session.call_tool("list_pages", {"job_id": job_id, "offset": 5}))
+    listed: list[dict[str, Any]] = first["pages"] + rest["pages"]
+    assert len({p["url"] for p in listed}) == 12 and rest["next_offset"] is None
+    assert all(p["tokens"] > 0 and p["title"] for p in listed)
+
+    page = _result(await session.call_tool("read_page", {"job_id": job_id, "index": 3}))
+    assert page["url"] == listed[3]["url"] and page["title"] == listed[3]["title"]
+    assert page["markdown"].strip() and page["chunks"] == 1
+
+    chunks: list[str] = []
+    chunk: int | None = 0
+    while chunk is not None:
+        part = _result(await session.call_tool("read_document", {"job_id": job_id, "chunk": chunk,
+                                                                 "chunk_tokens": 500}))
+        chunks.append(part["markdown"])
+        chunk = part["next_chunk"]
+    assert len(chunks) == part["chunks"] >= 2, "a 500-token budget should need several chunks"
+    assert all(p["title"] in "".join(chunks) for p in listed)
+    return job_id, listed
+
+
+async def test_an_mcp_client_crawls_and_reads_a_site_over_http(stack: LocalStack, site: FixtureSite,
+                                                                 make_bridge: BridgeFactory) -> None:
+    site.pages.update(tree_site(12))
+    site.delay = 0.1
+    base = await make_bridge(stack, api_keys=(API_KEY, OTHER_KEY))
     async with mcp_session(base, {"X-API-Key": API_KEY}) as session:
-        assert {t.name for t in (await session.list_tools()).tools} >= TOOLS
-        started = _result(await session.call_tool("crawl", {"url": site.url("/docs/"), "max_pages": 12,
-                                                            "concurrency": 2}))
-        job_id = started["job_id"]
-        status = _result(await session.call_tool("job_status", {"job_id": job_id, "wait_seconds": 200},
-                                                 progress_callback=on_progress))
-        assert status["state"] == "completed" and status["pages"] == 12, status
-        assert len(progress) >= 2, "no progress notification while the job ran"
-        assert all(b[0] >= a[0] for a, b in zip(progress, progress[1:])), progress
-        assert progress[0][0] < 12 and progress[-1][0] == 12, progress
-
-        first = _result(await session.call_tool("list_pages", {"job_id": job_id, "limit": 5}))
-        assert first["total"] == 12 and len(first["pages"]) == 5 and first["next_offset"] == 5
-        rest = _result(await session.call_tool("list_pages", {"job_id": job_id, "offset": 5}))
-        listed = first["pages"] + rest["pages"]
-        assert len({p["url"] for p in listed}) == 12 and rest["next_offset"] is None
-        assert all(p["tokens"] > 0 and p["title"] for p in listed)
-
-        page = _result(await session.call_tool("read_page", {"job_id": job_id, "index": 3}))
-        assert page["url"] == listed[3]["url"] and page["title"] == listed[3]["title"]
-        assert page["markdown"].strip() and page["chunks"] == 1
-
-        chunks: list[str] = []
-        chunk: int | None = 0
-        while chunk is not None:
-            part = _result(await session.call_tool("read_document", {"job_id": job_id, "chunk": chunk,
-                                                                     "chunk_tokens": 500}))
-            chunks.append(part["markdown"])
-            chunk = part["next_chunk"]
-        assert len(chunks) == part["chunks"] >= 2, "a 500-token budget should need several chunks"
-        assert all(p["title"] in "".join(chunks) for p in listed)
-
+        job_id, _ = await drive_a_crawl(session, site)
         cancelled = _result(await session.call_tool("cancel", {"job_id": job_id}))
         assert cancelled["state"] == "completed"  # a finished job stays as it was
 
@@ -87,6 +97,31 @@ async def test_an_mcp_client_crawls_and_reads_a_site_over_http(stack: LocalStack
         assert hidden.is_error and "not_found" in str(hidden.content)
         bad = await session.call_tool("crawl", {"url": "ftp://example.com/"})
         assert bad.is_error and "invalid_argument" in str(bad.content)
+
+
+async def test_the_same_against_docspasta_serve(site: FixtureSite, tmp_path: Path) -> None:
+    # `docspasta serve` as a user runs it (its own processes, embedded Redis, SQLite), with a key.
+    site.pages.update(tree_site(12))
+    site.delay = 0.1
+    proc = await start_cli("serve", "--port", "0", "--allow-private-network", cwd=tmp_path,
+                           env={"PROCESSOR_WORKERS": "1", "REDIS_URL": "", "BRIDGE_API_KEYS": API_KEY})
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(120):
+            while "open http://" not in (line := (await proc.stdout.readline()).decode()):
+                assert line, "docspasta serve exited before printing its address"
+        base = line.split("open ", 1)[1].split()[0].rstrip("/")
+        async with mcp_session(base, {"Authorization": f"Bearer {API_KEY}"}) as session:
+            await drive_a_crawl(session, site)
+        async with httpx2.AsyncClient() as http:
+            refused = await http.post(f"{base}/mcp", json={}, headers={"Accept": "application/json"})
+            assert refused.status_code == 401
+        ctrl_c(proc)
+        async with asyncio.timeout(90):
+            await proc.communicate()
+        assert proc.returncode == 130
+    finally:
+        kill_session(proc.pid)
 
 
 async def test_mcp_without_a_valid_api_key_is_401(stack: LocalStack, make_bridge: BridgeFactory,
