@@ -12,7 +12,8 @@ from aiohttp import web
 
 from docspasta.errors import retry_after_of
 
-_FIELD = re.compile(r"^(?:options\.)?([a-z_]+):")
+# "max_pages: ...", "options.max_pages: ...", "webhook.url: ..." -> the request field.
+_FIELD = re.compile(r"^(?:options\.)?([a-z_]+(?:\.[a-z_]+)*):")
 
 
 def error_response(status: int, code: str, message: str, *, field: str | None = None,

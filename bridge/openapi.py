@@ -114,6 +114,7 @@ def _webhook_schema(settings: BridgeSettings) -> dict[str, Any]:
                        "(webhook-id, webhook-timestamp, webhook-signature), at least once.",
         "properties": {
             "url": {"type": "string", "minLength": 1, "maxLength": WEBHOOK_MAX_URL_LENGTH,
+                    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "format": "uri",
                     "description": "The receiver, http or https, no credentials or fragment. Unless the "
                                    "deployment allows it, private and local network receivers are refused.",
                     "examples": ["https://hooks.example.com/docspasta"]},

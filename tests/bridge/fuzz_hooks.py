@@ -3,8 +3,8 @@ SCHEMATHESIS_HOOKS; the test passes its fixture values in the environment).
 
 - Every start URL that the bridge would accept is pointed at the local fixture site, so
   fuzzed jobs crawl only 127.0.0.1 (invalid URLs stay as generated: they must be refused).
-  A webhook URL keeps everything but its host and port, which become the fixture
-  site's: whatever made it valid or invalid stays, and no delivery leaves 127.0.0.1.
+  A webhook URL keeps everything but its host and port, which become a loopback
+  receiver's: whatever made it valid or invalid stays, and no delivery leaves 127.0.0.1.
 - About half the requests for a job go to the real, finished job with its token
   (chosen by a hash of the case, so a seed gives the same run), so the fuzzer reaches
   the downloads and the event stream, not only the 404 of an unknown job."""
@@ -24,6 +24,7 @@ from docspasta.urls import InvalidURL, normalize
 SITE_URL = os.environ.get("DOCSPASTA_FUZZ_SITE_URL", "")
 JOB_ID = os.environ.get("DOCSPASTA_FUZZ_JOB_ID", "")
 JOB_TOKEN = os.environ.get("DOCSPASTA_FUZZ_JOB_TOKEN", "")
+RECEIVER_URL = os.environ.get("DOCSPASTA_FUZZ_RECEIVER", "")
 
 
 def _crawlable(url: Any) -> bool:
@@ -42,7 +43,7 @@ def _local_receiver(url: str) -> str:
         if not parts.hostname:
             return url
         userinfo = parts.netloc.rpartition("@")[0]
-        netloc = (userinfo + "@" if "@" in parts.netloc else "") + urlsplit(SITE_URL).netloc
+        netloc = (userinfo + "@" if "@" in parts.netloc else "") + urlsplit(RECEIVER_URL).netloc
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     except ValueError:
         return url

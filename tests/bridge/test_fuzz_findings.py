@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import aiohttp
+import json
+from typing import cast
 
+import aiohttp
+import grpc
+
+from bridge.errors import grpc_error
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
 from tests.bridge.support import create_job
@@ -32,3 +37,15 @@ async def test_a_bad_last_event_id_query_is_refused_even_with_a_good_header(
     async with http.get(url, headers={"Authorization": f"Bearer {job['token']}", "Last-Event-ID": "3"}) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"]["field"] == "last_event_id"
+
+
+def test_a_refusal_of_a_nested_field_names_it() -> None:
+    # The orchestrator's "webhook.url: ..." came back without a field (the pattern took
+    # only a top-level name).
+    exc = grpc.aio.AioRpcError(grpc.StatusCode.INVALID_ARGUMENT, grpc.aio.Metadata(), grpc.aio.Metadata(),
+                               details="webhook.url: private or local network receivers are refused")
+    body = json.loads(cast(bytes, grpc_error(exc).body))
+    assert body["error"]["field"] == "webhook.url"
+    exc = grpc.aio.AioRpcError(grpc.StatusCode.INVALID_ARGUMENT, grpc.aio.Metadata(), grpc.aio.Metadata(),
+                               details="options.max_pages: must be at most 10")
+    assert json.loads(cast(bytes, grpc_error(exc).body))["error"]["field"] == "max_pages"
