@@ -16,7 +16,8 @@ when the whole site repeats it there; a repeated block *between* pieces of a pag
 own text ("Stability: 2 - Stable" under a heading, "Added in: v12.17.0") is content.
 Guards, so repeated *content* is never mistaken for chrome: code (`pre`) is never a
 template block; a short block of plain text ("Parameters", "Returns") is stripped only
-when it is an `h1` (a site title) or mostly links; a table, a section heading (h2-h6)
+when it is an `h1` outside any `<article>` (a site title; a banner heading every document
+of the site starts with is the documents' own) or mostly links; a table, a section heading (h2-h6)
 or a block holding one (a man page's closing "GIT - Part of the git suite" section)
 only when mostly links (a navigation box), and then none of its parts either; a block
 holding a semantic main region never. Text identical on half of a site's pages cannot be a page's
@@ -175,13 +176,19 @@ _WRAPPERS = frozenset({"div", "section", "article", "main", "body", "center", "s
                        "table"})
 
 
+def _in_article(el: Element) -> bool:
+    """Inside an <article>: its headings are the article's own (a site title sits in the
+    page's header, not in the article a generator renders the document into)."""
+    return any(a.tag == "article" for a in el.iterancestors())
+
+
 def _strippable(el: Element, sizes: dict[Element, tuple[int, int]]) -> bool:
     """The guards: repeated content that is not chrome."""
     if el.tag == "pre" or next(el.iterdescendants("pre"), None) is not None:
         return False
     n, links = sizes[el]
     linky = links * 2 >= n
-    if n < _MIN_TEXT and el.tag != "h1" and not linky:
+    if n < _MIN_TEXT and not linky and (el.tag != "h1" or _in_article(el)):
         return False
     if not linky and (el.tag == "table" or el.tag in _SECTION_HEADINGS
                       or next(el.iterdescendants(*_SECTION_HEADINGS), None) is not None):

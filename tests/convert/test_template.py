@@ -96,3 +96,25 @@ def test_hold_is_bounded() -> None:
     assert not t.hold((2, 0, "http://x/b"), "x" * 60)
     assert [h.key for h in t.take_held()] == [(1, 0, "http://x/a")]
     assert t.take_held() == []
+
+
+def docusaurus_like(topic: str) -> str:
+    """A generator that renders each document into an <article>, and documents that all
+    start with the same banner heading (fastify's docs: <h1 align="center">Fastify</h1>)."""
+    return f"""<html><head><title>{topic} | Proj</title></head><body>
+<nav class="navbar"><a href="/">Proj</a> <a href="/guides/">Guides</a></nav>
+<main><article><div class="markdown"><h1 align="center">Proj</h1>
+<h1>How to {topic}</h1><p>This page explains how to {topic} a Proj cluster, step by step.</p>
+<p>Run <code>proj {topic}</code> and read its report about the {topic} step.</p></div></article></main>
+</body></html>"""
+
+
+def test_a_banner_heading_inside_the_article_is_the_documents_own() -> None:
+    t = SiteTemplate()
+    for topic in TOPICS:
+        t.add(convert(docusaurus_like(topic), f"http://proj.test/{topic}/").template_keys)
+    keys = t.template()
+    assert keys
+    md = convert(docusaurus_like("migrate"), "http://proj.test/migrate/", keys).markdown
+    assert md.startswith("# Proj\n\n# How to migrate"), md
+    # outside an article, the same repeated h1 is the site's title (test above)
