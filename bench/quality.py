@@ -1,10 +1,12 @@
 """Crawl every shared/eval corpus with `docspasta crawl` and score it with evalmd.py.
 
-  python bench/quality.py [--corpus NAME ...] [--shared ../shared/eval] [--out out/quality]
+  python bench/quality.py [--corpus NAME ...] [--shared ../shared/eval] [--out out/quality] [--display]
 
 Each corpus is served with shared/eval/serve.sh on loopback, crawled from its start
 page with --max-pages 5000 --max-depth 20, the --events file checked against the
-contract (bench/eventcheck.py), and the JSONL scored; evalmd's tables are printed.
+contract (bench/eventcheck.py), and the JSONL scored; evalmd's tables are printed
+(with --display, also those of bench/generators/evalmd_display.py: evalmd with two
+reading fixes, see there).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def main() -> int:
     ap.add_argument("--corpus", action="append", default=[])
     ap.add_argument("--out", default=str(ROOT / "out" / "quality"))
     ap.add_argument("--crawl-args", default="", help="extra docspasta crawl arguments")
+    ap.add_argument("--display", action="store_true",
+                    help="also score with bench/generators/evalmd_display.py (code as displayed, list markers as syntax)")
     args = ap.parse_args()
     shared = Path(args.shared)
     registry = json.loads((shared / "corpora.json").read_text())
@@ -75,6 +79,14 @@ def main() -> int:
                  "--corpus", name, "--base-url", base, "--pages", str(out / f"{name}.jsonl"),
                  "--json", str(out / f"{name}.details.json")], capture_output=True, text=True, env=env)
             print(score.stdout.strip() or score.stderr.strip())
+            if args.display:
+                shown = subprocess.run(
+                    [sys.executable, str(ROOT / "bench" / "generators" / "evalmd_display.py"), "--shared", str(shared),
+                     "--registry", str(shared / "corpora.json"), "--corpus", name, "--base-url", base,
+                     "--pages", str(out / f"{name}.jsonl"), "--json", str(out / f"{name}.display.json")],
+                    capture_output=True, text=True, env=env)
+                print("as displayed (evalmd_display.py):")
+                print(shown.stdout.strip() or shown.stderr.strip())
         finally:
             server.terminate()
             server.wait()

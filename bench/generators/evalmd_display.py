@@ -1,0 +1,68 @@
+"""shared/eval/evalmd.py with two reading fixes, for the generator sites of this folder;
+same command line as evalmd.py plus --shared (the folder that holds evalmd.py):
+
+    python bench/generators/evalmd_display.py --shared ../shared/eval --registry ... --corpus ... \\
+        --base-url ... --pages PAGES.jsonl [--json OUT.json]
+
+evalmd.py is read-only here (shared/); these are the two places where it misreads a
+page or a Markdown file, each checked on the pages named (bench/generators/README.md):
+
+1. Code as displayed. evalmd takes a <pre>'s text with lxml's text_content(), which
+   drops what ends a line when the generator writes one element per line and no newline
+   characters: Docusaurus/Prism (`<div class="token-line">…<br></div>` per line) and
+   Expressive Code in Starlight (`<div class="ec-line"><div class="code">…</div></div>`)
+   come out as one glued line, which no faithful Markdown contains. Here, inside a <pre>,
+   a <br> is a newline and a block element (div, p) ends its line, as a browser shows it.
+2. Ordered-list markers are Markdown syntax. evalmd strips link URLs and fence lines
+   before counting words, but not list markers: since lists are numbered as the page
+   numbers them (issue 16), "2." and "3." count as the words "2" and "3", and as
+   boilerplate leak wherever the sidebar holds those numbers (python-flask-doc). Here a
+   list marker (up to 9 digits, then "." or ")", at the start of a line) is stripped
+   with the rest of the syntax.
+
+Everything else is evalmd.py's own code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+LIST_MARKER = re.compile(r"^([ \t>]*)\d{1,9}[.)](?=[ \t]|$)", re.M)
+LINE_BLOCKS = frozenset({"div", "p"})
+
+
+def displayed_pre(doc: Any) -> None:
+    """Make every <pre>'s text_content() the text a browser shows (fix 1)."""
+    for pre in doc.iter("pre"):
+        for br in pre.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        for el in pre.iter(*LINE_BLOCKS):
+            if el.getnext() is not None and not el.text_content().endswith("\n"):
+                el.tail = "\n" + (el.tail or "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--shared", required=True)
+    known, rest = ap.parse_known_args()
+    sys.path.insert(0, str(Path(known.shared).resolve()))
+    import evalmd  # type: ignore[import-not-found]
+
+    score_page, strip_md = evalmd.score_page, evalmd.strip_md
+
+    def score(doc: Any, *args: Any) -> Any:
+        displayed_pre(doc)
+        return score_page(doc, *args)
+
+    evalmd.score_page = score
+    evalmd.strip_md = lambda md: strip_md(LIST_MARKER.sub(r"\1", md))
+    sys.argv = [str(Path(known.shared) / "evalmd.py"), *rest]
+    return int(evalmd.main() or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
