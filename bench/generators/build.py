@@ -10,9 +10,14 @@ layout bench/quality.py reads; registry: bench/generators/corpora.json).
 | gen-furo        | Sphinx + Furo                     | attrs' docs (PyPI sdist; MyST + autodoc)  |
 | gen-book        | Sphinx + sphinx-book-theme        | the same attrs docs                       |
 | gen-rustdoc     | rustdoc                           | the `either` crate (Debian librust-either-dev) |
+| gen-docusaurus  | Docusaurus 3 (classic preset)     | fastify's docs (npm fastify: docs/)       |
+| gen-vitepress   | VitePress 1 (default theme)       | undici's docs (npm undici: docs/docs/)    |
+| gen-starlight   | Astro Starlight                   | the npm CLI's docs (npm npm: docs/content/) |
+| gen-nextra      | Nextra 4 docs theme (Next.js static export) | the same npm CLI docs           |
 
 Everything comes from the registries with their ordinary clients (pip into a tools
-venv, apt-get for the crate source); the builds run offline. Build logs go to
+venv, apt-get for the crate source, npm for the JavaScript generators and the docs
+they build); the builds run offline once installed. Build logs go to
 TOOLS/logs. The sites are not committed.
 """
 
@@ -27,6 +32,8 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+import npmsites  # the JavaScript generators (this script's folder is on sys.path)
 
 PIP = ["mkdocs-material==9.*", "furo", "sphinx-book-theme", "sphinx", "myst-parser"]
 SDISTS = {"attrs": "attrs==26.1.0", "pymdown-extensions": "pymdown-extensions==13.1.2"}
@@ -101,6 +108,7 @@ SITES = {
     "gen-furo": lambda r, b, d: build_sphinx(r, b, d, "furo"),
     "gen-book": lambda r, b, d: build_sphinx(r, b, d, "sphinx_book_theme"),
     "gen-rustdoc": lambda r, b, d: build_rustdoc(r, b, d),
+    **{name: (lambda build: lambda r, b, d: build(r, d))(build) for name, build in npmsites.SITES.items()},
 }
 
 

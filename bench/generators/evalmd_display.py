@@ -12,7 +12,8 @@ page or a Markdown file, each checked on the pages named (bench/generators/READM
    characters: Docusaurus/Prism (`<div class="token-line">…<br></div>` per line) and
    Expressive Code in Starlight (`<div class="ec-line"><div class="code">…</div></div>`)
    come out as one glued line, which no faithful Markdown contains. Here, inside a <pre>,
-   a <br> is a newline and a block element (div, p) ends its line, as a browser shows it.
+   a <br> is a newline and a block element (div, p) ends its line, as a browser shows it,
+   unless a newline character is already there.
 2. Ordered-list markers are Markdown syntax. evalmd strips link URLs and fence lines
    before counting words, but not list markers: since lists are numbered as the page
    numbers them (issue 16), "2." and "3." count as the words "2" and "3", and as
@@ -41,7 +42,10 @@ def displayed_pre(doc: Any) -> None:
         for br in pre.iter("br"):
             br.tail = "\n" + (br.tail or "")
         for el in pre.iter(*LINE_BLOCKS):
-            if el.getnext() is not None and not el.text_content().endswith("\n"):
+            # only where no newline character already ends the line (Sphinx's viewcode
+            # blocks are divs inside a <pre> followed by the source's own newline)
+            if (el.getnext() is not None and not el.text_content().endswith("\n")
+                    and not (el.tail or "").startswith("\n")):
                 el.tail = "\n" + (el.tail or "")
 
 
