@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from crawler.fetch import Fetcher, HttpFetcher
 from crawler.service import CrawlerService
 from crawler.settings import CrawlerSettings
 from crawler.v2.service import CrawlerServiceV2
+from docspasta import aio
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc
 from docspasta.v2 import crawler_pb2 as crawler_v2, crawler_pb2_grpc as crawler_v2_grpc
@@ -34,4 +34,4 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    aio.run(main())

@@ -19,7 +19,7 @@ from typing import IO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from docspasta import bundle
+from docspasta import aio, bundle
 from docspasta.cli_settings import CliSettings
 from docspasta.events import category_name, event_json, event_name
 from docspasta.humanize import failure_text, reason_label
@@ -189,7 +189,7 @@ def crawl(plan: CrawlPlan, settings: CliSettings) -> int:
     _logging.basicConfig(level=_logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
     try:
-        return asyncio.run(_run(plan, settings, console))
+        return aio.run(_run(plan, settings, console))
     except KeyboardInterrupt:
         # A second Ctrl-C: the temporary outputs were removed; nothing was replaced.
         console.print("interrupted again: stopped without writing.", highlight=False)
@@ -268,27 +268,22 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
 
     job_id = started.job_id
     timeout = started.job.options.timeout_seconds + STREAM_SLACK_SECONDS
-    last = 0
-    reopened = 0  # consecutive reopenings without a new event
-    stopper = asyncio.create_task(stop.wait())
-    stream = orchestrator.JobEvents(pb.JobEventsRequest(job_id=job_id), timeout=timeout)  # type: ignore[attr-defined]
-    try:
-        iterator = stream.__aiter__()
+
+    async def read() -> None:
+        # One task reads the whole stream (not one per event, raced against Ctrl-C).
+        last = 0
+        reopened = 0  # consecutive reopenings without a new event
+        after = 0
         while True:
-            step = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({step, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if step not in done:
-                # Ctrl-C: stop fetching; the pages done so far stay in the store.
-                state.interrupted = True
-                await _interrupt_job(stack)
-                done, _ = await asyncio.wait({step}, timeout=STREAM_SLACK_SECONDS)
-                if not done:
-                    step.cancel()
-                    return
-                stopper = asyncio.create_task(asyncio.Event().wait())
+            stream = orchestrator.JobEvents(  # type: ignore[attr-defined]
+                pb.JobEventsRequest(job_id=job_id, after_sequence=after), timeout=timeout)
             try:
-                event = step.result()
-            except StopAsyncIteration:
+                async for event in stream:
+                    last, reopened = event.sequence, 0
+                    if events is not None:
+                        events.write(event_json(event) + "\n")
+                    _note(event, state)
+                    view.update(event)
                 return
             except grpc.aio.AioRpcError as exc:
                 if state.interrupted:
@@ -296,19 +291,26 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
                 if exc.code() != grpc.StatusCode.UNAVAILABLE or reopened >= MAX_STREAM_REOPENS:
                     raise
                 reopened += 1
+                after = last
+            finally:
                 stream.cancel()
-                stream = orchestrator.JobEvents(  # type: ignore[attr-defined]
-                    pb.JobEventsRequest(job_id=job_id, after_sequence=last), timeout=timeout)
-                iterator = stream.__aiter__()
-                continue
-            last, reopened = event.sequence, 0
-            if events is not None:
-                events.write(event_json(event) + "\n")
-            _note(event, state)
-            view.update(event)
+
+    reader = asyncio.create_task(read())
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if reader not in done:
+            # Ctrl-C: stop fetching; the pages done so far stay in the store.
+            state.interrupted = True
+            await _interrupt_job(stack)
+            done, _ = await asyncio.wait({reader}, timeout=STREAM_SLACK_SECONDS)
+            if not done:
+                return
+        reader.result()
     finally:
         stopper.cancel()
-        stream.cancel()
+        reader.cancel()
+        await asyncio.gather(stopper, reader, return_exceptions=True)
 
 
 async def _interrupt_job(stack: object) -> None:

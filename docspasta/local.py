@@ -268,7 +268,9 @@ def _child_main() -> None:
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in ("crawler", "processor", "renderer"):
         sys.exit("usage: python -m docspasta.local crawler|processor|renderer (started by LocalStack)")
-    asyncio.run(_serve_child(kind))
+    from docspasta import aio
+
+    aio.run(_serve_child(kind))
     # Everything is closed (server, store, pool): skip the interpreter's slow teardown.
     sys.stdout.flush()
     sys.stderr.flush()

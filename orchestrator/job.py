@@ -14,7 +14,8 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import grpc
@@ -112,6 +113,8 @@ class CrawlJob:
                                        max_documents=s.max_sitemap_documents, max_urls=s.max_sitemap_urls)
         self._origins: set[str] = set()
         self._aux: set[asyncio.Task[None]] = set()
+        # Tasks of the crawl (pages and background steps) ended since the loop last looked.
+        self._finished: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._first_error = str(saved.get("first_error", ""))
         self._cancel = asyncio.Event()
@@ -326,14 +329,37 @@ class CrawlJob:
     def _budget_left(self, live: int) -> bool:
         return self.processed + live < self.options.max_pages and not self.budget.exhausted
 
+    def _spawn_aux(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A background step of the crawl (sitemap reading, seeding): the crawl loop waits
+        for it as for a page."""
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._task_done)
+        self._aux.add(task)
+        self._wakeup()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._finished.append(task)
+        self._wake.set()
+
     async def _crawl(self) -> None:
         if not self.resumed:
             self.frontier.push(normalize(self.start_url), self.start_url, 0)
         live: set[asyncio.Task[None]] = set()
-        waker: asyncio.Task[bool] | None = None
+        # Each task tells the loop when it ends (a done callback), so one pass of the loop
+        # costs the same whatever the concurrency: no asyncio.wait over every live task.
         try:
             while True:
                 self._wake.clear()
+                finished, self._finished = self._finished, []
+                for task in finished:
+                    if task in live:
+                        live.discard(task)
+                        if not task.cancelled() and task.exception() is not None:
+                            raise task.exception()  # type: ignore[misc]
+                    elif task in self._aux:
+                        self._aux.discard(task)
+                        if not task.cancelled() and task.exception() is not None:
+                            log.warning("sitemap discovery failed", exc_info=task.exception())
                 if self.frontier.needs_refill():
                     await self.frontier.refill()
                 while len(live) < self._live_cap and self._budget_left(len(live)):
@@ -342,26 +368,17 @@ class CrawlJob:
                         break
                     self.politeness.assign(item.host)
                     self.in_flight += 1
-                    live.add(asyncio.create_task(self._visit(item)))
+                    task = asyncio.create_task(self._visit(item))
+                    task.add_done_callback(self._task_done)
+                    live.add(task)
                 if not live and (not self._aux or not self._budget_left(0)):
                     break
-                if waker is None or waker.done():
-                    waker = asyncio.create_task(self._wake.wait())
-                done, _ = await asyncio.wait({*live, *self._aux, waker}, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task in live:
-                        live.discard(task)
-                        if task.exception() is not None:
-                            raise task.exception()  # type: ignore[misc]
-                    elif task in self._aux:
-                        self._aux.discard(task)
-                        if not task.cancelled() and task.exception() is not None:
-                            log.warning("sitemap discovery failed", exc_info=task.exception())
+                await self._wake.wait()
             if self.frontier:
                 # Left because max_pages was reached, or because no request may be sent.
                 self.skipped["max_pages" if self.processed >= self.options.max_pages else BUDGET] += len(self.frontier)
         finally:
-            pending = [*live, *self._aux, *([waker] if waker else [])]
+            pending = [*live, *self._aux]
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -418,8 +435,7 @@ class CrawlJob:
                 self.politeness.set_crawl_delay(host_key(key), rules.delay)
             if self.options.use_sitemaps:
                 roots = [*rules.sitemaps, f"{origin}/sitemap.xml"]
-                self._aux.add(asyncio.create_task(self._sitemaps.read(roots), name=f"sitemaps {origin}"))
-                self._wakeup()
+                self._spawn_aux(self._sitemaps.read(roots), f"sitemaps {origin}")
         return rules
 
     async def _robots_allow(self, item: Item) -> bool:
@@ -436,8 +452,7 @@ class CrawlJob:
             await self._admit(sitemap, urls, 1, cap=False)
             self._wakeup()
 
-        self._aux.add(asyncio.create_task(admit(), name=f"seed {sitemap}"))
-        self._wakeup()
+        self._spawn_aux(admit(), f"seed {sitemap}")
 
     async def _fetch_resource(self, url: str) -> crawler_pb2.CrawlResponse:
         """robots.txt or a sitemap: through the crawler (its network policy applies), with

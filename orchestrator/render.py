@@ -54,7 +54,11 @@ _DATA_SCRIPT_TYPES = frozenset({"application/ld+json", "application/json", "impo
 _REFRESH = re.compile(r"""<meta[^>]+http-equiv\s*=\s*["']?refresh""", re.I)
 # Text runs between tags, skipping script and style blocks: the rough text of a page
 # without parsing it (a little more than the real text: the title, noscript notices).
-_ROUGH_TEXT = re.compile(r"<(?:script|style|SCRIPT|STYLE)\b.*?</(?:script|style|SCRIPT|STYLE)\s*>|>([^<]+)", re.S)
+# A text run must hold a non-space character to match, so the whitespace between tags
+# (most of a page's chrome: hundreds of sidebar links) is skipped inside the regex
+# engine instead of once per run in Python (6x faster on a Sphinx-like page).
+_ROUGH_TEXT = re.compile(r"<(?:script|style|SCRIPT|STYLE)\b.*?</(?:script|style|SCRIPT|STYLE)\s*>|>(\s*[^<\s][^<]*)",
+                         re.S)
 # Rough text this long is never a shell's.
 ROUGH_ENOUGH = LITTLE_TEXT + 300
 # Pages up to this size get the quick test on the event loop (it stops early anyway).

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
-from docspasta import metrics
+from docspasta import aio, metrics
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from docspasta.v2 import orchestrator_pb2 as orchestrator_v2, orchestrator_pb2_grpc as orchestrator_v2_grpc
@@ -70,4 +69,4 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    aio.run(main())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 
+from docspasta import aio
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from docspasta.v2 import processor_pb2 as processor_v2, processor_pb2_grpc as processor_v2_grpc
@@ -47,4 +47,4 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    aio.run(main())

@@ -153,6 +153,11 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "pages.jsonl"
     env = dict(os.environ)
+    # Compiled bytecode as an installed tool has it (the shells here set
+    # PYTHONDONTWRITEBYTECODE, which recompiles every module at every start), kept out of
+    # the trees under test.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "bench-crawl-pycache"))
     if contender.startswith("docspasta"):
         if contender == "docspasta-inproc":
             # The three services in one process (the layout before docspasta/local.py's split).
