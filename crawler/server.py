@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from crawler.fetch import Fetcher, HttpFetcher
 from crawler.service import CrawlerService
 from crawler.settings import CrawlerSettings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from docspasta import aio
 from docspasta.rpc import ServiceHost, run_service
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
