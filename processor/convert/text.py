@@ -112,15 +112,14 @@ def word_count(text: str) -> int:
 #   + 1 per newline and per run of 2+ spaces/tabs (indentation).
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _T_WORD = re.compile(rf"[^\W\d_{_CJK}]+")
-_T_LONG = re.compile(rf"[^\W\d_{_CJK}]{{9,}}")
 _T_CJK = re.compile(rf"[{_CJK}]")
 _T_DIGITS = re.compile(r"\d{1,3}")
 _T_PUNCT = re.compile(r"[^\w\s]{1,2}|_{1,2}")
 _T_SPACE = re.compile(r"\n|[ \t]{2,}")
-
-
-def _count(rx: re.Pattern[str], text: str) -> int:
-    return rx.subn("", text)[1]
+# All of the above but the long-word bonus in one scan: the classes are disjoint (letters,
+# CJK, digits, punctuation/underscore, newline/indentation), so one left-to-right scan
+# finds the same matches as the six scans one after the other, in a fifth of the time.
+_T_ANY = re.compile("|".join(rx.pattern for rx in (_T_WORD, _T_CJK, _T_DIGITS, _T_PUNCT, _T_SPACE)))
 
 
 _SAMPLE = 1 << 16
@@ -140,10 +139,6 @@ def token_estimate(text: str) -> int:
 
 
 def _estimate(text: str) -> int:
-    n = _count(_T_WORD, text)
-    n += sum((len(w) - 1) // 8 for w in _T_LONG.findall(text))
-    n += _count(_T_CJK, text)
-    n += _count(_T_DIGITS, text)
-    n += _count(_T_PUNCT, text)
-    n += _count(_T_SPACE, text)
-    return n
+    found = _T_ANY.findall(text)
+    # Only a run of letters or of indentation can be 9+ long; the bonus is the letters'.
+    return len(found) + sum((len(w) - 1) // 8 for w in found if len(w) > 8 and w[0] not in " \t")
