@@ -5,7 +5,14 @@ CPU time and memory its conversion may take.
 through lxml's HTML parser with a parser *target* (no tree is built, so its memory is
 constant) and stops at the first limit crossed, so a 20 MB page of 4 million ``<br>``
 costs a fraction of a second and a few MiB instead of gigabytes and tens of seconds.
-The counts are the ones the converter's own parse sees (same libxml2 HTML parser)."""
+The counts are the ones the converter's own parse sees (same libxml2 HTML parser).
+
+Most pages cannot cross most limits, and that is known from the text alone: every
+element the parser makes starts at a ``<`` or is one of the few it implies (html, head,
+body, a paragraph around loose text: at most two per ``<``), and the parsed text is no
+longer than the markup. So the element, cell and text counts are only streamed when
+the page's ``<`` count or length could reach them; otherwise only the depth is (a
+target without a ``data`` method: the parser makes no call per text node)."""
 
 from __future__ import annotations
 
@@ -89,11 +96,48 @@ class _Counter:
         return None
 
 
+class _DepthCounter:
+    """lxml parser target for a page under every limit but the depth: counts only that."""
+
+    __slots__ = ("max_depth", "depth")
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self.depth = 0
+
+    def start(self, tag: str, attrib: object) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise PageTooLarge(f"the page nests elements more than {self.max_depth} deep")
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+
+    def close(self) -> None:
+        return None
+
+
+# Elements per "<" at most (the tag's own, and the ones the parser implies around it),
+# plus html, head and body.
+_ELEMENTS_PER_TAG = 3
+_IMPLIED = 8
+
+
 def check(html: str, limits: PageLimits) -> None:
     """Raises PageTooLarge when the parsed page would be over a limit."""
     if not (limits.max_elements or limits.max_depth or limits.max_text_chars or limits.max_table_cells):
         return
-    counter = _Counter(limits)
+    tags = html.count("<")
+    bound = _ELEMENTS_PER_TAG * tags + _IMPLIED  # elements the parse can make, at most
+    counter: _Counter | _DepthCounter
+    if ((limits.max_elements and bound > limits.max_elements)
+            or (limits.max_table_cells and tags > limits.max_table_cells)
+            or (limits.max_text_chars and len(html) > limits.max_text_chars)):
+        counter = _Counter(limits)
+    elif limits.max_depth and bound > limits.max_depth:
+        counter = _DepthCounter(limits.max_depth)
+    else:
+        return  # no limit can be crossed
     parser = lxml.etree.HTMLParser(target=counter, recover=True, no_network=True, huge_tree=True)
     try:
         for i in range(0, len(html), _SLICE):
