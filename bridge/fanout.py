@@ -46,11 +46,12 @@ MAX_PENDING_BYTES = 1024 * 1024
 # Fan-out passes are spaced so that one pass (a write per live client) is shared by
 # every event that arrives meanwhile: the next pass starts PASS_SPACING_PER_CLIENT per
 # live client after the previous one began (one client: no wait; 1,000: 20 ms; 5,000
-# and more: MAX_PASS_SPACING), and never sooner than that pass took, so fan-out keeps
-# at most half of the loop and the pump and new connections keep the rest even on a
-# starved CPU (there passes get rarer and larger instead of piling up).
+# and more: MAX_PASS_SPACING), and no sooner after it ended than it took, so fan-out
+# keeps at most half of the loop and the pump and new connections keep the rest even
+# on a starved CPU (there passes get rarer and larger instead of piling up).
 PASS_SPACING_PER_CLIENT = 20e-6
 MAX_PASS_SPACING = 0.1
+PASS_SLICE = 250
 
 
 def write_now(writer: StreamWriter, data: bytes) -> bool:
@@ -113,7 +114,7 @@ class JobFeed:
             self.ready.set_exception(exc)
             self.ready.exception()  # marked retrieved; acquirers re-raise it
 
-    def _publish(self, entries: list[Entry]) -> None:
+    async def _publish(self, entries: list[Entry]) -> None:
         before = self.tail
         fresh = []
         for entry in entries:
@@ -129,13 +130,23 @@ class JobFeed:
             self.tail = entry.sequence
             if entry.terminal:
                 self.terminal_sequence = entry.sequence
+        self._wake()  # clients catching up (not live) read the new entries from the cache
         if fresh:
-            self._push(before, fresh)
-        self._wake()
+            await self._push(before, fresh)
 
-    def _push(self, before: int, fresh: list[Entry]) -> None:
+    async def _push(self, before: int, fresh: list[Entry]) -> None:
+        """One pass: the batch to every client that was live when it began. Every
+        PASS_SLICE clients the loop gets a turn (the pump, new connections, other jobs'
+        feeds), so a pass over thousands of clients never holds it for long. Clients
+        joining meanwhile are not in the pass: they caught up to this batch already."""
         body = b"".join(e.wire for e in fresh)
-        for client in list(self.live):
+        after = self.tail
+        terminal = bool(self.terminal_sequence)
+        for index, client in enumerate(list(self.live)):
+            if index and index % PASS_SLICE == 0:
+                await asyncio.sleep(0)
+            if client.done.done():  # ended meanwhile (the feed stopped, its socket closed)
+                continue
             transport = client.transport
             if transport.is_closing():
                 client.finish("closed")
@@ -151,8 +162,8 @@ class JobFeed:
             if not written:  # catches up with awaited writes instead
                 client.finish("behind")
                 continue
-            client.cursor = self.tail
-            if self.terminal_sequence:
+            client.cursor = after
+            if terminal:
                 client.finish("terminal")
             elif transport.get_write_buffer_size() > MAX_PENDING_BYTES:
                 transport.abort()
@@ -201,10 +212,10 @@ class JobFeed:
                 continue
             if entries:
                 began = loop.time()
-                self._publish(entries)
-                took = loop.time() - began
-                spacing = max(min(MAX_PASS_SPACING, len(self.live) * PASS_SPACING_PER_CLIENT), took)
-                pause = began + spacing - loop.time()
+                await self._publish(entries)
+                ended = loop.time()
+                spacing = min(MAX_PASS_SPACING, len(self.live) * PASS_SPACING_PER_CLIENT)
+                pause = max(began + spacing, ended + (ended - began)) - ended
                 if pause > 0.001:
                     await asyncio.sleep(pause)
         if not self.terminal_sequence:

@@ -234,6 +234,11 @@ class Pumps:
                     log.warning("pump lease renewal failed", exc_info=True, extra={"job_id": job_id})
                     continue
                 if not renewed:
+                    # Storing the terminal event deletes the lease: a renewal racing with
+                    # it fails while the body is about to return, which is no loss.
+                    await asyncio.wait({body}, timeout=0.5)
+                    if body.done():
+                        break
                     log.warning("pump lease lost", extra={"job_id": job_id})
                     body.cancel()
                     break

@@ -38,6 +38,9 @@ EVENT = re.compile(rb'id: (\d+)\nevent: (\w+)\ndata: \{[^\n]*?"timestamp":"([^"]
 TERMINAL = {b"job_completed", b"job_failed", b"job_timeout", b"job_cancelled"}
 BUCKET_S = 0.0001                  # histogram resolution: 0.1 ms
 BUCKETS = 200_000                  # up to 20 s; later ones land in the last bucket
+# Below glibc's mmap threshold (128 KiB): a larger recv() buffer is mmap'ed and
+# unmapped on every call, which costs more than the read itself.
+RECV_BYTES = 65536
 
 
 class Shared:
@@ -104,7 +107,7 @@ class SSEConnection:
 
     def readable(self) -> None:
         try:
-            data = self.sock.recv(262144)
+            data = self.sock.recv(RECV_BYTES)
         except BlockingIOError:
             return
         except OSError as exc:

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import resource
+import signal
 import socket
 import sys
 import time
@@ -310,6 +311,11 @@ async def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by the bridge and the generators
     results: list[Result] = []
     bench = Bench(args)
+    # SIGTERM (or Ctrl-C) ends the run through the finally blocks: no process is left behind.
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     async with EmbeddedRedis() as redis:
         try:
             await bench.start(redis)
