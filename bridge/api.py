@@ -73,8 +73,10 @@ def job_urls(job_id: str) -> dict[str, str]:
             "archive": f"{base}/archive.zip"}
 
 
-async def _authorized(request: web.Request) -> tuple[Bridge, str, dict[str, str]] | None:
-    """The job's id and metadata when the request carries its token, else None (404)."""
+async def _authorized(request: web.Request, *, shared_meta: bool = False,
+                      ) -> tuple[Bridge, str, dict[str, str]] | None:
+    """The job's id and metadata when the request carries its token, else None (404).
+    ``shared_meta``: one metadata read serves the job's streams opening together."""
     bridge = request.app[BRIDGE]
     job_id = request.match_info["job_id"]
     if not valid_job_id(job_id):
@@ -82,7 +84,7 @@ async def _authorized(request: web.Request) -> tuple[Bridge, str, dict[str, str]
     token = request_token(request)
     if not token:
         return None
-    meta = await bridge.buffer.meta(job_id)
+    meta = await (bridge.hub.meta(job_id) if shared_meta else bridge.buffer.meta(job_id))
     if meta is None or not token_matches(token, meta.get("token_hash", "")):
         return None
     return bridge, job_id, meta
@@ -248,7 +250,7 @@ async def cancel_job(request: web.Request) -> web.StreamResponse:
 
 
 async def job_events(request: web.Request) -> web.StreamResponse:
-    found = await _authorized(request)
+    found = await _authorized(request, shared_meta=True)
     if found is None:
         return not_found()
     bridge, job_id, meta = found

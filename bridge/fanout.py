@@ -52,6 +52,9 @@ MAX_PENDING_BYTES = 1024 * 1024
 PASS_SPACING_PER_CLIENT = 20e-6
 MAX_PASS_SPACING = 0.1
 PASS_SLICE = 250
+# How long one metadata read serves new streams of the same job (token check, terminal).
+META_SECONDS = 1.0
+META_ENTRIES = 10_000
 
 
 def write_now(writer: StreamWriter, data: bytes) -> bool:
@@ -264,6 +267,21 @@ class Hub:
         self.feeds: dict[str, JobFeed] = {}
         self.clients = 0
         self._starting: set[asyncio.Task[None]] = set()
+        self._meta: dict[str, tuple[float, asyncio.Future[dict[str, str] | None]]] = {}  # job -> (when, read)
+
+    async def meta(self, job_id: str) -> dict[str, str] | None:
+        """The job's metadata for a new event stream: one Redis read shared by every
+        stream that opens within META_SECONDS (thousands of EventSources reconnecting at
+        once would otherwise queue one HGETALL each for the command pool). The read is a
+        task of its own, so a client that goes away does not cancel it for the others."""
+        now = asyncio.get_running_loop().time()
+        cached = self._meta.get(job_id)
+        if cached is None or now - cached[0] > META_SECONDS or (cached[1].done() and cached[1].exception()):
+            if len(self._meta) >= META_ENTRIES:
+                self._meta = {k: v for k, v in self._meta.items() if now - v[0] <= META_SECONDS}
+            cached = (now, asyncio.ensure_future(self.buffer.meta(job_id)))
+            self._meta[job_id] = cached
+        return await asyncio.shield(cached[1])
 
     async def acquire(self, job_id: str) -> JobFeed:
         feed = self.feeds.get(job_id)

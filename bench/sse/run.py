@@ -86,6 +86,7 @@ class Result:
     clients: int
     rate: float
     seconds: float
+    bridge: str = "this tree"
     ready: int = 0
     failed: int = 0
     incomplete: int = 0
@@ -133,18 +134,25 @@ class Result:
         return self.error_count == 0 and self.ready == self.clients and self.pct(0.99) < self.bar_ms
 
     def as_dict(self) -> dict[str, Any]:
-        return {"clients": self.clients, "rate": self.rate, "seconds": self.seconds, "connected": self.ready,
+        return {"bridge": self.bridge, "clients": self.clients, "rate": self.rate, "seconds": self.seconds,
+                "connected": self.ready,
                 "failed": self.failed, "incomplete": self.incomplete, "gaps": self.gaps,
                 "deliveries": self.events, "p50_ms": self.pct(0.5), "p99_ms": self.pct(0.99),
                 "max_ms": self.max_ms, "wall_s": self.wall, "cpu_s": self.cpu, "bridge_rss_mib": self.bridge_rss,
                 "errors": self.errors, "p99_bar_ms": self.bar_ms, "met": self.met}
 
 
+@dataclass
+class BridgeProc:
+    label: str
+    proc: asyncio.subprocess.Process
+    base: str
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.base = ""
-        self.bridge: asyncio.subprocess.Process | None = None
+        self.bridges: dict[str, BridgeProc] = {}
         self.source: asyncio.subprocess.Process | None = None
         self.redis_pid = 0
         self.redis_socket = ""
@@ -158,28 +166,36 @@ class Bench:
             start_new_session=self.args.sessions)
         assert self.source.stdout is not None
         source_port = int((await self.source.stdout.readline()).decode())
+        trees = {"this tree": ROOT}
+        if self.args.before:
+            trees["before"] = self.args.before.resolve()
+        for label, tree in trees.items():
+            self.bridges[label] = await self.start_bridge(label, tree, redis.url, source_port)
+
+    async def start_bridge(self, label: str, tree: Path, redis_url: str, source_port: int) -> BridgeProc:
+        """``python -m bridge`` of ``tree`` (this interpreter, that tree's code)."""
         port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": redis.url, "BRIDGE_PORT": str(port),
+        env = {**os.environ, "PYTHONPATH": str(tree), "REDIS_URL": redis_url, "BRIDGE_PORT": str(port),
                "BRIDGE_HOST": "127.0.0.1", "ORCHESTRATOR_TARGET": f"127.0.0.1:{source_port}",
                "PROCESSOR_TARGET": f"127.0.0.1:{source_port}",
                "BRIDGE_RATE_LIMIT_BURST": "100000", "BRIDGE_RATE_LIMIT_PER_MINUTE": "100000",
                "LOG_LEVEL": "warning"}
-        self.bridge = await asyncio.create_subprocess_exec(sys.executable, "-m", "bridge", cwd=str(ROOT), env=env,
-                                                           start_new_session=self.args.sessions)
-        self.base = f"http://127.0.0.1:{port}"
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bridge", cwd=str(tree), env=env,
+                                                    start_new_session=self.args.sessions)
+        bridge = BridgeProc(label, proc, f"http://127.0.0.1:{port}")
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
                 try:
-                    async with http.get(f"{self.base}/healthz") as r:
+                    async with http.get(f"{bridge.base}/healthz") as r:
                         if r.status == 200:
-                            return
+                            return bridge
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-        raise RuntimeError("the bridge did not become healthy")
+        raise RuntimeError(f"the bridge of {tree} did not become healthy")
 
     async def stop(self) -> None:
-        for proc in (self.bridge, self.source):
+        for proc in [b.proc for b in self.bridges.values()] + [self.source]:
             if proc is not None and proc.returncode is None:
                 if proc is self.source and proc.stdin is not None:
                     proc.stdin.close()
@@ -206,11 +222,12 @@ class Bench:
         finally:
             await client.aclose()
 
-    async def phase(self, clients: int) -> Result:
+    async def phase(self, clients: int, label: str) -> Result:
         args = self.args
-        assert self.bridge is not None and self.source is not None and self.source.stdin is not None
+        bridge = self.bridges[label]
+        assert self.source is not None and self.source.stdin is not None
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.base}/api/jobs", json={"url": "https://bench.example/docs/"}) as resp:
+            async with http.post(f"{bridge.base}/api/jobs", json={"url": "https://bench.example/docs/"}) as resp:
                 job = await resp.json()
                 if resp.status != 201:
                     raise RuntimeError(f"job creation failed: {resp.status} {job}")
@@ -219,11 +236,12 @@ class Bench:
         shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
         deadline = 90 + clients / 40 + args.seconds * 3
         gens = [await asyncio.create_subprocess_exec(
-            sys.executable, str(HERE / "loadgen.py"), "--port", self.base.rsplit(":", 1)[1], "--path", path,
-            "--connections", str(share), "--http", args.http, "--poll-interval", str(args.poll_interval), "--deadline", str(deadline),
+            sys.executable, str(HERE / "loadgen.py"), "--port", bridge.base.rsplit(":", 1)[1], "--path", path,
+            "--connections", str(share), "--http", args.http, "--poll-interval", str(args.poll_interval),
+            "--deadline", str(deadline),
             stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024, start_new_session=args.sessions)
             for share in shares]
-        result = Result(clients=clients, rate=args.rate, seconds=args.seconds)
+        result = Result(clients=clients, rate=args.rate, seconds=args.seconds, bridge=label)
 
         async def line(gen: asyncio.subprocess.Process) -> dict[str, Any]:
             assert gen.stdout is not None
@@ -237,7 +255,7 @@ class Bench:
             result.ready = sum(r["ready"] for r in readies)
             result.connect_seconds = max(r["connect_seconds"] for r in readies)
             await asyncio.sleep(1.0)  # let the accept/handshake work settle before measuring
-            pids = {"bridge": [self.bridge.pid], "generators": [],
+            pids = {"bridge": [bridge.proc.pid], "generators": [],
                     "redis": [self.redis_pid] if self.redis_pid else [], "source": [self.source.pid]}
             before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
             started = time.monotonic()
@@ -252,7 +270,7 @@ class Bench:
             before["generators"] = sum(r["cpu_s"] for r in readies)
             after["generators"] = sum(r["cpu_s"] for r in reports)
             result.cpu = {k: round(after[k] - before[k], 2) for k in pids}
-            result.bridge_rss = rss_mib(self.bridge.pid)
+            result.bridge_rss = rss_mib(bridge.proc.pid)
             await asyncio.wait_for(probe, timeout=30)
         finally:
             for gen in gens:
@@ -276,12 +294,12 @@ class Bench:
 
 
 def table(results: list[Result]) -> str:
-    rows = ["| clients | connected | events/s | deliveries | p50 ms | p99 ms | max ms | errors | "
+    rows = ["| bridge | clients | connected | events/s | deliveries | p50 ms | p99 ms | max ms | errors | "
             "bridge CPU s (% core) | generators CPU s | redis CPU s | source CPU s | bridge RSS MiB | p99 bar |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         share = 100 * r.cpu.get("bridge", 0) / r.wall if r.wall else 0
-        rows.append(f"| {r.clients:,} | {r.ready:,} | {r.rate:g} | {r.events:,} | {r.pct(0.5):.1f} | "
+        rows.append(f"| {r.bridge} | {r.clients:,} | {r.ready:,} | {r.rate:g} | {r.events:,} | {r.pct(0.5):.1f} | "
                     f"{r.pct(0.99):.1f} | {r.max_ms:.1f} | {r.error_count} | {r.cpu.get('bridge', 0):.2f} "
                     f"({share:.0f} %) | {r.cpu.get('generators', 0):.2f} | {r.cpu.get('redis', 0):.2f} | "
                     f"{r.cpu.get('source', 0):.2f} | {r.bridge_rss:.0f} | "
@@ -300,6 +318,8 @@ async def main() -> int:
     ap.add_argument("--no-sessions", dest="sessions", action="store_false",
                     help="keep every process in this session (one autogroup: the generators then take CPU "
                          "from the bridge's share)")
+    ap.add_argument("--before", type=Path, help="also run the bridge of this tree (e.g. a `git worktree` of an "
+                    "older commit), alternately with this one, on the same Redis, source and generators")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     counts = [int(c) for c in args.clients.split(",") if c.strip()]
@@ -319,12 +339,17 @@ async def main() -> int:
     async with EmbeddedRedis() as redis:
         try:
             await bench.start(redis)
-            for n in counts:
-                r = await bench.phase(n)
-                results.append(r)
-                print(f"  {n:>6} clients: p50 {r.pct(0.5):.1f} ms  p99 {r.pct(0.99):.1f} ms  max {r.max_ms:.1f} ms  "
-                      f"(to Redis p50 {r.redis_pct(0.5):.1f} p99 {r.redis_pct(0.99):.1f})  connected {r.ready}  errors {r.error_count} {r.errors or ''}  cpu {r.cpu}  "
-                      f"wall {r.wall:.1f} s  connect {r.connect_seconds:.1f} s  slowest (ms, seq) {r.slowest}", flush=True)
+            labels = list(bench.bridges)
+            for i, n in enumerate(counts):
+                # Alternate which bridge goes first, so neither always gets the quieter moment.
+                for label in labels if i % 2 == 0 else labels[::-1]:
+                    r = await bench.phase(n, label)
+                    results.append(r)
+                    print(f"  [{label}] {n:>6} clients: p50 {r.pct(0.5):.1f} ms  p99 {r.pct(0.99):.1f} ms  "
+                          f"max {r.max_ms:.1f} ms  (to Redis p50 {r.redis_pct(0.5):.1f} "
+                          f"p99 {r.redis_pct(0.99):.1f})  connected {r.ready}  errors {r.error_count} "
+                          f"{r.errors or ''}  cpu {r.cpu}  wall {r.wall:.1f} s  "
+                          f"connect {r.connect_seconds:.1f} s  slowest (ms, seq) {r.slowest}", flush=True)
         finally:
             await bench.stop()
     print()
