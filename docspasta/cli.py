@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     crawl = sub.add_parser(
         "crawl", help="crawl a documentation site and write Markdown", formatter_class=argparse.RawTextHelpFormatter,
-        description="Crawl a documentation site on this machine and write it as Markdown.",
+        description="Crawl a documentation site on this machine (or on a deployment: --server) and write it "
+                    "as Markdown.",
         epilog="Outputs are written to temporary files and renamed into place when the crawl ends:\n"
                "a failed or empty crawl never replaces an existing file. Ctrl-C stops fetching and\n"
-               "writes what is done. Exit status: 0 done, 1 the job failed, 2 bad arguments,\n"
+               "writes what is done (with --server: stops following, the job goes on; --resume or\n"
+               "--cancel then). Exit status: 0 done, 1 the job failed, 2 bad arguments,\n"
                "130 interrupted. Pattern rules: docs/scope.md.")
     crawl.add_argument("url", help="start page, e.g. https://docs.example.com/guide/")
     out = crawl.add_argument_group("outputs")
