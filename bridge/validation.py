@@ -114,7 +114,9 @@ def parse_job_request(body: object, limits: Limits) -> tuple[str, pb.JobOptions]
     if len(url) > MAX_URL_LENGTH:
         raise Invalid("url", f"longer than {MAX_URL_LENGTH} characters")
     try:
-        start = normalize(url)
+        # The index name stays (as the CLI and the orchestrator keep it): it is the form to
+        # fetch — not every server answers /dir/ — and the job's URL, the outputs' source.
+        start = normalize(url, fold_index=False)
     except InvalidURL as exc:
         raise Invalid("url", str(exc)) from None
     check_target(start, allow_private_network=limits.allow_private_network)

@@ -18,6 +18,7 @@ class CuttingProxy:
         self.event_connections = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def start(self, port: int = 0) -> str:
         """Listens on ``port`` (0: a free one; a stopped proxy's port to stand in for it)."""
@@ -26,20 +27,30 @@ class CuttingProxy:
         return f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        """Stops listening and ends every connection, also one accepted while stopping
+        (its handler starts after this began: it sees ``_closing`` and closes at once)."""
         assert self._server is not None
+        self._closing = True
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.sleep(0)
+        while self._tasks:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)  # type: ignore[arg-type]
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        try:
+            if self._closing:
+                raise ConnectionError("stopping")
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except (OSError, asyncio.CancelledError):
+            writer.close()
+            self._tasks.discard(task)  # type: ignore[arg-type]
+            return
         # The budget of the event request on this connection (clients reuse connections).
         state: dict[str, int | None] = {"budget": None, "sent": 0}
         try:

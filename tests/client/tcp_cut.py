@@ -19,19 +19,23 @@ class CutProxy:
         self.cuts = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def start(self) -> str:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
 
     async def stop(self) -> None:
+        """Stops listening and ends every connection, also one accepted while stopping
+        (its handler starts after this began: it sees ``_closing`` and closes at once)."""
         assert self._server is not None
+        self._closing = True
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.sleep(0)
+        while self._tasks:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -47,7 +51,14 @@ class CutProxy:
         index = self.connections
         self.connections += 1
         budget = self.budgets[index] if index < len(self.budgets) else None
-        up_reader, up_writer = await self._open()
+        try:
+            if self._closing:
+                raise ConnectionError("stopping")
+            up_reader, up_writer = await self._open()
+        except (OSError, asyncio.CancelledError):
+            writer.close()
+            self._tasks.discard(task)  # type: ignore[arg-type]
+            return
         upstream = asyncio.create_task(self._pipe(reader, up_writer))
         sent = 0
         try:

@@ -190,7 +190,14 @@ async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStac
     base = await make_bridge(stack)
     port = urlsplit(base).port
     assert port is not None
-    local = await crawl_locally(site, tmp_path / "local", "-o", "all.md", "--jsonl", "pages.jsonl")
+    # The start page by its index name: the server keeps it as the CLI does (the source of the outputs).
+    start = site.url("/docs/index.html")
+    local = tmp_path / "local"
+    local.mkdir()
+    ran = await run_cli("crawl", start, "--allow-private-network", "-q", *SAME_ORDER, "-o", "all.md",
+                        "--jsonl", "pages.jsonl", "--llms", "llms", cwd=local, timeout=300)
+    assert ran.code == 0, ran.both
+    expected = files_of(local)
     # Some events, then the server is gone: connections are cut, then refused.
     proxy = CuttingProxy(upstream_port=port, budgets=[2500] + [1] * 50)
     proxied = await proxy.start()
@@ -198,8 +205,8 @@ async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStac
     assert proxy_port is not None
     remote = tmp_path / "remote"
     remote.mkdir()
-    args = ["crawl", site.url("/docs/"), "--server", proxied, "-q", *SAME_ORDER, "-o", "all.md",
-            "--jsonl", "pages.jsonl", "--events", "events.jsonl"]
+    args = ["crawl", start, "--server", proxied, "-q", *SAME_ORDER, "-o", "all.md",
+            "--jsonl", "pages.jsonl", "--llms", "llms", "--events", "events.jsonl"]
     command = asyncio.create_task(run_cli(*args, cwd=remote, timeout=300))
     async with asyncio.timeout(120):
         while not proxy.cuts:
@@ -222,7 +229,8 @@ async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStac
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["type"] == "job_completed"
     got = files_of(remote)
-    for name, data in local.items():
+    assert sorted(got) == sorted(expected)
+    for name, data in expected.items():
         assert got[name] == data, f"{name} differs from the local crawl's"
 
 
