@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from docspasta import bundle
+from docspasta import aio, bundle
 from docspasta.cli_settings import CliSettings
 from docspasta.client import AsyncClient, ClientError, CrawlOptions, JobNotFound
 from docspasta.crawl_command import (CrawlPlan, ProgressView, RunState, _note, _report, _totals, page_targets,
@@ -136,7 +136,7 @@ def crawl_options(options: pb.JobOptions) -> CrawlOptions:
 def crawl_remote(plan: CrawlPlan, settings: CliSettings, remote: Remote) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
-    return asyncio.run(_run(plan, settings, remote, console))
+    return aio.run(_run(plan, settings, remote, console))
 
 
 def _reattach_hint(remote: Remote) -> str:
