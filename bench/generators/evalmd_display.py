@@ -18,8 +18,9 @@ page or a Markdown file, each checked on the pages named (bench/generators/READM
    before counting words, but not list markers: since lists are numbered as the page
    numbers them (issue 16), "2." and "3." count as the words "2" and "3", and as
    boilerplate leak wherever the sidebar holds those numbers (python-flask-doc). Here a
-   list marker (up to 9 digits, then "." or ")", at the start of a line) is stripped
-   with the rest of the syntax.
+   list marker (up to 9 digits, then "." or ")", at the start of a prose line, after
+   any blockquote markers) is left out of the document's words, as the rest of the
+   syntax is.
 
 Everything else is evalmd.py's own code.
 """
@@ -62,8 +63,17 @@ def main() -> int:
         displayed_pre(doc)
         return score_page(doc, *args)
 
+    init = evalmd.Markdown.__init__
+
+    def markdown(self: Any, md: str) -> None:
+        init(self, md)
+        # the words of the document again, list markers of its prose lines left out
+        # (not those of code lines, nor heading text such as "1. Overview")
+        lines = [line if fence is not None else LIST_MARKER.sub(r"\1", line) for line, fence in evalmd.md_lines(md)]
+        self.tokens = evalmd.Counter(evalmd.tokens(strip_md("\n".join(lines))))
+
     evalmd.score_page = score
-    evalmd.strip_md = lambda md: strip_md(LIST_MARKER.sub(r"\1", md))
+    evalmd.Markdown.__init__ = markdown
     sys.argv = [str(Path(known.shared) / "evalmd.py"), *rest]
     return int(evalmd.main() or 0)
 

@@ -285,9 +285,9 @@ def build_nextra(root: Path, dest: Path) -> None:
     content = d / "content"
     if content.exists():
         shutil.rmtree(content)
-    # Nextra shows no page title of its own: the front matter title becomes the page's h1.
-    _copy_md(docs, content, lambda rel, text: re.sub(r"^(---\n.*?\ntitle: (.+?)\n.*?---\n)", r"\1\n# \2\n", text,
-                                                     count=1, flags=re.S))
+    # As published: the docs carry their title in front matter only, and Nextra shows no
+    # h1 for them (the home page, from the README, has its own).
+    _copy_md(docs, content)
     (content / "index.md").write_text(re.sub(r"^(---\ntitle: (.+?)\n---\n)", r"\1\n# \2\n", _npm_readme(root)))
     for rel, text in NEXTRA_FILES.items():
         (d / rel).parent.mkdir(parents=True, exist_ok=True)
