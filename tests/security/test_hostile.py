@@ -349,7 +349,7 @@ def hostile_job_site(site: HostileSite) -> dict[str, str]:
     expected = {
         "/bomb": "too_large", "/gzip-stream": "too_large", "/endless": "too_large", "/lying-close": "connect",
         "/lying-hang": "timeout", "/drip": "timeout", "/loop/a": "invalid", "/r/0": "invalid",
-        "/big": "too_large", "/report": "not_html",
+        "/big": "too_large", "/report": "skipped:not_html",
         "/links": "ok", "/bad-utf8": "ok", "/charset": "ok", **{p: "ok" for p in good},
     }
     site.html("/", html_page("Index", list(expected)))
@@ -369,9 +369,13 @@ async def test_a_job_over_hostile_pages_goes_on_with_bounded_memory(hostile: Hos
     assert names(events)[-1] == "job_completed", names(events)[-3:]
     failures = {e.url.removeprefix(hostile.base): category_name(e.error) for e in by_type(events, "url_failed")}
     processed = {e.url.removeprefix(hostile.base) for e in by_type(events, "url_processed")}
+    skipped = {e.url.removeprefix(hostile.base): e.reason for e in by_type(events, "url_skipped")}
     for path, outcome in expected.items():
         if outcome == "ok":
             assert path in processed, (path, failures.get(path))
+        elif outcome.startswith("skipped:"):  # not a page: left out with its reason, not failed
+            assert skipped.get(path) == outcome.removeprefix("skipped:") and path not in failures, \
+                (path, skipped.get(path), failures.get(path))
         else:
             assert failures.get(path) == outcome, (path, failures.get(path))
     # Every fetch is bounded by its deadline, and they run side by side.
