@@ -73,3 +73,43 @@ async def test_post_api_jobs_refuses_a_bad_webhook_with_400(bridge_url: str) -> 
             error = (await resp.json())["error"]
             assert error["code"] == "invalid_argument" and error["field"] == "webhook.url"
             assert error["message"].startswith("webhook.url: ")
+
+
+async def test_post_api_jobs_with_a_webhook_delivers_the_jobs_events(site: Any, receiver: Any,
+                                                                       secret: str) -> None:
+    """Through the bridge: the JSON webhook reaches StartJob, and the job's events reach
+    the receiver signed with the job's secret."""
+    import json
+    from dataclasses import replace
+
+    from docspasta.local import LocalStack
+    from orchestrator.settings import OrchestratorSettings
+    from processor.settings import ProcessorSettings
+    from tests.conftest import local_crawler_settings
+    from tests.support.site import tree_site
+    from tests.webhooks.conftest import readme_verifier
+    from tests.webhooks.pipeline import LOCAL_WEBHOOKS
+
+    site.pages.update(tree_site(6))
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          orchestrator=replace(OrchestratorSettings(), instance_id="test",
+                                               webhooks=LOCAL_WEBHOOKS)) as stack, EmbeddedRedis() as redis:
+        runner, port = await create_server(BridgeSettings(
+            port=0, redis_url=redis.url, allow_private_network=True, orchestrator_target=stack.orchestrator_target,
+            processor_target=stack.processor_target))
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.post(f"http://127.0.0.1:{port}/api/jobs", json={
+                        "url": site.url("/docs/"),
+                        "webhook": {"url": receiver.url, "secret": secret,
+                                    "events": ["job.started", "job.completed"]}}) as resp:
+                    assert resp.status == 201, await resp.text()
+                    job_id = (await resp.json())["job_id"]
+            hits = await receiver.wait_for(
+                lambda hits: any(b"job.completed" in h.body and h.answered == 204 for h in hits))
+        finally:
+            await runner.cleanup()
+    assert [json.loads(h.body)["type"] for h in hits] == ["job.started", "job.completed"]
+    assert all(json.loads(h.body)["data"]["job_id"] == job_id for h in hits)
+    for hit in hits:
+        readme_verifier()(secret, hit.headers, hit.body)
