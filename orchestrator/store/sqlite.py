@@ -24,8 +24,8 @@ from orchestrator.store.base import (CANCELLING, FINISHED_STATES, F_IN_FLIGHT, F
                                      Batch, Delivery, DeliveryRecord, Finish, FrontierEntry, FrontierSummary, JobRecord,
                                      LeaseLost, NewJob, OutboxMessage, StoredEvent)
 from orchestrator.store.rows import FRONTIER_COLUMNS, JOB_COLUMNS, frontier_entry, job_record
-from orchestrator.store.webhook_rows import (CLAIM_SQL, DELIVERY_COLUMNS, WEBHOOK_COLUMNS, delivery, delivery_record,
-                                             events_text, webhook_spec)
+from orchestrator.store.webhook_rows import (CLAIM_SQL, DELIVERY_COLUMNS, DUE_SQL, WEBHOOK_COLUMNS, delivery,
+                                             delivery_record, events_text, webhook_spec)
 
 VERSION_TABLE = "schema_migrations_jobs"
 DEFAULT_POLL_SECONDS = 0.5
@@ -515,6 +515,10 @@ class SqliteJobStore:
 
     async def claim_deliveries(self, *, owner: str, limit: int, claim_seconds: float) -> list[Delivery]:
         if limit <= 0:
+            return []
+        # The write lock (which job commits wait for) only when something is due.
+        now = self._clock()
+        if await self._one(DUE_SQL.format(now="?"), (now, now)) is None:
             return []
         async with self._lock:
             db = self._writer()

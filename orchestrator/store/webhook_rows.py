@@ -25,6 +25,11 @@ ORDER BY o.next_attempt_at, o.job_id, o.sequence, o.kind
 LIMIT {limit}{lock}
 """
 
+# Is anything due at all? Read first, without locks: most dispatcher passes find
+# nothing (no job has a webhook), and then cost one indexed read.
+DUE_SQL = ("SELECT 1 FROM job_outbox WHERE state = 'pending' AND next_attempt_at <= {now} "
+           "AND claim_expires_at < {now} LIMIT 1")
+
 
 def events_text(spec: WebhookSpec) -> str:
     """The event filter as stored: WebhookEventType values, comma separated."""
