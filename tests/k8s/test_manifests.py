@@ -374,6 +374,18 @@ def test_who_reaches_whom(m: Manifests) -> None:
             assert "ipBlock" not in peer, f"{name}: ingress by address"
 
 
+def test_orchestrator_reaches_webhook_receivers_on_the_public_internet_only(m: Manifests) -> None:
+    """Besides its peers, the orchestrator's one way out is 80/443 to public addresses."""
+    blocks = [(peer["ipBlock"], ports) for peer, ports in _peers(m, "orchestrator", "Egress") if "ipBlock" in peer]
+    assert blocks and all({p["port"] for p in ports} == {80, 443} for _, ports in blocks)
+    for address in ("169.254.169.254", "10.96.0.1", "172.20.1.1", "192.168.1.1", "127.0.0.1", "::1", "fe80::1",
+                    "fd00:ec2::254", "64:ff9b::a9fe:a9fe", "::ffff:10.0.0.1"):
+        ip = ipaddress.ip_address(address)
+        assert not any(ip in ipaddress.ip_network(b["cidr"]) and not any(ip in ipaddress.ip_network(e)
+                                                                         for e in b.get("except", []))
+                       for b, _ in blocks), address
+
+
 @pytest.mark.parametrize("fetcher", ["crawler", "renderer"])
 def test_crawler_egress_is_public_internet_and_dns_only(m: Manifests, fetcher: str) -> None:
     """Both workloads that fetch user-supplied URLs reach the public internet only."""
