@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator
 
 from docspasta.v1 import orchestrator_pb2 as pb
-from crawler.safety import PRIVATE_NETWORK_HINT, Blocked
 from docspasta.webhooks import TERMINAL_TYPES, InvalidWebhook, WebhookSpec, check_webhook
 from orchestrator.clients import Backends
 from orchestrator.eventlog import follow, make_event
@@ -102,6 +101,8 @@ class JobRegistry:
 
     def _check_webhook(self, webhook: pb.Webhook) -> WebhookSpec:
         """The checked webhook, or InvalidOptions naming the field ("webhook.url: ...")."""
+        from crawler.safety import PRIVATE_NETWORK_HINT, Blocked  # only for jobs with a webhook
+
         settings = self._settings.webhooks
         try:
             spec = check_webhook(webhook, max_pages=self._settings.limit_max_pages)

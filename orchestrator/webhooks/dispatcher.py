@@ -23,15 +23,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
-from crawler.fetch import FetchError, HttpFetcher, parse_retry_after
-from crawler.safety import PRIVATE_NETWORK_HINT, FetchPolicy
-from crawler.settings import CrawlerSettings
 from docspasta import metrics
 from docspasta.webhooks import message_id, secret_key, sign_headers
 from orchestrator.retry import backoff_seconds
 from orchestrator.store.base import W_DELIVERED, W_FAILED, W_PENDING, Delivery, JobStore
 from orchestrator.webhooks.settings import WebhookSettings
+
+if TYPE_CHECKING:
+    from crawler.fetch import HttpFetcher
+    from crawler.safety import FetchPolicy
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +66,28 @@ class Dispatcher:
         self._settings = settings
         self._owner = owner
         self._keys = [secret_key(s) for s in settings.secrets]
-        self._fetcher = HttpFetcher(
-            settings=CrawlerSettings(user_agent=settings.user_agent, fetch_timeout=settings.timeout_seconds,
-                                     connect_timeout=min(settings.timeout_seconds, 10.0), max_redirects=0,
-                                     max_body_bytes=MAX_RESPONSE_BYTES, connections=settings.concurrency,
-                                     allow_private_network=settings.allow_private_network,
-                                     allowed_ports=settings.allowed_ports),
-            policy=policy or settings.policy())
+        self._policy = policy
+        # Made at the first delivery: a replica whose jobs have no webhook never loads
+        # the HTTP client (aiohttp) at all.
+        self._fetcher: HttpFetcher | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def _client(self) -> HttpFetcher:
+        if self._fetcher is None:
+            from crawler.fetch import HttpFetcher
+            from crawler.settings import CrawlerSettings
+
+            s = self._settings
+            self._fetcher = HttpFetcher(
+                settings=CrawlerSettings(user_agent=s.user_agent, fetch_timeout=s.timeout_seconds,
+                                         connect_timeout=min(s.timeout_seconds, 10.0), max_redirects=0,
+                                         max_body_bytes=MAX_RESPONSE_BYTES, connections=s.concurrency,
+                                         allow_private_network=s.allow_private_network,
+                                         allowed_ports=s.allowed_ports),
+                policy=self._policy or s.policy())
+        return self._fetcher
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
@@ -92,7 +106,8 @@ class Dispatcher:
         self._task = None
         with contextlib.suppress(Exception):
             await self._store.release_deliveries(owner=self._owner)
-        await self._fetcher.close()
+        if self._fetcher is not None:
+            await self._fetcher.close()
 
     async def _run(self) -> None:
         s = self._settings
@@ -149,13 +164,16 @@ class Dispatcher:
 
     async def attempt(self, row: Delivery) -> Outcome:
         """One POST of ``row`` and what it came to (nothing stored here)."""
+        from crawler.fetch import FetchError, parse_retry_after
+        from crawler.safety import PRIVATE_NETWORK_HINT
+
         keys = [secret_key(row.secret)] if row.secret else self._keys
         if not keys:
             return Outcome(W_FAILED, error="no secret to sign with: the job named none and WEBHOOK_SECRET is unset")
         headers = {"Content-Type": "application/json",
                    **sign_headers(keys, message_id(row.job_id, row.sequence, row.kind), row.body)}
         try:
-            answer = await self._fetcher.fetch_resource(row.url, method="POST", headers=headers, data=row.body,
+            answer = await self._client().fetch_resource(row.url, method="POST", headers=headers, data=row.body,
                                                         max_bytes=MAX_RESPONSE_BYTES,
                                                         timeout=self._settings.timeout_seconds)
         except FetchError as exc:

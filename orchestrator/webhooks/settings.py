@@ -5,10 +5,13 @@ the readers of the two settings that need checking, and the egress policy they g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from crawler.safety import FetchPolicy
 from docspasta.settings import SettingsError
 from docspasta.webhooks import MAX_URL_LENGTH, secret_key
+
+if TYPE_CHECKING:
+    from crawler.safety import FetchPolicy
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_CONCURRENCY = 16
@@ -71,6 +74,8 @@ class WebhookSettings:
     def policy(self) -> FetchPolicy:
         """The crawler's egress policy with these settings: the same checks of the URL
         and of every address a receiver's name resolves to."""
+        from crawler.safety import FetchPolicy  # yarl: loaded only for jobs with a webhook
+
         return FetchPolicy(allow_private_network=self.allow_private_network, allowed_ports=self.allowed_ports,
                            max_url_length=MAX_URL_LENGTH)
 
