@@ -45,7 +45,6 @@ FLAGS = {"url": "URL", "max_pages": "--max-pages", "max_depth": "--max-depth", "
 CANCELLED_NOTICE = "partial crawl: the job was cancelled before it finished; pages not reached are missing."
 _RENDER = {pb.RENDER_MODE_AUTO: "auto", pb.RENDER_MODE_ALWAYS: "always", pb.RENDER_MODE_NEVER: "never"}
 
-log = logging.getLogger(__name__)
 
 
 class RemoteUsageError(ValueError):
