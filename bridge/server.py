@@ -17,7 +17,6 @@ from bridge.settings import BridgeSettings
 from docspasta import logs
 
 log = logging.getLogger(__name__)
-DRAIN_SECONDS = 1.0
 # After answering a request whose body was not read to the end (413, 408), aiohttp keeps
 # reading and discarding for this long so the client sees the answer, then closes.
 LINGER_SECONDS = 2.0
@@ -70,7 +69,7 @@ async def main() -> None:
     log.info("shutdown requested", extra={"grace_seconds": settings.grace_seconds})
     runner.app[BRIDGE].draining = True
     # A moment for balancers polling /healthz to see 503 before connections close.
-    await asyncio.sleep(min(DRAIN_SECONDS, settings.grace_seconds))
+    await asyncio.sleep(min(settings.drain_seconds, settings.grace_seconds))
     await runner.cleanup()
 
 

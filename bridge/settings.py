@@ -49,6 +49,9 @@ BRIDGE_IDLE_TIMEOUT                       15                    A connection is 
 BRIDGE_BODY_TIMEOUT                       15                    A request body must arrive whole within this many
                                                                 seconds, else 408
 BRIDGE_GRACE_SECONDS                      5                     Shutdown grace on SIGTERM
+BRIDGE_DRAIN_SECONDS                      1                     After SIGTERM, /healthz answers 503 "draining"
+                                                                this long (at most the grace) before connections
+                                                                close: balancers polling it take the bridge out
 LOG_LEVEL                                 info                  Log level
 ========================================  ====================  =====================================================
 """
@@ -85,6 +88,7 @@ DEFAULT_LIMIT_MAX_DEPTH = 100
 DEFAULT_LIMIT_CONCURRENCY = 200
 DEFAULT_LIMIT_TIMEOUT_SECONDS = 24 * 3600.0
 DEFAULT_GRACE_SECONDS = 5.0
+DEFAULT_DRAIN_SECONDS = 1.0
 DEFAULT_IDLE_TIMEOUT = 15.0
 DEFAULT_BODY_TIMEOUT = 15.0
 
@@ -140,6 +144,7 @@ class BridgeSettings:
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     grace_seconds: float = DEFAULT_GRACE_SECONDS
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS
     log_level: str = "info"
     # Service-to-service auth (docspasta/service_auth.py), off unless configured.
     auth: ServiceAuth = ServiceAuth()
@@ -191,6 +196,7 @@ class BridgeSettings:
             idle_timeout=env_float(env, "BRIDGE_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT, minimum=0.1),
             body_timeout=env_float(env, "BRIDGE_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT, minimum=0.1),
             grace_seconds=env_float(env, "BRIDGE_GRACE_SECONDS", DEFAULT_GRACE_SECONDS),
+            drain_seconds=env_float(env, "BRIDGE_DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS),
             log_level=env_str(env, "LOG_LEVEL", "info"),
             auth=ServiceAuth.from_env(env),
         )

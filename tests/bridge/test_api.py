@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from datetime import date
 
@@ -102,21 +103,31 @@ async def test_metrics_and_draining_health(stack: LocalStack, site: FixtureSite,
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "BRIDGE_PORT": str(port), "BRIDGE_GRACE_SECONDS": "3"}
+    # A drain window long enough to be seen on a loaded machine.
+    env = {**os.environ, "BRIDGE_PORT": str(port), "BRIDGE_GRACE_SECONDS": "8", "BRIDGE_DRAIN_SECONDS": "8"}
     proc = subprocess.Popen([sys.executable, "-m", "bridge"], env=env, stderr=subprocess.DEVNULL)
+    health = f"http://127.0.0.1:{port}/healthz"
+
+    async def status_of_health() -> int | None:
+        try:
+            async with http.get(health, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                return resp.status
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+
     try:
-        for _ in range(100):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
+        deadline = time.monotonic() + 60  # a cold interpreter start on a busy machine
+        while (got := await status_of_health()) != 200:
+            assert time.monotonic() < deadline and proc.poll() is None, f"bridge never healthy (last {got})"
             await asyncio.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.3)
-        async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+        deadline = time.monotonic() + 30
+        while (got := await status_of_health()) == 200:
+            assert time.monotonic() < deadline, "still healthy 30 s after SIGTERM"
+            await asyncio.sleep(0.05)
+        async with http.get(health) as resp:
             assert resp.status == 503 and (await resp.json())["status"] == "draining"
+        assert proc.wait(timeout=60) == 0
         assert proc.wait(timeout=15) == 0
     finally:
         if proc.poll() is None:
