@@ -61,12 +61,24 @@ async def open_sqlite(path: str, *, migrations: Sequence[str], version_table: st
     return db
 
 
+async def begin_immediate(db: aiosqlite.Connection) -> None:
+    """Starts a write transaction; called inside the ``try`` whose ``except`` rolls back.
+    aiosqlite runs each call on its own thread in order, and a call whose caller is
+    cancelled still runs: a BEGIN cancelled before its ``try`` would leave its
+    transaction open, and every later BEGIN on the connection would fail ("cannot start
+    a transaction within a transaction") — seen as a job whose commits never succeed
+    again. Inside the ``try``, the rollback is queued right behind it."""
+    if db.in_transaction:  # left open all the same: end it before starting ours
+        await db.rollback()
+    await db.execute("BEGIN IMMEDIATE")
+
+
 async def migrate_sqlite(db: aiosqlite.Connection, *, migrations: Sequence[str],
                          version_table: str | None = None) -> int:
     """Brings the schema up to date; returns the resulting version."""
     # Under a write lock, so stores opening the same file together migrate once.
-    await db.execute("BEGIN IMMEDIATE")
     try:
+        await begin_immediate(db)
         if version_table is None:
             async with db.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()

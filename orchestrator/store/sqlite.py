@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from docspasta.db import open_sqlite
+from docspasta.db import begin_immediate, open_sqlite
 from docspasta.webhooks import WebhookSpec
 from orchestrator.store.base import (CANCELLING, FINISHED_STATES, F_IN_FLIGHT, F_QUEUED, QUEUED, RUNNING, W_PENDING,
                                      Batch, Delivery, DeliveryRecord, Finish, FrontierEntry, FrontierSummary, JobRecord,
@@ -204,8 +204,8 @@ class SqliteJobStore:
                          ) -> tuple[JobRecord, bool]:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 if job.request_id:
                     row = await self._one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE request_id = ?",
                                           (job.request_id,), db=db)
@@ -254,8 +254,8 @@ class SqliteJobStore:
             params = list(job_ids)
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 now = self._clock()
                 orphans = await self._all(
                     f"SELECT job_id FROM jobs WHERE state IN (?, ?) AND (owner IS NULL OR lease_expires_at < ?){only} "
@@ -286,8 +286,8 @@ class SqliteJobStore:
         marks = ", ".join("?" * len(job_ids))
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 held = await self._all(f"SELECT job_id FROM jobs WHERE owner = ? AND job_id IN ({marks})",
                                        (owner, *job_ids), db=db)
                 await db.execute(f"UPDATE jobs SET lease_expires_at = ? WHERE owner = ? AND job_id IN ({marks})",
@@ -306,8 +306,8 @@ class SqliteJobStore:
     async def request_cancel(self, job_id: str) -> JobRecord | None:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 await db.execute("UPDATE jobs SET state = ? WHERE job_id = ? AND state = ?",
                                  (CANCELLING, job_id, RUNNING))
                 await db.commit()
@@ -321,8 +321,8 @@ class SqliteJobStore:
                              finish: Finish | None = None, outbox: Sequence[OutboxMessage] = ()) -> bool:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 row = await self._one("SELECT last_sequence FROM jobs WHERE job_id = ? AND state = ? "
                                       "AND (owner IS NULL OR lease_expires_at < ?)",
                                       (job_id, state, self._clock()), db=db)
@@ -350,8 +350,8 @@ class SqliteJobStore:
     async def commit(self, batch: Batch) -> str:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 row = await self._one("SELECT owner, state, last_sequence FROM jobs WHERE job_id = ?",
                                       (batch.job_id,), db=db)
                 if row is None or row[0] != batch.owner or row[1] in FINISHED_STATES:
@@ -406,8 +406,8 @@ class SqliteJobStore:
     async def delete_finished(self, *, finished_before: float) -> int:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 ids = [r[0] for r in await self._all(
                     "SELECT job_id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
                     (finished_before,), db=db)]
@@ -472,8 +472,8 @@ class SqliteJobStore:
     async def requeue_in_flight(self, job_id: str, *, owner: str) -> int:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 row = await self._one("SELECT owner FROM jobs WHERE job_id = ?", (job_id,), db=db)
                 if row is None or row[0] != owner:
                     await db.rollback()
@@ -522,8 +522,8 @@ class SqliteJobStore:
             return []
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 now = self._clock()
                 rows = await self._all(CLAIM_SQL.format(now="?", lock="", limit="?"), (now, now, now, limit), db=db)
                 await db.executemany(
@@ -540,8 +540,8 @@ class SqliteJobStore:
                               retry_in: float = 0.0, status: int = 0, error: str = "") -> bool:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 now = self._clock()
                 cur = await db.execute(
                     "UPDATE job_outbox SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, "
@@ -559,8 +559,8 @@ class SqliteJobStore:
     async def release_deliveries(self, *, owner: str) -> int:
         async with self._lock:
             db = self._writer()
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await begin_immediate(db)
                 cur = await db.execute("UPDATE job_outbox SET claimed_by = NULL, claim_expires_at = 0 "
                                        "WHERE claimed_by = ? AND state = ?", (owner, W_PENDING))
                 count = cur.rowcount

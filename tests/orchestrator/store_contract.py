@@ -115,6 +115,28 @@ class JobStoreContract:
         assert await store.request_cancel("nope") is None
         assert await store.live_jobs() == []
 
+    async def test_a_write_cancelled_at_any_point_leaves_the_store_writable(self, store: JobStore) -> None:
+        """A caller cancelled in the middle of a write (a replica stopping, a deadline)
+        must not leave a transaction open behind it: every later write would fail."""
+        await store.create_job(new_job("j"), owner="r1", lease_seconds=30, start=True, first_events=first)
+        sequence = 1
+        for steps in range(12):  # cancel after 0, 1, 2 ... turns of the event loop
+            task = asyncio.create_task(store.commit(Batch(job_id="j", owner="r1", events=[ev(sequence + 1)])))
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            task.cancel()
+            try:
+                await task
+                sequence += 1  # it finished before the cancel
+            except asyncio.CancelledError:
+                pass
+            # The commit either happened whole or not at all, and the next one works.
+            sequence = (await store.get_job("j")).last_sequence  # type: ignore[union-attr]
+            assert await store.commit(Batch(job_id="j", owner="r1", events=[ev(sequence + 1)])) == RUNNING
+            sequence += 1
+        assert [e.sequence for e in await store.events("j", after_sequence=0, limit=100)] == \
+            list(range(1, sequence + 1))
+
     async def test_claims_orphans_first_then_queue_order_and_never_twice(self, store: JobStore,
                                                                         other: JobStore) -> None:
         await store.create_job(new_job("run"), owner="r1", lease_seconds=30, start=True, first_events=first)
