@@ -235,8 +235,16 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
         check_contract(events)
         assert names(events)[-1] == "job_completed", names(events)[-3:]
     failures = {e.url.removeprefix(hostile.base): category_name(e.error) for e in by_type(hostile_events, "url_failed")}
-    assert failures == {"/br": "too_large", "/rows": "too_large", "/br2": "too_large", "/slow": "too_slow",
-                        "/x": "http_4xx"}, failures
+    # /slow fails too_slow (its conversion CPU), or, on a machine so loaded that a call
+    # outlasts its deadline, timeout: bounded either way; its one link (/x, a 404) is
+    # then known or not, depending on where the time ran out.
+    slow = failures.pop("/slow", None)
+    assert slow in ("too_slow", "timeout"), slow
+    if slow == "timeout":
+        assert failures.pop("/x", "http_4xx") == "http_4xx"
+    else:
+        assert failures.pop("/x", None) == "http_4xx", failures
+    assert failures == {"/br": "too_large", "/rows": "too_large", "/br2": "too_large"}, failures
     processed = {e.url.removeprefix(hostile.base) for e in by_type(hostile_events, "url_processed")}
     assert processed == {"/", *good[:3]}
     processed = {e.url.removeprefix(hostile.base) for e in by_type(other_events, "url_processed")}

@@ -26,10 +26,10 @@ HOSTILE_SITEMAP = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org
 
 
 def test_entries_examined_are_limited_not_only_urls_kept() -> None:
-    started = time.monotonic()
+    started = time.process_time()  # CPU, not wall: the claim is about work, whatever the load
     kind, urls = parse(HOSTILE_SITEMAP)
     assert (kind, urls) == ("urlset", [])
-    assert time.monotonic() - started < 5  # 50,000 entries, not 3M
+    assert time.process_time() - started < 5  # 50,000 entries, not 3M
     sitemap = (b"<urlset>" + b"".join(b"<url><loc>https://x.test/%d</loc></url>" % i for i in range(200))
                + b"</urlset>")
     assert len(parse(sitemap, max_entries=50)[1]) == 50
@@ -38,17 +38,23 @@ def test_entries_examined_are_limited_not_only_urls_kept() -> None:
 
 
 class LoopLag:
-    """The longest the event loop was late to wake a 50 ms sleeper."""
+    """How long the event loop was late to wake a 50 ms sleeper (``worst``), and the
+    longest the loop's thread spent on CPU within one such wait (``busiest``). On a
+    loaded machine the loop is late because the process gets no CPU; blocked by work
+    (a sitemap parsed on the loop), it is late while its thread runs: only ``busiest``
+    tells the two apart."""
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.busiest = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
-            before = time.monotonic()
+            before, cpu = time.monotonic(), time.thread_time()
             await asyncio.sleep(0.05)
             self.worst = max(self.worst, time.monotonic() - before - 0.05)
+            self.busiest = max(self.busiest, time.thread_time() - cpu)
 
     def __enter__(self) -> LoopLag:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -87,7 +93,11 @@ async def test_another_jobs_time_update_does_not_stall_during_a_hostile_sitemap(
     assert names(calm_events)[-1] == "job_completed" and names(evil_events)[-1] == "job_completed"
     ticks = [e.elapsed_seconds for e in by_type(calm_events, "time_update")]
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    print(f"hostile sitemap: worst loop lag {lag.worst:.3f} s, worst time_update gap {max(gaps):.3f} s")
+    print(f"hostile sitemap: worst loop lag {lag.worst:.3f} s ({lag.busiest:.3f} s of it on CPU), "
+          f"worst time_update gap {max(gaps):.3f} s")
     assert len(ticks) >= 4
-    assert max(gaps) < 1.0 + 1.5, gaps  # ... while the other job's beat never stalled 1.5 s
-    assert lag.worst < 1.5, lag.worst
+    # ... while the loop was never busy for a second in one go (parsing 3M entries on it
+    # takes far longer), and the other job's beat never stopped (generous: a loaded
+    # machine starves the whole process for seconds at a time).
+    assert lag.busiest < 1.0, lag.busiest
+    assert max(gaps) < 1.0 + 6.0, gaps
