@@ -19,7 +19,7 @@ from docspasta.v1 import orchestrator_pb2 as pb
 from docspasta.webhooks import TERMINAL_TYPES, InvalidWebhook, WebhookSpec, check_webhook
 from orchestrator.clients import Backends
 from orchestrator.eventlog import follow, make_event
-from orchestrator.job import CrawlJob
+from orchestrator.job import TERMINAL_STATES, CrawlJob
 from orchestrator.options import InvalidOptions, JobOptions, effective_options, validate_url
 from orchestrator.scope import Scope
 from orchestrator.settings import OrchestratorSettings
@@ -169,7 +169,11 @@ class JobRegistry:
 
     async def get(self, job_id: str) -> pb.Job | None:
         local = self._jobs.get(job_id)
-        if local is not None and not local.stopped:
+        # The owner answers for a job it runs. An ended job is answered from its stored
+        # row: the owner's state turns terminal before its final commit returns, and for
+        # that moment its view would pair COMPLETED with an earlier commit's
+        # last_sequence (a client resuming from the terminal event would be refused).
+        if local is not None and not local.stopped and local.state not in TERMINAL_STATES:
             return local.to_proto()
         record = await self.store.get_job(job_id)
         return record_to_proto(record) if record is not None else None

@@ -10,11 +10,11 @@ import grpc
 from docspasta import errors
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import orchestrator_pb2 as pb, orchestrator_pb2_grpc
+from orchestrator.job import TERMINAL_STATES
 from orchestrator.jobs import JobRegistry, RequestConflict, ShuttingDown
 from orchestrator.options import InvalidOptions
 
 
-TERMINAL_STATES = (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED, pb.JOB_STATE_TIMEOUT, pb.JOB_STATE_CANCELLED)
 
 
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):

@@ -14,8 +14,9 @@ from docspasta.v1 import orchestrator_pb2 as v1
 from docspasta.v2 import orchestrator_pb2 as v2, orchestrator_pb2_grpc as v2_grpc
 from docspasta.v2convert import duration_problem
 from docspasta.v2errors import V2Context
+from orchestrator.job import TERMINAL_STATES
 from orchestrator.jobs import JobRegistry, record_to_proto
-from orchestrator.service import TERMINAL_STATES, OrchestratorService
+from orchestrator.service import OrchestratorService
 from orchestrator.v2 import convert
 
 

@@ -24,7 +24,8 @@ from grpc_reflection.v1alpha import reflection_pb2
 from docspasta import errors
 from docspasta.local import LocalStack
 from docspasta.rpc import ServiceHost, insecure_channel
-from docspasta.v1 import crawler_pb2 as c1, orchestrator_pb2 as o1, processor_pb2 as p1, processor_pb2_grpc as p1_grpc
+from docspasta.v1 import (crawler_pb2 as c1, orchestrator_pb2 as o1, orchestrator_pb2_grpc as o1_grpc, processor_pb2 as p1,
+                          processor_pb2_grpc as p1_grpc)
 from docspasta.v2 import (common_pb2 as common2, crawler_pb2 as c2, crawler_pb2_grpc as c2_grpc,
                           orchestrator_pb2 as o2, orchestrator_pb2_grpc as o2_grpc, processor_pb2 as p2,
                           processor_pb2_grpc as p2_grpc)
@@ -495,10 +496,14 @@ async def test_v2_on_postgresql_stores_finish_time(pg_server: Any) -> None:
                 async with grpc.aio.insecure_channel(stack.orchestrator_target) as channel:
                     job = await o2_grpc.OrchestratorServiceStub(channel).GetJob(o2.GetJobRequest(job_id=job_id),
                                                                                timeout=30)
+                    # v1 too, right after the terminal event: the final commit's snapshot.
+                    v1_job = await o1_grpc.OrchestratorStub(channel).GetJob(o1.GetJobRequest(job_id=job_id),
+                                                                          timeout=30)
                 pages = _assemble(await _list_v2(stack.processor_target, job_id, page_size=2))
     finally:
         await site.stop()
     assert job.state == o2.JOB_STATE_COMPLETED and job.last_sequence == len(events), (job, events[-3:])
+    assert v1_job.state == o1.JOB_STATE_COMPLETED and v1_job.last_sequence == len(events), v1_job
     assert job.create_time.ToNanoseconds() < job.finish_time.ToNanoseconds()
     assert abs(job.finish_time.ToNanoseconds() - events[-1].event_time.ToNanoseconds()) < 5 * 10**9
     assert len(pages) == 2 and pages[-1][2]  # page_size 2 of 4: a token to go on
