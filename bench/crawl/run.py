@@ -164,7 +164,7 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
             env["DOCSPASTA_LOCAL_PROCESSES"] = "0"
         program = args.before if contender == "docspasta-before" else args.docspasta
         cmd = [program, "crawl", start, "--allow-private-network", "-q", "--max-pages", str(args.max_pages),
-               "--max-depth", "50", "--concurrency", str(args.concurrency), "--timeout", "3600",
+               "--max-depth", "50", "--concurrency", str(args.concurrency), "--timeout", "86400",
                "-o", str(out / "site.md"), "--jsonl", str(jsonl)]
         if args.events:
             cmd += ["--events", str(out / "events.jsonl")]
