@@ -29,7 +29,7 @@ from typing import Any
 
 import lxml.etree as etree
 
-from .parse import Element
+from .parse import Element, text_of
 from .vocab import ADMONITION_WORDS, HEADINGS, words_of
 
 __all__ = ["Kinds", "classify"]
@@ -77,7 +77,7 @@ _SIG_TAGS = frozenset({"dt", *HEADINGS, "summary"})
 
 
 def _text(el: Element) -> str:
-    return " ".join("".join(el.itertext()).split())
+    return " ".join(text_of(el).split())
 
 
 def language_of(pre: Element, words: dict[Element, set[str]]) -> str:

@@ -56,7 +56,7 @@ import lxml.etree as etree
 
 from .junk import drop
 from .main import Lengths
-from .parse import Element
+from .parse import Element, text_of
 from .vocab import SEMANTIC_TAGS
 
 __all__ = ["DEFAULT_LEARN_PAGES", "DEFAULT_MIN_PAGES", "DEFAULT_SHARE", "SiteTemplate", "TemplateRegistry",
@@ -138,7 +138,7 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
                 # Code is never a template block and no pass looks inside it for text
                 # lengths: its text is taken whole (highlighted code is half the elements).
                 walker.skip_subtree()
-                t = "".join(el.itertext())
+                t = text_of(el)
                 n = len(t.strip())
                 add(t)
                 pos += len(t)
