@@ -14,10 +14,12 @@ Recursion is bounded: below MAX_DEPTH levels a subtree is flattened to its plain
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
 from .classify import Kinds
+from .parse import text_of
 from .text import code_span, collapse, escape_line_start, escape_text, fence_for
 from .vocab import HEADINGS
 
@@ -40,6 +42,9 @@ _LIST_START = re.compile(r"^(?:[-*+] |\d{1,9}[.)] |[-*+]$|\d{1,9}[.)]$)")
 _INTERRUPTS = re.compile(r"^(?:[-*+] \S|1[.)] \S|>|```|~~~|#{1,6}(?: |$)|\*\*\*$)")
 _ALIGN = re.compile(r"text-align\s*:\s*(left|right|center)", re.I)
 _NO_KIND: tuple[str, Any] = ("", None)
+# A page links the same targets again and again (the API index, the section's pages).
+_join = lru_cache(maxsize=4096)(urljoin)
+_MEMO_HREF = 512
 
 
 def _int(v: str | None, default: int, lo: int, hi: int) -> int:
@@ -87,7 +92,7 @@ class Renderer:
         if not href:
             return None
         try:
-            return urljoin(self.base, href)
+            return _join(self.base, href) if len(href) <= _MEMO_HREF else urljoin(self.base, href)
         except ValueError:
             return None
 
@@ -108,7 +113,8 @@ class Renderer:
             out.append(HB_MD.join(lines))
 
     def has_block(self, el: Element) -> bool:
-        return next(el.iterdescendants(*BLOCK_LIST), None) is not None
+        # (most inline children are leaves: no descendant walk for them)
+        return len(el) > 0 and next(el.iterdescendants(*BLOCK_LIST), None) is not None
 
     def flat(self, el: Element) -> list[str]:
         t = " ".join(" ".join(el.itertext()).split())
@@ -229,7 +235,7 @@ class Renderer:
         for br in el.iter("br"):
             br.tail = "\n" + (br.tail or "")
             br.tag = "span"  # only once
-        return "".join(el.itertext())
+        return text_of(el)
 
     def line_wrappers(self, el: Element) -> list[Element] | None:
         """Code drawn as one block element per line (Expressive Code div.ec-line,
