@@ -21,10 +21,11 @@ A horizontal rule that only separated a dropped bar from the text goes with it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from .junk import drop
-from .parse import Element
+from .parse import Element, text_of
 from .vocab import (ADMONITION_WORDS, CHROME_IDS, CHROME_WORDS, CONTAINER_TAGS, EDIT_LABEL, GLYPHS, HEADINGS,
                     LINENO_WORDS, PERMALINK_WORDS, SEMANTIC_TAGS, classes_of, words_of)
 
@@ -172,7 +173,7 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
     if tag in ("div", "p") and len(el) >= 2 and lengths.density(el) >= 0.6 and _is_jump_bar(el):
         return STRUCTURE
     if tag == "a":
-        text = "".join(el.itertext()).strip()
+        text = text_of(el).strip()
         if text in GLYPHS or (not text and el.find(".//img") is None):
             href = el.get("href") or ""
             return STRUCTURE if href.startswith("#") or not text or bool(words_of(el) & PERMALINK_WORDS) else 0
@@ -262,6 +263,13 @@ def _drop_separator_rules(el: Element) -> None:
             sib.set("data-dp-chrome", "1")
 
 
+@lru_cache(maxsize=1024)
+def _lineno_class(cls: str) -> bool:
+    """A line-number gutter's class (asked of every token of highlighted code, whose
+    few classes repeat)."""
+    return not LINENO_WORDS.isdisjoint(cls.split())
+
+
 def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
                  lengths: Lengths | None = None) -> None:
     """Drop the page's chrome in place; `words` caches class words for later passes,
@@ -304,7 +312,9 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
         if el.tag in ("pre", "code") or (parent is not None and parent in in_code):
             in_code.add(el)
             # inside code only line-number gutters are chrome
-            if el.tag not in ("pre", "code") and LINENO_WORDS.intersection(classes_of(el)):
+            cls = el.get("class")
+            if el.tag not in ("pre", "code") and cls and (
+                    _lineno_class(cls) if len(cls) <= 256 else _lineno_class.__wrapped__(cls)):
                 remove.append(el)
                 dropped.add(el)
             continue
