@@ -6,6 +6,7 @@ main.py: no word may delete the container of the page's main text)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .parse import Element
 
@@ -21,13 +22,24 @@ def words_of(el: Element) -> set[str]:
     cls = el.get("class")
     if not cls:
         return set()
+    if len(cls) > _MEMO_CLASS:
+        return set(_split_words.__wrapped__(cls))
+    return set(_split_words(cls))  # a copy: callers may keep and change theirs
+
+
+# A page repeats a few class attributes on most of its elements, a site on its pages.
+_MEMO_CLASS = 256
+
+
+@lru_cache(maxsize=8192)
+def _split_words(cls: str) -> frozenset[str]:
     out: set[str] = set()
     for tok in cls.split():
         out.add(tok.lower())
         for w in _SPLIT.split(_CAMEL.sub("-", tok)):
             if w:
                 out.add(w.lower())
-    return out
+    return frozenset(out)
 
 
 def classes_of(el: Element) -> list[str]:
