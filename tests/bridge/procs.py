@@ -23,12 +23,23 @@ class BridgeProcess:
         self.lines: list[str] = []
         self._drain: asyncio.Task[None] | None = None
 
-    async def start(self, timeout: float = 30.0) -> BridgeProcess:
+    async def start(self, timeout: float = 90.0) -> BridgeProcess:
         env = {**os.environ, "PYTHONPATH": str(self.root), "BRIDGE_PORT": "0", **self.env}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bridge", cwd=str(self.root), env=env,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        assert self.proc.stderr is not None
+        try:
+            await self._wait_listening(timeout)
+        except BaseException:
+            # A bridge that did not come up in time is not left running behind the test.
+            self.proc.kill()
+            await self.proc.wait()
+            raise
+        self._drain = asyncio.create_task(self._read_rest())
+        return self
+
+    async def _wait_listening(self, timeout: float) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
         async with asyncio.timeout(timeout):
             while not self.port:
                 raw = await self.proc.stderr.readline()
@@ -39,8 +50,6 @@ class BridgeProcess:
                 record: dict[str, Any] = json.loads(line) if line.startswith("{") else {}
                 if record.get("msg") == "bridge listening":
                     self.port = int(record["port"])
-        self._drain = asyncio.create_task(self._read_rest())
-        return self
 
     async def _read_rest(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
