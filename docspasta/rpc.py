@@ -137,10 +137,14 @@ class ServiceHost:
     async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
         """Health turns NOT_SERVING first, so balancers stop sending, then in-flight
         calls get ``grace`` seconds to finish."""
-        await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
-        for drain in self.on_drain:
-            await drain()
-        await self.server.stop(grace)
+        try:
+            await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+            for drain in self.on_drain:
+                await drain()
+        finally:
+            # The server stops even when a drain step fails: a server left running
+            # outlives its event loop (grpc's Server.__del__ then fails on a closed loop).
+            await self.server.stop(grace)
         for cleanup in reversed(self.cleanups):
             await cleanup()
 
