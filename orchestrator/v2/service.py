@@ -15,7 +15,7 @@ from docspasta.v2 import orchestrator_pb2 as v2, orchestrator_pb2_grpc as v2_grp
 from docspasta.v2convert import duration_problem
 from docspasta.v2errors import V2Context
 from orchestrator.job import TERMINAL_STATES
-from orchestrator.jobs import JobRegistry, record_to_proto
+from orchestrator.jobs import JobRegistry
 from orchestrator.service import OrchestratorService
 from orchestrator.v2 import convert
 
@@ -31,13 +31,11 @@ class OrchestratorServiceV2(v2_grpc.OrchestratorServiceServicer):
 
     async def _job(self, job: v1.Job) -> v2.Job:
         if job.state in TERMINAL_STATES:
-            # An ended job is answered from its stored row, one snapshot: the state,
-            # last_sequence, totals and finish_time of the final commit. (The owner's
-            # in-memory view turns terminal before its final commit returns, so for a
-            # moment it pairs COMPLETED with the last_sequence of an earlier commit.)
+            # v1 already answers an ended job from its stored row (JobRegistry.get); the
+            # row also holds what v1 cannot say: when the job ended.
             record = await self._registry.store.get_job(job.job_id)
             if record is not None:
-                return convert.job(record_to_proto(record), finished_at=record.finished_at)
+                return convert.job(job, finished_at=record.finished_at)
         return convert.job(job)
 
     async def StartJob(self, request: v2.StartJobRequest,
