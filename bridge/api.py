@@ -132,13 +132,19 @@ async def _start_job(bridge: Bridge, target: str, request: pb.StartJobRequest) -
     loop = asyncio.get_running_loop()
     deadline = loop.time() + bridge.settings.rpc_timeout
     delay = START_RETRY_SECONDS
+    refused: grpc.aio.AioRpcError | None = None
     while True:
         try:
             return await bridge.clients.orchestrator(target).StartJob(
                 request, timeout=max(0.1, deadline - loop.time()))
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED and refused is not None:
+                # The last retry ran out of budget while the channel was still reconnecting:
+                # the truthful answer is the unreachable backend (503), not a slow one (504).
+                raise refused from exc
             if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
                 raise
+            refused = exc
             wait = min(retry_after_of(exc) or delay, MAX_START_RETRY_SECONDS)
             if loop.time() + wait + 0.1 >= deadline:
                 raise
