@@ -60,7 +60,12 @@ class EmbeddedRedis:
                 "--unixsocket", self.socket_path, "--unixsocketperm", "700",
                 *self._storage(),
                 "--daemonize", "no", "--loglevel", "warning", "--logfile", ""]
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        # Own session: a terminal's Ctrl-C reaches only us, and we stop Redis after draining.
+        # setpriv --pdeathsig: the kernel ends Redis when the thread that started it dies, so
+        # a SIGKILLed `serve` leaves no orphan server (start runs on the event loop's thread,
+        # which lives as long as the process).
+        wrapper = [setpriv, "--pdeathsig", "TERM", "--"] if (setpriv := shutil.which("setpriv")) else []
+        self._proc = subprocess.Popen([*wrapper, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, start_new_session=True)
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
