@@ -14,6 +14,11 @@ layout bench/quality.py reads; registry: bench/generators/corpora.json).
 | gen-vitepress   | VitePress 1 (default theme)       | undici's docs (npm undici: docs/docs/)    |
 | gen-starlight   | Astro Starlight                   | the npm CLI's docs (npm npm: docs/content/) |
 | gen-nextra      | Nextra 4 docs theme (Next.js static export) | the same npm CLI docs           |
+| gen-doxygen     | Doxygen 1.9 (default HTML)        | libyaml's yaml.h (Debian libyaml-dev)      |
+| gen-javadoc     | Javadoc 17 (standard doclet)      | java.util.function/stream/atomic (Debian openjdk-17-source) |
+| gen-asciidoctor | Asciidoctor 2 (HTML5, left TOC)   | git's AsciiDoc manual sources (Debian git-doc) |
+| gen-pdoc        | pdoc 16 (default template)        | Jinja2 + MarkupSafe docstrings (PyPI)     |
+| gen-pandoc      | pandoc 2 standalone HTML5, --toc  | fastify's docs (npm fastify: docs/)       |
 
 Everything comes from the registries with their ordinary clients (pip into a tools
 venv, apt-get for the crate source, npm for the JavaScript generators and the docs
@@ -33,9 +38,11 @@ import sys
 import tarfile
 from pathlib import Path
 
-import npmsites  # the JavaScript generators (this script's folder is on sys.path)
+import docsites  # the reference-manual generators (this script's folder is on sys.path)
+import npmsites  # the JavaScript generators
 
-PIP = ["mkdocs-material==9.*", "furo", "sphinx-book-theme", "sphinx", "myst-parser"]
+PIP = ["mkdocs-material==9.*", "furo", "sphinx-book-theme", "sphinx", "myst-parser", "pdoc==16.0.0", "jinja2==3.1.6",
+       "markupsafe==3.0.4"]
 SDISTS = {"attrs": "attrs==26.1.0", "pymdown-extensions": "pymdown-extensions==13.1.2"}
 SPHINX_EXT = "myst_parser,sphinx.ext.napoleon,sphinx.ext.autodoc,sphinx.ext.doctest,sphinx.ext.todo"
 
@@ -47,7 +54,7 @@ def run(cmd: list[str], log: Path, **kw: object) -> None:
 
 def tools(root: Path) -> Path:
     venv = root / "venv"
-    if not (venv / "bin" / "sphinx-build").exists():
+    if not all((venv / "bin" / tool).exists() for tool in ("sphinx-build", "pdoc")):
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         run([str(venv / "bin" / "pip"), "install", "-q", *PIP, *SDISTS.values()], root / "logs" / "pip.log")
     return venv / "bin"
@@ -109,6 +116,11 @@ SITES = {
     "gen-book": lambda r, b, d: build_sphinx(r, b, d, "sphinx_book_theme"),
     "gen-rustdoc": lambda r, b, d: build_rustdoc(r, b, d),
     **{name: (lambda build: lambda r, b, d: build(r, d))(build) for name, build in npmsites.SITES.items()},
+    "gen-doxygen": lambda r, b, d: docsites.build_doxygen(r, d),
+    "gen-javadoc": lambda r, b, d: docsites.build_javadoc(r, d),
+    "gen-asciidoctor": lambda r, b, d: docsites.build_asciidoctor(r, d),
+    "gen-pdoc": lambda r, b, d: docsites.build_pdoc(r, b, d),
+    "gen-pandoc": lambda r, b, d: docsites.build_pandoc(r, d, npmsites.package_docs(r, npmsites.FASTIFY)),
 }
 
 
