@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from docspasta.client import AsyncClient, CrawlOptions, InvalidRequest, JobNotFound
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
-from tests.client.proxy import CuttingProxy
+from tests.support.cutting_proxy import CuttingProxy
 from tests.support.site import FixtureSite, tree_site
 
 
@@ -21,8 +21,8 @@ async def test_cut_event_stream_resumes_without_gap(stack: LocalStack, site: Fix
     port = urlsplit(base).port
     assert port is not None
     # Cut the first three event connections after these many response bytes: mid-event.
-    proxy = CuttingProxy(upstream_port=port, budgets=[700, 1500, 2600])
-    proxied = await proxy.start()
+    proxy = CuttingProxy(upstream=f"127.0.0.1:{port}", budgets=[700, 1500, 2600], per_request=b"/events")
+    proxied = "http://" + await proxy.start()
     try:
         async with AsyncClient(proxied, timeout=60) as client:
             job = await client.start(site.url("/docs/"), CrawlOptions(max_pages=30, concurrency=2))
@@ -33,7 +33,7 @@ async def test_cut_event_stream_resumes_without_gap(stack: LocalStack, site: Fix
         await proxy.stop()
     sequences = [e.sequence for e in events]
     assert proxy.cuts == 3, f"the stream was cut {proxy.cuts} times"
-    assert proxy.event_connections >= 4
+    assert proxy.streams >= 4
     assert sequences == list(range(1, len(sequences) + 1)), "gap, repeat or disorder after a reconnect"
     assert events[0].type == "stream_connected"
     assert events[-1].type == "job_completed" and sum(e.terminal for e in events) == 1

@@ -14,7 +14,7 @@ import pytest
 from docspasta.client import AsyncClient, CallTimeout, Client, ClientError, CrawlOptions, InvalidRequest, Page
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
-from tests.client.tcp_cut import CutProxy
+from tests.support.cutting_proxy import CuttingProxy
 from tests.support.site import FixtureSite, tree_site
 from tests.test_cli import docs_tree
 
@@ -79,12 +79,12 @@ async def test_a_cut_list_pages_stream_resumes_after_the_last_page(stack: LocalS
         document = await direct.download(job, "markdown")
     assert len(whole) == 40
     # The first two connections to the processor are reset mid-response.
-    proxy = CutProxy(upstream=stack.processor_target, budgets=[6000, 9000])
+    proxy = CuttingProxy(upstream=stack.processor_target, budgets=[6000, 9000])
     target = await proxy.start()
     try:
         async with AsyncClient(stack.orchestrator_target, processor=target, timeout=60) as cut:
             assert await cut.pages(job) == whole, "a page missing or repeated after the cut"
             assert await cut.download(job, "markdown") == document
-        assert proxy.cuts == 2 and proxy.connections >= 3, (proxy.cuts, proxy.connections)
+        assert proxy.cuts == 2 and proxy.streams >= 3, (proxy.cuts, proxy.streams)
     finally:
         await proxy.stop()

@@ -11,7 +11,6 @@ import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import httpx2
@@ -21,12 +20,11 @@ from mcp.client.streamable_http import streamable_http_client
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
 from tests.cli_support import ctrl_c, kill_session, start_cli
-from tests.mcp.test_stdio import CALL_TIMEOUT, _result
+from tests.mcp.drive import CALL_TIMEOUT, drive_a_crawl, result_of
 from tests.support.site import FixtureSite, tree_site
 
 API_KEY = "mcp-http-key-3f9a"
 OTHER_KEY = "mcp-http-other-71c2"
-TOOLS = {"crawl", "job_status", "list_pages", "read_page", "read_document", "cancel"}
 
 
 @asynccontextmanager
@@ -39,48 +37,6 @@ async def mcp_session(base: str, headers: dict[str, str]) -> AsyncIterator[Clien
         yield session
 
 
-async def drive_a_crawl(session: ClientSession, site: FixtureSite) -> tuple[str, list[dict[str, Any]]]:
-    """What an LLM tool does: crawl, wait with progress, list, read a page, read the
-    document in chunks. Returns the job id and the listed pages."""
-    progress: list[tuple[float, float | None]] = []
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total))
-
-    assert {t.name for t in (await session.list_tools()).tools} >= TOOLS
-    started = _result(await session.call_tool("crawl", {"url": site.url("/docs/"), "max_pages": 12,
-                                                        "concurrency": 2}))
-    job_id = str(started["job_id"])
-    status = _result(await session.call_tool("job_status", {"job_id": job_id, "wait_seconds": 200},
-                                             progress_callback=on_progress))
-    assert status["state"] == "completed" and status["pages"] == 12, status
-    assert len(progress) >= 2, "no progress notification while the job ran"
-    assert all(b[0] >= a[0] for a, b in zip(progress, progress[1:])), progress
-    assert progress[0][0] < 12 and progress[-1][0] == 12, progress
-
-    first = _result(await session.call_tool("list_pages", {"job_id": job_id, "limit": 5}))
-    assert first["total"] == 12 and len(first["pages"]) == 5 and first["next_offset"] == 5
-    rest = _result(await session.call_tool("list_pages", {"job_id": job_id, "offset": 5}))
-    listed: list[dict[str, Any]] = first["pages"] + rest["pages"]
-    assert len({p["url"] for p in listed}) == 12 and rest["next_offset"] is None
-    assert all(p["tokens"] > 0 and p["title"] for p in listed)
-
-    page = _result(await session.call_tool("read_page", {"job_id": job_id, "index": 3}))
-    assert page["url"] == listed[3]["url"] and page["title"] == listed[3]["title"]
-    assert page["markdown"].strip() and page["chunks"] == 1
-
-    chunks: list[str] = []
-    chunk: int | None = 0
-    while chunk is not None:
-        part = _result(await session.call_tool("read_document", {"job_id": job_id, "chunk": chunk,
-                                                                 "chunk_tokens": 500}))
-        chunks.append(part["markdown"])
-        chunk = part["next_chunk"]
-    assert len(chunks) == part["chunks"] >= 2, "a 500-token budget should need several chunks"
-    assert all(p["title"] in "".join(chunks) for p in listed)
-    return job_id, listed
-
-
 async def test_an_mcp_client_crawls_and_reads_a_site_over_http(stack: LocalStack, site: FixtureSite,
                                                                  make_bridge: BridgeFactory) -> None:
     site.pages.update(tree_site(12))
@@ -88,7 +44,7 @@ async def test_an_mcp_client_crawls_and_reads_a_site_over_http(stack: LocalStack
     base = await make_bridge(stack, api_keys=(API_KEY, OTHER_KEY))
     async with mcp_session(base, {"X-API-Key": API_KEY}) as session:
         job_id, _ = await drive_a_crawl(session, site)
-        cancelled = _result(await session.call_tool("cancel", {"job_id": job_id}))
+        cancelled = result_of(await session.call_tool("cancel", {"job_id": job_id}))
         assert cancelled["state"] == "completed"  # a finished job stays as it was
 
     # Another key (sent the way most MCP clients send one: a bearer token) sees none of it.

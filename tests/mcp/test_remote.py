@@ -11,7 +11,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
-from tests.mcp.test_stdio import CALL_TIMEOUT, _result
+from tests.mcp.drive import CALL_TIMEOUT, result_of
 from tests.support.site import FixtureSite, tree_site
 
 API_KEY = "mcp-test-key-5b1e0c7d"
@@ -31,11 +31,11 @@ async def test_tools_against_a_remote_bridge(stack: LocalStack, site: FixtureSit
         async with stdio_client(_params(base, API_KEY), errlog=errlog) as (read, write), \
                 ClientSession(read, write, read_timeout_seconds=CALL_TIMEOUT) as session:
             await session.initialize()
-            job_id = _result(await session.call_tool("crawl", {"url": site.url("/docs/")}))["job_id"]
-            status = _result(await session.call_tool("job_status", {"job_id": job_id, "wait_seconds": 200}))
+            job_id = result_of(await session.call_tool("crawl", {"url": site.url("/docs/")}))["job_id"]
+            status = result_of(await session.call_tool("job_status", {"job_id": job_id, "wait_seconds": 200}))
             assert status["state"] == "completed" and status["pages"] == 5, status
-            pages = _result(await session.call_tool("list_pages", {"job_id": job_id}))["pages"]
-            document = _result(await session.call_tool("read_document", {"job_id": job_id}))
+            pages = result_of(await session.call_tool("list_pages", {"job_id": job_id}))["pages"]
+            document = result_of(await session.call_tool("read_document", {"job_id": job_id}))
             assert document["chunks"] == 1 and all(p["title"] in document["markdown"] for p in pages)
         async with stdio_client(_params(base, "wrong-key"), errlog=errlog) as (read, write), \
                 ClientSession(read, write, read_timeout_seconds=CALL_TIMEOUT) as session:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
 from tests.cli_support import ctrl_c, kill_session, run_cli, start_cli, wait_gone
-from tests.client.proxy import CuttingProxy
+from tests.support.cutting_proxy import CuttingProxy
 from tests.support.site import FixtureSite, page, tree_site
 from tests.test_cli import docs_tree
 
@@ -91,8 +91,8 @@ async def test_a_cut_event_stream_is_resumed_with_no_gap(stack: LocalStack, site
     local = await crawl_locally(site, tmp_path / "local", "-o", "all.md", "--jsonl", "pages.jsonl",
                                 "--split-tokens", "500")
     # The first three event connections are cut (a reset, mid-event) after these many bytes.
-    proxy = CuttingProxy(upstream_port=port, budgets=[900, 2500, 5200])
-    proxied = await proxy.start()
+    proxy = CuttingProxy(upstream=f"127.0.0.1:{port}", budgets=[900, 2500, 5200], per_request=b"/events")
+    proxied = "http://" + await proxy.start()
     remote = tmp_path / "remote"
     remote.mkdir()
     try:
@@ -102,7 +102,7 @@ async def test_a_cut_event_stream_is_resumed_with_no_gap(stack: LocalStack, site
     finally:
         await proxy.stop()
     assert ran.code == 0, ran.both
-    assert proxy.cuts == 3 and proxy.event_connections >= 4, (proxy.cuts, proxy.event_connections)
+    assert proxy.cuts == 3 and proxy.streams >= 4, (proxy.cuts, proxy.streams)
     events = events_of(remote / "events.jsonl")
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1)), "gap or repeat after a reconnect"
     assert sum(e["type"] in ("job_completed", "job_failed", "job_timeout", "job_cancelled") for e in events) == 1
@@ -199,8 +199,8 @@ async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStac
     assert ran.code == 0, ran.both
     expected = files_of(local)
     # Some events, then the server is gone: connections are cut, then refused.
-    proxy = CuttingProxy(upstream_port=port, budgets=[2500] + [1] * 50)
-    proxied = await proxy.start()
+    proxy = CuttingProxy(upstream=f"127.0.0.1:{port}", budgets=[2500] + [1] * 50, per_request=b"/events")
+    proxied = "http://" + await proxy.start()
     proxy_port = urlsplit(proxied).port
     assert proxy_port is not None
     remote = tmp_path / "remote"
@@ -217,7 +217,7 @@ async def test_a_server_lost_for_good_is_reattached_with_resume(stack: LocalStac
     assert f"cannot reach {proxied}" in lost.err and "--resume" in lost.err, lost.err
     assert not (remote / "all.md").exists() and not (remote / "events.jsonl").exists()
     # The server is back at the same address (its first two event connections still fail).
-    again = CuttingProxy(upstream_port=port, budgets=[1, 1])
+    again = CuttingProxy(upstream=f"127.0.0.1:{port}", budgets=[1, 1], per_request=b"/events")
     await again.start(proxy_port)
     try:
         ran = await run_cli(*args, "--resume", cwd=remote, timeout=300)
