@@ -2,14 +2,15 @@
 local SSE client of that job.
 
 A ``JobFeed`` follows the job's stream with blocking XREADs and keeps the most recent
-entries in memory. Each event is encoded as an SSE frame once (``Entry.wire``) and the
-same bytes go to every client. Clients that are caught up are "live": for each batch
-the feed makes one pass over them, handing the batch to each client's aiohttp stream
-writer at once (``write_now``: aiohttp frames it, chunked for HTTP/1.1, plain for
-HTTP/1.0), one write per client and no task wake-up, which is what lets one process
-hold thousands of streams. Passes are spaced by the number of live clients (up to
-100 ms at 5,000), so a pass's cost is shared by every event that arrived meanwhile,
-and yield to the loop every PASS_SLICE clients.
+entries in memory. Each event is encoded as an SSE frame once (``Entry.wire``); every
+event that arrived since the last pass is joined into one body, framed once (a chunk
+for HTTP/1.1, as is for HTTP/1.0) and the same bytes object goes to every client that
+is caught up ("live"): a *pass* is one plain loop over them calling
+``transport.write`` directly, with no coroutine, no task wake-up and no await per
+client, which is what lets one process hold thousands of streams (the kernel's loopback
+send is then most of a pass's cost). Passes are spaced by the number of live clients
+(up to MAX_PASS_SPACING), so a pass's cost is shared by every event that arrived
+meanwhile, and yield to the loop every PASS_SLICE clients.
 
 A client further behind (a resume, a slow reader) catches up with its own awaited
 writes (from the cache or XRANGE reads), then joins the live set exactly when its
@@ -27,9 +28,6 @@ import contextlib
 import logging
 from collections import deque
 from itertools import islice
-
-from aiohttp import ClientConnectionResetError
-from aiohttp.http import StreamWriter
 
 from bridge.buffer import Entry, EventBuffer
 from bridge.pump import Pumps
@@ -63,32 +61,28 @@ META_SECONDS = 1.0
 META_ENTRIES = 10_000
 
 
-def write_now(writer: StreamWriter, data: bytes) -> bool:
-    """Writes ``data`` through aiohttp's stream writer without awaiting: with
-    ``drain=False`` and no compression, ``StreamWriter.write`` frames the bytes and hands
-    them to the transport with no suspension point, so driving the coroutine one step
-    completes it. Should it ever suspend (a compressing or signalling writer) nothing
-    has been written yet: it is closed and False tells the caller to use an awaited
-    write instead."""
-    step = writer.write(data, drain=False)
-    try:
-        step.send(None)
-    except StopIteration:
-        return True
-    step.close()
-    return False
+def chunk(body: bytes) -> bytes:
+    """``body`` as one HTTP/1.1 chunk: the framing aiohttp's writer gives each write of
+    a chunked response, done once per pass instead of once per client."""
+    return b"%x\r\n%b\r\n" % (len(body), body)
 
 
 class LiveClient:
-    __slots__ = ("writer", "transport", "cursor", "done")
+    """A caught-up stream the feed writes for. ``chunked`` is its response's framing
+    (HTTP/1.1; False for HTTP/1.0, whose body is the bare bytes); ``ended`` mirrors
+    ``done`` as a plain attribute, the cheapest check in a pass's loop."""
 
-    def __init__(self, writer: StreamWriter, transport: asyncio.Transport, cursor: int) -> None:
-        self.writer = writer
+    __slots__ = ("transport", "chunked", "cursor", "ended", "done")
+
+    def __init__(self, transport: asyncio.Transport, cursor: int, *, chunked: bool) -> None:
         self.transport = transport
+        self.chunked = chunked
         self.cursor = cursor
+        self.ended = False
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def finish(self, reason: str) -> None:
+        self.ended = True
         if not self.done.done():
             self.done.set_result(reason)
 
@@ -144,43 +138,48 @@ class JobFeed:
             await self._push(before, fresh)
 
     async def _push(self, before: int, fresh: list[Entry]) -> None:
-        """One pass: the batch to every client that was live when it began. Every
-        PASS_SLICE clients the loop gets a turn (the pump's gRPC reads, new connections,
-        other jobs' feeds), so a pass over thousands of clients never holds it for long. Clients
-        joining meanwhile are not in the pass: they caught up to this batch already."""
+        """One pass: the batch to every client that was live when it began, the same
+        bytes object for all of them, written straight to each transport (aiohttp's
+        response has sent its headers and framing is the chunk above; its own writer
+        would build a coroutine and copy the payload for every client). Every PASS_SLICE
+        clients the loop gets a turn (the pump's gRPC reads, new connections, other
+        jobs' feeds), so a pass over thousands of clients never holds it for long.
+        Clients joining meanwhile are not in the pass: they caught up to this batch
+        already."""
         body = b"".join(e.wire for e in fresh)
+        framed = chunk(body)
         after = self.tail
         terminal = bool(self.terminal_sequence)
-        for index, client in enumerate(list(self.live)):
-            if index and index % PASS_SLICE == 0:
+        clients = list(self.live)
+        limit = MAX_PENDING_BYTES
+        for start in range(0, len(clients), PASS_SLICE):
+            if start:
                 await asyncio.sleep(0)
-            if client.done.done():  # ended meanwhile (the feed stopped, its socket closed)
-                continue
-            transport = client.transport
-            if transport.is_closing():
-                client.finish("closed")
-                continue
-            if client.cursor != before:  # cannot happen: live clients are exactly caught up
-                client.finish("behind")
-                continue
-            try:
-                written = write_now(client.writer, body)
-            except (ClientConnectionResetError, ConnectionError):
-                client.finish("closed")
-                continue
-            if not written:  # catches up with awaited writes instead
-                client.finish("behind")
-                continue
-            client.cursor = after
-            if terminal:
-                client.finish("terminal")
-            elif transport.get_write_buffer_size() > MAX_PENDING_BYTES:
-                transport.abort()
-                client.finish("slow")
+            for client in clients[start:start + PASS_SLICE]:
+                if client.ended:  # ended meanwhile (the feed stopped, its stream went away)
+                    continue
+                transport = client.transport
+                if transport.is_closing():
+                    client.finish("closed")
+                    continue
+                if client.cursor != before:  # cannot happen: live clients are exactly caught up
+                    client.finish("behind")
+                    continue
+                try:
+                    transport.write(framed if client.chunked else body)
+                except (RuntimeError, ConnectionError):  # closed under us (uvloop raises, asyncio logs)
+                    client.finish("closed")
+                    continue
+                client.cursor = after
+                if terminal:
+                    client.finish("terminal")
+                elif transport.get_write_buffer_size() > limit:
+                    transport.abort()
+                    client.finish("slow")
 
-    def join(self, writer: StreamWriter, transport: asyncio.Transport, cursor: int) -> LiveClient:
+    def join(self, transport: asyncio.Transport, cursor: int, *, chunked: bool) -> LiveClient:
         """Called exactly when ``cursor == tail``: from now on the feed writes for it."""
-        client = LiveClient(writer, transport, cursor)
+        client = LiveClient(transport, cursor, chunked=chunked)
         if self.closed or self.terminal_sequence:
             client.finish("ended")
         else:

@@ -14,7 +14,7 @@ from bridge.app import create_app
 from bridge.auth import AccessLogger
 from bridge.redis_embedded import EmbeddedRedis
 from bridge.settings import BridgeSettings
-from docspasta import logs
+from docspasta import aio, logs
 
 log = logging.getLogger(__name__)
 # After answering a request whose body was not read to the end (413, 408), aiohttp keeps
@@ -74,7 +74,9 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    # uvloop, as every other service: with its C transports a fan-out pass's write per
+    # client (bridge/fanout.py) is the kernel's send and almost nothing else (py-spy).
+    aio.run(main())
 
 
 __all__ = ["create_server", "main", "run"]

@@ -69,7 +69,8 @@ class EventStream:
         resp.headers["Cache-Control"] = "no-cache, no-transform"
         resp.headers["X-Accel-Buffering"] = "no"
         writer = await resp.prepare(request)
-        assert isinstance(writer, StreamWriter)  # aiohttp's HTTP/1 writer: live writes go through it
+        # aiohttp's HTTP/1 writer: its framing (chunked or not) is what the live passes use.
+        assert isinstance(writer, StreamWriter)
         self.hub.clients += 1
         try:
             async with resp:
@@ -116,7 +117,8 @@ class EventStream:
             if transport is None:
                 return
             # Caught up: the feed writes for this client from now on (no await in between).
-            live = feed.join(writer, transport, self.cursor)
+            # Its headers went out with the retry line, so the feed's writes are body bytes.
+            live = feed.join(transport, self.cursor, chunked=writer.chunked)
             try:
                 await live.done
             finally:
