@@ -47,6 +47,7 @@ LOOPBACK = "127.0.0.1:0"
 _ORCHESTRATOR_SERVICE = "docspasta.v1.Orchestrator"
 SETTINGS_ENV = "DOCSPASTA_LOCAL_SETTINGS"
 READY_TIMEOUT = 60.0
+RENDERER_START_ATTEMPTS = 2
 # Longest unix socket path (sun_path is 108 bytes on Linux, with the terminating NUL).
 _MAX_UNIX_PATH = 100
 
@@ -154,11 +155,19 @@ class LocalStack:
             path = os.path.join(self._tmpdir.name, "renderer.sock")
             bind = f"unix:{path}" if len(path) <= _MAX_UNIX_PATH else LOOPBACK
             env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(replace(settings, bind=bind))).decode()}
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "docspasta.local", "renderer", env=env, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE)
-            self._children.append(child)
-            return await self._ready("renderer", child)
+            for attempt in range(1, RENDERER_START_ATTEMPTS + 1):
+                child = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "docspasta.local", "renderer", env=env, stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE)
+                self._children.append(child)
+                try:
+                    return await self._ready("renderer", child)
+                except RuntimeError as exc:
+                    # A browser stack that crashes while starting (seen once: SIGSEGV on a loaded
+                    # machine) should not fail the page that needed it: start it once more.
+                    if attempt == RENDERER_START_ATTEMPTS or child.returncode is None:
+                        raise
+                    log.warning("%s; starting it again", exc)
         from renderer.server import create_server as create_renderer
         host, port = await create_renderer(replace(settings, bind=LOOPBACK))
         # First in the list: stopped last, after the orchestrator that calls it.
