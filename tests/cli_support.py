@@ -8,6 +8,7 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,19 @@ async def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) ->
 def ctrl_c(proc: asyncio.subprocess.Process) -> None:
     """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
     os.killpg(proc.pid, signal.SIGINT)
+
+
+async def interrupt_when(proc: asyncio.subprocess.Process, ready: Callable[[], bool], *,
+                         wait: float = 180, exit_within: float = 120) -> tuple[int, str]:
+    """Ctrl-C once ``ready()`` holds (polled); returns the exit code and stderr."""
+    async with asyncio.timeout(wait):
+        while not ready():
+            await asyncio.sleep(0.02)
+    ctrl_c(proc)
+    async with asyncio.timeout(exit_within):
+        _, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
 
 
 async def wait_gone(sid: int, timeout: float = 60) -> list[int]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from docspasta.local import LocalStack
 from tests.bridge.conftest import BridgeFactory
-from tests.cli_support import ctrl_c, kill_session, run_cli, start_cli, wait_gone
+from tests.cli_support import interrupt_when, kill_session, run_cli, start_cli, wait_gone
 from tests.support.cutting_proxy import CuttingProxy
 from tests.support.site import FixtureSite, page, tree_site
 from tests.test_cli import docs_tree
@@ -128,17 +128,11 @@ async def test_ctrl_c_leaves_the_job_running_and_resume_reattaches(stack: LocalS
     args = ["crawl", site.url("/docs/"), "--server", base, *SAME_ORDER, "-o", "all.md", "--jsonl", "pages.jsonl"]
     proc = await start_cli(*args, cwd=remote)
     try:
-        async with asyncio.timeout(180):
-            while sum(site.requests.values()) < 10:
-                await asyncio.sleep(0.02)
-        ctrl_c(proc)
-        async with asyncio.timeout(120):
-            _, err = await proc.communicate()
-        assert proc.returncode == 130, err.decode()
+        code, text = await interrupt_when(proc, lambda: sum(site.requests.values()) >= 10)
+        assert code == 130, text
         assert await wait_gone(proc.pid) == []
     finally:
         kill_session(proc.pid)
-    text = err.decode()
     assert "keeps running" in text and "--resume" in text, text
     assert (remote / "all.md").read_text() == "an earlier result\n", "Ctrl-C replaced the earlier output"
     assert not (remote / "pages.jsonl").exists()
@@ -246,13 +240,8 @@ async def test_cancel_stops_the_detached_job_and_writes_what_it_fetched(stack: L
     assert nothing.code == 2 and "--cancel: this command has no job" in nothing.err, nothing.both
     proc = await start_cli(*args, cwd=tmp_path)
     try:
-        async with asyncio.timeout(180):
-            while sum(site.requests.values()) < 10:
-                await asyncio.sleep(0.02)
-        ctrl_c(proc)
-        async with asyncio.timeout(120):
-            _, err = await proc.communicate()
-        assert proc.returncode == 130 and "--cancel" in err.decode(), err.decode()
+        code, err = await interrupt_when(proc, lambda: sum(site.requests.values()) >= 10)
+        assert code == 130 and "--cancel" in err, err
     finally:
         kill_session(proc.pid)
     ran = await run_cli(*args, "--cancel", cwd=tmp_path, timeout=300)
