@@ -269,8 +269,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
                               headers={"Retry-After": "5"})
     if not meta.get("terminal"):
         await bridge.pumps.ensure(job_id, meta)
-    stream = EventStream(hub=bridge.hub, job_id=job_id, cursor=cursor, retry_ms=bridge.settings.sse_retry_ms,
-                         keepalive=bridge.settings.keepalive_seconds)
+    stream = EventStream(hub=bridge.hub, job_id=job_id, cursor=cursor, retry_ms=bridge.settings.sse_retry_ms)
     return await stream.run(request)
 
 

@@ -107,7 +107,7 @@ def create_app(settings: BridgeSettings, *, redis_url: str,
         pumps = Pumps(buffer=buffer, clients=clients, instance_id=settings.instance_id,
                       lease_seconds=settings.lease_seconds, rpc_timeout=settings.rpc_timeout)
         pumps.start_reconciler()
-        hub = Hub(buffer=buffer, pumps=pumps)
+        hub = Hub(buffer=buffer, pumps=pumps, keepalive=settings.keepalive_seconds)
         metrics.SSE_CLIENTS.set_function(lambda: hub.clients)
         limiter = RateLimiter(redis, prefix=settings.redis_prefix, per_minute=settings.rate_limit_per_minute,
                               burst=settings.rate_limit_burst)

@@ -56,6 +56,12 @@ MAX_PASS_SPACING = 0.05
 # per loop turn, so on a starved CPU long slices starve the pump (seen: events reaching
 # Redis seconds late at 1,000+ clients with slices of 250).
 PASS_SLICE = 50
+# The keep-alive comment, sent by the feed to all its live clients at once when it has
+# written nothing to them for the keep-alive interval (a job between events): one
+# shared pass instead of a timer, a task wake-up and a write per client every interval,
+# and none at all while events flow (any bytes keep proxies and EventSource content).
+PING = b": ping\n\n"
+DEFAULT_KEEPALIVE_SECONDS = 15.0
 # How long one metadata read serves new streams of the same job (token check, terminal).
 META_SECONDS = 1.0
 META_ENTRIES = 10_000
@@ -90,6 +96,7 @@ class LiveClient:
 class JobFeed:
     def __init__(self, hub: Hub, job_id: str) -> None:
         self.hub = hub
+        self.keepalive = hub.keepalive
         self.job_id = job_id
         self.entries: deque[Entry] = deque(maxlen=CACHE_ENTRIES)
         self.tail = 0  # last sequence this feed has seen
@@ -98,6 +105,8 @@ class JobFeed:
         self.subscribers = 0
         self.live: set[LiveClient] = set()
         self._changed = asyncio.Event()
+        self._reads: dict[int, asyncio.Future[list[Entry]]] = {}  # cursor -> XRANGE in flight
+        self.last_write = asyncio.get_running_loop().time()  # when a pass last began
         self._task: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -138,18 +147,21 @@ class JobFeed:
             await self._push(before, fresh)
 
     async def _push(self, before: int, fresh: list[Entry]) -> None:
-        """One pass: the batch to every client that was live when it began, the same
-        bytes object for all of them, written straight to each transport (aiohttp's
-        response has sent its headers and framing is the chunk above; its own writer
-        would build a coroutine and copy the payload for every client). Every PASS_SLICE
-        clients the loop gets a turn (the pump's gRPC reads, new connections, other
-        jobs' feeds), so a pass over thousands of clients never holds it for long.
-        Clients joining meanwhile are not in the pass: they caught up to this batch
-        already."""
-        body = b"".join(e.wire for e in fresh)
+        """One pass: the batch to every client that was live when it began (clients
+        joining meanwhile are not in it: they caught up to this batch already)."""
+        await self._pass(b"".join(e.wire for e in fresh), before=before, after=self.tail,
+                         terminal=bool(self.terminal_sequence))
+
+    async def _pass(self, body: bytes, *, before: int | None, after: int, terminal: bool = False) -> None:
+        """``body`` to every live client, the same bytes object for all of them, written
+        straight to each transport: aiohttp's response has sent its headers, and the
+        framing is one chunk built here once (aiohttp's writer would build a coroutine
+        and copy the payload for every client). With ``before`` None it is a keep-alive
+        (no cursor moves). Every PASS_SLICE clients the loop gets a turn (the pump's
+        gRPC reads, new connections, other jobs' feeds), so a pass over thousands of
+        clients never holds it for long. Passes run one at a time, in the feed's task."""
+        self.last_write = asyncio.get_running_loop().time()
         framed = chunk(body)
-        after = self.tail
-        terminal = bool(self.terminal_sequence)
         clients = list(self.live)
         limit = MAX_PENDING_BYTES
         for start in range(0, len(clients), PASS_SLICE):
@@ -162,7 +174,7 @@ class JobFeed:
                 if transport.is_closing():
                     client.finish("closed")
                     continue
-                if client.cursor != before:  # cannot happen: live clients are exactly caught up
+                if before is not None and client.cursor != before:  # cannot happen: live clients are caught up
                     client.finish("behind")
                     continue
                 try:
@@ -170,12 +182,25 @@ class JobFeed:
                 except (RuntimeError, ConnectionError):  # closed under us (uvloop raises, asyncio logs)
                     client.finish("closed")
                     continue
-                client.cursor = after
-                if terminal:
-                    client.finish("terminal")
-                elif transport.get_write_buffer_size() > limit:
+                if before is not None:
+                    client.cursor = after
+                    if terminal:
+                        client.finish("terminal")
+                        continue
+                if transport.get_write_buffer_size() > limit:
                     transport.abort()
                     client.finish("slow")
+
+    async def _keep_alive(self, now: float) -> float:
+        """Sends the keep-alive if it is due; returns the seconds until the next one."""
+        due = self.last_write + self.keepalive - now
+        if due > 0:
+            return due
+        if self.live:
+            await self._pass(PING, before=None, after=self.tail)
+        else:
+            self.last_write = now  # nobody to keep alive: a client joining now just got its retry line
+        return self.keepalive
 
     def join(self, transport: asyncio.Transport, cursor: int, *, chunked: bool) -> LiveClient:
         """Called exactly when ``cursor == tail``: from now on the feed writes for it."""
@@ -202,6 +227,8 @@ class JobFeed:
         errors = 0
         while not self.terminal_sequence and not self.closed:
             try:
+                # First, as it needs no Redis: live clients hear from the bridge while Redis is away.
+                ping_in = await self._keep_alive(loop.time())
                 if loop.time() >= next_check:
                     next_check = loop.time() + check_every
                     meta = await buffer.meta(self.job_id)
@@ -209,7 +236,9 @@ class JobFeed:
                         break
                     if not meta.get("terminal"):
                         await pumps.ensure(self.job_id, meta)
-                entries = await buffer.read_blocking(self.job_id, self.tail, block_ms=block_ms, count=READ_COUNT)
+                # Between events the read's timeout is the next keep-alive's.
+                entries = await buffer.read_blocking(self.job_id, self.tail, count=READ_COUNT,
+                                                     block_ms=max(10, min(block_ms, int(ping_in * 1000))))
                 errors = 0
             except asyncio.CancelledError:
                 raise
@@ -248,6 +277,30 @@ class JobFeed:
         out = list(islice(self.entries, index, index + READ_COUNT))
         return out if out[0].sequence == cursor + 1 else None
 
+    async def read_after(self, cursor: int) -> list[Entry]:
+        """Buffered entries after ``cursor`` from Redis (the cache missed): one XRANGE
+        shared by every stream asking for the same cursor at once, as thousands of
+        EventSources do when they open or reconnect together (after a bridge restart,
+        with the same Last-Event-ID). A read that reaches the tail while the cache is
+        empty fills it, so the next such stream reads no Redis at all. A read of its own
+        task: a stream that goes away does not cancel it for the others."""
+        read = self._reads.get(cursor)
+        if read is None:
+            read = asyncio.ensure_future(self.hub.buffer.read_after(self.job_id, cursor, count=READ_COUNT))
+            self._reads[cursor] = read
+            read.add_done_callback(lambda done: self._read_done(cursor, done))
+        return await asyncio.shield(read)
+
+    def _read_done(self, cursor: int, read: asyncio.Future[list[Entry]]) -> None:
+        if self._reads.get(cursor) is read:
+            del self._reads[cursor]
+        if read.cancelled() or read.exception() is not None:  # each waiter re-raises it; marked retrieved
+            return
+        batch = read.result()
+        if (batch and not self.entries and batch[-1].sequence == self.tail
+                and all(e.sequence == batch[0].sequence + i for i, e in enumerate(batch))):
+            self.entries.extend(batch)
+
     async def wait(self, cursor: int, timeout: float) -> None:
         """Returns once the feed has entries after ``cursor``, ends, or ``timeout`` passes."""
         if self.tail > cursor or self.closed or self.terminal_sequence:
@@ -266,9 +319,10 @@ class JobFeed:
 
 
 class Hub:
-    def __init__(self, *, buffer: EventBuffer, pumps: Pumps) -> None:
+    def __init__(self, *, buffer: EventBuffer, pumps: Pumps, keepalive: float = DEFAULT_KEEPALIVE_SECONDS) -> None:
         self.buffer = buffer
         self.pumps = pumps
+        self.keepalive = keepalive
         self.feeds: dict[str, JobFeed] = {}
         self.clients = 0
         self._starting: set[asyncio.Task[None]] = set()

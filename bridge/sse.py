@@ -17,6 +17,10 @@ from bridge.fanout import Hub, JobFeed
 _EVENT_ID = re.compile(r"^[0-9]{1,10}$")
 MAX_SEQUENCE = 2**31 - 1
 SEND_TIMEOUT = 30.0
+# aiohttp-sse's own ping task per response, made idle: the job's feed sends one shared
+# keep-alive to all its live clients instead (bridge/fanout.py, PING). A stream not live
+# yet is catching up, i.e. being written to anyway.
+OWN_PING_SECONDS = 10 * 365 * 86400.0
 
 
 def request_transport(request: web.Request) -> asyncio.Transport | None:
@@ -57,15 +61,14 @@ def reset_frame(job_id: str, first: int) -> bytes:
 class EventStream:
     """One client's stream: catch up from Redis, then follow the shared feed."""
 
-    def __init__(self, *, hub: Hub, job_id: str, cursor: int, retry_ms: int, keepalive: float) -> None:
+    def __init__(self, *, hub: Hub, job_id: str, cursor: int, retry_ms: int) -> None:
         self.hub = hub
         self.job_id = job_id
         self.cursor = cursor
         self.retry_ms = retry_ms
-        self.keepalive = keepalive
 
     async def run(self, request: web.Request) -> web.StreamResponse:
-        resp = EventSourceResponse(ping_interval=self.keepalive, send_timeout=SEND_TIMEOUT)
+        resp = EventSourceResponse(ping_interval=OWN_PING_SECONDS, send_timeout=SEND_TIMEOUT)
         resp.headers["Cache-Control"] = "no-cache, no-transform"
         resp.headers["X-Accel-Buffering"] = "no"
         writer = await resp.prepare(request)
@@ -96,14 +99,13 @@ class EventStream:
 
     async def _stream(self, request: web.Request, resp: EventSourceResponse, writer: StreamWriter,
                       feed: JobFeed) -> None:
-        buffer = self.hub.buffer
         while True:
             if feed.terminal_sequence and self.cursor >= feed.terminal_sequence:
                 return
             if self.cursor < feed.tail:
                 batch = feed.since(self.cursor)
                 if batch is None:
-                    batch = await buffer.read_after(self.job_id, self.cursor)
+                    batch = await feed.read_after(self.cursor)
                     if not batch:  # the job's events expired
                         await self._write(resp, reset_frame(self.job_id, 0))
                         return

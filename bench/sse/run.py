@@ -16,7 +16,9 @@ source start emitting, so every measured event is a live one.
 Reported per client count: p50 / p99 / max of the delay over every (event, client)
 delivery, clients connected, errors (failed connects, gaps, missing terminal event),
 and the CPU seconds (and % of one core) of the bridge, the load generators, Redis and
-the source during the measured window. The soft file-descriptor limit is raised to the
+the source during the measured window, the bridge's and the generators' CPU seconds per
+million deliveries (what the fan-out costs; comparable across loads, unlike the
+delays), and the 1-minute load average when the window began and ended. The soft file-descriptor limit is raised to the
 hard one for this process tree only.
 
 The bridge, the source and each generator start in their own session, as separate
@@ -100,6 +102,7 @@ class Result:
     bridge_rss: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
     connect_seconds: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average when the window began and ended
     to_redis: list[float] = field(default_factory=list)
     slowest: list[tuple[float, int]] = field(default_factory=list)
 
@@ -121,6 +124,11 @@ class Result:
                 return (bucket + 1) * self.bucket_ms  # the bucket's upper edge: never flatters
         return self.max_ms
 
+    def per_million(self, process: str) -> float:
+        """CPU seconds of ``process`` per million (event, client) deliveries: what the
+        fan-out costs, comparable across client counts and loads."""
+        return self.cpu.get(process, 0.0) / self.events * 1e6 if self.events else math.nan
+
     @property
     def error_count(self) -> int:
         return self.failed + self.incomplete + self.gaps
@@ -139,6 +147,8 @@ class Result:
                 "failed": self.failed, "incomplete": self.incomplete, "gaps": self.gaps,
                 "deliveries": self.events, "p50_ms": self.pct(0.5), "p99_ms": self.pct(0.99),
                 "max_ms": self.max_ms, "wall_s": self.wall, "cpu_s": self.cpu, "bridge_rss_mib": self.bridge_rss,
+                "bridge_cpu_s_per_million": self.per_million("bridge"),
+                "generators_cpu_s_per_million": self.per_million("generators"), "load": self.load,
                 "errors": self.errors, "p99_bar_ms": self.bar_ms, "met": self.met}
 
 
@@ -258,6 +268,7 @@ class Bench:
             pids = {"bridge": [bridge.proc.pid], "generators": [],
                     "redis": [self.redis_pid] if self.redis_pid else [], "source": [self.source.pid]}
             before = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+            load_before = os.getloadavg()[0]
             started = time.monotonic()
             self.source.stdin.write(f"go {job['job_id']} {args.rate} {args.seconds}\n".encode())
             await self.source.stdin.drain()
@@ -270,6 +281,7 @@ class Bench:
             before["generators"] = sum(r["cpu_s"] for r in readies)
             after["generators"] = sum(r["cpu_s"] for r in reports)
             result.cpu = {k: round(after[k] - before[k], 2) for k in pids}
+            result.load = (load_before, os.getloadavg()[0])
             result.bridge_rss = rss_mib(bridge.proc.pid)
             await asyncio.wait_for(probe, timeout=30)
         finally:
@@ -295,14 +307,16 @@ class Bench:
 
 def table(results: list[Result]) -> str:
     rows = ["| bridge | clients | connected | events/s | deliveries | p50 ms | p99 ms | max ms | errors | "
-            "bridge CPU s (% core) | generators CPU s | redis CPU s | source CPU s | bridge RSS MiB | p99 bar |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "bridge CPU s (% core) | bridge CPU s / M deliveries | generators CPU s (/ M) | redis CPU s | "
+            "source CPU s | bridge RSS MiB | load avg | p99 bar |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results:
         share = 100 * r.cpu.get("bridge", 0) / r.wall if r.wall else 0
         rows.append(f"| {r.bridge} | {r.clients:,} | {r.ready:,} | {r.rate:g} | {r.events:,} | {r.pct(0.5):.1f} | "
                     f"{r.pct(0.99):.1f} | {r.max_ms:.1f} | {r.error_count} | {r.cpu.get('bridge', 0):.2f} "
-                    f"({share:.0f} %) | {r.cpu.get('generators', 0):.2f} | {r.cpu.get('redis', 0):.2f} | "
-                    f"{r.cpu.get('source', 0):.2f} | {r.bridge_rss:.0f} | "
+                    f"({share:.0f} %) | {r.per_million('bridge'):.2f} | {r.cpu.get('generators', 0):.2f} "
+                    f"({r.per_million('generators'):.2f}) | {r.cpu.get('redis', 0):.2f} | "
+                    f"{r.cpu.get('source', 0):.2f} | {r.bridge_rss:.0f} | {r.load[0]:.1f}–{r.load[1]:.1f} | "
                     f"< {r.bar_ms:.0f} ms: {'met' if r.met else 'NOT met'} |")
     return "\n".join(rows)
 

@@ -210,3 +210,47 @@ def dechunk_lenient(body: bytes) -> bytes:
             return bytes(out)
         out += rest[:size]
         body = rest[size + 2:]
+
+
+async def test_keep_alives_are_one_shared_pass_and_need_no_redis(
+        buf: EventBuffer, make_bridge: BridgeFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = await make_bridge(keepalive_seconds=0.2)
+    job_id = "fanout-keepalive-0123456789abcdef"
+    await new_job(buf, job_id)
+    url = f"{base}/api/jobs/{job_id}/events"
+    clients = 12
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        streams = [Stream(http, url) for _ in range(clients)]
+
+        async def comments_everywhere(at_least: int) -> list[int]:
+            async with asyncio.timeout(DEADLINE):
+                while True:
+                    counts = [s.payload.count(b"\n: ping\n\n") for s in streams]
+                    if min(counts) >= at_least:
+                        return counts
+                    await asyncio.sleep(0.05)
+
+        await comments_everywhere(2)
+        # The feed's Redis reads now fail (it backs off and retries): its live clients
+        # still get keep-alives, which need nothing from Redis.
+        reads = 0
+
+        async def failing_read(*args: object, **kwargs: object) -> list[object]:
+            nonlocal reads
+            reads += 1
+            raise ConnectionError("redis is away")
+
+        before = [s.payload.count(b"\n: ping\n\n") for s in streams]
+        monkeypatch.setattr(EventBuffer, "read_blocking", failing_read)
+        after = await comments_everywhere(max(before) + 2)
+        assert reads >= 2 and all(a > b for a, b in zip(after, before, strict=True))
+        monkeypatch.undo()
+        for seq in range(2, 30):
+            await buf.append(event(job_id, seq))
+        await buf.append(event(job_id, 30, "job_completed"))
+        results = [await s.result() for s in streams]
+    assert all(ids == list(range(1, 31)) for ids in results)
+    # One pass writes the keep-alive for everyone: between the events every client's
+    # bytes are the same comment frames (joins differ only before the first one).
+    tails = {bytes(s.payload[s.payload.index(b"id: 2\n"):]) for s in streams}
+    assert len(tails) == 1
