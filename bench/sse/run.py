@@ -94,6 +94,7 @@ class Result:
     incomplete: int = 0
     gaps: int = 0
     events: int = 0
+    writes: int = 0  # reads the generators made: at most one per (pass, client), the bridge's sends
     max_ms: float = 0.0
     hist: dict[int, int] = field(default_factory=dict)
     bucket_ms: float = 0.1
@@ -149,6 +150,8 @@ class Result:
                 "max_ms": self.max_ms, "wall_s": self.wall, "cpu_s": self.cpu, "bridge_rss_mib": self.bridge_rss,
                 "bridge_cpu_s_per_million": self.per_million("bridge"),
                 "generators_cpu_s_per_million": self.per_million("generators"), "load": self.load,
+                "client_reads": self.writes,
+                "bridge_cpu_us_per_client_read": self.cpu.get("bridge", 0.0) / self.writes * 1e6 if self.writes else None,
                 "errors": self.errors, "p99_bar_ms": self.bar_ms, "met": self.met}
 
 
@@ -294,6 +297,7 @@ class Bench:
             result.incomplete += r["incomplete"]
             result.gaps += r["gaps"]
             result.events += r["events"]
+            result.writes += r["reads"]
             result.max_ms = max(result.max_ms, r["max_ms"])
             result.slowest = sorted(result.slowest + [tuple(x) for x in r["slowest"]])[-5:]
             result.bucket_ms = r["bucket_ms"]
@@ -363,7 +367,9 @@ async def main() -> int:
                           f"max {r.max_ms:.1f} ms  (to Redis p50 {r.redis_pct(0.5):.1f} "
                           f"p99 {r.redis_pct(0.99):.1f})  connected {r.ready}  errors {r.error_count} "
                           f"{r.errors or ''}  cpu {r.cpu}  wall {r.wall:.1f} s  "
-                          f"connect {r.connect_seconds:.1f} s  slowest (ms, seq) {r.slowest}", flush=True)
+                          f"connect {r.connect_seconds:.1f} s  reads per client {r.writes / max(1, r.ready):.0f} "
+                          f"(bridge {r.cpu.get('bridge', 0) / max(1, r.writes) * 1e6:.1f} µs CPU per client read)  "
+                          f"slowest (ms, seq) {r.slowest}", flush=True)
         finally:
             await bench.stop()
     print()
