@@ -7,7 +7,9 @@ document as visually hidden (vocab.VISUALLY_HIDDEN, Tailwind's `hidden` unless a
 breakpoint shows it), and classes the page's own `<style>` rules hide. Inactive tab
 panels are hidden too but are content: they stay (classify.py labels them).
 MathJax 2 `<script type="math/tex">` becomes a math span first, and a checkbox that
-opens a list item becomes a GFM task marker (any other checkbox is a UI toggle).
+opens a list item becomes a GFM task marker (any other checkbox is a UI toggle, and the
+`<label for=…>` naming it is that toggle's button). Only a rule whose selector is a lone
+class hides a class: `.toggle:checked ~ .panel {display: none}` hides it in one state.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ __all__ = ["clean", "drop"]
 
 _TAB_WORDS = frozenset({"tab", "tabpanel", "tab-pane", "tabitem", "tabbed", "panel", "tabbed-block",
                         "sd-tab-content", "tab-panel"})
-# `.name { … display: none … }` with a lone class selector (no combinators or states).
-_STYLE_RULE = re.compile(r"(?:^|[}\s,])\.([A-Za-z_][\w-]*)\s*\{([^}]*)\}")
+# `sel, sel { … display: none … }`: a rule and its selector list; only a selector that is a
+# lone class (`.name`, no combinator, state or other part) hides every element of that class
+# — `.toggle:checked ~ .name` or `.page .name` hide it only in some states or places.
+_STYLE_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+_LONE_CLASS = re.compile(r"\.([A-Za-z_][\w-]*)")
 _NONE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 # Responsive utilities that show an element hidden by default at some screen width.
 _BREAKPOINT_SHOWN = re.compile(r"^(?:(?:sm|md|lg|xl|2xl):(?:block|flex|inline|inline-block|inline-flex|grid|table|contents)"
@@ -36,8 +41,12 @@ def _hidden_classes(root: Element) -> frozenset[str]:
         if "none" not in css and "hidden" not in css:
             continue
         for m in _STYLE_RULE.finditer(css[:200_000]):
-            if _NONE.search(m.group(2)):
-                out.add(m.group(1))
+            if not _NONE.search(m.group(2)):
+                continue
+            for sel in m.group(1).split(","):
+                lone = _LONE_CLASS.fullmatch(sel.strip())
+                if lone:
+                    out.add(lone.group(1))
     return frozenset(out)
 
 
@@ -110,11 +119,15 @@ def clean(root: Element) -> None:
     """Remove junk and hidden elements in place."""
     css_hidden = VISUALLY_HIDDEN | {"hidden"} | _hidden_classes(root)
     remove = []
+    toggles: set[str] = set()  # ids of checkboxes that are UI toggles
+    labels: list[Element] = []
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):
             remove.append(el)
             continue
+        if tag == "label" and el.get("for"):
+            labels.append(el)
         if tag == "script" and (el.get("type") or "").startswith("math/tex"):
             _mathjax_script(el)
             continue
@@ -126,11 +139,16 @@ def clean(root: Element) -> None:
                 el.text = "[x] " if checked else "[ ] "
                 el.set("class", "task-marker")
                 continue
+            if tag == "input" and el.get("id") and (el.get("type") or "").lower() == "checkbox":
+                toggles.add(el.get("id") or "")
             remove.append(el)
         elif tag == "math":
             continue
         elif _is_hidden(el, css_hidden):
             remove.append(el)
+    # The label of a toggle checkbox is the toggle's button ("View Source", a menu
+    # switch), dropped like <button>; a radio's label names a tab and stays.
+    remove.extend(lab for lab in labels if lab.get("for") in toggles)
     for el in remove:
         drop(el)
 

@@ -1,0 +1,67 @@
+"""Rules found on reference-manual generators built in bench/generators/docsites.py
+(pdoc, Javadoc 17, Doxygen 1.9, Asciidoctor, pandoc), each on a small distilled snippet."""
+
+from processor.convert import convert
+
+URL = "https://docs.example.com/api/page.html"
+
+
+def md(html: str) -> str:
+    return convert(html, URL).markdown
+
+
+PDOC_STYLE = ("<style>.view-source-toggle-state,.view-source-toggle-state ~ .pdoc-code{display:none;}"
+              ".pdoc .view-value-toggle-state ~ .default_value{display:none;}"
+              ".view-source-button > span{visibility:hidden;}.gone{display:none}</style>")
+
+
+def test_a_class_hidden_only_in_some_state_or_place_is_not_hidden() -> None:
+    # pdoc hides its source listing (and the signature shares the class) only until a
+    # toggle is checked: `.toggle ~ .pdoc-code {display:none}` is not `.pdoc-code`.
+    page = (f"<html><head>{PDOC_STYLE}</head><body><main class='pdoc'><section id='f'>"
+            "<input id='f-view-source' class='view-source-toggle-state' type='checkbox'>"
+            "<div class='attr function'><span class='def'>def</span> <span class='name'>split</span>"
+            "<span class='signature pdoc-code condensed'>(<span class='param'>path: str</span>) -&gt; list:</span>"
+            "<label class='view-source-button' for='f-view-source'><span>View Source</span></label></div>"
+            "<div class='pdoc-code codehilite'><pre><code>def split(path): ...</code></pre></div>"
+            "<div class='attr variable'><span class='name'>limit</span> = <span class='default_value'>10</span></div>"
+            "<p class='gone'>Never shown at all.</p><p>Split a path into segments.</p></section></main></body></html>")
+    out = md(page)
+    assert "def split(path: str) -> list:" in out
+    assert "```\ndef split(path): ...\n```" in out
+    assert "limit = 10" in out
+    assert "Never shown" not in out
+
+
+def test_the_label_of_a_toggle_checkbox_is_a_button_but_a_radio_label_names_a_tab() -> None:
+    page = ("<body><main><h1>Title</h1><input type='checkbox' id='t1'><label for='t1'>View Source</label>"
+            "<div class='tabs'><input type='radio' id='r1' name='g' checked><label for='r1'>Python</label>"
+            "<div class='tab-content'><p>Python body text.</p></div></div>"
+            "<p>The documentation text of this page.</p></main></body>")
+    out = md(page)
+    assert "View Source" not in out
+    assert "Python" in out and "The documentation text of this page." in out
+
+
+def test_inline_code_holding_links_keeps_them_around_their_own_code_spans() -> None:
+    page = ("<body><main><h1>Interface Function</h1><dl><dt>All Known Subinterfaces:</dt><dd><code>"
+            "<a href='UnaryOperator.html' title='interface in java.util.function'>UnaryOperator</a>&lt;T&gt;</code></dd></dl>"
+            "<p>Returns <code>default &lt;V&gt; <a href='Function.html'>Function</a>&lt;T,V&gt;</code> now.</p>"
+            "<p>Plain <code>a  b</code> code.</p></main></body>")
+    out = md(page)
+    assert ('[`UnaryOperator`](https://docs.example.com/api/UnaryOperator.html "interface in java.util.function")'
+            "`<T>`") in out
+    assert "Returns `default <V>` [`Function`](https://docs.example.com/api/Function.html)`<T,V>` now." in out
+    assert "Plain `a b` code." in out
+
+
+def test_doxygen_title_with_group_links_becomes_the_h1_and_a_lone_jump_link_is_chrome() -> None:
+    page = ("<body><div id='top'><div id='projectname'>LibYAML</div></div>"
+            "<div class='header'><div class='summary'><a href='#pub-attribs'>Data Fields</a></div>"
+            "<div class='headertitle'><div class='title'>yaml_document_s Struct Reference"
+            "<div class='ingroups'><a class='el' href='group__nodes.html'>Nodes</a></div></div></div></div>"
+            "<div class='contents'><p>The document structure of a YAML stream.</p>"
+            "<h2 class='groupheader'><a id='pub-attribs'></a>Data Fields</h2><p>Fields follow.</p></div></body>")
+    out = md(page)
+    assert out.startswith("# yaml_document_s Struct Reference\n\n[Nodes](https://docs.example.com/api/group__nodes.html)")
+    assert out.count("Data Fields") == 1
