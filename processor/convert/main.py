@@ -132,14 +132,17 @@ _SEPARATORS = re.compile(r"^[\s|·•/,;:\[\]()\-–—]*$")
 def _is_jump_bar(el: Element) -> bool:
     """A bar of in-page jump links separated by "|" or dots ("Public Member Functions |
     List of all members"): two or more links, most to anchors of this page, and no
-    other text than separators."""
+    other text than separators — or a div holding nothing but one jump link (Doxygen's
+    summary bar of a page with one section: "Data Fields")."""
     links = [c for c in el if c.tag == "a" and c.get("href") is not None]
-    if len(links) < 2 or len(links) != sum(1 for c in el if isinstance(c.tag, str)):
+    if not links or len(links) != sum(1 for c in el if isinstance(c.tag, str)):
         return False
     loose = (el.text or "") + "".join(c.tail or "" for c in el)
     if not _SEPARATORS.match(loose):
         return False
-    local = sum(1 for a in links if (a.get("href") or "").strip().startswith("#"))
+    local = sum(1 for a in links if len(h := (a.get("href") or "").strip()) > 1 and h.startswith("#"))
+    if len(links) == 1:
+        return el.tag == "div" and local == 1 and not loose.strip()
     return local * 2 >= len(links)
 
 
@@ -170,7 +173,8 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
     role = el.get("role") or ""
     if pagers and el in pagers:
         return STRUCTURE
-    if tag in ("div", "p") and len(el) >= 2 and lengths.density(el) >= 0.6 and _is_jump_bar(el):
+    if tag in ("div", "p") and len(el) >= (1 if tag == "div" else 2) and lengths.density(el) >= 0.6 \
+            and _is_jump_bar(el):
         return STRUCTURE
     if tag == "a":
         text = text_of(el).strip()
@@ -415,8 +419,22 @@ def promote_title(main: Element) -> None:
         up = [a for _, a in zip(range(2), el.iterancestors())]
         if not any("header" in words_of(a) or "headertitle" in words_of(a) for a in up):
             continue
+        if next(el.iterdescendants("p", "table", "ul", "ol", "pre"), None) is not None:
+            return
+        # A div inside the title (Doxygen's div.ingroups: "member of group X" links) is
+        # not part of the heading: it moves to just after it.
+        after = el
+        for d in [d for d in el if d.tag == "div"]:
+            tail, d.tail = d.tail, None
+            prev = d.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + (tail or "")
+            else:
+                el.text = (el.text or "") + (tail or "")
+            after.addnext(d)
+            after = d
         text = " ".join("".join(el.itertext()).split())
-        if 0 < len(text) <= 200 and next(el.iterdescendants("div", "p", "table", "ul", "ol", "pre"), None) is None:
+        if 0 < len(text) <= 200 and next(el.iterdescendants("div"), None) is None:
             el.tag = "h1"
         return
 

@@ -730,6 +730,8 @@ class Renderer:
             if kind == "task":
                 return el.text or ""
         if tag in CODE_TAGS:
+            if el.find(".//a[@href]") is not None:
+                return self.linked_code(el)
             return code_span(collapse(self.code_text(el)))
         if tag == "a":
             if kind == "footnote_ref" and not self.in_heading:
@@ -752,6 +754,45 @@ class Renderer:
             return " " + self.inlines(el, depth) + " "
         return self.inlines(el, depth)
 
+    def linked_code(self, el: Element) -> str:
+        """Inline code holding links (Javadoc's `<code><a>List</a>&lt;T&gt;</code>`, Doxygen,
+        rustdoc): a code span cannot hold a link, so each link becomes a link around its own
+        code span and the text between them code spans of their own; the page's spaces
+        between the pieces stay outside the spans."""
+        pieces: list[tuple[str, Element | None]] = [("", None)]
+
+        def walk(node: Element) -> None:
+            if node.text:
+                pieces[-1] = (pieces[-1][0] + node.text, pieces[-1][1])
+            for c in node:
+                if isinstance(c.tag, str):
+                    if c.tag == "a" and c.get("href") is not None and pieces[-1][1] is None:
+                        pieces.append((self.code_text(c), c))
+                        pieces.append(("", None))
+                    elif c.tag == "br":
+                        pieces[-1] = (pieces[-1][0] + " ", pieces[-1][1])
+                    else:
+                        walk(c)
+                if c.tail:
+                    pieces[-1] = (pieces[-1][0] + c.tail, pieces[-1][1])
+
+        walk(el)
+        out = []
+        for raw, a in pieces:
+            text = collapse(raw)
+            core = text.strip()
+            if not core:
+                out.append(" " if text else "")
+                continue
+            lead = " " if text[:1].isspace() else ""
+            trail = " " if text[-1:].isspace() else ""
+            span = code_span(core)
+            u = self.target(a.get("href")) if a is not None else None
+            if a is not None and u is not None:
+                span = f"[{span}]({fmt_url(u)}{self.title(a)})"
+            out.append(lead + span + trail)
+        return "".join(out)
+
     @staticmethod
     def _wrap(inner: str, mark: str) -> str:
         s = inner.strip(" \t\n" + HB)  # emphasis may span a hard line break, not start with one
@@ -773,19 +814,22 @@ class Renderer:
             return ""
         return ' "' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
+    def target(self, href: str | None) -> str | None:
+        """The absolute URL a link goes to, or None when it is not kept as a link."""
+        if href is None or (self.in_heading and href.strip().startswith("#")):
+            return None  # a heading's link to itself is a permalink
+        h = href.strip()
+        if h.lower().startswith(("javascript:", "vbscript:", "data:")):
+            return None
+        return self.url(h) if h else self.base
+
     def link(self, el: Element, depth: int) -> str:
         href = el.get("href")
         inner = self.inlines(el, depth).replace(HB, " ")
         text = inner.strip()
         if not text:
             return ""
-        if href is None or (self.in_heading and href.strip().startswith("#")):
-            return inner  # a heading's link to itself is a permalink
-        h = href.strip()
-        low = h.lower()
-        if low.startswith(("javascript:", "vbscript:", "data:")):
-            return inner
-        u = self.url(h) if h else self.base
+        u = self.target(href)
         if u is None:
             return inner
         lead = " " if inner[:1].isspace() else ""
