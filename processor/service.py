@@ -25,7 +25,7 @@ from docspasta import errors, logs, metrics
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, looks_like_html
-from processor.convert.template import SiteTemplate, TemplateRegistry
+from processor.convert.template import SiteTemplate, TemplateRegistry, changes
 from processor.limits import PageTooLarge, PageTooSlow
 from processor.memory import release_free_memory
 from processor.pool import ConversionPool
@@ -96,12 +96,16 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             html = request.html
             result: Converted = await self._pool.convert(html, request.url, timeout=left, template=keys)
             became_ready = template.add(result.template_keys)
+            # A page converted without the template converts again once it is ready, unless
+            # the template cannot change it (none of the keys its strip asked about is in it).
             if keys is None:
                 if template.ready:  # the template became ready while this page converted
-                    left = None if deadline is None else max(0.0, deadline - loop.time())
-                    result = await self._pool.convert(html, request.url, timeout=left, template=template.template())
-                elif not large:
-                    template.hold((request.order, request.depth, request.url), html)
+                    now = template.template()
+                    if changes(result.template_probe, None, now):
+                        left = None if deadline is None else max(0.0, deadline - loop.time())
+                        result = await self._pool.convert(html, request.url, timeout=left, template=now)
+                elif not large and result.template_probe:
+                    template.hold((request.order, request.depth, request.url), html, result.template_probe)
             del html
         except PageTooLarge as exc:
             log.info("page refused", extra={"category": "too_large", "reason": str(exc)})
@@ -151,6 +155,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         it; a page whose conversion fails now stays stored as first converted."""
         keys = template.template()
         for held in template.take_held():
+            if not changes(held.probe, None, keys):
+                continue  # the template removes nothing from it: as stored
             order, depth, url = held.key
             try:
                 result = await self._pool.convert(held.html, url, timeout=None, template=keys)

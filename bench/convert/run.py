@@ -97,6 +97,11 @@ def _worker_run(sites: list[Site], mode: str, dump: str) -> dict[str, float]:
         from processor.limits import PageLimits, check
     except ImportError:  # a tree from before the template pass and the pre-check
         SiteTemplate = None  # type: ignore[assignment,misc]  # noqa: N806
+    try:
+        from processor.convert.template import changes
+    except ImportError:  # a tree that converts every page held while learning again
+        def changes(probe: object, before: object, after: object) -> bool:
+            return True
     if mode == "convert":
         SiteTemplate = None  # type: ignore[assignment,misc]  # noqa: N806
     texts = [(group, name, [(url, data.decode("utf-8", "replace")) for url, data in pages])
@@ -117,15 +122,19 @@ def _worker_run(sites: list[Site], mode: str, dump: str) -> dict[str, float]:
                 keys = template.template()
                 result = convert(html, url, keys)
                 became_ready = template.add(result.template_keys)
+                probe = getattr(result, "template_probe", None)
                 if keys is None:
                     if template.ready:
-                        result = convert(html, url, template.template())
-                    else:
-                        held.append((url, html))
+                        if changes(probe, None, template.template()):
+                            result = convert(html, url, template.template())
+                    elif probe is None or probe:
+                        held.append((url, html, probe))
                 stored[name, url] = result
-                if became_ready:  # the pages held while learning, converted again
+                if became_ready:  # the pages held while learning, converted again (as service.py)
                     now = template.template()
-                    for h_url, h_html in held:
+                    for h_url, h_html, h_probe in held:
+                        if not changes(h_probe, None, now):
+                            continue
                         again = convert(h_html, h_url, now)
                         if again.template_removed:
                             stored[name, h_url] = again

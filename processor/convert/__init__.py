@@ -43,6 +43,9 @@ class Converted:
     template_keys: tuple[int, ...] = ()
     # Blocks removed because the site template knows them.
     template_removed: int = 0
+    # The keys the template strip asked about (template.changes: whether converting
+    # again under another template can change this result).
+    template_probe: tuple[int, ...] = ()
 
 
 EMPTY = Converted(title="", markdown="", word_count=0, token_estimate=0, description="")
@@ -125,7 +128,8 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Co
     words: dict[object, set[str]] = {}  # class words, split once for main.py and classify.py
     prune_chrome(body, words, lengths)
     main = find_main(body, lengths)
-    removed = site_template.strip(main, keys, sizes, template, lengths) if template else 0
+    probe: list[int] = []
+    removed = site_template.strip(main, keys, sizes, template, lengths, probe)
     del keys, sizes
     promote_title(main)
     h1 = next(main.iter("h1"), None)
@@ -144,6 +148,7 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Co
         description=description,
         template_keys=page_keys,
         template_removed=removed,
+        template_probe=tuple(probe),
     )
 
 

@@ -60,7 +60,7 @@ from .parse import Element, text_of
 from .vocab import SEMANTIC_TAGS
 
 __all__ = ["DEFAULT_LEARN_PAGES", "DEFAULT_MIN_PAGES", "DEFAULT_SHARE", "SiteTemplate", "TemplateRegistry",
-           "keys_of", "strip"]
+           "changes", "keys_of", "strip"]
 
 DEFAULT_LEARN_PAGES = 8      # pages seen before the template is used
 DEFAULT_MIN_PAGES = 4        # a template block occurs on at least this many pages...
@@ -228,12 +228,19 @@ def _strippable(el: Element, sizes: dict[Element, tuple[int, int]]) -> bool:
 
 
 def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[int, int]],
-          template: frozenset[int], lengths: Lengths) -> int:
+          template: frozenset[int] | None, lengths: Lengths, probe: list[int] | None = None) -> int:
     """Remove the template blocks at the edges of the main content - before its first
     and after its last text of its own, at any depth of wrappers; the number removed.
-    A repeated block between two pieces of the page's own text is content."""
+    A repeated block between two pieces of the page's own text is content.
+
+    `probe` collects the keys the walk asked the template about, in order: the walk
+    (and so the page) comes out the same under any template that answers each of
+    them as this one did (see `changes`), so a page converted before its site's
+    template was ready needs converting again only when the template holds one."""
     if not template:
-        return 0
+        if probe is None:
+            return 0
+        template = frozenset()
     remove: list[Element] = []
     chosen: set[Element] = set()
 
@@ -249,6 +256,8 @@ def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[in
             if c in chosen:
                 return  # the other edge got here
             key = keys.get(c)
+            if key is not None and probe is not None:
+                probe.append(key)
             if key is not None and key in template:
                 if not _strippable(c, sizes):
                     return  # repeated content (a standard closing section): the text starts here
@@ -278,11 +287,25 @@ def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[in
     return len(remove)
 
 
+def changes(probe: Iterable[int], before: frozenset[int] | None, after: frozenset[int] | None) -> bool:
+    """Whether a page converted under the template `before` (None: none), whose strip
+    walk asked about the keys `probe` (`Converted.template_probe`), may convert
+    differently under `after`: only when the two templates answer one of those keys
+    differently. Otherwise the walk takes the same steps and removes the same blocks."""
+    if not after:
+        after = frozenset()
+    if not before:
+        return not after.isdisjoint(probe)
+    return any((k in before) != (k in after) for k in probe)
+
+
 @dataclass
 class Held:
-    """A page converted before its job's template was ready: (order, depth, url), HTML."""
+    """A page converted before its job's template was ready: (order, depth, url), HTML,
+    and the keys its template strip asked about (Converted.template_probe)."""
     key: tuple[int, int, str]
     html: str
+    probe: tuple[int, ...] = ()
 
 
 @dataclass
@@ -326,11 +349,11 @@ class SiteTemplate:
             self._cache_pages = self.pages
         return self._cache
 
-    def hold(self, key: tuple[int, int, str], html: str) -> bool:
+    def hold(self, key: tuple[int, int, str], html: str, probe: tuple[int, ...] = ()) -> bool:
         """Keep a page converted before the template was ready; False when over budget."""
         if self.held_bytes + len(html) > self.hold_bytes:
             return False
-        self.held.append(Held(key, html))
+        self.held.append(Held(key, html, probe))
         self.held_bytes += len(html)
         return True
 

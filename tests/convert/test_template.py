@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from processor.convert import convert
-from processor.convert.template import SiteTemplate, TemplateRegistry
+from processor.convert.template import SiteTemplate, TemplateRegistry, changes
 
 TOPICS = ["install", "configure", "deploy", "upgrade", "monitor", "backup", "restore", "tune", "debug", "extend"]
 
@@ -118,3 +118,25 @@ def test_a_banner_heading_inside_the_article_is_the_documents_own() -> None:
     md = convert(docusaurus_like("migrate"), "http://proj.test/migrate/", keys).markdown
     assert md.startswith("# Proj\n\n# How to migrate"), md
     # outside an article, the same repeated h1 is the site's title (test above)
+
+
+def test_probe_says_when_the_template_can_change_a_page() -> None:
+    """A page converted before the template was ready is converted again only when the
+    template holds a key its strip walk asked about: otherwise the result is the same."""
+    t = learned()
+    keys = t.template()
+    assert keys
+    themed_page = themed("migrate", 30)
+    first = convert(themed_page, "http://proj.test/migrate.html")
+    assert first.template_probe and changes(first.template_probe, None, keys)
+    assert convert(themed_page, "http://proj.test/migrate.html", keys).template_removed
+    # a page of another theme: its walk asks only about its own blocks
+    other = docusaurus_like("migrate")
+    plain = convert(other, "http://proj.test/migrate/")
+    assert plain.template_probe and not changes(plain.template_probe, None, keys)
+    again = convert(other, "http://proj.test/migrate/", keys)
+    assert again == plain
+    # under the same template nothing can change; an empty probe never changes
+    assert not changes(first.template_probe, keys, keys)
+    assert not changes((), None, keys)
+    assert changes(first.template_probe, keys, None)
