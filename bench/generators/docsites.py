@@ -103,7 +103,7 @@ def build_asciidoctor(root: Path, dest: Path) -> None:
     dest.mkdir(parents=True)
     _run(["asciidoctor", "-b", "html5", "-a", "toc=left", "-a", "linkcss!", "-a", "compat-mode", *attrs,
           "-D", str(dest), *pages], root / "logs" / "asciidoctor.log", cwd=work)
-    shutil.copyfile(dest / "git.html", dest / "index.html")
+    (dest / "index.html").symlink_to("git.html")  # as Debian's git-doc has it: one page, not two
 
 
 def build_pdoc(root: Path, bin_: Path, dest: Path) -> None:

@@ -189,6 +189,9 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
         return NOT_CHROME
     if tag in ("span", "div") and "lang" in (el.get("class") or "").split() and len(el) == 0:
         return STRUCTURE  # language label printed over a code block
+    if tag in ("span", "i") and len(el) == 0 and "icon" in (el.get("class") or "").split() \
+            and len((el.text or "").strip()) <= 2:
+        return STRUCTURE  # a letter drawn as an icon badge (Doxygen's "C" before a class name)
     if tag == "nav" or role in ("navigation", "search", "banner", "contentinfo", "dialog", "alertdialog"):
         return STRUCTURE
     if tag == "footer" or tag == "form":

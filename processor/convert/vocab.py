@@ -86,7 +86,7 @@ ADMONITION_KINDS = (
 ).split()
 ADMONITION_WORDS = frozenset(ADMONITION_KINDS)
 
-GLYPHS = frozenset({"¶", "#", "🔗", "§", "⚓", "🔗︎", "⚓︎", "permalink", "∞", "¤", "ⓘ", "ℹ", "ℹ︎"})
+GLYPHS = frozenset({"¶", "#", "🔗", "§", "⚓", "🔗︎", "⚓︎", "permalink", "∞", "¤", "ⓘ", "ℹ", "ℹ︎", "◆"})
 PERMALINK_WORDS = frozenset(
     "headerlink anchor anchorjs-link anchor-link hash-link header-anchor permalink heading-anchor "
     "anchorlink mark".split()

@@ -65,3 +65,16 @@ def test_doxygen_title_with_group_links_becomes_the_h1_and_a_lone_jump_link_is_c
     out = md(page)
     assert out.startswith("# yaml_document_s Struct Reference\n\n[Nodes](https://docs.example.com/api/group__nodes.html)")
     assert out.count("Data Fields") == 1
+
+
+def test_doxygen_icon_letters_and_diamond_permalinks_are_decoration() -> None:
+    page = ("<body><div class='contents'><h1>Data Structures</h1><table class='directory'>"
+            "<tr><td class='entry'><span class='icona'><span class='icon'>C</span></span>"
+            "<a class='el' href='structyaml__alias.html'>yaml_alias_data_s</a></td><td class='desc'>Alias data</td></tr>"
+            "<tr><td class='entry'><span class='icona'><span class='icon'>C</span></span>"
+            "<a class='el' href='structyaml__mark.html'>yaml_mark_s</a></td><td class='desc'>A position</td></tr></table>"
+            "<h2 class='memtitle'><span class='permalink'><a href='#a1'>&#9670;&nbsp;</a></span>anchor</h2>"
+            "<p>The anchor id.</p></div></body>")
+    out = md(page)
+    assert "| [yaml_alias_data_s](https://docs.example.com/api/structyaml__alias.html) | Alias data |" in out
+    assert "\n## anchor\n" in out

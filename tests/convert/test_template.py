@@ -140,3 +140,24 @@ def test_probe_says_when_the_template_can_change_a_page() -> None:
     assert not changes(first.template_probe, keys, keys)
     assert not changes((), None, keys)
     assert changes(first.template_probe, keys, None)
+
+
+def bare_page(topic: str) -> str:
+    """pandoc's standalone HTML: no <main>, no <article>; every document of the site
+    starts with the same banner h1, its only h1 (sections are h2)."""
+    return f"""<html><head><title>{topic}</title></head><body>
+<nav id="TOC" role="doc-toc"><ul><li><a href="#steps">Steps</a></li></ul></nav>
+<h1 align="center">Proj</h1>
+<h2 id="steps">How to {topic}</h2><p>This page explains how to {topic} a Proj cluster, step by step.</p>
+<p>Run <code>proj {topic}</code> and read its report about the {topic} step.</p>
+</body></html>"""
+
+
+def test_a_repeated_h1_that_is_the_pages_only_h1_is_its_title() -> None:
+    t = SiteTemplate()
+    for topic in TOPICS:
+        t.add(convert(bare_page(topic), f"http://proj.test/{topic}.html").template_keys)
+    keys = t.template()
+    assert keys
+    md = convert(bare_page("migrate"), "http://proj.test/migrate.html", keys).markdown
+    assert md.startswith("# Proj\n\n## How to migrate"), md
