@@ -153,7 +153,12 @@ def ssrf_page(*, canary_port: int, own: str) -> str:
     script = f"""
 const targets = {json.dumps(targets)};
 const out = document.getElementById('results');
-const note = (name, result) => {{ const li = document.createElement('li'); li.textContent = name + ' ' + result; out.appendChild(li); }};
+// Done once every fetch and XHR, the worker and the service worker have reported (a
+// loaded machine can take seconds for the worker), or after 30 s whatever came.
+let pending = 2 * targets.length + 2;
+const finish = () => {{ document.getElementById('done').textContent = 'attempts finished'; }};
+const note = (name, result) => {{ const li = document.createElement('li'); li.textContent = name + ' ' + result; out.appendChild(li);
+  if ((name.startsWith('fetch ') || name.startsWith('xhr ') || name === 'worker' || name === 'sw') && --pending === 0) finish(); }};
 for (const t of targets) {{
   fetch(t).then(r => r.text()).then(text => note('fetch ' + t, 'GOT ' + text.slice(0, 40)), () => note('fetch ' + t, 'refused'));
   const x = new XMLHttpRequest(); x.open('GET', t);
@@ -171,7 +176,7 @@ const w = new Worker('/ssrf/worker.js');
 w.onmessage = e => note('worker', e.data);
 window.open(targets[0]);
 navigator.serviceWorker && navigator.serviceWorker.register('/ssrf/sw.js').then(() => note('sw', 'registered'), () => note('sw', 'refused'));
-setTimeout(() => {{ document.getElementById('done').textContent = 'attempts finished'; }}, 1500);
+setTimeout(finish, 30000);
 """
     links = "".join(f'<link rel="{rel}" href="{targets[0]}">' for rel in ("preconnect", "dns-prefetch", "prefetch",
                                                                           "preload", "stylesheet", "icon"))

@@ -23,9 +23,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 async def test_nothing_the_page_reaches_for_is_fetched(probe: ProbeSite, canary: Canary, backstop: Canary,
                                                        start_renderer: StartRenderer) -> None:
-    r = await start_renderer(probe.port)
+    # The page says when every attempt has reported (30 s at most): settle up to 45 s for it.
+    r = await start_renderer(probe.port, settle_seconds=45.0, render_timeout=90.0)
     response = await r.stub.Render(renderer_pb2.RenderRequest(
-        url=probe.base + "/ssrf", job_id="ssrf", wait_selector="#done:not(:empty)"), timeout=120)
+        url=probe.base + "/ssrf", job_id="ssrf", wait_selector="#done:not(:empty)"), timeout=150)
     page = response.page
     assert page.error == common_pb2.ERROR_CATEGORY_UNSPECIFIED, page.error_message
     assert "attempts finished" in page.html
