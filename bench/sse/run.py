@@ -24,7 +24,9 @@ hard one for this process tree only.
 The bridge, the source and each generator start in their own session, as separate
 services would: with Linux's autogroup scheduling (on here) every session gets one
 fair share of the CPUs, so in one shared session the generators would take the
-bridge's CPU and the number would measure the pair (``--no-sessions`` does that).
+bridge's CPU and the number would measure the pair (``--no-sessions`` does that). ``--autogroup-nice -10`` (root) gives each of those
+sessions that nice value: on a machine shared with other work it approximates the
+bench having the machine (or a CPU reservation) to itself; label such runs.
 """
 
 from __future__ import annotations
@@ -163,6 +165,11 @@ class BridgeProc:
 
 
 class Bench:
+    def boost(self, pid: int) -> None:
+        """``--autogroup-nice``: the nice value of the autogroup (session) of ``pid``."""
+        if self.args.autogroup_nice is not None and pid:
+            Path(f"/proc/{pid}/autogroup").write_text(str(self.args.autogroup_nice))
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.bridges: dict[str, BridgeProc] = {}
@@ -174,9 +181,11 @@ class Bench:
         proc = getattr(redis, "_proc", None)
         self.redis_pid = proc.pid if proc is not None else 0
         self.redis_socket = redis.socket_path
+        self.boost(self.redis_pid)
         self.source = await asyncio.create_subprocess_exec(
             sys.executable, str(HERE / "source.py"), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             start_new_session=self.args.sessions)
+        self.boost(self.source.pid)
         assert self.source.stdout is not None
         source_port = int((await self.source.stdout.readline()).decode())
         trees = {"this tree": ROOT}
@@ -195,6 +204,7 @@ class Bench:
                "LOG_LEVEL": "warning"}
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bridge", cwd=str(tree), env=env,
                                                     start_new_session=self.args.sessions)
+        self.boost(proc.pid)
         bridge = BridgeProc(label, proc, f"http://127.0.0.1:{port}")
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -254,6 +264,8 @@ class Bench:
             "--deadline", str(deadline),
             stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024, start_new_session=args.sessions)
             for share in shares]
+        for gen in gens:
+            self.boost(gen.pid)
         result = Result(clients=clients, rate=args.rate, seconds=args.seconds, bridge=label)
 
         async def line(gen: asyncio.subprocess.Process) -> dict[str, Any]:
@@ -336,6 +348,9 @@ async def main() -> int:
     ap.add_argument("--no-sessions", dest="sessions", action="store_false",
                     help="keep every process in this session (one autogroup: the generators then take CPU "
                          "from the bridge's share)")
+    ap.add_argument("--autogroup-nice", type=int, metavar="N",
+                    help="give every session of the bench (bridge, generators, Redis, source) this autogroup nice "
+                         "value (root for N < 0): on a shared machine, close to having it to itself")
     ap.add_argument("--before", type=Path, help="also run the bridge of this tree (e.g. a `git worktree` of an "
                     "older commit), alternately with this one, on the same Redis, source and generators")
     ap.add_argument("--json", type=Path, help="also write the results here")
@@ -375,7 +390,7 @@ async def main() -> int:
     print()
     print(table(results))
     print(f"\n{args.rate:g} events/s for {args.seconds:g} s per job, HTTP/{args.http}, {args.procs} load-generator "
-          f"processes; cpu cores {os.cpu_count()}, load average at the end {os.getloadavg()[0]:.1f}; "
+          f"processes{'' if args.autogroup_nice is None else f', autogroup nice {args.autogroup_nice}'}; cpu cores {os.cpu_count()}, load average at the end {os.getloadavg()[0]:.1f}; "
           "percentiles: nearest rank over 0.1 ms buckets (upper edge)")
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
