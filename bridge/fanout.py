@@ -100,14 +100,18 @@ class JobFeed:
         self.job_id = job_id
         self.entries: deque[Entry] = deque(maxlen=CACHE_ENTRIES)
         self.tail = 0  # last sequence this feed has seen
+        self.swept = 0  # every live client has been sent everything up to here
         self.terminal_sequence = 0
         self.closed = False
         self.subscribers = 0
-        self.live: set[LiveClient] = set()
+        # Insertion-ordered: a sweep visits the clients in the order they joined.
+        self.live: dict[LiveClient, None] = {}
         self._changed = asyncio.Event()
+        self._work = asyncio.Event()  # set when entries arrive or the feed ends: the sweeper has work
         self._reads: dict[int, asyncio.Future[list[Entry]]] = {}  # cursor -> XRANGE in flight
-        self.last_write = asyncio.get_running_loop().time()  # when a pass last began
+        self.last_write = asyncio.get_running_loop().time()  # when a sweep last wrote
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -115,20 +119,19 @@ class JobFeed:
         try:
             last = await self.hub.buffer.last(self.job_id)
             if last is not None:
-                self.tail = last.sequence
+                self.tail = self.swept = last.sequence
                 if last.terminal:
                     self.terminal_sequence = last.sequence
             if not self.terminal_sequence:
                 self._task = asyncio.create_task(self._follow(), name=f"feed-{self.job_id}")
+                self._sweeper = asyncio.create_task(self._sweep(), name=f"sweep-{self.job_id}")
             self.ready.set_result(None)
         except Exception as exc:  # noqa: BLE001 - handed to every acquirer through `ready`
             self.closed = True
             self.ready.set_exception(exc)
             self.ready.exception()  # marked retrieved; acquirers re-raise it
 
-    async def _publish(self, entries: list[Entry]) -> None:
-        before = self.tail
-        fresh = []
+    def _publish(self, entries: list[Entry]) -> None:
         for entry in entries:
             if entry.sequence != self.tail + 1 and self.tail:
                 if entry.sequence <= self.tail:
@@ -138,69 +141,126 @@ class JobFeed:
                 self.entries.clear()
                 self._end_live("behind")
             self.entries.append(entry)
-            fresh.append(entry)
             self.tail = entry.sequence
             if entry.terminal:
                 self.terminal_sequence = entry.sequence
         self._wake()  # clients catching up (not live) read the new entries from the cache
-        if fresh:
-            await self._push(before, fresh)
+        self._work.set()
 
-    async def _push(self, before: int, fresh: list[Entry]) -> None:
-        """One pass: the batch to every client that was live when it began (clients
-        joining meanwhile are not in it: they caught up to this batch already)."""
-        await self._pass(b"".join(e.wire for e in fresh), before=before, after=self.tail,
-                         terminal=bool(self.terminal_sequence))
+    async def _sweep(self) -> None:
+        """The writer: while some live client is behind the tail, a sweep over all of
+        them, each sent everything from its cursor to the tail *when the sweep reaches
+        it* (so a client late in a sweep also gets what arrived while the sweep ran, and
+        an event waits at most about one sweep, not the rest of one and all of the next).
+        Sweeps begin at least ``len(live) * PASS_SPACING_PER_CLIENT`` (at most
+        MAX_PASS_SPACING) apart, so a write per client is shared by every event that
+        arrived meanwhile; a sweep that took longer is followed at once. Idle, it sends
+        the keep-alive (no Redis involved). Ends once the feed has ended and every live
+        client has been sent all of it."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if self.tail <= self.swept:
+                    if self.closed or self.terminal_sequence:
+                        return
+                    self._work.clear()
+                    ping_in = self.last_write + self.keepalive - loop.time()
+                    if ping_in > 0:
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(ping_in):
+                                await self._work.wait()
+                    elif self.live:
+                        await self._ping()
+                    else:
+                        self.last_write = loop.time()  # nobody to keep alive
+                    continue
+                began = loop.time()
+                await self._sweep_once()
+                spacing = min(MAX_PASS_SPACING, len(self.live) * PASS_SPACING_PER_CLIENT)
+                pause = began + spacing - loop.time()
+                if pause > 0.001:
+                    await asyncio.sleep(pause)
+        finally:
+            self._end_live("ended" if self.closed or self.terminal_sequence else "stopped")
 
-    async def _pass(self, body: bytes, *, before: int | None, after: int, terminal: bool = False) -> None:
-        """``body`` to every live client, the same bytes object for all of them, written
-        straight to each transport: aiohttp's response has sent its headers, and the
-        framing is one chunk built here once (aiohttp's writer would build a coroutine
-        and copy the payload for every client). With ``before`` None it is a keep-alive
-        (no cursor moves). Every PASS_SLICE clients the loop gets a turn (the pump's
-        gRPC reads, new connections, other jobs' feeds), so a pass over thousands of
-        clients never holds it for long. Passes run one at a time, in the feed's task."""
+    async def _sweep_once(self) -> None:
+        """One sweep: each live client's missing entries (from the cache), the same
+        bytes object for every client at the same cursor, written straight to its
+        transport: aiohttp's response has sent its headers, and the framing is one chunk
+        built here once (aiohttp's writer would build a coroutine and copy the payload
+        for every client). Every PASS_SLICE clients the loop gets a turn (the pump's
+        gRPC reads, the feed's reader, new connections, other jobs' feeds), so a sweep
+        over thousands of clients never holds it for long."""
         self.last_write = asyncio.get_running_loop().time()
-        framed = chunk(body)
         clients = list(self.live)
+        reached = self.tail  # every client swept now is at least here (clients joining meanwhile too)
         limit = MAX_PENDING_BYTES
+        frames: dict[int, tuple[bytes, bytes, int] | None] = {}  # cursor -> (body, chunk, last sequence)
+        frames_tail = self.tail
         for start in range(0, len(clients), PASS_SLICE):
             if start:
                 await asyncio.sleep(0)
+            tail = self.tail
+            if tail != frames_tail:
+                frames, frames_tail = {}, tail
             for client in clients[start:start + PASS_SLICE]:
-                if client.ended:  # ended meanwhile (the feed stopped, its stream went away)
+                cursor = client.cursor
+                if client.ended or cursor >= tail:  # ended meanwhile, or joined at the tail
                     continue
                 transport = client.transport
                 if transport.is_closing():
                     client.finish("closed")
                     continue
-                if before is not None and client.cursor != before:  # cannot happen: live clients are caught up
+                frame = frames[cursor] if cursor in frames else frames.setdefault(cursor, self._frame(cursor))
+                if frame is None:  # fell out of the cache: it catches up from Redis instead
                     client.finish("behind")
                     continue
+                body, framed, upto = frame
                 try:
                     transport.write(framed if client.chunked else body)
                 except (RuntimeError, ConnectionError):  # closed under us (uvloop raises, asyncio logs)
                     client.finish("closed")
                     continue
-                if before is not None:
-                    client.cursor = after
-                    if terminal:
-                        client.finish("terminal")
-                        continue
-                if transport.get_write_buffer_size() > limit:
+                client.cursor = upto
+                if upto < reached:
+                    reached = upto  # more than READ_COUNT behind: the rest next sweep
+                if self.terminal_sequence and upto >= self.terminal_sequence:
+                    client.finish("terminal")
+                elif transport.get_write_buffer_size() > limit:
                     transport.abort()
                     client.finish("slow")
+        self.swept = reached
 
-    async def _keep_alive(self, now: float) -> float:
-        """Sends the keep-alive if it is due; returns the seconds until the next one."""
-        due = self.last_write + self.keepalive - now
-        if due > 0:
-            return due
-        if self.live:
-            await self._pass(PING, before=None, after=self.tail)
-        else:
-            self.last_write = now  # nobody to keep alive: a client joining now just got its retry line
-        return self.keepalive
+    def _frame(self, cursor: int) -> tuple[bytes, bytes, int] | None:
+        batch = self.since(cursor)
+        if batch is None:
+            return None
+        body = b"".join(e.wire for e in batch)
+        return body, chunk(body), batch[-1].sequence
+
+    async def _ping(self) -> None:
+        """The keep-alive to every live client (all are at the tail: the feed is idle)."""
+        self.last_write = asyncio.get_running_loop().time()
+        framed = chunk(PING)
+        clients = list(self.live)
+        for start in range(0, len(clients), PASS_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for client in clients[start:start + PASS_SLICE]:
+                transport = client.transport
+                if client.ended:
+                    continue
+                if transport.is_closing():
+                    client.finish("closed")
+                    continue
+                try:
+                    transport.write(framed if client.chunked else PING)
+                except (RuntimeError, ConnectionError):
+                    client.finish("closed")
+                    continue
+                if transport.get_write_buffer_size() > MAX_PENDING_BYTES:
+                    transport.abort()
+                    client.finish("slow")
 
     def join(self, transport: asyncio.Transport, cursor: int, *, chunked: bool) -> LiveClient:
         """Called exactly when ``cursor == tail``: from now on the feed writes for it."""
@@ -208,57 +268,53 @@ class JobFeed:
         if self.closed or self.terminal_sequence:
             client.finish("ended")
         else:
-            self.live.add(client)
+            self.live[client] = None
         return client
 
     def leave(self, client: LiveClient) -> None:
-        self.live.discard(client)
+        client.ended = True  # a sweep that took it in its snapshot skips it (its stream went away)
+        self.live.pop(client, None)
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
     async def _follow(self) -> None:
+        """The reader: the job's new entries from Redis into the cache, for the sweeper
+        and for streams catching up; every half lease it also makes sure some replica
+        pumps the job."""
         buffer, pumps = self.hub.buffer, self.hub.pumps
         check_every = pumps.lease_ms / 2000
         block_ms = max(100, min(int(check_every * 1000), 5000))
         loop = asyncio.get_running_loop()
         next_check = 0.0
         errors = 0
-        while not self.terminal_sequence and not self.closed:
-            try:
-                # First, as it needs no Redis: live clients hear from the bridge while Redis is away.
-                ping_in = await self._keep_alive(loop.time())
-                if loop.time() >= next_check:
-                    next_check = loop.time() + check_every
-                    meta = await buffer.meta(self.job_id)
-                    if meta is None:  # expired or deleted: nothing more will come
-                        break
-                    if not meta.get("terminal"):
-                        await pumps.ensure(self.job_id, meta)
-                # Between events the read's timeout is the next keep-alive's.
-                entries = await buffer.read_blocking(self.job_id, self.tail, count=READ_COUNT,
-                                                     block_ms=max(10, min(block_ms, int(ping_in * 1000))))
-                errors = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - Redis hiccup: retry with backoff
-                errors += 1
-                log.warning("feed read failed", exc_info=True, extra={"job_id": self.job_id})
-                await asyncio.sleep(min(0.1 * 2 ** errors, 5.0))
-                continue
-            if entries:
-                began = loop.time()
-                await self._publish(entries)
-                ended = loop.time()
-                spacing = min(MAX_PASS_SPACING, len(self.live) * PASS_SPACING_PER_CLIENT)
-                pause = began + spacing - ended
-                if pause > 0.001:
-                    await asyncio.sleep(pause)
-        if not self.terminal_sequence:
-            self.closed = True
-        self._end_live("ended")
-        self._wake()
+        try:
+            while not self.terminal_sequence and not self.closed:
+                try:
+                    if loop.time() >= next_check:
+                        next_check = loop.time() + check_every
+                        meta = await buffer.meta(self.job_id)
+                        if meta is None:  # expired or deleted: nothing more will come
+                            break
+                        if not meta.get("terminal"):
+                            await pumps.ensure(self.job_id, meta)
+                    entries = await buffer.read_blocking(self.job_id, self.tail, block_ms=block_ms, count=READ_COUNT)
+                    errors = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - Redis hiccup: retry with backoff
+                    errors += 1
+                    log.warning("feed read failed", exc_info=True, extra={"job_id": self.job_id})
+                    await asyncio.sleep(min(0.1 * 2 ** errors, 5.0))
+                    continue
+                if entries:
+                    self._publish(entries)
+        finally:
+            if not self.terminal_sequence:
+                self.closed = True
+            self._wake()
+            self._work.set()  # the sweeper sends what is left, then ends the live clients
 
     def _end_live(self, reason: str) -> None:
         for client in self.live:
@@ -311,9 +367,10 @@ class JobFeed:
 
     async def stop(self) -> None:
         self.closed = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [t for t in (self._task, self._sweeper) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._end_live("stopped")
         self._wake()
 

@@ -240,10 +240,13 @@ async def test_keep_alives_are_one_shared_pass_and_need_no_redis(
             reads += 1
             raise ConnectionError("redis is away")
 
-        before = [s.payload.count(b"\n: ping\n\n") for s in streams]
         monkeypatch.setattr(EventBuffer, "read_blocking", failing_read)
+        async with asyncio.timeout(DEADLINE):
+            while reads < 2:  # its read in flight ended (at most 5 s): it is failing now
+                await asyncio.sleep(0.05)
+        before = [s.payload.count(b"\n: ping\n\n") for s in streams]
         after = await comments_everywhere(max(before) + 2)
-        assert reads >= 2 and all(a > b for a, b in zip(after, before, strict=True))
+        assert all(a > b for a, b in zip(after, before, strict=True))
         monkeypatch.undo()
         for seq in range(2, 30):
             await buf.append(event(job_id, seq))
