@@ -229,6 +229,7 @@ class ConversionPool:
         self._spawns: set[asyncio.Task[None]] = set()
         self._closed = False
         self.replaced = 0  # workers killed or retired and started again (metrics, tests)
+        self.converted = 0  # pages converted (tests: what the site template made convert again)
 
     async def start(self) -> ConversionPool:
         """Starts every worker (concurrently) and waits until each has warmed up."""
@@ -323,6 +324,7 @@ class ConversionPool:
         else:
             self._idle.put_nowait(worker)
         if kind == "ok":
+            self.converted += 1
             return Converted(*value)
         if kind == "too_slow":
             raise PageTooSlow(value)
