@@ -12,11 +12,22 @@ element the parser makes starts at a ``<`` or is one of the few it implies (html
 body, a paragraph around loose text: at most two per ``<``), and the parsed text is no
 longer than the markup. So the element, cell and text counts are only streamed when
 the page's ``<`` count or length could reach them; otherwise only the depth is (a
-target without a ``data`` method: the parser makes no call per text node)."""
+target without a ``data`` method: the parser makes no call per text node).
+
+A worker converts the page right after, and the converter's own parse builds the same
+tree (same parser): there the depth costs one compiled XPath in C instead of a Python
+call per element. So with ``on_tree=True`` a page that only the depth limit could
+refuse is not streamed; ``check`` returns the guard the converter runs on its parsed
+tree (``convert(..., guard=...)``), which refuses it with the same message. libxml2
+stops building a tree at 2048 levels (the stream goes on), so a limit that high is
+always streamed."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import lxml.etree
 
@@ -123,10 +134,18 @@ _ELEMENTS_PER_TAG = 3
 _IMPLIED = 8
 
 
-def check(html: str, limits: PageLimits) -> None:
-    """Raises PageTooLarge when the parsed page would be over a limit."""
+# The deepest tree libxml2's HTML parser builds (it drops what nests deeper).
+_TREE_MAX_DEPTH = 2048
+
+TreeGuard = Callable[[Any], None]
+
+
+def check(html: str, limits: PageLimits, *, on_tree: bool = False) -> TreeGuard | None:
+    """Raises PageTooLarge when the parsed page would be over a limit. With `on_tree`,
+    may leave the depth to the converter's parsed tree: returns the guard to pass to
+    `convert` then (None: nothing is left to check)."""
     if not (limits.max_elements or limits.max_depth or limits.max_text_chars or limits.max_table_cells):
-        return
+        return None
     tags = html.count("<")
     bound = _ELEMENTS_PER_TAG * tags + _IMPLIED  # elements the parse can make, at most
     counter: _Counter | _DepthCounter
@@ -135,9 +154,11 @@ def check(html: str, limits: PageLimits) -> None:
             or (limits.max_text_chars and len(html) > limits.max_text_chars)):
         counter = _Counter(limits)
     elif limits.max_depth and bound > limits.max_depth:
+        if on_tree and limits.max_depth < _TREE_MAX_DEPTH:
+            return depth_guard(limits.max_depth)
         counter = _DepthCounter(limits.max_depth)
     else:
-        return  # no limit can be crossed
+        return None  # no limit can be crossed
     parser = lxml.etree.HTMLParser(target=counter, recover=True, no_network=True, huge_tree=True)
     try:
         for i in range(0, len(html), _SLICE):
@@ -146,4 +167,26 @@ def check(html: str, limits: PageLimits) -> None:
     except PageTooLarge:
         raise
     except (lxml.etree.LxmlError, ValueError):
-        return  # the converter decides what an unparsable page becomes
+        return None  # the converter decides what an unparsable page becomes
+    return None
+
+
+_guards = threading.local()  # compiled XPath objects are not shared between threads
+
+
+def depth_guard(max_depth: int) -> TreeGuard:
+    """A guard raising PageTooLarge for a parsed tree nesting elements more than
+    `max_depth` deep (the root element is at depth 1, as in the stream above). The
+    XPath's steps select each level's elements in turn and stop at the first empty one,
+    so a page of ordinary depth costs a few steps over its elements, in C."""
+    cache: dict[int, TreeGuard] = _guards.__dict__.setdefault("by_depth", {})
+    guard = cache.get(max_depth)
+    if guard is None:
+        deeper = lxml.etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
+
+        def guard(root: Any) -> None:
+            if deeper(root):
+                raise PageTooLarge(f"the page nests elements more than {max_depth} deep")
+
+        cache[max_depth] = guard
+    return guard

@@ -87,10 +87,10 @@ def _set_cpu_budget(seconds: float) -> None:
 def _convert_one(html: str, url: str, limits: PageLimits, template: frozenset[int] | None = None,
                  ) -> tuple[str, Any]:
     try:
-        check(html, limits)
+        guard = check(html, limits, on_tree=True)  # what is left is checked on the converter's tree
         try:
             _set_cpu_budget(limits.cpu_seconds)
-            result = convert(html, url, template)
+            result = convert(html, url, template, guard=guard)
         finally:
             _set_cpu_budget(0)
     except PageTooLarge as exc:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import inspect
 import json
 import os
 import subprocess
@@ -41,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent.parent.parent
 
@@ -104,6 +106,17 @@ def _worker_run(sites: list[Site], mode: str, dump: str) -> dict[str, float]:
             return True
     if mode == "convert":
         SiteTemplate = None  # type: ignore[assignment,misc]  # noqa: N806
+    # A tree whose pre-check leaves the depth to the converter's tree (as its pool does):
+    # each conversion checks, as in the pool.
+    on_tree = SiteTemplate is not None and "on_tree" in inspect.signature(check).parameters
+    if SiteTemplate is not None:
+        limits = PageLimits()
+        plain = convert
+
+        def convert_page(html: str, url: str, keys: frozenset[int] | None = None) -> Any:
+            if on_tree:
+                return plain(html, url, keys, guard=check(html, limits, on_tree=True))
+            return plain(html, url, keys)
     texts = [(group, name, [(url, data.decode("utf-8", "replace")) for url, data in pages])
              for group, name, pages in sites]  # the processor receives text (a proto string)
     seconds: dict[str, float] = {}
@@ -114,19 +127,19 @@ def _worker_run(sites: list[Site], mode: str, dump: str) -> dict[str, float]:
             for url, html in pages:
                 stored[name, url] = convert(html, url)
         else:
-            limits = PageLimits()
             template = SiteTemplate()
-            held: list[tuple[str, str]] = []
+            held: list[tuple[str, str, object]] = []
             for url, html in pages:
-                check(html, limits)
+                if not on_tree:
+                    check(html, limits)
                 keys = template.template()
-                result = convert(html, url, keys)
+                result = convert_page(html, url, keys)
                 became_ready = template.add(result.template_keys)
                 probe = getattr(result, "template_probe", None)
                 if keys is None:
                     if template.ready:
                         if changes(probe, None, template.template()):
-                            result = convert(html, url, template.template())
+                            result = convert_page(html, url, template.template())
                     elif probe is None or probe:
                         held.append((url, html, probe))
                 stored[name, url] = result
@@ -135,7 +148,7 @@ def _worker_run(sites: list[Site], mode: str, dump: str) -> dict[str, float]:
                     for h_url, h_html, h_probe in held:
                         if not changes(h_probe, None, now):
                             continue
-                        again = convert(h_html, h_url, now)
+                        again = convert_page(h_html, h_url, now)
                         if again.template_removed:
                             stored[name, h_url] = again
                     held = []

@@ -18,13 +18,14 @@ It never raises: any failure yields an empty `Converted`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .classify import classify
 from .decode import decode, looks_like_html
 from .junk import clean
 from .main import find_main, page_meta, promote_title, prune_chrome
-from .parse import parse
+from .parse import Element, Refused, parse
 from .render import Renderer
 from . import template as site_template
 from .text import KEEP_SPACE, token_estimate, word_count
@@ -114,8 +115,9 @@ def _tidy(md: str) -> str:
     return "\n".join(out).strip("\n")
 
 
-def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Converted:
-    root = parse(decode(html))
+def _convert(html: str | bytes, url: str, template: frozenset[int] | None,
+             guard: Callable[[Element], None] | None) -> Converted:
+    root = parse(decode(html), guard)
     if root is None:
         return EMPTY
     page_title, meta_desc, base = page_meta(root, url)
@@ -152,14 +154,19 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None) -> Co
     )
 
 
-def convert(html: str | bytes, url: str, template: frozenset[int] | None = None) -> Converted:
+def convert(html: str | bytes, url: str, template: frozenset[int] | None = None, *,
+            guard: Callable[[Element], None] | None = None) -> Converted:
     """Convert one HTML page to Markdown, removing the blocks of `template` (the site's
-    template keys, see template.py). Never raises; returns an empty result on failure."""
+    template keys, see template.py). `guard` is called with the parsed tree before any
+    pass (e.g. processor/limits.py's depth limit): what it raises is raised. Otherwise
+    never raises; returns an empty result on failure."""
     try:
         if not isinstance(html, (str, bytes, bytearray, memoryview)):
             return EMPTY
         if isinstance(html, (bytearray, memoryview)):
             html = bytes(html)
-        return _convert(html, str(url or ""), template)
+        return _convert(html, str(url or ""), template, guard)
+    except Refused as refused:
+        raise refused.error from None
     except Exception:  # noqa: BLE001 - a converter in a worker pool must never crash
         return EMPTY

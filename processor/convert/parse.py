@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from html import escape as html_escape
 from html import unescape as html_unescape
+from collections.abc import Callable
 from typing import Any
 
 import lxml.etree as etree
 
-__all__ = ["Element", "parse", "text_of"]
+__all__ = ["Element", "Refused", "parse", "text_of"]
 
 Element = Any  # lxml.etree._Element (lxml has no bundled type stubs)
 
@@ -28,8 +29,18 @@ def _parser() -> Any:
                             default_doctype=False)
 
 
-def parse(decoded: str) -> Element | None:
-    """The document's root element, or None when there is nothing to parse."""
+class Refused(Exception):
+    """The caller's guard refused the parsed tree (the guard's exception is `error`)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def parse(decoded: str, guard: Callable[[Element], None] | None = None) -> Element | None:
+    """The document's root element, or None when there is nothing to parse. `guard`
+    sees the tree as libxml2 built it (before the fallback below); what it raises
+    comes out as Refused."""
     text = decoded
     if "\x00" in text:
         text = text.replace("\x00", "")
@@ -41,6 +52,11 @@ def parse(decoded: str) -> Element | None:
         root = etree.fromstring(raw, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
+    if guard is not None:
+        try:
+            guard(root)
+        except Exception as exc:
+            raise Refused(exc) from exc
     if any("depth" in (e.message or "") for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"):
         plain = html_unescape(_TAG.sub(" ", text))
         paras = "".join("<p>" + html_escape(ln) + "</p>" for ln in plain.splitlines() if ln.strip())
