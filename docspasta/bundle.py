@@ -81,6 +81,30 @@ def jsonl_line(page: PageDoc) -> str:
                        "description": page.description}, ensure_ascii=False) + "\n"
 
 
+def joined(lines: Iterable[str]) -> str:
+    """``"\n".join(lines).rstrip() + "\n"``."""
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_joined(write: Callable[[str], object], lines: Iterable[str]) -> None:
+    """Writes ``joined(lines)`` a line at a time (a document's contents can be long):
+    blank lines are held back until a line with text follows, the last line with text
+    until the end (where its trailing whitespace goes)."""
+    pending: list[str] = []
+    started = False
+    for line in lines:
+        if not line.strip():
+            pending.append(line)
+            continue
+        for held in pending:
+            write(f"\n{held}" if started else held)
+            started = True
+        pending = [line]
+    if pending and pending[0].strip():
+        write(f"\n{pending[0].rstrip()}" if started else pending[0].rstrip())
+    write("\n")
+
+
 # -- headings -------------------------------------------------------------------------
 
 def _lines_outside_code(markdown: str) -> Iterator[tuple[int, str, bool]]:
@@ -270,24 +294,31 @@ def toc_lines(index: Sequence[PageDoc], numbers: dict[int, int], *, source_url: 
 
 # -- the document ---------------------------------------------------------------------
 
+def header_lines(*, pages: int, tokens: int, source_url: str, day: date | None = None, title_suffix: str = "",
+                 notes: Sequence[str] = ()) -> list[str]:
+    """The document's title, source, date, page and token counts and notes, up to its
+    contents' heading."""
+    host = urlsplit(source_url).hostname or source_url
+    lines = [f"# {host} documentation{title_suffix}", "",
+             f"- Source: {source_url}",
+             f"- Crawled: {(day or date.today()).isoformat()}",
+             f"- Pages: {pages}",
+             f"- Estimated tokens: {tokens}"]
+    for note in notes:
+        lines += ["", f"> **Note:** {note}"]
+    return lines + ["", "## Contents", ""]
+
+
 def document_header(index: Sequence[PageDoc], positions: Sequence[int], numbers: dict[int, int], *,
                     source_url: str, day: date | None = None, title_suffix: str = "",
                     notes: Sequence[str] = (), href: dict[int, str] | None = None) -> str:
     """Title, source, date, page and token counts, notes, then the contents of the
     pages at ``positions`` (``numbers``: their section numbers)."""
-    host = urlsplit(source_url).hostname or source_url
-    tokens = sum(index[i].token_estimate for i in positions)
-    lines = [f"# {host} documentation{title_suffix}", "",
-             f"- Source: {source_url}",
-             f"- Crawled: {(day or date.today()).isoformat()}",
-             f"- Pages: {len(positions)}",
-             f"- Estimated tokens: {tokens}"]
-    for note in notes:
-        lines += ["", f"> **Note:** {note}"]
-    lines += ["", "## Contents", ""]
+    lines = header_lines(pages=len(positions), tokens=sum(index[i].token_estimate for i in positions),
+                         source_url=source_url, day=day, title_suffix=title_suffix, notes=notes)
     shown = {i: numbers[i] for i in positions}
     lines += toc_lines(index, shown, source_url=source_url, href=href) if positions else ["(no pages)"]
-    return "\n".join(lines).rstrip() + "\n"
+    return joined(lines)
 
 
 def section_text(page: PageDoc, number: int, wanted: frozenset[str],

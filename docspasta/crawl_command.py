@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import shlex
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -131,7 +132,11 @@ class RunState:
 
     terminal: pb.JobEvent | None = None
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # url, reason, message
-    admitted: list[str] = field(default_factory=list)
+    # The --include patterns, and those that matched a URL taken into the crawl (the
+    # start page aside): what the warnings need, instead of every URL discovered.
+    includes: tuple[str, ...] = ()
+    start_url: str = ""
+    matched: set[str] = field(default_factory=set)
     scope: list[str] = field(default_factory=list)
     interrupted: bool = False
     started: float = field(default_factory=time.monotonic)
@@ -228,7 +233,7 @@ async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     outputs = Outputs()
-    state = RunState()
+    state = RunState(includes=tuple(plan.options.include_patterns), start_url=plan.url)
     try:
         async with stack:
             orchestrator = stack.orchestrator_stub()
@@ -325,11 +330,24 @@ def _note(event: pb.JobEvent, state: RunState) -> None:
         f = event.url_failed
         state.failures.append((f.url, category_name(f.error) or "error", failure_text(category_name(f.error), f.message)))
     elif name == "urls_discovered":
-        state.admitted.extend(event.urls_discovered.discovered_urls)
+        _match_includes(state, event.urls_discovered.discovered_urls)
     elif name == "stream_connected":
         state.scope = list(event.stream_connected.scope)
     elif name in ("job_completed", "job_failed", "job_timeout", "job_cancelled"):
         state.terminal = event
+
+
+def _match_includes(state: RunState, urls: Iterable[str]) -> None:
+    waiting = [text for text in state.includes if text not in state.matched]
+    for text in waiting:
+        pattern = _pattern(text)
+        if any(u != state.start_url and pattern.matches(u) for u in urls):
+            state.matched.add(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(text: str) -> Pattern:
+    return Pattern.parse(text)
 
 
 def _totals(terminal: pb.JobEvent | None) -> pb.Totals | None:
@@ -392,10 +410,8 @@ def pattern_warnings(options: pb.JobOptions, state: RunState, start_url: str) ->
     """Include patterns that matched no URL taken into the crawl (the start page aside),
     and exclude patterns when no URL was excluded."""
     warnings = []
-    admitted = [u for u in state.admitted if u != start_url]
     for text in options.include_patterns:
-        pattern = Pattern.parse(text)
-        if not any(pattern.matches(u) for u in admitted):
+        if text not in state.matched:
             warnings.append(f"--include {text!r} matched no URL (see docs/scope.md for the pattern forms)")
     totals = _totals(state.terminal)
     if options.exclude_patterns and totals is not None and not totals.skipped.get("excluded", 0):

@@ -3,16 +3,17 @@ summary, then sections of links with one-line descriptions taken from the pages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from docspasta.bundle import PageDoc, _drop_title_heading, relevel
+from docspasta.bundle import PageDoc, _drop_title_heading, joined, relevel
 from docspasta.urls import directory_prefix
 
 MAX_DESCRIPTION = 200
 
 
-def _section(url: str, prefix: str, start_host: str) -> str:
+def section_name(url: str, prefix: str, start_host: str) -> str:
+    """The llms.txt section of a page: its first path segment below the start directory."""
     parts = urlsplit(url)
     if (parts.hostname or "") != start_host:
         return parts.hostname or "Other"
@@ -32,32 +33,59 @@ def _link_text(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")
 
 
-def llms_txt(pages: Sequence[PageDoc], *, source_url: str) -> str:
+def _head_lines(first: PageDoc | None, count: int, *, source_url: str) -> list[str]:
     start_host = urlsplit(source_url).hostname or ""
-    prefix = directory_prefix(source_url)
-    first = pages[0] if pages else None
     title = (first.title if first and first.title else start_host) or "Documentation"
     lines = [f"# {title}", ""]
     if first and first.description:
         lines += [f"> {_one_line(first.description)}", ""]
-    lines += [f"Crawled from {source_url}: {len(pages)} pages.", ""]
+    return lines + [f"Crawled from {source_url}: {count} pages.", ""]
+
+
+def llms_lines(first: PageDoc | None, count: int, grouped: Iterable[tuple[str, PageDoc]], *,
+               source_url: str) -> Iterator[str]:
+    """llms.txt's lines: ``grouped`` gives (section, page) section after section, in the
+    order the sections were first reached, each one's pages in crawl order."""
+    yield from _head_lines(first, count, source_url=source_url)
+    current: str | None = None
+    for name, page in grouped:
+        if name != current:
+            if current is not None:
+                yield ""
+            yield from (f"## {name}", "")
+            current = name
+        entry = f"- [{_link_text(page.title or page.url)}]({page.url})"
+        if page.description:
+            entry += f": {_one_line(page.description)}"
+        yield entry
+    if current is not None:
+        yield ""
+
+
+def _grouped(pages: Sequence[PageDoc], *, source_url: str) -> Iterator[tuple[str, PageDoc]]:
+    start_host = urlsplit(source_url).hostname or ""
+    prefix = directory_prefix(source_url)
     sections: dict[str, list[PageDoc]] = {}
     for page in pages:
-        sections.setdefault(_section(page.url, prefix, start_host), []).append(page)
+        sections.setdefault(section_name(page.url, prefix, start_host), []).append(page)
     for name, members in sections.items():
-        lines += [f"## {name}", ""]
         for page in members:
-            entry = f"- [{_link_text(page.title or page.url)}]({page.url})"
-            if page.description:
-                entry += f": {_one_line(page.description)}"
-            lines.append(entry)
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+            yield name, page
+
+
+def llms_txt(pages: Sequence[PageDoc], *, source_url: str) -> str:
+    return joined(llms_lines(pages[0] if pages else None, len(pages), _grouped(pages, source_url=source_url),
+                             source_url=source_url))
+
+
+def llms_head(first: PageDoc | None, count: int, *, source_url: str) -> str:
+    """The start of llms-full.txt: llms.txt's title and summary."""
+    return joined(_head_lines(first, count, source_url=source_url))
 
 
 def llms_full_head(index: Sequence[PageDoc], *, source_url: str) -> str:
     """The start of llms-full.txt: llms.txt's title and summary."""
-    return llms_txt(index, source_url=source_url).split("\n## ", 1)[0].rstrip() + "\n"
+    return llms_head(index[0] if index else None, len(index), source_url=source_url)
 
 
 def llms_full_section(page: PageDoc) -> str:

@@ -6,18 +6,20 @@ never replaces an earlier result. Every target is checked before the crawl start
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import re
 import shutil
 import sys
-import tempfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from docspasta import bundle
-from docspasta.llmstxt import llms_full_head, llms_full_section, llms_txt
+from docspasta.llmstxt import llms_full_section, llms_head, llms_lines
 from docspasta.mirror import write_mirror
+from docspasta.pageindex import PageIndex
 from docspasta.parts import SectionSpool, Written, write_document
 
 STDOUT = "-"
@@ -191,60 +193,109 @@ class Result:
 
 async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc], outputs: Outputs, *,
                       source_url: str, notes: list[str]) -> Result:
-    """One pass over the stored pages writes JSONL and the per-page files and spools
-    each page's Markdown; the combined document, its parts and llms-full.txt then read
-    the spool in the contents' order (they need every page known first)."""
+    """One pass over the stored pages (crawl order) writes JSONL and the per-page files
+    and builds the page index (docspasta/pageindex.py: a temporary SQLite file and a
+    Markdown spool, so memory does not grow with the job); the combined document, its
+    parts, llms.txt and llms-full.txt are then written from the index (they need every
+    page known first)."""
     result = Result()
-    index: list[bundle.PageDoc] = []
-    spans: list[tuple[int, int]] = []
     with contextlib.ExitStack() as files:
-        raw = files.enter_context(tempfile.TemporaryFile(prefix="docspasta-pages-"))
+        index = files.enter_context(PageIndex(source_url=source_url))
         jsonl = outputs.open(targets.jsonl) if targets.jsonl else None
         mirror = outputs.directory(targets.mirror) if targets.mirror else None
         used: set[PurePosixPath] = set()
         async for doc in pages:
-            index.append(bundle.index_entry(doc))
-            data = doc.markdown.encode("utf-8")
-            spans.append((raw.seek(0, 2), len(data)))
-            raw.write(data)
+            index.add(doc)
             if jsonl is not None:
                 jsonl.write(bundle.jsonl_line(doc))
             if mirror is not None:
                 write_mirror([doc], mirror, source_url=source_url, used=used)
-        result.pages = len(index)
-        result.tokens = sum(d.token_estimate for d in index)
-
-        def page(i: int) -> bundle.PageDoc:
-            start, length = spans[i]
-            raw.seek(start)
-            return replace(index[i], markdown=raw.read(length).decode("utf-8"))
+        index.finish()
+        result.pages = index.count
+        result.tokens = index.tokens
 
         base = targets.output if targets.output is not None else Path("stdout.md")
-        spool = SectionSpool(index, source_url=source_url, split_tokens=targets.split_tokens, base=base,
-                             exact=targets.max_tokens is not None)
-        try:
-            for i in spool.bundle.order:
-                spool.add(page(i))
+        opened: set[Path | None] = set()
 
-            opened: set[Path | None] = set()
+        def open_target(path: Path) -> IO[str]:
+            target = None if targets.output is None else path
+            opened.add(target)
+            return open(outputs.file(target), "w", encoding="utf-8")
 
-            def open_target(path: Path) -> IO[str]:
-                target = None if targets.output is None else path
-                opened.add(target)
-                return open(outputs.file(target), "w", encoding="utf-8")
-
-            result.document = write_document(spool, base, open_target, max_tokens=targets.max_tokens,
-                                             split_tokens=targets.split_tokens, notes=notes)
-            # Parts of a plan that was redone with other part names are dropped.
-            final: set[Path | None] = {None} if targets.output is None else set(result.document.files)
-            outputs.discard(final, opened)
-        finally:
-            spool.close()
+        if targets.max_tokens is None and targets.split_tokens is None:
+            result.document = _write_whole(index, base, open_target, notes=notes)
+        else:
+            result.document = _write_parts(index, targets, base, open_target, notes=notes)
+        # Parts of a plan that was redone with other part names are dropped.
+        final: set[Path | None] = {None} if targets.output is None else set(result.document.files)
+        outputs.discard(final, opened)
         if targets.llms is not None:
-            directory = outputs.directory(targets.llms)
-            (directory / "llms.txt").write_text(llms_txt(index, source_url=source_url), encoding="utf-8")
-            with open(directory / "llms-full.txt", "w", encoding="utf-8") as full:
-                full.write(llms_full_head(index, source_url=source_url))
-                for i in spool.bundle.order:
-                    full.write(llms_full_section(page(i)))
+            _write_llms(index, outputs.directory(targets.llms), source_url=source_url)
     return result
+
+
+def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], IO[str]], *,
+                 notes: Sequence[str]) -> Written:
+    """The whole document (no cap), streamed: header, contents, then each section in the
+    contents' order with its links resolved through the index. The same bytes as
+    ``parts.write_document`` would write from a SectionSpool."""
+    from processor.convert.text import token_estimate
+
+    written = Written(files=[base], pages=index.shown, omitted=0, tokens=0, bytes=0)
+
+    def relink(match: re.Match[str]) -> str:
+        found = index.target(match.group(1))
+        return f"](#{found[1]})" if found else match.group(0)
+
+    with open_target(base) as out:
+        def write(text: str) -> None:
+            out.write(text)
+            written.tokens += token_estimate(text)
+            written.bytes += len(text.encode("utf-8"))
+
+        top = bundle.header_lines(pages=index.shown, tokens=index.shown_tokens, source_url=index.source_url,
+                                  notes=notes)
+        contents = index.toc_lines() if index.shown else iter(["(no pages)"])
+        bundle.write_joined(write, itertools.chain(top, contents))
+        for entry, markdown in index.document_order():
+            found = index.position(entry.url)
+            if found is None:
+                continue
+            position, number = found
+            text = bundle.section_text(entry.doc(markdown), number, index.wanted(position), relink)
+            out.write(text)
+            # Counted as a SectionSpool counts a section of a whole document: the page's
+            # own estimate plus its heading lines.
+            written.tokens += entry.tokens + token_estimate(
+                f"---\n<a id=\"{bundle.anchor(number)}\"></a>\n## {entry.title or entry.url}\nSource: {entry.url}\n")
+            written.bytes += len(text.encode("utf-8"))
+    return written
+
+
+def _write_parts(index: PageIndex, targets: PageTargets, base: Path, open_target: Callable[[Path], IO[str]], *,
+                 notes: Sequence[str]) -> Written:
+    """A capped document or its parts (``--max-tokens``, ``--split-tokens``): planned
+    over every page's section (docspasta/parts.py), so its index of the pages is in
+    memory."""
+    entries = [bundle.index_entry(entry.doc(index.markdown(entry.pos))) for entry, _, _ in index.crawl_order()]
+    spool = SectionSpool(entries, source_url=index.source_url, split_tokens=targets.split_tokens, base=base,
+                         exact=targets.max_tokens is not None)
+    try:
+        for i in spool.bundle.order:
+            spool.add(replace(entries[i], markdown=index.markdown(i)))
+        return write_document(spool, base, open_target, max_tokens=targets.max_tokens,
+                              split_tokens=targets.split_tokens, notes=notes)
+    finally:
+        spool.close()
+
+
+def _write_llms(index: PageIndex, directory: Path, *, source_url: str) -> None:
+    first = index.first()
+    head = first.doc() if first is not None else None
+    with open(directory / "llms.txt", "w", encoding="utf-8") as out:
+        bundle.write_joined(out.write, llms_lines(head, index.count, ((name, e.doc()) for name, e in index.by_section()),
+                                                  source_url=source_url))
+    with open(directory / "llms-full.txt", "w", encoding="utf-8") as full:
+        full.write(llms_head(head, index.count, source_url=source_url))
+        for entry, markdown in index.document_order():
+            full.write(llms_full_section(entry.doc(markdown)))

@@ -175,7 +175,7 @@ async def _run(plan: CrawlPlan, settings: CliSettings, remote: Remote, console: 
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
     outputs = Outputs()
-    state = RunState()
+    state = RunState(includes=tuple(plan.options.include_patterns), start_url=plan.url)
     job: RemoteJob | None = None
     try:
         async with AsyncClient(remote.server, api_key=remote.api_key) as client:

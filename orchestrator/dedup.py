@@ -30,7 +30,7 @@ from orchestrator.persist import JobWriter
 from orchestrator.store.base import HASH_CLAIM, HASH_HTML, HASH_TEXT, HashEntry, JobStore
 
 DUPLICATE = "duplicate"
-DEFAULT_CACHE = 100_000
+DEFAULT_CACHE = 10_000
 _CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "svg")
 
 

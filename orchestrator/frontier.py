@@ -28,7 +28,7 @@ from orchestrator.store.base import (F_DONE, F_FAILED, F_IN_FLIGHT, F_QUEUED, F_
                                      JobStore)
 
 DEFAULT_WINDOW = 2000
-DEFAULT_SEEN_CACHE = 200_000
+DEFAULT_SEEN_CACHE = 20_000
 # Keys read per query while warming the seen cache of a resumed job.
 _WARM_BATCH = 5000
 

@@ -1,0 +1,305 @@
+"""The index of a job's pages that the CLI's outputs need (the combined document's
+contents and links, llms.txt), kept in a temporary SQLite file instead of memory, so
+writing the outputs of a 50k-page job takes no more memory than a 1k-page one.
+
+The pages arrive once, in crawl order; their Markdown goes to a spool file beside the
+index. Per page the index holds its URL, title, description and token count, where
+its Markdown is in the spool, the fragments it can be linked to, and the fragments
+its links name. The table of contents is a tree of path segments (``bundle.toc_tree``):
+each node gets an id when it is first reached, and a page's *path* is the ids from the
+root down to its node, four big-endian bytes each. Sorting pages by that blob is the
+tree's pre-order with children in the order the crawl reached them — the document's
+order (``bundle.document_order``) — and a subtree is a range of blobs.
+
+Reads go through small LRU caches (the same pages are linked from most pages); the
+SQLite page cache is bounded too (``CACHE_KIB``)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+from urllib.parse import unquote, urlsplit
+
+from docspasta import bundle
+from docspasta.llmstxt import section_name
+from docspasta.urls import directory_prefix
+
+CACHE_KIB = 8 * 1024
+# Entries of each lookup cache (link target -> section, page -> anchors asked for).
+LOOKUP_CACHE = 4096
+_BATCH = 2000
+_SCHEMA = """
+CREATE TABLE pages (pos INTEGER PRIMARY KEY, key TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL,
+                    description TEXT NOT NULL, word_count INTEGER NOT NULL, tokens INTEGER NOT NULL,
+                    depth INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,
+                    path BLOB NOT NULL, section INTEGER NOT NULL, number INTEGER NOT NULL DEFAULT 0,
+                    shown INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE keys (key TEXT PRIMARY KEY, pos INTEGER NOT NULL, number INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL, name TEXT NOT NULL, path BLOB NOT NULL,
+                    page INTEGER, UNIQUE (parent, name));
+CREATE TABLE anchors (pos INTEGER NOT NULL, fragment TEXT NOT NULL, PRIMARY KEY (pos, fragment)) WITHOUT ROWID;
+CREATE TABLE links (key TEXT NOT NULL, fragment TEXT NOT NULL, PRIMARY KEY (key, fragment)) WITHOUT ROWID;
+CREATE TABLE sections (name TEXT PRIMARY KEY, rank INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One page of the index, without its Markdown."""
+
+    pos: int
+    url: str
+    title: str
+    description: str
+    word_count: int
+    tokens: int
+    depth: int
+    number: int
+
+    def doc(self, markdown: str = "") -> bundle.PageDoc:
+        return bundle.PageDoc(url=self.url, title=self.title, markdown=markdown, word_count=self.word_count,
+                              token_estimate=self.tokens, description=self.description, depth=self.depth)
+
+
+_ENTRY = "pos, url, title, description, word_count, tokens, depth, number"
+
+
+class PageIndex:
+    """Pages added in crawl order (``add``), then ``finish``; then the readers."""
+
+    def __init__(self, *, source_url: str, directory: str | None = None) -> None:
+        self.source_url = source_url
+        self._start_host = urlsplit(source_url).hostname or ""
+        self._prefix = directory_prefix(source_url)
+        fd, self._path = tempfile.mkstemp(prefix="docspasta-index-", suffix=".db", dir=directory)
+        os.close(fd)
+        self._db = sqlite3.connect(self._path, isolation_level=None)
+        self._db.executescript(f"PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=FILE; "
+                               f"PRAGMA cache_size=-{CACHE_KIB}; BEGIN; {_SCHEMA}")
+        self._db.execute("INSERT INTO nodes (id, parent, name, path) VALUES (0, -1, '', x'')")
+        self._spool: IO[bytes] = tempfile.TemporaryFile(prefix="docspasta-pages-", dir=directory)
+        self._size = 0
+        self._sections = 0
+        self.count = 0
+        self.tokens = 0
+        self._finished = False
+        self._nodes: dict[tuple[int, str], tuple[int, bytes]] = {}  # a small cache of directory nodes
+        self._node_ids = 0
+        self._ranks: dict[str, int] = {}
+        self.target = functools.lru_cache(maxsize=LOOKUP_CACHE)(self._target)
+        self._anchor = functools.lru_cache(maxsize=LOOKUP_CACHE)(self._has_anchor)
+
+    def close(self) -> None:
+        self._db.close()
+        self._spool.close()
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.unlink(self._path + suffix)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> PageIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building ------------------------------------------------------------------
+
+    def add(self, page: bundle.PageDoc) -> None:
+        """One page, in crawl order (its Markdown spooled, its anchors and links indexed)."""
+        pos = self.count
+        self.count += 1
+        self.tokens += page.token_estimate
+        data = page.markdown.encode("utf-8")
+        start = self._size
+        self._spool.write(data)
+        self._size += len(data)
+        key = bundle._key(page.url)
+        path, node = self._place(pos, page.url)
+        section = self._section_rank(page.url)
+        db = self._db
+        db.execute("INSERT INTO pages (pos, key, url, title, description, word_count, tokens, depth, start, length,"
+                   " path, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (pos, key, page.url, page.title, page.description, page.word_count, page.token_estimate,
+                    page.depth, start, len(data), path, section))
+        db.execute("INSERT OR REPLACE INTO keys (key, pos) VALUES (?, ?)", (key, pos))  # the last page wins
+        anchors = bundle.page_anchors(page.markdown)
+        if anchors:
+            db.executemany("INSERT OR IGNORE INTO anchors (pos, fragment) VALUES (?, ?)",
+                           [(pos, a) for a in anchors])
+        links = set(bundle.linked_fragments(page.markdown))
+        if links:
+            db.executemany("INSERT OR IGNORE INTO links (key, fragment) VALUES (?, ?)", links)
+
+    def _node(self, parent: int, parent_path: bytes, name: str) -> tuple[int, bytes]:
+        row = self._db.execute("SELECT id, path FROM nodes WHERE parent = ? AND name = ?", (parent, name)).fetchone()
+        if row is not None:
+            return row[0], row[1]
+        self._node_ids += 1
+        path = parent_path + struct.pack(">I", self._node_ids)
+        self._db.execute("INSERT INTO nodes (id, parent, name, path) VALUES (?, ?, ?, ?)",
+                         (self._node_ids, parent, name, path))
+        return self._node_ids, path
+
+    def _place(self, pos: int, url: str) -> tuple[bytes, int]:
+        """The page's node in the contents tree (as ``bundle.toc_tree`` places it)."""
+        ident, path = 0, b""
+        for segment in bundle._segments(url, self._prefix, self._start_host):
+            cached = self._nodes.get((ident, segment))
+            if cached is None:
+                cached = self._node(ident, path, segment)
+                if len(self._nodes) < LOOKUP_CACHE:
+                    self._nodes[(ident, segment)] = cached
+            ident, path = cached
+        name, page = self._db.execute("SELECT name, page FROM nodes WHERE id = ?", (ident,)).fetchone()
+        if page is not None:
+            # Two URLs, one path (a query, an index file): a sibling entry below the node.
+            ident, path = self._node(ident, path, f"{name}#{pos}")
+        self._db.execute("UPDATE nodes SET page = ? WHERE id = ?", (pos, ident))
+        return path, ident
+
+    def _section_rank(self, url: str) -> int:
+        """llms.txt's section of the page, as the rank of its first appearance."""
+        name = section_name(url, self._prefix, self._start_host)
+        rank = self._ranks.get(name)
+        if rank is None:
+            row = self._db.execute("SELECT rank FROM sections WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                rank = int(row[0])
+            else:
+                self._sections += 1
+                rank = self._sections
+                self._db.execute("INSERT INTO sections (name, rank) VALUES (?, ?)", (name, rank))
+            if len(self._ranks) < LOOKUP_CACHE:
+                self._ranks[name] = rank
+        return rank
+
+    def finish(self) -> None:
+        """After the last page: section numbers in the contents' order."""
+        db = self._db
+        db.execute("CREATE INDEX pages_path ON pages (path)")
+        db.execute("CREATE INDEX nodes_path ON nodes (path)")
+        db.execute("UPDATE pages SET number = r.n FROM (SELECT pos, row_number() OVER (ORDER BY path) AS n "
+                   "FROM pages) AS r WHERE pages.pos = r.pos")
+        # Pages whose key a later page took are not listed (``bundle.Bundle.by_key``).
+        db.execute("UPDATE pages SET shown = 1 WHERE pos IN (SELECT pos FROM keys)")
+        db.execute("UPDATE keys SET number = p.number FROM pages AS p WHERE p.pos = keys.pos")
+        db.execute("COMMIT")
+        self._finished = True
+        self.shown, self.shown_tokens = db.execute(
+            "SELECT count(*), coalesce(sum(tokens), 0) FROM pages WHERE shown"
+        ).fetchone()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: tuple[object, ...] = ()) -> Iterator[tuple[object, ...]]:
+        """Rows of a query read in batches (a cursor held open across writes is not needed)."""
+        cur = self._db.execute(sql, params)
+        while rows := cur.fetchmany(_BATCH):
+            yield from rows
+
+    def markdown(self, pos: int) -> str:
+        start, length = self._db.execute("SELECT start, length FROM pages WHERE pos = ?", (pos,)).fetchone()
+        self._spool.seek(start)
+        return self._spool.read(length).decode("utf-8")
+
+    def _entry(self, row: tuple[object, ...]) -> Entry:
+        return Entry(*row)  # type: ignore[arg-type]
+
+    def entry(self, pos: int) -> Entry:
+        return self._entry(self._db.execute(f"SELECT {_ENTRY} FROM pages WHERE pos = ?", (pos,)).fetchone())
+
+    def crawl_order(self) -> Iterator[tuple[Entry, int, int]]:
+        """(entry, spool start, length) of every page in crawl order."""
+        for row in self._rows(f"SELECT {_ENTRY}, start, length FROM pages ORDER BY pos"):
+            yield self._entry(row[:8]), int(row[8]), int(row[9])  # type: ignore[call-overload]
+
+    def document_order(self) -> Iterator[tuple[Entry, str]]:
+        """(entry, Markdown) of every page in the contents' order."""
+        for row in self._rows(f"SELECT {_ENTRY}, start, length FROM pages ORDER BY path"):
+            self._spool.seek(int(row[8]))  # type: ignore[call-overload]
+            yield self._entry(row[:8]), self._spool.read(int(row[9])).decode("utf-8")  # type: ignore[call-overload]
+
+    def first(self) -> Entry | None:
+        row = self._db.execute(f"SELECT {_ENTRY} FROM pages ORDER BY pos LIMIT 1").fetchone()
+        return self._entry(row) if row is not None else None
+
+    def by_section(self) -> Iterator[tuple[str, Entry]]:
+        """(llms.txt section, entry): sections in the order first reached, pages in crawl order."""
+        for row in self._rows(f"SELECT s.name, {', '.join('p.' + c for c in _ENTRY.split(', '))} FROM pages p "
+                              "JOIN sections s ON s.rank = p.section ORDER BY p.section, p.pos"):
+            yield str(row[0]), self._entry(row[1:])
+
+    def position(self, url: str) -> tuple[int, int] | None:
+        """(position, section number) of the page a URL names, None when not indexed."""
+        row = self._db.execute("SELECT pos, number FROM keys WHERE key = ?", (bundle._key(url),)).fetchone()
+        return (int(row[0]), int(row[1])) if row is not None else None
+
+    def _has_anchor(self, pos: int, fragment: str) -> bool:
+        return self._db.execute("SELECT 1 FROM anchors WHERE pos = ? AND fragment = ?",
+                                (pos, fragment)).fetchone() is not None
+
+    def _target(self, url: str) -> tuple[int, str] | None:
+        """As ``bundle.Bundle.target``: (position, anchor id) a link points at."""
+        base, _, fragment = url.partition("#")
+        found = self.position(base)
+        if found is None:
+            return None
+        position, number = found
+        fragment = unquote(fragment).lower()
+        if fragment and self._anchor(position, fragment):
+            return position, bundle._fragment_id(number, fragment)
+        return position, bundle.anchor(number)
+
+    def wanted(self, pos: int) -> frozenset[str]:
+        """The fragments of the page at ``pos`` that some indexed link names (and it has)."""
+        rows = self._db.execute("SELECT l.fragment FROM pages p JOIN links l ON l.key = p.key "
+                                "JOIN anchors a ON a.pos = p.pos AND a.fragment = l.fragment WHERE p.pos = ?",
+                                (pos,)).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    # -- the table of contents -----------------------------------------------------
+
+    def toc_lines(self) -> Iterator[str]:
+        """``bundle.toc_lines`` for the shown pages, one line at a time."""
+        ancestors: list[tuple[bytes, int]] = []  # (node path, depth of its children)
+        skip: bytes | None = None
+        query = (f"SELECT n.path, n.name, coalesce(p.shown, 0), "
+                 f"{', '.join('p.' + c for c in _ENTRY.split(', '))} "
+                 "FROM nodes n LEFT JOIN pages p ON p.pos = n.page ORDER BY n.path")
+        for row in self._rows(query):
+            path, name, shown = bytes(row[0]), str(row[1]), bool(row[2])  # type: ignore[call-overload]
+            if skip is not None and path.startswith(skip):
+                continue
+            skip = None
+            while ancestors and not path.startswith(ancestors[-1][0]):
+                ancestors.pop()
+            depth = ancestors[-1][1] if ancestors else 0
+            if shown:
+                yield _page_line(self._entry(row[3:]), depth)
+                ancestors.append((path, depth + 1))
+            elif name:
+                count, tokens, last = self._db.execute(
+                    "SELECT count(*), coalesce(sum(tokens), 0), max(pos) FROM pages WHERE path >= ? AND path < ? "
+                    "AND shown", (path, path + b"\xff")).fetchone()
+                if count <= 1:
+                    if count == 1:
+                        yield _page_line(self.entry(int(last)), depth)
+                    skip = path
+                    continue
+                yield f"{'  ' * depth}- {bundle._escape(name)}/ · {count} pages, {bundle._count(tokens)} tokens"
+                ancestors.append((path, depth + 1))
+            else:
+                ancestors.append((path, depth))
+
+
+def _page_line(entry: Entry, depth: int) -> str:
+    return (f"{'  ' * depth}- [{bundle._escape(entry.title or entry.url)}](#{bundle.anchor(entry.number)}) · "
+            f"{bundle._count(entry.tokens)} tokens")
