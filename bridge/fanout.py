@@ -1,25 +1,27 @@
 """The reader path: one Redis reader per job per bridge process, fanning out to every
 local SSE client of that job.
 
-A ``JobFeed`` follows the job's stream with blocking XREADs and keeps the most recent
-entries in memory. Each event is encoded as an SSE frame once (``Entry.wire``); every
-event that arrived since the last pass is joined into one body, framed once (a chunk
-for HTTP/1.1, as is for HTTP/1.0) and the same bytes object goes to every client that
-is caught up ("live"): a *pass* is one plain loop over them calling
-``transport.write`` directly, with no coroutine, no task wake-up and no await per
-client, which is what lets one process hold thousands of streams (the kernel's loopback
-send is then most of a pass's cost). Passes are spaced by the number of live clients
-(up to MAX_PASS_SPACING), so a pass's cost is shared by every event that arrived
-meanwhile, and yield to the loop every PASS_SLICE clients.
+A ``JobFeed`` has two tasks. Its reader follows the job's stream with blocking XREADs
+into an in-memory cache of the most recent entries, each encoded as an SSE frame once
+(``Entry.wire``). Its writer *sweeps* the clients that are caught up ("live"): one plain
+loop over them, sending each everything from its cursor to the tail as the sweep
+reaches it, joined into one body, framed once (a chunk for HTTP/1.1, as is for
+HTTP/1.0) and shared by every client at that cursor, written with ``transport.write``
+directly: no coroutine, no task wake-up and no await per client, which is what lets one
+process hold thousands of streams (the kernel's loopback send is then most of the
+cost). A client late in a sweep gets what arrived while the sweep ran, so an event
+waits about one sweep period, not the rest of one pass and all of the next. Sweeps are
+spaced by the number of live clients (up to MAX_PASS_SPACING), so a write is shared by
+every event that arrived meanwhile, and yield to the loop every PASS_SLICE clients.
 
 A client further behind (a resume, a slow reader) catches up with its own awaited
-writes (from the cache or XRANGE reads), then joins the live set exactly when its
-cursor equals the feed's tail, with no await in between; a pass only writes to a client
-whose cursor is the batch's start, so a hand-over can neither skip nor repeat an event.
-A live client whose unsent bytes pass ``MAX_PENDING_BYTES`` (it stopped reading) is cut
-off; it resumes with Last-Event-ID like any other, and never delays the others. While
-the job is unfinished the feed also makes sure some replica pumps it: every half lease
-it tries to take the lease."""
+writes (from the cache or XRANGE reads shared per cursor), then joins the live set
+exactly when its cursor equals the feed's tail, with no await in between; from then on
+the writer sends it exactly the entries after its cursor, so a hand-over can neither
+skip nor repeat an event. A live client whose unsent bytes pass ``MAX_PENDING_BYTES``
+(it stopped reading) is cut off; it resumes with Last-Event-ID like any other, and
+never delays the others. While the job is unfinished the feed also makes sure some
+replica pumps it: every half lease it tries to take the lease."""
 
 from __future__ import annotations
 
@@ -42,23 +44,25 @@ LINGER_SECONDS = 5.0
 # EventSource reconnects after ``retry:`` and resumes with Last-Event-ID), so a stalled
 # reader costs at most this much memory and never delays the others.
 MAX_PENDING_BYTES = 1024 * 1024
-# Fan-out passes are spaced so that one pass (a write per live client) is shared by
-# every event that arrives meanwhile: the next pass starts PASS_SPACING_PER_CLIENT per
-# live client after the previous one began (one client: no wait; 1,000: 20 ms; 2,500
-# and more: MAX_PASS_SPACING). 50 ms rather than 100: at 5,000 clients p99 213-265 ms
-# against 258 ms (bench/sse on a quiet machine), for ~3 % more bridge CPU. A pass that
-# took longer than that is followed at once by the next, which carries everything that
-# arrived meanwhile (on a starved CPU waiting longer would only add delay; the pump and
-# new connections get the loop between the slices of a pass).
-PASS_SPACING_PER_CLIENT = 20e-6
+# Sweeps are spaced so that one write per live client is shared by every event that
+# arrives meanwhile: the next sweep starts PASS_SPACING_PER_CLIENT per live client after
+# the previous one began (one client: no wait; 100: 4 ms; 1,250 and more:
+# MAX_PASS_SPACING). A write costs ~10-15 µs of CPU here, mostly the kernel's loopback
+# send, so the fan-out uses about a quarter of a core while sweeps are spaced; 40 µs
+# rather than 20 at 1,000 clients: bridge CPU 4.3 against 6.3 s, p99 58 against 75 ms
+# (bench/sse, one run, alternated). An event waits about one sweep period, so the cap
+# bounds the delay where the CPU allows it; a sweep that took longer than that is
+# followed at once (on a starved CPU waiting longer would only add delay; the pump and
+# new connections get the loop between the slices of a sweep).
+PASS_SPACING_PER_CLIENT = 40e-6
 MAX_PASS_SPACING = 0.05
-# Every PASS_SLICE clients a pass yields to the loop: the pump gets one gRPC message
+# Every PASS_SLICE clients a sweep yields to the loop: the pump gets one gRPC message
 # per loop turn, so on a starved CPU long slices starve the pump (seen: events reaching
 # Redis seconds late at 1,000+ clients with slices of 250).
 PASS_SLICE = 50
 # The keep-alive comment, sent by the feed to all its live clients at once when it has
 # written nothing to them for the keep-alive interval (a job between events): one
-# shared pass instead of a timer, a task wake-up and a write per client every interval,
+# shared sweep instead of a timer, a task wake-up and a write per client every interval,
 # and none at all while events flow (any bytes keep proxies and EventSource content).
 PING = b": ping\n\n"
 DEFAULT_KEEPALIVE_SECONDS = 15.0
@@ -69,14 +73,14 @@ META_ENTRIES = 10_000
 
 def chunk(body: bytes) -> bytes:
     """``body`` as one HTTP/1.1 chunk: the framing aiohttp's writer gives each write of
-    a chunked response, done once per pass instead of once per client."""
+    a chunked response, done once per sweep and cursor instead of once per client."""
     return b"%x\r\n%b\r\n" % (len(body), body)
 
 
 class LiveClient:
     """A caught-up stream the feed writes for. ``chunked`` is its response's framing
     (HTTP/1.1; False for HTTP/1.0, whose body is the bare bytes); ``ended`` mirrors
-    ``done`` as a plain attribute, the cheapest check in a pass's loop."""
+    ``done`` as a plain attribute, the cheapest check in a sweep's loop."""
 
     __slots__ = ("transport", "chunked", "cursor", "ended", "done")
 
