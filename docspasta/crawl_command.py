@@ -246,7 +246,8 @@ async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
                 return 2
             events = outputs.open(plan.events) if plan.events else None
             with ProgressView(console, enabled=not plan.quiet) as view:
-                await _follow(orchestrator, started, events, view, state, stop, stack)
+                # Followed in this process, from the orchestrator's memory (no gRPC stream).
+                await _follow(stack.job_events(), started, events, view, state, stop, stack)
                 view.finish(_totals(state.terminal))
             result = await _write(plan, stack, started.job_id, started.job.url, outputs, state)
         if not state.interrupted:
@@ -299,6 +300,8 @@ async def _follow(orchestrator: object, started: pb.StartJobResponse, events: IO
                 after = last
             finally:
                 stream.cancel()
+                if (close := getattr(stream, "aclose", None)) is not None:
+                    await close()  # the in-process stream (LocalStack.job_events)
 
     reader = asyncio.create_task(read())
     stopper = asyncio.create_task(stop.wait())

@@ -25,6 +25,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     import grpc
 
     from docspasta.rpc import ServiceHost
+    from docspasta.v1 import orchestrator_pb2
+    from orchestrator.jobs import JobRegistry
     from renderer.settings import RendererSettings
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
 
@@ -88,6 +91,7 @@ class LocalStack:
     _tmpdir: tempfile.TemporaryDirectory[str] | None = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _children: list[asyncio.subprocess.Process] = field(default_factory=list)
+    _registry: JobRegistry | None = None
 
     async def __aenter__(self) -> LocalStack:
         database_url = self.database_url
@@ -100,11 +104,11 @@ class LocalStack:
             if self.processes:
                 launched = await self._launch_children(database_url)
                 # The children start while this process imports the orchestrator.
-                from orchestrator.server import create_server as create_orchestrator
+                from orchestrator.server import start as start_orchestrator
                 self._crawler_target, self.processor_target = await asyncio.gather(
                     *(self._ready(kind, child) for kind, child in launched))
             else:
-                from orchestrator.server import create_server as create_orchestrator
+                from orchestrator.server import start as start_orchestrator
                 from crawler.server import create_server as create_crawler
                 from processor.server import create_server as create_processor
                 crawler, crawler_port = await create_crawler(replace(self.crawler, bind=LOOPBACK))
@@ -114,12 +118,13 @@ class LocalStack:
                 self.hosts.append(processor)
                 self.processor_target = f"127.0.0.1:{processor_port}"
                 self._crawler_target = f"127.0.0.1:{crawler_port}"
-            orchestrator, orchestrator_port = await create_orchestrator(replace(
+            orchestrator = await start_orchestrator(replace(
                 self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
                 processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url)),
                 start_renderer=None if self.orchestrator.renderer_target else self._start_renderer)
-            self.hosts.append(orchestrator)
-            self.orchestrator_target = f"127.0.0.1:{orchestrator_port}"
+            self.hosts.append(orchestrator.host)
+            self._registry = orchestrator.registry
+            self.orchestrator_target = f"127.0.0.1:{orchestrator.port}"
         except BaseException:
             await self.close()
             raise
@@ -205,6 +210,13 @@ class LocalStack:
         self._channels.append(channel)
         return orchestrator_pb2_grpc.OrchestratorStub(channel)
 
+    def job_events(self) -> InProcessEvents:
+        """``JobEvents`` as the stub has it, answered in this process by the orchestrator's
+        registry: the events of a job it runs come from its in-memory tail as the job
+        built them, with no serialisation, no gRPC stream and no read back from the store."""
+        assert self._registry is not None, "the stack is not started"
+        return InProcessEvents(self._registry)
+
     def processor_stub(self) -> processor_pb2_grpc.ProcessorAsyncStub:
         from docspasta.rpc import insecure_channel
         from docspasta.v1 import processor_pb2_grpc
@@ -240,6 +252,40 @@ class LocalStack:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
+
+
+class InProcessEvents:
+    """The ``JobEvents`` call of an orchestrator in this process (see ``LocalStack.job_events``)."""
+
+    def __init__(self, registry: JobRegistry) -> None:
+        self._registry = registry
+
+    def JobEvents(self, request: orchestrator_pb2.JobEventsRequest,  # noqa: N802 - the stub's method name
+                  timeout: float | None = None) -> EventStream:
+        return EventStream(self._registry.follow(request.job_id, request.after_sequence), timeout)
+
+
+class EventStream:
+    """Iterated once, like a gRPC stream; ``timeout`` bounds the whole stream, as a
+    deadline does (TimeoutError past it). It ends without a terminal event when the
+    orchestrator stops (Ctrl-C suspends the job)."""
+
+    def __init__(self, events: AsyncGenerator[orchestrator_pb2.JobEvent, None], timeout: float | None) -> None:
+        self._events = events
+        self._deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> orchestrator_pb2.JobEvent:
+        async with asyncio.timeout_at(self._deadline):
+            return await self._events.__anext__()
+
+    def cancel(self) -> None:
+        """Nothing to cancel between events (``aclose`` ends the follower)."""
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
 
 
 async def _serve_child(kind: str) -> None:

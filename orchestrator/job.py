@@ -71,7 +71,7 @@ class CrawlJob:
         self._store = store
         self.writer = JobWriter(store=store, job_id=job_id, owner=owner, snapshot=self._snapshot,
                                 on_cancel=self.cancel, on_lost=self.lose, interval=s.flush_seconds,
-                                max_events=s.flush_events)
+                                max_events=s.flush_events, on_commit=lambda sequence: self.events.committed(sequence))
         self.writer.committed_sequence = last_sequence
         self.events = EventLog(job_id, self.writer, last_sequence=last_sequence)
         self.state: pb.JobState = pb.JOB_STATE_RUNNING
@@ -208,6 +208,7 @@ class CrawlJob:
     def lose(self) -> None:
         """Another replica owns the job now: stop at once, write nothing more."""
         self._stop("lost")
+        self.events.close_tail()  # its followers read the new owner's events from the store
 
     def _stop(self, reason: str) -> None:
         if not self._stop_reason and self.finished_at is None:
@@ -247,6 +248,8 @@ class CrawlJob:
                     await self._finish(crawl)
             finally:
                 await self.writer.stop()
+                # Everything committed is in the store: followers read it from there now.
+                self.events.close_tail()
 
     async def _give_up(self) -> None:
         self.finished_at = time.time()

@@ -13,12 +13,12 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from docspasta.v1 import orchestrator_pb2 as pb
 from docspasta.webhooks import TERMINAL_TYPES, InvalidWebhook, WebhookSpec, check_webhook
 from orchestrator.clients import Backends
-from orchestrator.eventlog import follow, make_event
+from orchestrator.eventlog import EventTail, follow, make_event
 from orchestrator.job import TERMINAL_STATES, CrawlJob
 from orchestrator.options import InvalidOptions, JobOptions, effective_options, validate_url
 from orchestrator.scope import Scope
@@ -202,31 +202,20 @@ class JobRegistry:
     async def exists(self, job_id: str) -> bool:
         return await self.store.get_job(job_id) is not None
 
-    async def follow(self, job_id: str, after_sequence: int) -> AsyncIterator[pb.JobEvent]:
-        """The job's events from the store; ends early (``closing`` set) when this replica stops."""
-        events = follow(self.store, job_id, after_sequence).__aiter__()
-        closing = asyncio.create_task(self.closing.wait())
-        step: asyncio.Future[pb.JobEvent] | None = None
-        try:
-            while True:
-                step = asyncio.ensure_future(events.__anext__())
-                done, _ = await asyncio.wait({step, closing}, return_when=asyncio.FIRST_COMPLETED)
-                if step not in done:
-                    return
-                try:
-                    event = step.result()
-                except StopAsyncIteration:
-                    return
+    async def follow(self, job_id: str, after_sequence: int) -> AsyncGenerator[pb.JobEvent, None]:
+        """The job's events (from memory while this replica runs it and the follower keeps
+        up, else from the store); ends early (``closing`` set) when this replica stops,
+        after what was committed by then."""
+        def tail() -> EventTail | None:
+            job = self._jobs.get(job_id)
+            return job.events.tail if job is not None else None
+
+        # Closed also when the call itself is cancelled (the server stops): no read of
+        # the store outlives it.
+        async with contextlib.aclosing(follow(self.store, job_id, after_sequence, tail,
+                                              closing=self.closing)) as events:
+            async for event in events:
                 yield event
-        finally:
-            # Also when the call itself is cancelled (the server stops): no read of the
-            # store may outlive it.
-            pending = [t for t in (step, closing) if t is not None and not t.done()]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await events.aclose()  # type: ignore[attr-defined]
 
     # -- running jobs ------------------------------------------------------------
 

@@ -49,7 +49,8 @@ class JobWriter:
     def __init__(self, *, store: JobStore, job_id: str, owner: str,
                  snapshot: Callable[[], tuple[bytes, bytes]], on_cancel: Callable[[], None],
                  on_lost: Callable[[], None], interval: float = DEFAULT_FLUSH_SECONDS,
-                 max_events: int = DEFAULT_FLUSH_EVENTS) -> None:
+                 max_events: int = DEFAULT_FLUSH_EVENTS,
+                 on_commit: Callable[[int], None] | None = None) -> None:
         self._store = store
         self.job_id = job_id
         self.owner = owner
@@ -57,6 +58,8 @@ class JobWriter:
         self._snapshot = snapshot
         self._on_cancel = on_cancel
         self._on_lost = on_lost
+        # Called with the last committed event's sequence after each commit with events.
+        self._on_commit = on_commit
         self._interval = interval
         self._max_events = max_events
         self._pending = _Pending()
@@ -149,5 +152,7 @@ class JobWriter:
             self._committing = _Pending()
             if batch.events:
                 self.committed_sequence = batch.events[-1].sequence
+                if self._on_commit is not None:
+                    self._on_commit(self.committed_sequence)
         if state == "cancelling" and finish is None:
             self._on_cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from docspasta import aio, metrics
 from docspasta.rpc import ServiceHost, run_service
@@ -21,9 +22,24 @@ SERVICE_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["Orchestrator"].full
 SERVICE_NAME_V2 = orchestrator_v2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 
 
+@dataclass(frozen=True, slots=True)
+class Orchestrator:
+    host: ServiceHost
+    port: int
+    # The replica's jobs: an in-process client (the CLI) follows their events here.
+    registry: JobRegistry
+
+
 async def create_server(settings: OrchestratorSettings, *, store: JobStore | None = None,
                         start_renderer: Callable[[], Awaitable[str]] | None = None) -> tuple[ServiceHost, int]:
-    """A started orchestrator server and its bound port, on the job store that
+    """A started orchestrator server and its bound port (see ``start``)."""
+    started = await start(settings, store=store, start_renderer=start_renderer)
+    return started.host, started.port
+
+
+async def start(settings: OrchestratorSettings, *, store: JobStore | None = None,
+                start_renderer: Callable[[], Awaitable[str]] | None = None) -> Orchestrator:
+    """A started orchestrator server, its bound port and its job registry, on the job store that
     ``settings.database_url`` names (or ``store``, already open, which the caller
     closes). ``start_renderer`` starts a renderer on first need and returns its target
     (the local stack; deployed, ``settings.renderer_target`` names one). Stopping it commits and releases its running jobs; they stay RUNNING in
@@ -61,7 +77,7 @@ async def create_server(settings: OrchestratorSettings, *, store: JobStore | Non
     await host.start()
     await registry.start()
     dispatcher.start()
-    return host, host.port
+    return Orchestrator(host, host.port, registry)
 
 
 async def main() -> None:
