@@ -15,10 +15,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from docspasta import aio, bundle
 from docspasta.cli_settings import CliSettings
@@ -29,6 +28,9 @@ from docspasta.outputs import (STDOUT, Outputs, PageTargets, Result, check_dir_t
 from docspasta.v1 import orchestrator_pb2 as pb
 from orchestrator.options import InvalidOptions, effective_options
 from orchestrator.scope import Pattern
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # How long the event stream may outlive the job's own deadline.
@@ -143,50 +145,59 @@ class RunState:
 
 
 class ProgressView:
-    """Live counters on stderr while the job runs; the bar ends at its total."""
+    """Live counters on stderr while the job runs; the bar ends at its total. Disabled
+    (``-q``), it draws nothing and rich's progress machinery is not even imported."""
 
     def __init__(self, console: Console, enabled: bool) -> None:
+        self._enabled = enabled
+        self._done = 0
+        self._progress: Progress | None = None
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("queued {task.fields[queued]} · working {task.fields[in_flight]} · "
                        "failed {task.fields[failed]} · {task.fields[elapsed]}"),
-            console=console, transient=False, disable=not enabled)
+            console=console, transient=False)
         self._task = self._progress.add_task("pages", total=None, queued=0, in_flight=0, failed=0, elapsed="0:00")
-        self._enabled = enabled
-        self._done = 0
 
     def __enter__(self) -> ProgressView:
-        self._progress.start()
+        if self._progress is not None:
+            self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def _counts(self, processed: int, failed: int, discovered: int, queued: int, in_flight: int) -> None:
-        # Pages done or failed, out of every URL taken into the crawl.
-        self._done = processed + failed
-        self._progress.update(self._task, completed=self._done, total=max(discovered, self._done, 1),
-                              queued=queued, in_flight=in_flight, failed=failed)
+        if self._progress is not None:
+            self._progress.stop()
 
     def update(self, event: pb.JobEvent) -> None:
         name = event_name(event)
         if name == "progress":
             p = event.progress
-            self._counts(p.processed, p.failed, p.discovered, p.queued, p.in_flight)
-        elif name == "time_update":
+            # Pages done or failed, out of every URL taken into the crawl.
+            self._done = p.processed + p.failed
+            if self._progress is not None:
+                self._progress.update(self._task, completed=self._done, total=max(p.discovered, self._done, 1),
+                                      queued=p.queued, in_flight=p.in_flight, failed=p.failed)
+        if self._progress is None:
+            return
+        if name == "time_update":
             t = event.time_update
             self._progress.update(self._task, elapsed=t.formatted, queued=t.queued, in_flight=t.in_flight)
-        elif name == "url_failed" and self._enabled and not event.url_failed.will_retry:
+        elif name == "url_failed" and not event.url_failed.will_retry:
             f = event.url_failed
             self._progress.console.print(f"[yellow]failed[/] {f.url}: {failure_text(category_name(f.error), f.message)}",
                                          highlight=False)
-        elif name == "stream_connected" and self._enabled:
+        elif name == "stream_connected":
             self._progress.console.print(f"scope: {'; '.join(event.stream_connected.scope)}", highlight=False)
 
     def finish(self, totals: pb.Totals | None) -> None:
         """The bar at its end: whatever was taken is done, failed or was skipped."""
         done = (totals.processed + totals.failed) if totals is not None else self._done
-        self._progress.update(self._task, completed=done, total=max(done, 1), queued=0, in_flight=0)
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=max(done, 1), queued=0, in_flight=0)
 
 
 def crawl(plan: CrawlPlan, settings: CliSettings) -> int:

@@ -30,15 +30,16 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from crawler.settings import CrawlerSettings
-from orchestrator.settings import OrchestratorSettings
-from processor.settings import ProcessorSettings
-
-# gRPC and the servers are imported where they are used: a child process imports only
-# its own server, and the processor's spawned conversion workers (which import the
-# child's main module, this one) import none of them.
+# gRPC, the servers and even the services' settings are imported where they are used:
+# a child process imports only its own (its settings arrive pickled), and the
+# processor's spawned conversion workers (which run the child's main module, this one,
+# again) import none of them — grpc and protobuf cost a worker ~0.1 s of CPU at start.
 if TYPE_CHECKING:
     import grpc
+
+    from crawler.settings import CrawlerSettings
+    from orchestrator.settings import OrchestratorSettings
+    from processor.settings import ProcessorSettings
 
     from docspasta.rpc import ServiceHost
     from docspasta.v1 import orchestrator_pb2
@@ -70,11 +71,26 @@ def jobs_url_for(database_url: str) -> str:
     return f"sqlite:///{stem}-jobs{ext or '.db'}"
 
 
+def _crawler_settings() -> CrawlerSettings:
+    from crawler.settings import CrawlerSettings
+    return CrawlerSettings()
+
+
+def _processor_settings() -> ProcessorSettings:
+    from processor.settings import ProcessorSettings
+    return ProcessorSettings()
+
+
+def _orchestrator_settings() -> OrchestratorSettings:
+    from orchestrator.settings import OrchestratorSettings
+    return OrchestratorSettings()
+
+
 @dataclass(kw_only=True)
 class LocalStack:
-    crawler: CrawlerSettings = field(default_factory=CrawlerSettings)
-    processor: ProcessorSettings = field(default_factory=ProcessorSettings)
-    orchestrator: OrchestratorSettings = field(default_factory=OrchestratorSettings)
+    crawler: CrawlerSettings = field(default_factory=_crawler_settings)
+    processor: ProcessorSettings = field(default_factory=_processor_settings)
+    orchestrator: OrchestratorSettings = field(default_factory=_orchestrator_settings)
     # The page store. None: a temporary SQLite file removed on exit.
     database_url: str | None = None
     # The job store. None: next to a SQLite page store (``pages.db`` -> ``pages-jobs.db``,
