@@ -201,6 +201,10 @@ class JobFeed:
         limit = MAX_PENDING_BYTES
         frames: dict[int, tuple[bytes, bytes, int] | None] = {}  # cursor -> (body, chunk, last sequence)
         frames_tail = self.tail
+        # Clients sent the terminal event are finished after the sweep: each finish wakes
+        # its stream, which then ends its response, and 5,000 of those between the
+        # slices delayed the terminal event to the clients after them by ~0.4 s.
+        completed: list[LiveClient] = []
         for start in range(0, len(clients), PASS_SLICE):
             if start:
                 await asyncio.sleep(0)
@@ -229,11 +233,13 @@ class JobFeed:
                 if upto < reached:
                     reached = upto  # more than READ_COUNT behind: the rest next sweep
                 if self.terminal_sequence and upto >= self.terminal_sequence:
-                    client.finish("terminal")
+                    completed.append(client)
                 elif transport.get_write_buffer_size() > limit:
                     transport.abort()
                     client.finish("slow")
         self.swept = reached
+        for client in completed:
+            client.finish("terminal")
 
     def _frame(self, cursor: int) -> tuple[bytes, bytes, int] | None:
         batch = self.since(cursor)
