@@ -1,7 +1,7 @@
 """End-to-end crawl benchmark: `docspasta crawl` against Scrapy + html2text and
 Scrapy + trafilatura on the same served site, same concurrency, same run.
 
-  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|1k|5k|10k|50k ...]
+  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|1k|5k|10k|50k|heavy|small ...]
       [--concurrency 16] [--rounds 1] [--contender docspasta|scrapy+html2text|scrapy+trafilatura ...]
       [--docspasta PATH] [--before PATH] [--max-pages N] [--json out.json] [--profile DIR]
 
@@ -39,7 +39,9 @@ sys.path.insert(0, str(ROOT / "bench" / "sites"))
 import generate  # noqa: E402
 
 CORPORA = {"flask": "python-flask-doc", "nodejs": "nodejs-doc", "git": "git-doc"}
-GENERATED = {"1k": 1000, "5k": 5000, "10k": 10000, "50k": 50000}
+# Generated sites (bench/sites/generate.py): name -> (kind, pages).
+GENERATED = {"1k": ("sphinx", 1000), "5k": ("sphinx", 5000), "10k": ("sphinx", 10000), "50k": ("sphinx", 50000),
+             "heavy": ("heavy", 500), "small": ("small", 1200)}
 # docspasta-before: the `docspasta` of another install (--before PATH, e.g. a worktree of
 # an older commit with its own venv), run alternately with this one for before/after.
 CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura", "docspasta-inproc", "docspasta-before")
@@ -67,6 +69,9 @@ class Result:
     @property
     def pages_per_second(self) -> float:
         return self.pages / self.seconds if self.seconds else 0.0
+
+
+MAIN = "main (cli+orchestrator)"
 
 
 class TreeSampler(threading.Thread):
@@ -104,7 +109,7 @@ class TreeSampler(threading.Thread):
         if "peer_spider" in text:
             return "scrapy"
         if "docspasta" in text:
-            return "main (cli+orchestrator)"
+            return MAIN
         return p.name()
 
     def sample(self) -> None:
@@ -121,7 +126,9 @@ class TreeSampler(threading.Thread):
                 continue
             total += rss
             name, peak = self.per_process.get(p.pid, ("", 0))
-            if not name:
+            if not name or (name == MAIN and p.pid != self.root.pid):
+                # A child seen between fork and exec still shows its parent's command
+                # line: labelled again until it shows its own.
                 name = self.label(p)
             self.per_process[p.pid] = (name, max(peak, rss))
             # Own time only: children_* would count reaped children twice.
@@ -198,7 +205,7 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
         cpu[name] = cpu.get(name, 0.0) + sampler.cpu.get(pid, 0.0)
     result = Result(contender=contender, site=site, seconds=seconds, pages=count_pages(jsonl),
                     exit_code=proc.returncode, peak_rss=sampler.peak_sum, per_process=per,
-                    cpu_seconds=sum(sampler.cpu.values()), cpu_per_process=cpu)
+                    cpu_seconds=sum(v for k, v in cpu.items() if k != "py-spy"), cpu_per_process=cpu)
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
     return result
@@ -209,7 +216,8 @@ def site_root(site: str, args: argparse.Namespace, work: Path) -> tuple[Path, st
     if site in GENERATED:
         root = work / f"site-{site}"
         if not root.exists():
-            generate.generate(GENERATED[site], root)
+            kind, pages = GENERATED[site]
+            generate.KINDS[kind](pages, root)
         return root, "index.html", f"generated {site}"
     corpora = Path(os.environ.get("DOCS_CORPORA", "/tmp/docs-corpora"))
     registry = {e["name"]: e for e in json.loads((args.shared / "corpora.json").read_text())}
@@ -241,10 +249,11 @@ def main() -> int:
     ap.add_argument("--json", help="also write every round's result here")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (in the work dir)")
     args = ap.parse_args()
-    sites = args.site or [*CORPORA, "1k", "5k", "10k"]  # 50k only when asked (memory runs)
+    sites = args.site or [*CORPORA, "1k", "5k", "10k", "heavy", "small"]  # 50k only when asked (memory runs)
     contenders = args.contender or list(DEFAULT_CONTENDERS)
     if "docspasta-before" in contenders and not args.before:
         ap.error("--contender docspasta-before needs --before PATH")
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     work = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
     work.chmod(0o755)  # nginx's workers read the generated sites from here
     all_results: list[Result] = []
@@ -279,14 +288,19 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True) if not args.keep else print(f"outputs in {work}")
     print(f"\nconcurrency {args.concurrency}, {args.rounds} round(s), contenders alternated; best round shown; "
-          f"RSS = peak of the sum over the process tree (MiB)")
+          f"CPU s = user+system seconds of the contender's process tree (py-spy excluded) in that round; "
+          f"RSS = peak of the sum over the process tree (MiB); load average {load_before} before, "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} after")
     head = f"| {'site':20} |"
     for c in contenders:
-        head += f" {c} pages | s | p/s | RSS |"
+        head += f" {c} pages | s | p/s | CPU s | RSS |"
     if "docspasta" in contenders:
         for c in contenders:
             if c != "docspasta":
                 head += f" ratio vs {c} |"
+        for c in contenders:
+            if c != "docspasta":
+                head += f" CPU/page {c} ÷ docspasta |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for label, best, _ in rows:
@@ -294,12 +308,19 @@ def main() -> int:
         for c in contenders:
             b = best[c]
             flag = "" if b.exit_code == 0 else "!"
-            line += f" {b.pages}{flag} | {b.seconds:.1f} | {b.pages_per_second:.1f} | {mib(b.peak_rss)} |"
+            line += (f" {b.pages}{flag} | {b.seconds:.1f} | {b.pages_per_second:.1f} | {b.cpu_seconds:.1f} |"
+                     f" {mib(b.peak_rss)} |")
         if "docspasta" in best:
             for c in contenders:
                 if c != "docspasta":
                     line += f" {best['docspasta'].pages_per_second / best[c].pages_per_second:.2f}x |" \
                         if best[c].pages_per_second else " - |"
+            ours = best["docspasta"]
+            for c in contenders:
+                if c != "docspasta":
+                    # CPU per page (the best round's): what a busy machine's wall clock follows.
+                    line += (f" {(best[c].cpu_seconds / best[c].pages) / (ours.cpu_seconds / ours.pages):.2f}x |"
+                             if best[c].pages and ours.pages and ours.cpu_seconds else " - |")
         print(line)
     for label, best, per_round in rows:
         pages = {c: b.pages for c, b in best.items()}
