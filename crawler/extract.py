@@ -14,6 +14,7 @@ site's navigation repeats the same hrefs on every page of a directory."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urljoin
 
@@ -29,6 +30,13 @@ _MAX_TITLE = 1000
 TREE_BYTES = 2 * 1024 * 1024
 TREE_TAGS = 30_000
 _INTERESTING = ("a", "area", "base", "title", "link", "meta")
+# Compiled once; smart_strings=False: plain str values, not ones that keep their element
+# alive. Under the root element only, as root.iter() walks: "//" would also reach what
+# libxml2 leaves beside the root (markup after </html>).
+_HAS_BASE = lxml.etree.XPath("boolean(descendant-or-self::base)")
+_HEAD_ELEMENTS = lxml.etree.XPath("descendant-or-self::title | descendant-or-self::link[@rel]"
+                                  " | descendant-or-self::meta[@name]")
+_HREFS = lxml.etree.XPath("descendant-or-self::a/@href | descendant-or-self::area/@href", smart_strings=False)
 
 
 @dataclass(slots=True)
@@ -41,18 +49,29 @@ class Extracted:
     truncated: bool = False
 
 
+def _resolver(base: str) -> Callable[[str], str | None]:
+    """The joiner of one page's hrefs against ``base``: absolute and fragment-free, or
+    None for a fragment, an empty href or a scheme that is not a page."""
+    # A reference with a path resolves against the base's directory alone (RFC 3986
+    # 5.2.2-5.2.3), so pages of one directory share the cache entries; worked out
+    # once per page, not per link.
+    directory = base
+    path = base.find("/", base.find("//") + 2)
+    end = min((i for i in (base.find("?"), base.find("#")) if i >= 0), default=len(base))
+    if 0 <= path < end:
+        directory = base[:base.rfind("/", path, end) + 1]
+
+    def join(href: str) -> str | None:
+        href = href.strip()
+        if not href or href[0] == "#" or href[:11].lower().startswith(_SKIP_SCHEMES):
+            return None
+        return _join_cached(base if href[0] in "?;" else directory, href)
+
+    return join
+
+
 def _join(base: str, href: str) -> str | None:
-    href = href.strip()
-    if not href or href.startswith("#") or href.lower().startswith(_SKIP_SCHEMES):
-        return None
-    if href[0] not in "?;":
-        # A reference with a path resolves against the base's directory alone (RFC 3986
-        # 5.2.2-5.2.3), so pages of one directory share the cache entries.
-        path = base.find("/", base.find("//") + 2)
-        end = min((i for i in (base.find("?"), base.find("#")) if i >= 0), default=len(base))
-        if 0 <= path < end:
-            return _join_cached(base[:base.rfind("/", path, end) + 1], href)
-    return _join_cached(base, href)
+    return _resolver(base)(href)
 
 
 @lru_cache(maxsize=16384)
@@ -76,6 +95,7 @@ class _Target:
         self.out = Extracted()
         self.url = url
         self.base = url
+        self.join = _resolver(url)
         self.based = False
         self.max_links = max_links
         self.max_elements = max_elements
@@ -91,7 +111,7 @@ class _Target:
             raise _Enough
         if tag == "a" or tag == "area":
             if len(self.out.links) < self.max_links:
-                link = _join(self.base, attrib.get("href") or "")
+                link = self.join(attrib.get("href") or "")
                 if link and link not in self.seen:
                     self.seen.add(link)
                     self.out.links.append(link)
@@ -99,12 +119,13 @@ class _Target:
             if not self.based and attrib.get("href"):
                 self.based = True
                 self.base = _join(self.url, attrib.get("href") or "") or self.url
+                self.join = _resolver(self.base)
         elif tag == "title":
             self.in_title = not self.out.title and not self.title
         elif tag == "link":
             rel = (attrib.get("rel") or "").lower().split()
             if "canonical" in rel and not self.out.canonical:
-                self.out.canonical = _join(self.base, attrib.get("href") or "") or ""
+                self.out.canonical = self.join(attrib.get("href") or "") or ""
         elif tag == "meta":
             if (attrib.get("name") or "").lower() == "robots" and "nofollow" in (attrib.get("content") or "").lower():
                 self.out.nofollow = True
@@ -124,8 +145,10 @@ class _Target:
             self.end("title")
 
 
-def _from_tree(html: str, url: str, max_links: int) -> Extracted | None:
-    """The tree path; None when lxml refuses the text (then the page is streamed)."""
+def _from_tree(html: str, url: str, max_links: int, *, by_element: bool = False) -> Extracted | None:
+    """The tree path; None when lxml refuses the text (then the page is streamed).
+    ``by_element``: the element-by-element walk (what a page with <base> gets), which
+    the XPath walk must equal (tests/crawler/test_extract.py)."""
     # As bytes in a declared encoding: lxml refuses a str with an XML encoding
     # declaration (XHTML pages), and the text is decoded already.
     parser = lxml.etree.HTMLParser(recover=True, no_network=True, huge_tree=True, encoding="utf-8")
@@ -136,18 +159,52 @@ def _from_tree(html: str, url: str, max_links: int) -> Extracted | None:
     if root is None:
         return Extracted()
     target = _Target(url, max_links, max_elements=len(html) + 1)
-    for el in root.iter(*_INTERESTING):
-        tag = el.tag
-        if tag == "title":
-            # The target path's rule: the first <title> that had any text at all.
-            if not target.out.title and not target.title:
-                text = "".join(el.itertext())
-                if text:
-                    target.title.append(text[:4 * _MAX_TITLE])
-                    target.out.title = " ".join(target.title[0].split())[:_MAX_TITLE]
-            continue
-        target.start(tag, el.attrib)
-    return target.out
+    if by_element or _HAS_BASE(root):
+        # <base> changes how the links after it resolve: element by element, as streamed.
+        for el in root.iter(*_INTERESTING):
+            if el.tag == "title":
+                _title(target, el)
+            else:
+                target.start(el.tag, el.attrib)
+        return target.out
+    # No <base>: the hrefs come out of one XPath call as plain strings, and each distinct
+    # one (its fragment cut: that never changes what the rest resolves to) is joined
+    # once; a reference page repeats its links many times (sidebar, cross-references,
+    # anchors into the same pages).
+    out = target.out
+    for el in _HEAD_ELEMENTS(root):
+        if el.tag == "title":
+            _title(target, el)
+        else:
+            target.start(el.tag, el.attrib)
+    join = target.join
+    seen = target.seen
+    links = out.links
+    for href in dict.fromkeys(map(_defragment, _HREFS(root))):
+        if len(links) >= max_links:
+            break
+        link = join(href)
+        if link and link not in seen:
+            seen.add(link)
+            links.append(link)
+    return out
+
+
+def _defragment(href: str) -> str:
+    """The href without its fragment where that cannot change the joined link: not when
+    whitespace precedes the '#' (the join strips the href's ends, and "a #x" joins to a
+    URL ending in a space)."""
+    i = href.find("#")
+    return href[:i] if i > 0 and not href[i - 1].isspace() else href
+
+
+def _title(target: _Target, el: lxml.etree._Element) -> None:
+    # The target path's rule: the first <title> that had any text at all.
+    if not target.out.title and not target.title:
+        text = "".join(el.itertext())
+        if text:
+            target.title.append(text[:4 * _MAX_TITLE])
+            target.out.title = " ".join(target.title[0].split())[:_MAX_TITLE]
 
 
 def extract(html: str, url: str, *, max_links: int, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Extracted:
@@ -159,6 +216,11 @@ def extract(html: str, url: str, *, max_links: int, max_elements: int = DEFAULT_
         found = _from_tree(html, url, max_links)
         if found is not None:
             return found
+    return _streamed(html, url, max_links, max_elements)
+
+
+def _streamed(html: str, url: str, max_links: int, max_elements: int) -> Extracted:
+    """The stream path: no tree, constant memory, stops after ``max_elements``."""
     target = _Target(url, max_links, max_elements)
     # huge_tree lifts libxml2's 10 MB text-node limit (a page with one huge text node
     # keeps the links after it).
