@@ -8,6 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from docspasta.bundle import PageDoc
@@ -43,13 +44,36 @@ def relative_path(url: str, start_host: str) -> PurePosixPath:
     return PurePosixPath(*segments)
 
 
+class Used(Protocol):
+    """The relative paths given out so far: a set, or the files of a directory."""
+
+    def __contains__(self, rel: object) -> bool: ...
+
+    def add(self, rel: PurePosixPath) -> None: ...
+
+
+class FilesIn:
+    """The paths given out so far as the files written into a fresh ``directory`` (a
+    set of every path would grow with the job)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __contains__(self, rel: object) -> bool:
+        return isinstance(rel, PurePosixPath) and (self.directory / rel).exists()
+
+    def add(self, rel: PurePosixPath) -> None:
+        pass  # written by write_mirror
+
+
 def mirror_files(pages: Iterable[PageDoc], *, source_url: str,
-                 used: set[PurePosixPath] | None = None) -> Iterator[tuple[PurePosixPath, str]]:
+                 used: Used | None = None) -> Iterator[tuple[PurePosixPath, str]]:
     """(relative path, Markdown) of each page: the directory layout, without I/O.
     ``used`` holds the paths given out so far (pass the same set across calls when
     pages arrive one at a time)."""
     start_host = urlsplit(source_url).hostname or ""
-    used = set() if used is None else used
+    if used is None:
+        used = set()
     for page in pages:
         rel = relative_path(page.url, start_host)
         if rel in used:  # two URLs mapping to one file name: keep both
@@ -61,7 +85,7 @@ def mirror_files(pages: Iterable[PageDoc], *, source_url: str,
 
 
 def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str,
-                 used: set[PurePosixPath] | None = None) -> list[Path]:
+                 used: Used | None = None) -> list[Path]:
     written: list[Path] = []
     for rel, text in mirror_files(pages, source_url=source_url, used=used):
         target = directory / rel

@@ -13,12 +13,12 @@ import shutil
 import sys
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from docspasta import bundle
 from docspasta.llmstxt import llms_full_section, llms_head, llms_lines
-from docspasta.mirror import write_mirror
+from docspasta.mirror import FilesIn, write_mirror
 from docspasta.pageindex import PageIndex
 from docspasta.parts import SectionSpool, Written, write_document
 
@@ -203,7 +203,7 @@ async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc]
         index = files.enter_context(PageIndex(source_url=source_url))
         jsonl = outputs.open(targets.jsonl) if targets.jsonl else None
         mirror = outputs.directory(targets.mirror) if targets.mirror else None
-        used: set[PurePosixPath] = set()
+        used = FilesIn(mirror) if mirror is not None else None
         async for doc in pages:
             index.add(doc)
             if jsonl is not None:

@@ -130,3 +130,13 @@ async def test_memory_does_not_grow_with_the_pages(tmp_path: Path, monkeypatch: 
         tracemalloc.stop()
     # An index entry per page in memory (as before) was ~2 KB per page here: 3+ MiB more.
     assert large - small < 1 << 19, (small, large)
+
+
+async def test_the_mirror_keeps_two_urls_with_one_file_name(tmp_path: Path) -> None:
+    # Which names are taken is read from the directory being written, not kept in a set.
+    pages = [bundle.PageDoc(url=f"{BASE}a.{ext}", title=ext, markdown=f"# {ext}\n") for ext in ("html", "htm")]
+    out = await _write(tmp_path, pages, mirror=tmp_path / "mirror")
+    files = sorted(p.relative_to(tmp_path / "mirror").as_posix() for p in (tmp_path / "mirror").rglob("*.md"))
+    assert files[0] == "docs/a.md" and len(files) == 2 and files[1].startswith("docs/a_")
+    assert {p.read_text(encoding="utf-8").split("\n")[2] for p in (tmp_path / "mirror").rglob("*.md")} == {"# html", "# htm"}
+    assert (out / "docs.md").exists()
