@@ -82,7 +82,7 @@ async def run_bridge(root: Path, env: dict[str, str], http: aiohttp.ClientSessio
     print(f"{'download':<15} {'MiB out':>9} {'s':>7} {'idle RSS':>9} {'peak RSS':>9} {'VmHWM':>7}  status")
     for name in DOWNLOADS:
         proc = BridgeProcess(env, root=root)
-        await proc.start(timeout=60)
+        await proc.start(timeout=300)  # a bridge starting on a loaded machine
         try:
             assert proc.proc is not None
             pid = proc.proc.pid
