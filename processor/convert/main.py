@@ -162,6 +162,39 @@ def _is_section_menu(el: Element, words: set[str]) -> bool:
     return bool(hrefs) and all(h and not h.startswith("#") for h in hrefs)
 
 
+_CURRENT = frozenset({"current", "active", "selected", "current-page", "is-active"})
+
+
+def _is_page_menu(el: Element) -> bool:
+    """A list of links to other pages with one item marked as the page being read
+    (`<li class="current">`, `aria-current`): a site's menu or tab bar (Doxygen's
+    ul.tablist rows). A list in a document's text never marks "you are here"; in-page
+    tab widgets link to #anchors and are not menus of pages. Items without text (a
+    search box) may sit in the row."""
+    links = 0
+    current = False
+    for li in el:
+        if not isinstance(li.tag, str):
+            continue
+        if li.tag != "li":
+            return False
+        text = text_of(li).strip()
+        anchors = li.findall(".//a")
+        if not text:
+            continue
+        if len(anchors) != 1 or text_of(anchors[0]).strip() != text:
+            return False
+        a = anchors[0]
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            return False
+        links += 1
+        if a.get("aria-current") or li.get("aria-current") or not _CURRENT.isdisjoint(classes_of(li)) \
+                or not _CURRENT.isdisjoint(classes_of(a)):
+            current = True
+    return links >= 2 and current
+
+
 NOT_CHROME, STRUCTURE, WORDS = 0, 1, 2
 
 
@@ -193,6 +226,8 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
             and len((el.text or "").strip()) <= 2:
         return STRUCTURE  # a letter drawn as an icon badge (Doxygen's "C" before a class name)
     if tag == "nav" or role in ("navigation", "search", "banner", "contentinfo", "dialog", "alertdialog"):
+        return STRUCTURE
+    if tag == "ul" and _is_page_menu(el):
         return STRUCTURE
     if tag == "footer" or tag == "form":
         return STRUCTURE

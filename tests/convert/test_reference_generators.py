@@ -78,3 +78,38 @@ def test_doxygen_icon_letters_and_diamond_permalinks_are_decoration() -> None:
     out = md(page)
     assert "| [yaml_alias_data_s](https://docs.example.com/api/structyaml__alias.html) | Alias data |" in out
     assert "\n## anchor\n" in out
+
+
+def test_a_row_of_page_links_marking_the_current_page_is_a_menu() -> None:
+    # Doxygen's static tab rows (no <nav>, on index pages holding less text than them)
+    current = " class='current'"
+    tabs = "".join(f"<li{current if c == 'k' else ''}><a href='f_{c}.html#index_{c}'><span>{c}</span></a></li>"
+                   for c in "abcdefghijklmnop")
+    page = ("<body><div id='top'><div class='tabs'><ul class='tablist'>"
+            "<li><a href='index.html'><span>Main Page</span></a></li>"
+            "<li class='current'><a href='annotated.html'><span>Data Structures</span></a></li>"
+            "<li><div id='MSearchBox'><img src='mag.svg' alt=''></div></li></ul></div>"
+            f"<div class='tabs3'><ul class='tablist'>{tabs}</ul></div></div>"
+            "<div class='contents'><h3>- k -</h3><ul><li>key : <a href='s.html#a1'>yaml_node_pair_s</a></li></ul></div></body>")
+    out = md(page)
+    assert out == "### - k -\n\n- key : [yaml_node_pair_s](https://docs.example.com/api/s.html#a1)"
+
+
+def test_a_list_of_links_in_the_text_is_not_a_menu() -> None:
+    page = ("<body><main><h1>Guides</h1><p>Read these first:</p><ul>"
+            "<li><a href='a.html'>Alpha guide</a></li><li><a href='b.html'>Beta guide</a></li></ul>"
+            "<ul class='tabs'><li class='active'><a href='#py'>Python</a></li><li><a href='#js'>JS</a></li></ul>"
+            "</main></body>")
+    out = md(page)
+    assert "- [Alpha guide](https://docs.example.com/api/a.html)" in out
+    assert "Python" in out
+
+
+def test_a_page_whose_only_text_is_a_navigation_list_keeps_it() -> None:
+    # pdoc's index.html: an empty <main>, the module list in the <nav>
+    page = ("<body><nav class='pdoc'><div><h2>Available Modules</h2><ul>"
+            "<li><a href='jinja2.html'>jinja2</a></li><li><a href='markupsafe.html'>markupsafe</a></li></ul></div></nav>"
+            "<main class='pdoc'></main></body>")
+    out = md(page)
+    assert out == ("## Available Modules\n\n- [jinja2](https://docs.example.com/api/jinja2.html)\n"
+                   "- [markupsafe](https://docs.example.com/api/markupsafe.html)")
