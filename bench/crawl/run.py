@@ -125,11 +125,10 @@ class TreeSampler(threading.Thread):
             except psutil.Error:
                 continue
             total += rss
-            name, peak = self.per_process.get(p.pid, ("", 0))
-            if not name or (name == MAIN and p.pid != self.root.pid):
-                # A child seen between fork and exec still shows its parent's command
-                # line: labelled again until it shows its own.
-                name = self.label(p)
+            _, peak = self.per_process.get(p.pid, ("", 0))
+            # Labelled at every sample: a child seen between fork and exec still shows
+            # its parent's command line (a conversion worker passed for the processor).
+            name = self.label(p)
             self.per_process[p.pid] = (name, max(peak, rss))
             # Own time only: children_* would count reaped children twice.
             self.cpu[p.pid] = times.user + times.system
