@@ -30,8 +30,10 @@ from orchestrator.store.base import FINISHED_STATES, JobStore, StoredEvent
 REPLAY_BATCH = 500
 # Longest single wait for new events before the follower checks the job again.
 FOLLOW_WAIT_SECONDS = 5.0
-# Committed events a running job keeps in memory for its followers (~6 per page).
-DEFAULT_TAIL_EVENTS = 2048
+# Committed events a running job keeps in memory for its followers (~6 per page, up to
+# ~1 KB each): two full write-behind batches, so a follower that keeps up never reads
+# the store, and ~0.5 MB per running job at most.
+DEFAULT_TAIL_EVENTS = 512
 
 
 def make_event(job_id: str, sequence: int, name: str, payload: Message) -> StoredEvent:

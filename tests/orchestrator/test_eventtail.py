@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from docspasta.v1 import orchestrator_pb2 as pb
-from orchestrator.eventlog import EventLog, EventTail, follow
+from orchestrator.eventlog import DEFAULT_TAIL_EVENTS, EventLog, EventTail, follow
 from orchestrator.persist import JobWriter
 from orchestrator.store.base import JobStore, NewJob
 from orchestrator.store.sqlite import SqliteJobStore
@@ -31,7 +31,7 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
     await s.close()
 
 
-def job_log(store: JobStore, *, tail_events: int = 2048) -> tuple[EventLog, JobWriter]:
+def job_log(store: JobStore, *, tail_events: int = DEFAULT_TAIL_EVENTS) -> tuple[EventLog, JobWriter]:
     holder: list[EventLog] = []
     writer = JobWriter(store=store, job_id=JOB, owner="me", snapshot=lambda: (b"", b"{}"), on_cancel=lambda: None,
                        on_lost=lambda: None, on_commit=lambda sequence: holder[0].committed(sequence))
