@@ -32,9 +32,10 @@ from tests.support.site import FixtureSite, page
 
 pytestmark = pytest.mark.timeout(120)
 
-SETTINGS = replace(CrawlerSettings(), fetch_timeout=8.0, connect_timeout=5.0)
-# Each refusal happens before any connect: far quicker than a connect timeout.
-REFUSAL_SECONDS = 2.0
+SETTINGS = replace(CrawlerSettings(), fetch_timeout=30.0, connect_timeout=20.0)
+# Each refusal happens before any connect (the guard witnesses that): quicker than a
+# connect timeout, with room for a loaded machine's scheduling.
+REFUSAL_SECONDS = 10.0
 
 
 @dataclass
