@@ -45,6 +45,10 @@ from orchestrator.settings import OrchestratorSettings
 from orchestrator.sitemaps import SitemapReader
 from orchestrator.traps import TRAP, TrapLimits, Traps
 
+# Process calls that ended because the processor went away (not because of the page).
+_PROCESSOR_GONE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED})
+PROCESS_ATTEMPTS = 3
+
 NOT_HTML = "not_html"  # the reason a non-HTML response is skipped (as the processor's body sniffing says)
 
 log = logging.getLogger(__name__)
@@ -711,6 +715,19 @@ class CrawlJob:
         self._calls += 1
         return ((JOB_ID_KEY, self.job_id), (REQUEST_ID_KEY, f"{self.job_id}.{self._calls}"))
 
+    async def _process_call(self, request: processor_pb2.ProcessRequest) -> processor_pb2.ProcessResponse:
+        """Process, called again when the processor went away mid-call (a replica draining
+        past its grace, a restart): the call is an idempotent upsert, and failing the page
+        would lose it although another replica is there to convert it."""
+        for attempt in range(1, PROCESS_ATTEMPTS + 1):
+            try:
+                return await self._backends.process(request, self._call_metadata())
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in _PROCESSOR_GONE or attempt == PROCESS_ATTEMPTS:
+                    raise
+                await asyncio.sleep(backoff_seconds(attempt))
+        raise AssertionError("unreachable")
+
     async def _process(self, item: Item, html: str) -> bool:
         """The processing step; True when it failed (reported)."""
         self._order += 1
@@ -719,7 +736,7 @@ class CrawlJob:
         self.emit("sent_to_processing", pb.SentToProcessing(url=item.url))
         async with self._process_slots:
             try:
-                result = await self._backends.process(request, self._call_metadata())
+                result = await self._process_call(request)
             except grpc.aio.AioRpcError as exc:
                 category = {grpc.StatusCode.RESOURCE_EXHAUSTED: common_pb2.ERROR_CATEGORY_TOO_LARGE,
                             grpc.StatusCode.DEADLINE_EXCEEDED: common_pb2.ERROR_CATEGORY_TOO_SLOW,
