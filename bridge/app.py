@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -57,22 +60,56 @@ async def index(request: web.Request) -> web.StreamResponse:
         "Content-Security-Policy": CSP, "X-Frame-Options": "DENY"})
 
 
-async def _mcp_missing(request: web.Request) -> web.StreamResponse:
+async def _mcp_missing(request: web.Request | None) -> web.StreamResponse:
     return error_response(501, "unimplemented", "this bridge was installed without the MCP SDK "
                                                 "(pip install 'docspasta[mcp]'); /mcp is not served")
 
 
+class _LazyMcp:
+    """``/mcp`` (bridge/mcp_http.py), loaded at its first request: the MCP SDK's imports
+    cost ~35 MiB, which a bridge that never serves MCP should not carry. Imported in a
+    thread, so streams on the loop go on meanwhile. Without the SDK (it is an extra,
+    not a runtime dependency of the bridge): a clear 501."""
+
+    def __init__(self, settings: BridgeSettings) -> None:
+        self._settings = settings
+        self._endpoint: Any = None
+        self._missing = False
+        self._lock = asyncio.Lock()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        endpoint = await self._load()
+        if endpoint is None:
+            return await _mcp_missing(request)
+        response: web.StreamResponse = await endpoint.handle(request)
+        return response
+
+    async def _load(self) -> Any:
+        async with self._lock:
+            if self._endpoint is None and not self._missing:
+                try:
+                    module = await asyncio.to_thread(importlib.import_module, "bridge.mcp_http")
+                except ModuleNotFoundError as exc:
+                    if (exc.name or "").split(".")[0] != "mcp":
+                        raise
+                    self._missing = True
+                    return None
+                endpoint = module.McpEndpoint(self._settings)
+                await endpoint.start()
+                self._endpoint = endpoint
+            return self._endpoint
+
+    async def stop(self, app: web.Application) -> None:
+        async with self._lock:
+            if self._endpoint is not None:
+                await self._endpoint.stop()
+                self._endpoint = None
+
+
 def _add_mcp(app: web.Application, settings: BridgeSettings) -> None:
-    """``/mcp`` (bridge/mcp_http.py) when the optional MCP SDK is installed, else a
-    clear 501 there: the SDK is an extra, not a runtime dependency of the bridge."""
-    try:
-        from bridge import mcp_http
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] != "mcp":
-            raise
-        app.router.add_route("*", "/mcp", _mcp_missing)
-        return
-    mcp_http.add_route(app, settings)
+    mcp = _LazyMcp(settings)
+    app.on_shutdown.append(mcp.stop)
+    app.router.add_route("*", "/mcp", mcp.handle)
 
 
 def create_app(settings: BridgeSettings, *, redis_url: str,

@@ -151,22 +151,3 @@ class _Exchange:
                 await self.resp.write(message["body"])
             if not message.get("more_body", False):
                 await self.resp.write_eof()
-
-
-MCP = web.AppKey("mcp", McpEndpoint)
-
-
-def add_route(app: web.Application, settings: BridgeSettings) -> None:
-    """``/mcp`` (POST, GET, DELETE: the transport answers each) and its lifecycle."""
-    endpoint = McpEndpoint(settings)
-    app[MCP] = endpoint
-
-    async def start(app: web.Application) -> None:
-        await endpoint.start()
-
-    async def stop(app: web.Application) -> None:
-        await endpoint.stop()
-
-    app.on_startup.append(start)
-    app.on_shutdown.append(stop)
-    app.router.add_route("*", PATH, endpoint.handle)
