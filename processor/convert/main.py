@@ -34,14 +34,18 @@ __all__ = ["Lengths", "find_main", "page_meta", "promote_title", "prune_chrome"]
 
 
 class Lengths:
-    """Per-element text length (non-whitespace-stripped chars) and link-text length."""
+    """Per-element text length (non-whitespace-stripped chars) and link-text length, and
+    the semantic regions (main, article, role=main, itemprop=articleBody) in document
+    order: measured once (template.keys_of walks the tree for all three), kept up to
+    date as prune_chrome removes elements."""
 
-    __slots__ = ("text", "link", "_root", "_order")
+    __slots__ = ("text", "link", "_root", "_order", "_semantic")
 
     def __init__(self, root: Element, text: dict[Element, int] | None = None,
-                 link: dict[Element, int] | None = None) -> None:
+                 link: dict[Element, int] | None = None, semantic: list[Element] | None = None) -> None:
         self._root = root
         self._order: dict[Element, int] | None = None
+        self._semantic = semantic
         if text is not None and link is not None:
             self.text, self.link = text, link
             return
@@ -60,6 +64,17 @@ class Lengths:
             link[el] = lk
         self.text = text
         self.link = link
+
+    @property
+    def semantic(self) -> list[Element]:
+        if self._semantic is None:
+            self._semantic = [el for el in self._root.iter() if isinstance(el.tag, str) and _is_semantic(el)]
+        return self._semantic
+
+    def removed(self, gone: set[Element]) -> None:
+        """The elements of `gone` (with everything inside them) left the tree."""
+        if self._semantic:
+            self._semantic = [el for el in self._semantic if el not in gone]
 
     @property
     def order(self) -> dict[Element, int]:
@@ -322,16 +337,15 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
     protected: set[Element] = set()
     regions: set[Element] = set()
     largest: Element | None = None
-    for el in body.iter():
-        if el.tag in SEMANTIC_TAGS or el.get("role") == "main" or el.get("itemprop") == "articleBody":
-            size = lengths.text.get(el, 0)
-            if size:
-                regions.add(el)
-            if size > 0.2 * total or (size and _has(el, "h1")):
-                protected.add(el)
-                protected.update(el.iterancestors())
-            if el.tag != "article" and size and (largest is None or size > lengths.text.get(largest, 0)):
-                largest = el
+    for el in lengths.semantic:  # in document order
+        size = lengths.text.get(el, 0)
+        if size:
+            regions.add(el)
+        if size > 0.2 * total or (size and _has(el, "h1")):
+            protected.add(el)
+            protected.update(el.iterancestors())
+        if el.tag != "article" and size and (largest is None or size > lengths.text.get(largest, 0)):
+            largest = el
     if largest is not None and not protected and not _inside_chrome_tag(largest):
         # A short page's main region can hold less text than the site menu: it is
         # still the main region, and a wrapper whose class merely mentions "nav"
@@ -375,6 +389,7 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
             _drop_separator_rules(el)
         lengths.forget(el)
         drop(el)
+    lengths.removed(dropped)  # (every element inside a removed one is in dropped)
 
 
 # ---------------------------------------------------------------------------
@@ -397,7 +412,7 @@ def find_main(body: Element, lengths: Lengths | None = None) -> Element:
         return lengths.nonlink(el) + 0.25 * lengths.link.get(el, 0)
 
     total = size(body)
-    sem = [el for el in body.iter() if isinstance(el.tag, str) and _is_semantic(el)]
+    sem = lengths.semantic
     node = body
     if sem and total > 0:
         best = max(sem, key=size)
