@@ -45,7 +45,8 @@ from orchestrator.settings import OrchestratorSettings
 from orchestrator.sitemaps import SitemapReader
 from orchestrator.traps import TRAP, TrapLimits, Traps
 
-# Process calls that ended because the processor went away (not because of the page).
+# Process calls that ended because of the processor, not the page: it went away
+# (a replica stopped past its grace) or was saturated (ABORTED: no worker free in time).
 _PROCESSOR_GONE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED})
 PROCESS_ATTEMPTS = 3
 
@@ -717,8 +718,8 @@ class CrawlJob:
 
     async def _process_call(self, request: processor_pb2.ProcessRequest) -> processor_pb2.ProcessResponse:
         """Process, called again when the processor went away mid-call (a replica draining
-        past its grace, a restart): the call is an idempotent upsert, and failing the page
-        would lose it although another replica is there to convert it."""
+        past its grace, a restart) or had no worker free in time: the call is an idempotent
+        upsert, and failing the page would lose it for the processor's trouble."""
         for attempt in range(1, PROCESS_ATTEMPTS + 1):
             try:
                 return await self._backends.process(request, self._call_metadata())

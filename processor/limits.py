@@ -48,6 +48,12 @@ class PageTooLarge(Exception):
     """The page is over one of the parsed-size limits (or ran its worker out of memory)."""
 
 
+class ProcessorBusy(Exception):
+    """Every conversion worker stayed busy until the call's deadline: the processor is
+    saturated (a loaded machine, a burst of big pages), the page is not at fault. The
+    service answers ABORTED, which the orchestrator retries."""
+
+
 class PageTooSlow(BaseException):
     """The page's conversion went over its time budget. A BaseException: raised from a
     signal handler in the middle of the converter, it must not be swallowed by the

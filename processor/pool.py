@@ -35,7 +35,7 @@ from types import FrameType
 from typing import Any
 
 from processor.convert import Converted, convert
-from processor.limits import PageLimits, PageTooLarge, PageTooSlow, check
+from processor.limits import PageLimits, PageTooLarge, PageTooSlow, ProcessorBusy, check
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ class ConversionPool:
                     self._replace(worker)
                     worker = await self._idle.get()
         except TimeoutError:
-            raise PageTooSlow("no conversion worker became free before the deadline") from None
+            raise ProcessorBusy("no conversion worker became free before the deadline") from None
         started = time.monotonic()
         cpu_before = worker.cpu_seconds()
         box, html = [html], ""  # the box holds the only reference: call() frees it once sent

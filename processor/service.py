@@ -3,6 +3,7 @@ page's budget and the caller's deadline), store.
 
 A page over its budget fails that call with a status the orchestrator reports as the
 page's error category: RESOURCE_EXHAUSTED -> too_large, DEADLINE_EXCEEDED -> too_slow.
+A saturated processor (no worker free before the deadline) answers ABORTED: try again.
 
 Only HTML becomes a page: a body that does not sniff as HTML (processor.convert's
 `looks_like_html`: a reST/Markdown source, JSON, a binary inventory) is answered with
@@ -26,7 +27,7 @@ from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, looks_like_html
 from processor.convert.template import SiteTemplate, TemplateRegistry, changes
-from processor.limits import PageTooLarge, PageTooSlow
+from processor.limits import PageTooLarge, PageTooSlow, ProcessorBusy
 from processor.memory import release_free_memory
 from processor.pool import ConversionPool
 from processor.settings import ProcessorSettings
@@ -88,8 +89,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                 async with asyncio.timeout_at(deadline):
                     await self._large_pages.acquire()
             except TimeoutError:
-                await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                    "too slow to convert: the deadline passed while the page waited for a worker")
+                await context.abort(grpc.StatusCode.ABORTED, "the processor is saturated: the deadline passed "
+                                    "while the page waited for a worker; try again")
         became_ready = False
         try:
             left = None if deadline is None else max(0.0, deadline - loop.time())
@@ -114,6 +115,11 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         except PageTooSlow as exc:
             log.info("page refused", extra={"category": "too_slow", "reason": str(exc)})
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"too slow to convert: {exc}")
+        except ProcessorBusy as exc:
+            # Not the page's fault: ABORTED, which the orchestrator calls again (with a fresh
+            # deadline); UNAVAILABLE would be retried by the channel within this expiring one.
+            log.info("page deferred", extra={"reason": str(exc)})
+            await context.abort(grpc.StatusCode.ABORTED, f"the processor is saturated: {exc}; try again")
         finally:
             if large:
                 self._large_pages.release()
@@ -160,7 +166,7 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             order, depth, url = held.key
             try:
                 result = await self._pool.convert(held.html, url, timeout=None, template=keys)
-            except (PageTooLarge, PageTooSlow, RuntimeError) as exc:
+            except (PageTooLarge, PageTooSlow, ProcessorBusy, RuntimeError) as exc:
                 log.info("page not re-converted with the site template", extra={"reason": str(exc)})
                 continue
             if result.template_removed:

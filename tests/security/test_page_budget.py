@@ -199,6 +199,23 @@ async def test_worker_stops_converting_when_the_rpc_deadline_passes(
     assert len(pool.pids()) == 2 and pool.replaced == 1
 
 
+async def test_a_page_that_finds_every_worker_busy_until_its_deadline_is_deferred_not_failed(
+        processor: tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]) -> None:
+    # A saturated processor is not the page's fault: ABORTED (the orchestrator calls
+    # again), not DEADLINE_EXCEEDED (reported as a page too slow to convert).
+    stub, pool = processor
+    slow = [asyncio.create_task(refused(stub, SLOW_PAGE.replace("Some", f"Some{i}"), timeout=20)) for i in range(2)]
+    async with asyncio.timeout(60):
+        while not pool._idle.empty():  # both workers taken by the slow pages
+            await asyncio.sleep(0.01)
+    error = await refused(stub, GOOD_PAGE, timeout=1.0)
+    assert error.code() == grpc.StatusCode.ABORTED, error
+    assert "saturated" in (error.details() or "")
+    for task in slow:
+        task.cancel()
+    await asyncio.gather(*slow, return_exceptions=True)
+
+
 # --- a job over them, with another job going on ----------------------------------------
 
 
