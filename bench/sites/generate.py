@@ -72,15 +72,19 @@ def code_block(rng: random.Random) -> str:
             + "\n".join(lines) + "\n</pre></div></div>")
 
 
+def docutils_table(head: list[str], rows: list[list[str]]) -> str:
+    """A table as Sphinx (docutils) writes it: row-odd/row-even rows, each cell a paragraph."""
+    body = "".join(f'<tr class="row-{"even" if i % 2 else "odd"}">' + "".join(f"<td><p>{c}</p></td>" for c in row)
+                   + "</tr>" for i, row in enumerate(rows))
+    header = "".join(f'<th class="head"><p>{h}</p></th>' for h in head)
+    return (f'<table class="docutils align-default"><thead><tr class="row-odd">{header}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
 def table(rng: random.Random) -> str:
-    rows = "".join(
-        f'<tr class="row-{"even" if i % 2 else "odd"}"><td><p><code class="docutils literal">'
-        f'<span class="pre">{rng.choice(IDENTS)}</span></code></p></td><td><p>{rng.choice(WORDS)}</p></td>'
-        f"<td><p>{sentence(rng, [])}</p></td></tr>"
-        for i in range(rng.randint(3, 7)))
-    return ('<table class="docutils align-default"><thead><tr class="row-odd"><th class="head"><p>Name</p></th>'
-            '<th class="head"><p>Type</p></th><th class="head"><p>Description</p></th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+    rows = [[f'<code class="docutils literal"><span class="pre">{rng.choice(IDENTS)}</span></code>',
+             rng.choice(WORDS), sentence(rng, [])] for _ in range(rng.randint(3, 7))]
+    return docutils_table(["Name", "Type", "Description"], rows)
 
 
 def layout(*, title: str, root: str, sidebar: str, crumbs: str, body: str, prev: tuple[str, str] | None,
@@ -367,16 +371,11 @@ def generate_heavy(n: int, out: Path) -> int:
         return "".join(parts)
 
     def big_table(rng: random.Random, key: tuple[int, int]) -> str:
-        rows = "".join(
-            f'<tr class="row-{"even" if i % 2 else "odd"}"><td><p>{xref(rng, key)}</p></td>'
-            f'<td><p><code class="docutils literal notranslate"><span class="pre">{rng.choice(TYPES)}</span></code></p></td>'
-            f'<td><p><code class="docutils literal notranslate"><span class="pre">{rng.randint(0, 9999)}</span></code></p></td>'
-            f"<td><p>{sentence(rng, [])}</p></td></tr>"
-            for i in range(rng.randint(20, 50)))
-        return ('<table class="docutils align-default"><thead><tr class="row-odd"><th class="head"><p>Name</p></th>'
-                '<th class="head"><p>Type</p></th><th class="head"><p>Default</p></th>'
-                '<th class="head"><p>Description</p></th></tr></thead>'
-                f"<tbody>{rows}</tbody></table>")
+        rows = [[xref(rng, key),
+                 f'<code class="docutils literal notranslate"><span class="pre">{rng.choice(TYPES)}</span></code>',
+                 f'<code class="docutils literal notranslate"><span class="pre">{rng.randint(0, 9999)}</span></code>',
+                 sentence(rng, [])] for _ in range(rng.randint(20, 50))]
+        return docutils_table(["Name", "Type", "Default", "Description"], rows)
 
     title_idx = "Package API reference"
     body = (f'<section id="api"><h1>{title_idx}<a class="headerlink" href="#api">¶</a></h1>'

@@ -4,6 +4,7 @@ edges of the main content."""
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
 
 from processor.convert import convert
 from processor.convert.template import SiteTemplate, TemplateRegistry, changes
@@ -28,11 +29,16 @@ def themed(topic: str, day: int) -> str:
 </body></html>"""
 
 
-def learned(pages: int = 10) -> SiteTemplate:
+def learn(pages: Iterable[tuple[str, str]]) -> SiteTemplate:
+    """The template learned from (html, url) pairs, as the processor learns a site's."""
     t = SiteTemplate()
-    for i, topic in enumerate(TOPICS[:pages]):
-        t.add(convert(themed(topic, i + 1), f"http://proj.test/{topic}.html").template_keys)
+    for html, url in pages:
+        t.add(convert(html, url).template_keys)
     return t
+
+
+def learned(pages: int = 10) -> SiteTemplate:
+    return learn((themed(topic, i + 1), f"http://proj.test/{topic}.html") for i, topic in enumerate(TOPICS[:pages]))
 
 
 def test_template_strips_the_theme_and_keeps_the_page() -> None:
@@ -110,10 +116,7 @@ def docusaurus_like(topic: str) -> str:
 
 
 def test_a_banner_heading_inside_the_article_is_the_documents_own() -> None:
-    t = SiteTemplate()
-    for topic in TOPICS:
-        t.add(convert(docusaurus_like(topic), f"http://proj.test/{topic}/").template_keys)
-    keys = t.template()
+    keys = learn((docusaurus_like(topic), f"http://proj.test/{topic}/") for topic in TOPICS).template()
     assert keys
     md = convert(docusaurus_like("migrate"), "http://proj.test/migrate/", keys).markdown
     assert md.startswith("# Proj\n\n# How to migrate"), md
@@ -154,10 +157,7 @@ def bare_page(topic: str) -> str:
 
 
 def test_a_repeated_h1_that_is_the_pages_only_h1_is_its_title() -> None:
-    t = SiteTemplate()
-    for topic in TOPICS:
-        t.add(convert(bare_page(topic), f"http://proj.test/{topic}.html").template_keys)
-    keys = t.template()
+    keys = learn((bare_page(topic), f"http://proj.test/{topic}.html") for topic in TOPICS).template()
     assert keys
     md = convert(bare_page("migrate"), "http://proj.test/migrate.html", keys).markdown
     assert md.startswith("# Proj\n\n## How to migrate"), md
