@@ -85,6 +85,8 @@ class _LazyMcp:
         return response
 
     async def _load(self) -> Any:
+        if self._endpoint is not None:  # loaded: no lock on the request path
+            return self._endpoint
         async with self._lock:
             if self._endpoint is None and not self._missing:
                 try:
