@@ -19,6 +19,9 @@ layout bench/quality.py reads; registry: bench/generators/corpora.json).
 | gen-asciidoctor | Asciidoctor 2 (HTML5, left TOC)   | git's AsciiDoc manual sources (Debian git-doc) |
 | gen-pdoc        | pdoc 16 (default template)        | Jinja2 + MarkupSafe docstrings (PyPI)     |
 | gen-pandoc      | pandoc 2 standalone HTML5, --toc  | fastify's docs (npm fastify: docs/)       |
+| gen-rtd         | Sphinx 9 + sphinx-rtd-theme 3     | marshmallow's docs (PyPI sdist; autodoc, autodocsumm tables, viewcode) |
+| gen-pydata      | Sphinx 9 + pydata-sphinx-theme    | click's docs (PyPI sdist; MyST + rst, sphinx-tabs, click:run examples) |
+| gen-typedoc     | TypeDoc 0.28 (default theme)      | commander's typings/index.d.ts + README (npm commander) |
 
 Everything comes from the registries with their ordinary clients (pip into a tools
 venv, apt-get for the crate source, npm for the JavaScript generators and the docs
@@ -45,6 +48,26 @@ PIP = ["mkdocs-material==9.*", "furo", "sphinx-book-theme", "sphinx", "myst-pars
        "markupsafe==3.0.4"]
 SDISTS = {"attrs": "attrs==26.1.0", "pymdown-extensions": "pymdown-extensions==13.1.2"}
 SPHINX_EXT = "myst_parser,sphinx.ext.napoleon,sphinx.ext.autodoc,sphinx.ext.doctest,sphinx.ext.todo"
+# The two common Sphinx themes, each on a project's docs with the project's own conf.py and
+# extensions, in a venv of their own (pinned; the furo/book venv above stays as it is).
+PIP_THEMES = ["sphinx==9.0.4", "sphinx-rtd-theme==3.1.0", "pydata-sphinx-theme==0.24.0", "myst-parser==5.2.0",
+              "marshmallow==4.4.0", "autodocsumm==0.2.15", "sphinx-copybutton==0.5.2", "sphinx-issues==6.0.0",
+              "sphinxext-opengraph==0.13.0", "click==8.3.1", "sphinx-tabs==3.5.0", "sphinxcontrib-log-cabinet==1.0.1",
+              "pallets-sphinx-themes==2.5.0"]
+SDISTS_THEMES = {"marshmallow": "marshmallow==4.4.0", "click": "click==8.3.1"}
+# Appended to the project's conf.py: the theme swapped in, the project's theme options
+# (another theme's) dropped, intersphinx left out (it downloads inventories at build time).
+THEME_CONF = """
+
+# --- bench/generators/build.py: built with {theme} ---
+extensions = [e for e in extensions if e != "sphinx.ext.intersphinx"]
+html_theme = "{theme}"
+html_theme_options = {{}}
+"""
+# click's conf.py names the Pallets theme's sidebar templates and context.
+CLICK_CONF = """html_sidebars = {}
+html_context = {}
+"""
 
 
 def run(cmd: list[str], log: Path, **kw: object) -> None:
@@ -60,13 +83,21 @@ def tools(root: Path) -> Path:
     return venv / "bin"
 
 
+def tools_themes(root: Path) -> Path:
+    venv = root / "venv-themes"
+    if not (venv / "bin" / "sphinx-build").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        run([str(venv / "bin" / "pip"), "install", "-q", *PIP_THEMES], root / "logs" / "pip-themes.log")
+    return venv / "bin"
+
+
 def sdist(root: Path, bin_: Path, name: str) -> Path:
     src = root / "src"
     src.mkdir(exist_ok=True)
     found = glob.glob(str(src / f"{name.replace('-', '_')}-*.tar.gz")) + glob.glob(str(src / f"{name}-*.tar.gz"))
     if not found:
         run([str(bin_ / "pip"), "download", "-q", "--no-binary", ":all:", "--no-deps", "-d", str(src),
-             SDISTS[name]], root / "logs" / f"download-{name}.log")
+             {**SDISTS, **SDISTS_THEMES}[name]], root / "logs" / f"download-{name}.log")
         found = glob.glob(str(src / f"{name.replace('-', '_')}-*.tar.gz")) + glob.glob(str(src / f"{name}-*.tar.gz"))
     tgz = Path(found[0])
     out = src / tgz.name.removesuffix(".tar.gz")
@@ -100,6 +131,19 @@ def build_sphinx(root: Path, bin_: Path, dest: Path, theme: str) -> None:
          f"extensions={SPHINX_EXT}", "docs", str(dest)], root / "logs" / f"sphinx-{theme}.log", cwd=src)
 
 
+def build_themed(root: Path, dest: Path, project: str, theme: str, extra: str = "") -> None:
+    """A project's Sphinx docs as its conf.py has them, with THEME_CONF appended (a copy of docs/)."""
+    bin_ = tools_themes(root)
+    src = sdist(root, bin_, project)
+    work = root / "src" / f"{project}-{theme}"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(src, work)
+    conf = work / "docs" / "conf.py"
+    conf.write_text(conf.read_text() + THEME_CONF.format(theme=theme) + extra)
+    run([str(bin_ / "sphinx-build"), "-q", "-b", "html", "docs", str(dest)], root / "logs" / f"sphinx-{project}.log",
+        cwd=work)
+
+
 def build_rustdoc(root: Path, bin_: Path, dest: Path) -> None:
     crates = sorted(glob.glob("/usr/share/cargo/registry/either-*"))
     if not crates:
@@ -121,6 +165,9 @@ SITES = {
     "gen-asciidoctor": lambda r, b, d: docsites.build_asciidoctor(r, d),
     "gen-pdoc": lambda r, b, d: docsites.build_pdoc(r, b, d),
     "gen-pandoc": lambda r, b, d: docsites.build_pandoc(r, d, npmsites.package_docs(r, npmsites.FASTIFY)),
+    "gen-rtd": lambda r, b, d: build_themed(r, d, "marshmallow", "sphinx_rtd_theme"),
+    "gen-pydata": lambda r, b, d: build_themed(r, d, "click", "pydata_sphinx_theme", CLICK_CONF),
+    "gen-typedoc": lambda r, b, d: npmsites.build_typedoc(r, d),
 }
 
 

@@ -27,11 +27,13 @@ NEXTRA = {"next": "15.5.29", "nextra": "4.6.1", "nextra-theme-docs": "4.6.1", "r
 # zod as of nextra 4.6.1's release: with zod >= 4.4 its prop schemas reject every page
 # ("expected nonoptional ... at children").
 NEXTRA_EXTRA: dict[str, object] = {"type": "module", "overrides": {"zod": "4.3.5"}}
+TYPEDOC = {"typedoc": "0.28.20", "typescript": "5.9.3"}
 
 # Documentation as shipped in npm packages: (package@version, folder inside the tarball).
 FASTIFY = ("fastify@5.12.8", "package/docs")
 UNDICI = ("undici@7.30.2", "package/docs/docs")
 NPM_CLI = ("npm@11.6.2", "package/docs/content")
+COMMANDER = ("commander@14.0.2", "package")
 
 
 def _run(cmd: list[str], log: Path, cwd: Path) -> None:
@@ -296,6 +298,29 @@ def build_nextra(root: Path, dest: Path) -> None:
     _install_tree(d / "out", dest)
 
 
+# --- TypeDoc: the API reference of commander from its shipped typings, its README as the home page ---
+
+# typings/index.d.ts is self-contained (no Node types); TypeDoc needs a program to read it.
+TYPEDOC_TSCONFIG = {"compilerOptions": {"target": "es2022", "module": "node16", "strict": True, "skipLibCheck": True,
+                                        "types": []},
+                    "files": ["commander/typings/index.d.ts"]}
+
+
+def build_typedoc(root: Path, dest: Path) -> None:
+    d = project(root, "typedoc", TYPEDOC)
+    pkg = package_docs(root, COMMANDER)
+    if (d / "commander").exists():
+        shutil.rmtree(d / "commander")
+    shutil.copytree(pkg, d / "commander")
+    (d / "tsconfig.json").write_text(json.dumps(TYPEDOC_TSCONFIG, indent=2))
+    # The README links commander's docs/ folder, which the npm package does not ship: TypeDoc
+    # keeps those links as written (warnings in the log).
+    _run(["npx", "typedoc", "--entryPoints", "commander/typings/index.d.ts", "--readme", "commander/Readme.md",
+          "--name", "Commander.js", "--out", "site", "--githubPages", "false"], root / "logs" / "typedoc.log", d)
+    _install_tree(d / "site", dest)
+
+
+# The four app-framework generators; build.py lists gen-typedoc on its own.
 SITES: dict[str, Callable[[Path, Path], None]] = {
     "gen-docusaurus": build_docusaurus,
     "gen-vitepress": build_vitepress,
