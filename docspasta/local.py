@@ -313,8 +313,14 @@ async def _serve_child(kind: str) -> None:
         from renderer.server import create_server as create_renderer
         host, port = await create_renderer(settings)
     else:
+        # The conversion workers are spawned first: they import and warm up while this
+        # process imports gRPC and the service (the processor's longest path to serving).
+        from processor.pool import ConversionPool
+        pool = ConversionPool(workers=settings.worker_count, limits=settings.limits).launch()
+        await asyncio.sleep(0)  # the spawn tasks hand their first worker start to a thread
         from processor.server import create_server as create_processor
-        host, port = await create_processor(settings)
+        host, port = await create_processor(settings, pool=pool)
+        host.cleanups.append(pool.close)
     bind: str = settings.bind
     target = bind if bind.startswith("unix:") else f"127.0.0.1:{port}"
     loop = asyncio.get_running_loop()

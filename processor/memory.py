@@ -10,16 +10,34 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Callable
 
-_libc: ctypes.CDLL | None
-try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    _trim = _libc.malloc_trim
-    _trim.argtypes = [ctypes.c_size_t]
-except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
-    _libc = None
+# Loaded at the first large page, by its glibc name: ``ctypes.util.find_library`` runs
+# ``ldconfig -p`` in a subprocess (a fork of the processor) at every start, on the path
+# to the first conversion worker.
+_trim: Callable[[int], int] | None = None
+_loaded = False
+
+
+def _malloc_trim(name: str) -> Callable[[int], int] | None:
+    if not name:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return trim
+
+
+def _load() -> Callable[[int], int] | None:
+    """glibc's malloc_trim by its soname; ``find_library`` (ldconfig) only without it."""
+    return _malloc_trim("libc.so.6") or _malloc_trim(ctypes.util.find_library("c") or "")
 
 
 def release_free_memory() -> None:
-    if _libc is not None:
+    global _trim, _loaded
+    if not _loaded:
+        _trim, _loaded = _load(), True
+    if _trim is not None:
         _trim(0)

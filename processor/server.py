@@ -20,11 +20,18 @@ SERVICE_NAME_V2 = processor_v2.DESCRIPTOR.services_by_name["ProcessorService"].f
 async def create_server(settings: ProcessorSettings, *, store: PageStore | None = None,
                         pool: ConversionPool | None = None) -> tuple[ServiceHost, int]:
     """A started processor server and its bound port."""
-    store = store or open_store(settings.database_url)
-    await store.open()
     own_pool = pool is None
     if pool is None:
-        pool = await ConversionPool(workers=settings.worker_count, limits=settings.limits).start()
+        # Serving starts while the workers warm up: the first calls wait for one (within
+        # their deadline) as they would for a busy pool.
+        pool = ConversionPool(workers=settings.worker_count, limits=settings.limits).launch()
+    store = store or open_store(settings.database_url)
+    try:
+        await store.open()
+    except BaseException:
+        if own_pool:
+            await pool.close()
+        raise
     host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20),
                        auth=settings.auth)
     v1 = ProcessorService(settings=settings, store=store, pool=pool)

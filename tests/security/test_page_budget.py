@@ -170,6 +170,18 @@ async def test_page_over_its_cpu_budget_is_too_slow_and_the_worker_replaced() ->
         await pool.close()
 
 
+async def test_a_launched_pool_converts_once_its_first_worker_is_warm() -> None:
+    # launch() returns before any worker has started (a processor serves meanwhile); a
+    # page sent then waits for the first warm worker instead of failing.
+    pool = ConversionPool(workers=2, limits=PageLimits()).launch()
+    try:
+        assert pool.pids() == []
+        converted = await pool.convert(GOOD_PAGE, "http://example.test/good", timeout=120)
+        assert converted.title == "Good"
+    finally:
+        await pool.close()
+
+
 async def test_worker_stops_converting_when_the_rpc_deadline_passes(
         processor: tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]) -> None:
     stub, pool = processor
