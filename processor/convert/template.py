@@ -17,7 +17,9 @@ own text ("Stability: 2 - Stable" under a heading, "Added in: v12.17.0") is cont
 Guards, so repeated *content* is never mistaken for chrome: code (`pre`) is never a
 template block; a short block of plain text ("Parameters", "Returns") is stripped only
 when it is an `h1` outside any `<article>` beside another h1 (a site title; a banner heading
-every document of the site starts with is the documents' own) or mostly links; a table, a section heading (h2-h6)
+every document of the site starts with is the documents' own) or mostly links; a block of the
+page's own heading group is never (an h1 side by side with the page's h1, the label lines just
+before the page's only h1 in its wrapper: Javadoc's "Module java.base"); a table, a section heading (h2-h6)
 or a block holding one (a man page's closing "GIT - Part of the git suite" section)
 only when mostly links (a navigation box), and then none of its parts either; a block
 holding a semantic main region never. Text identical on half of a site's pages cannot be a page's
@@ -211,16 +213,36 @@ def _in_article(el: Element) -> bool:
     return any(a.tag == "article" for a in el.iterancestors())
 
 
-def _strippable(el: Element, sizes: dict[Element, tuple[int, int]], h1s: int) -> bool:
-    """The guards: repeated content that is not chrome (`h1s`: the main content's h1 count)."""
+def _title_group(el: Element, main: Element, h1s: list[Element]) -> bool:
+    """`el` belongs to the page's own title: it is an h1 side by side with another h1 (a
+    banner the documents start with, right above their title: fastify's docs rendered by
+    pandoc), or a line just before the page's only h1 inside the wrapper that holds
+    that h1 (a heading group: Javadoc's "Module java.base" / "Package java.util" lines
+    above "Interface Supplier<T>"). A site's title or bar sits in a container of its
+    own, apart from the document's heading."""
+    parent = el.getparent()
+    if parent is None:
+        return False
+    if el.tag == "h1":
+        return any(h is not el and h.getparent() is parent for h in h1s)
+    if len(h1s) != 1 or parent is main:
+        return False
+    h1 = h1s[0]
+    return h1.getparent() is parent and any(s is el for s in h1.itersiblings(preceding=True))
+
+
+def _strippable(el: Element, sizes: dict[Element, tuple[int, int]], main: Element, h1s: list[Element]) -> bool:
+    """The guards: repeated content that is not chrome (`h1s`: the main content's h1s)."""
     if el.tag == "pre" or next(el.iterdescendants("pre"), None) is not None:
+        return False
+    if h1s and _title_group(el, main, h1s):
         return False
     n, links = sizes[el]
     linky = links * 2 >= n
     # A repeated h1 is the site's title beside the page's own h1; the page's only h1
     # is its title even when every page has the same one (a banner each document of
     # the site starts with: fastify's Markdown, rendered by pandoc into a bare <body>).
-    if n < _MIN_TEXT and not linky and (el.tag != "h1" or _in_article(el) or h1s < 2):
+    if n < _MIN_TEXT and not linky and (el.tag != "h1" or _in_article(el) or len(h1s) < 2):
         return False
     if not linky and (el.tag == "table" or el.tag in _SECTION_HEADINGS
                       or next(el.iterdescendants(*_SECTION_HEADINGS), None) is not None):
@@ -246,7 +268,7 @@ def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[in
         template = frozenset()
     remove: list[Element] = []
     chosen: set[Element] = set()
-    h1s = sum(1 for _ in main.iter("h1"))
+    h1s = list(main.iter("h1"))
 
     def edge(node: Element, depth: int, leading: bool) -> None:
         if leading and node.text and node.text.strip():
@@ -263,7 +285,7 @@ def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[in
             if key is not None and probe is not None:
                 probe.append(key)
             if key is not None and key in template:
-                if not _strippable(c, sizes, h1s):
+                if not _strippable(c, sizes, main, h1s):
                     return  # repeated content (a standard closing section): the text starts here
                 remove.append(c)
                 chosen.add(c)

@@ -161,3 +161,42 @@ def test_a_repeated_h1_that_is_the_pages_only_h1_is_its_title() -> None:
     assert keys
     md = convert(bare_page("migrate"), "http://proj.test/migrate.html", keys).markdown
     assert md.startswith("# Proj\n\n## How to migrate"), md
+
+
+def pandoc_page(topic: str) -> str:
+    """pandoc's standalone HTML of a document that starts with a banner h1 and then its
+    title h1, both children of the bare <body>."""
+    return f"""<html><head><title>{topic}</title></head><body>
+<nav id="TOC" role="doc-toc"><ul><li><a href="#how-to-{topic}">How to {topic}</a></li></ul></nav>
+<h1 style="text-align: center;">Proj</h1>
+<h1 id="how-to-{topic}">How to {topic}</h1><p>This page explains how to {topic} a Proj cluster, step by step.</p>
+<h2 id="steps">Steps</h2><p>Run <code>proj {topic}</code> and read its report about the {topic} step.</p>
+</body></html>"""
+
+
+def test_a_repeated_h1_beside_the_pages_own_h1_is_the_documents_banner() -> None:
+    keys = learn((pandoc_page(topic), f"http://proj.test/{topic}.html") for topic in TOPICS).template()
+    assert keys
+    md = convert(pandoc_page("migrate"), "http://proj.test/migrate.html", keys).markdown
+    assert md.startswith("# Proj\n\n# How to migrate"), md
+
+
+def javadoc_page(name: str) -> str:
+    """Javadoc 17: the page's heading group holds label lines above the title, the same
+    on every page of a module ("Module proj.base")."""
+    return f"""<html><head><title>{name}</title></head><body>
+<header role="banner"><nav><a href="/index.html">Overview</a> <a href="/tree.html">Tree</a></nav></header>
+<main role="main"><div class="header">
+<div class="sub-title"><span class="module-label-in-type">Module</span>&nbsp;<a href="/m.html">proj.base</a></div>
+<div class="sub-title"><span class="package-label-in-type">Package</span>&nbsp;<a href="p.html">proj.util</a></div>
+<h1 title="Class {name}" class="title">Class {name}</h1></div>
+<section class="class-description"><div class="block">The {name} class holds the {name} state of a cluster.</div>
+</section></main></body></html>"""
+
+
+def test_label_lines_of_the_pages_heading_group_are_kept() -> None:
+    keys = learn((javadoc_page(t.title()), f"http://proj.test/p/{t}.html") for t in TOPICS).template()
+    assert keys
+    md = convert(javadoc_page("Migrate"), "http://proj.test/p/Migrate.html", keys).markdown
+    assert md.startswith("Module [proj.base](http://proj.test/m.html)\n\nPackage [proj.util]"), md
+    assert "# Class Migrate" in md
