@@ -21,13 +21,16 @@ page or a Markdown file, each checked on the pages named (bench/generators/READM
    list marker (up to 9 digits, then "." or ")", at the start of a prose line, after
    any blockquote markers) is left out of the document's words, as the rest of the
    syntax is.
-3. Code without its gutter. evalmd reads every other text of a page without the
-   registry's boilerplate, but a <pre>'s text whole: pdoc's listings number their lines
-   inside the <pre> (`<span class="linenos">  12</span>`, `user-select: none`, listed as
-   boilerplate), so evalmd asks for code lines that begin with their line number, which
-   the code does not hold (gen-pdoc: 0.068, every listing). Here the code reading takes
-   a <pre>'s text without the boilerplate elements inside it; the other metrics are read
-   as before (the gutter's numbers stay boilerplate words for leak).
+3. Code and table cells without their boilerplate. evalmd reads the page's text without
+   the registry's boilerplate, but a <pre>'s text and a table row's first cell whole:
+   pdoc's listings number their lines inside the <pre> (`<span class="linenos">  12</span>`,
+   `user-select: none`, listed as boilerplate), so evalmd asks for code lines that begin
+   with their line number, which the code does not hold (gen-pdoc: 0.068, every
+   listing); Doxygen's class lists draw a letter badge in each first cell
+   (`<span class="icon">C</span>`, boilerplate), so evalmd asks for a row "C yaml_event_s"
+   (gen-doxygen annotated.html). Here the code and tables readings take those elements'
+   text without the boilerplate inside them; the other metrics are read as before (the
+   gutter's numbers and the badges stay boilerplate words for leak).
 
 Everything else is evalmd.py's own code.
 """
@@ -57,13 +60,13 @@ def displayed_pre(doc: Any) -> None:
                 el.tail = "\n" + (el.tail or "")
 
 
-def gutters_out(doc: Any, boiler: list[Any]) -> bool:
-    """Take the registry's boilerplate out of every <pre>, keeping the text after each
-    element (fix 3); True when there was any."""
+def boilerplate_out(doc: Any, boiler: list[Any]) -> bool:
+    """Take the registry's boilerplate out of every <pre> and table cell, keeping the
+    text after each element (fix 3); True when there was any."""
     found = False
     skip = set(boiler)
-    for pre in doc.iter("pre"):
-        for el in [e for e in pre.iterdescendants() if e in skip]:
+    for box in doc.iter("pre", "td", "th"):
+        for el in [e for e in box.iterdescendants() if e in skip]:
             parent = el.getparent()
             if parent is None:
                 continue
@@ -89,10 +92,11 @@ def main() -> int:
     def score(doc: Any, entry: Any, *args: Any) -> Any:
         displayed_pre(doc)
         got = score_page(doc, entry, *args)
-        if gutters_out(doc, evalmd.regions(doc, entry)[1]):
-            # only the code reading changes: the gutters stay boilerplate for leak
+        if boilerplate_out(doc, evalmd.regions(doc, entry)[1]):
+            # only the code and tables readings change: the rest stays boilerplate for leak
             again = score_page(doc, entry, *args)
-            got["code"], got["n_pre"] = again["code"], again["n_pre"]
+            for k in ("code", "n_pre", "tables", "n_tables"):
+                got[k] = again[k]
         return got
 
     init = evalmd.Markdown.__init__
