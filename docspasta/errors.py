@@ -32,6 +32,8 @@ from google.protobuf import any_pb2, duration_pb2, message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from docspasta.handler_cache import WrappedHandlers
+
 # ErrorInfo.domain: the service that generates the error (AIP-193: a globally unique name).
 DOMAIN = "docspasta.v1"
 
@@ -171,10 +173,18 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
     unary-request methods the bytes are parsed here, inside the call, where the error can
     be answered properly. Streaming-request methods (reflection) are left as they are."""
 
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(self._wrap)
+
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         handler = await continuation(details)
         if handler is None or handler.request_streaming or handler.request_deserializer is None:
             return handler
+        return self._handlers.get(handler, details.method)
+
+    @staticmethod
+    def _wrap(handler: Any, method: Any) -> Any:
+        """The handler parsing its request itself (built once per method handler)."""
         parse = handler.request_deserializer
 
         async def decoded(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -183,8 +193,8 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
             except Exception:  # DecodeError, or anything a deserializer raises on garbage
                 await abort(context, grpc.StatusCode.INVALID_ARGUMENT,
                             f"the request is not a valid {_message_name(parse)} message",
-                            reason=MALFORMED_REQUEST, metadata={"method": str(details.method)},
-                            domain=_domain_of(details.method))
+                            reason=MALFORMED_REQUEST, metadata={"method": str(method)},
+                            domain=_domain_of(method))
 
         if handler.unary_unary is not None:
             inner_unary = handler.unary_unary

@@ -14,6 +14,7 @@ import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from docspasta import logs
+from docspasta.handler_cache import WrappedHandlers
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -51,32 +52,46 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, service: str) -> None:
         self._service = service
+        self._handlers = WrappedHandlers(self._wrap)
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         handler = await continuation(details)
         if handler is None:
             return handler
-        method = details.method.rsplit("/", 1)[-1]
-        metadata = dict(details.invocation_metadata or ())
-        request_id = str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4().hex[:16])
-        job_id = str(metadata.get(JOB_ID_KEY) or "")
-        service = self._service
+        return self._handlers.get(handler, details.method)
 
-        def bind() -> None:
-            logs.request_id_var.set(request_id)
+    def _wrap(self, handler: Any, full_method: Any) -> Any:
+        """The handler recording its calls' latency, with the call's correlation ids
+        (from its metadata) in the log context. Built once per method handler."""
+        method = str(full_method).rsplit("/", 1)[-1]
+        service = self._service
+        # One latency series per status code, looked up once (labels() takes a lock).
+        series: dict[str, Any] = {}
+
+        def bind(context: Any) -> None:
+            request_id = job_id = ""
+            for key, value in context.invocation_metadata() or ():
+                if key == REQUEST_ID_KEY:
+                    request_id = value
+                elif key == JOB_ID_KEY:
+                    job_id = value
+            logs.request_id_var.set(str(request_id or uuid.uuid4().hex[:16]))
             if job_id:
-                logs.job_id_var.set(job_id[:128])
+                logs.job_id_var.set(str(job_id)[:128])
 
         def observe(started: float, context: Any, failed: bool) -> None:
             code = context.code() if hasattr(context, "code") else None
             name = code.name if isinstance(code, grpc.StatusCode) else ("UNKNOWN" if failed else "OK")
-            RPC_SECONDS.labels(service, method, name).observe(time.perf_counter() - started)
+            child = series.get(name)
+            if child is None:
+                child = series[name] = RPC_SECONDS.labels(service, method, name)
+            child.observe(time.perf_counter() - started)
 
         if handler.unary_unary is not None:
             inner_unary = handler.unary_unary
 
             async def unary(request: Any, context: Any) -> Any:
-                bind()
+                bind(context)
                 started, failed = time.perf_counter(), True
                 try:
                     result = await inner_unary(request, context)
@@ -85,12 +100,12 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 finally:
                     observe(started, context, failed)
 
-            return handler._replace(unary_unary=unary)
-        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
+            wrapped = handler._replace(unary_unary=unary)
+        elif handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
             inner_stream = handler.unary_stream
 
             async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                bind()
+                bind(context)
                 started, failed = time.perf_counter(), True
                 try:
                     async for item in inner_stream(request, context):
@@ -99,8 +114,10 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 finally:
                     observe(started, context, failed)
 
-            return handler._replace(unary_stream=stream)
-        return handler
+            wrapped = handler._replace(unary_stream=stream)
+        else:
+            return handler
+        return wrapped
 
 # The renderer (renderer/): pages by outcome, render latency, browser pool state.
 PAGES_RENDERED = Counter("docspasta_pages_rendered_total", "Renders by outcome (ok or error category)", ["result"])

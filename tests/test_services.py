@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client import generate_latest
@@ -96,3 +97,41 @@ async def test_process_stores_the_markdown_even_when_the_answer_omits_it(stack: 
         assert ("Body words here." in reply.markdown) is not omit
         pages = [p async for p in processor.ListPages(processor_pb2.ListPagesRequest(job_id=job), timeout=10)]
         assert "Body words here." in pages[0].markdown
+
+
+async def test_each_call_gets_its_own_correlation_ids_and_a_malformed_request_is_refused() -> None:
+    # The interceptors build their wrapper once per method (docspasta/handler_cache.py):
+    # what belongs to a call (its metadata) must still be read per call.
+    from docspasta import logs
+    from docspasta.errors import MALFORMED_REQUEST, details_of
+    from docspasta.rpc import ServiceHost
+    from docspasta.v1 import crawler_pb2, crawler_pb2_grpc
+
+    seen: list[tuple[str, str]] = []
+
+    class Crawler(crawler_pb2_grpc.CrawlerServicer):
+        async def Crawl(self, request: crawler_pb2.CrawlRequest, context: object) -> crawler_pb2.CrawlResponse:  # noqa: N802
+            seen.append((logs.request_id_var.get(), logs.job_id_var.get()))
+            return crawler_pb2.CrawlResponse(url=request.url)
+
+    host = ServiceHost(service_names=["docspasta.v1.Crawler"], bind="127.0.0.1:0")
+    crawler_pb2_grpc.add_CrawlerServicer_to_server(Crawler(), host.server)
+    await host.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+            stub = crawler_pb2_grpc.CrawlerStub(channel)
+            request = crawler_pb2.CrawlRequest(url="http://example.test/")
+            for metadata in ((("x-request-id", "job-a.1"), ("x-job-id", "job-a")),
+                             (("x-request-id", "job-b.7"), ("x-job-id", "job-b")), ()):
+                await stub.Crawl(request, metadata=metadata, timeout=10)
+            raw = channel.unary_unary("/docspasta.v1.Crawler/Crawl")
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await raw(b"\xff\xff\xff", timeout=10)
+    finally:
+        await host.stop(grace=0)
+    assert seen[:2] == [("job-a.1", "job-a"), ("job-b.7", "job-b")]
+    assert len(seen) == 3 and len(seen[2][0]) == 16 and seen[2][0] not in ("job-a.1", "job-b.7")
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert details_of(refused.value).get("reason") == MALFORMED_REQUEST
+    text = generate_latest().decode()
+    assert 'docspasta_rpc_seconds_count{code="INVALID_ARGUMENT",method="Crawl",service="crawler"}' in text
