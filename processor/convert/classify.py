@@ -20,6 +20,10 @@ that are more than their tag says:
   summary_heading a <summary> that holds a heading: the heading stays a heading
   layout_list     a classed <ul> whose items are sections (Javadoc blockList), not bullets
   task            a GFM task-list checkbox marker
+  grid_table      a table drawn without <table>: ARIA rows and cells (role=table/grid, row,
+                  cell...) or a CSS grid of cell divs led by its header cells (Javadoc 17's
+                  div.summary-table: div.table-header x N, then N cells a row); detail = its
+                  rows of cell elements, the first the header
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ _TAB_LABEL_WORDS = frozenset({"tabbed-labels", "tabs", "tab-list", "tablist", "s
 _TAB_PANEL_WORDS = frozenset({"tabbed-block", "tab-pane", "tabpanel", "tab-panel", "sd-tab-content", "tabitem",
                               "tab-item"})
 _SIG_TAGS = frozenset({"dt", *HEADINGS, "summary"})
+_ARIA_TABLES = frozenset({"table", "grid", "treegrid"})
+_ARIA_CELLS = frozenset({"cell", "gridcell", "columnheader", "rowheader"})
+_MAX_GRID_COLUMNS = 16
 
 
 def _text(el: Element) -> str:
@@ -216,6 +223,11 @@ class _Classifier:
                 walker.skip_subtree()  # a nested <pre> is part of this block
                 continue
             role = el.get("role")
+            if role in _ARIA_TABLES and tag != "table":
+                rows = aria_rows(el)
+                if rows:
+                    kinds[el] = ("grid_table", rows)
+                    continue
             if role == "tablist":
                 tab_lists.append(el)
             elif role == "tab" and el.getparent() is not None and el.getparent().get("role") != "tablist":
@@ -246,6 +258,11 @@ class _Classifier:
                 if got is not None:
                     kinds[el] = got
                     continue
+                if tag == "div" and "table" in words:
+                    rows = self.grid_rows(el)
+                    if rows:
+                        kinds[el] = ("grid_table", rows)
+                        continue
                 if "fragment" in words and el.find("div") is not None:
                     kinds[el] = ("line_code", None)
                     continue
@@ -306,6 +323,21 @@ class _Classifier:
         text = _text(el)
         if text and _TOGGLE.match(text):
             self.kinds[el] = ("skip", None)  # a "Show code / Hide code" control, not content
+
+    def grid_rows(self, el: Element) -> list[list[Element]] | None:
+        """A classed table box whose children are its cells, laid out by CSS: the first N
+        (2 <= N <= 16) are header cells (class word "header"), the rest N to a row."""
+        kids = [c for c in el if isinstance(c.tag, str)]
+        if any(c.tag != "div" or (c.tail or "").strip() for c in kids) or (el.text or "").strip():
+            return None  # text between the cells would be lost from the rows
+        n = 0
+        while n < len(kids) and "header" in self.w(kids[n]):
+            n += 1
+        if not 2 <= n <= _MAX_GRID_COLUMNS or len(kids) == n or len(kids) % n:
+            return None
+        if any("header" in self.w(c) for c in kids[n:]):
+            return None  # header cells further down: not one table of N columns
+        return [kids[i:i + n] for i in range(0, len(kids), n)]
 
     def layout_list(self, el: Element) -> bool:
         """A classed <ul> used as a layout box (Javadoc ul.blockList > li.blockList): every
@@ -384,6 +416,26 @@ class _Classifier:
             if blocks is not None:
                 out = [c for c in blocks if isinstance(c.tag, str)]
         return out
+
+
+def aria_rows(el: Element) -> list[list[Element]] | None:
+    """The rows of an ARIA table (role=row, directly or in a role=rowgroup), each its
+    cells (role=cell/gridcell/columnheader/rowheader), when the box holds nothing else."""
+    rows: list[list[Element]] = []
+    for c in el:
+        if not isinstance(c.tag, str):
+            continue
+        role = c.get("role")
+        if role not in ("row", "rowgroup"):
+            return None  # anything else in the box (a caption...) would be lost from the rows
+        for r in ([c] if role == "row" else [r for r in c if isinstance(r.tag, str)]):
+            if r.get("role") != "row":
+                return None
+            cells = [x for x in r if isinstance(x.tag, str)]
+            if not cells or len(cells) > _MAX_GRID_COLUMNS or any(x.get("role") not in _ARIA_CELLS for x in cells):
+                return None
+            rows.append(cells)
+    return rows if len(rows) >= 2 else None
 
 
 def classify(main: Element, words: dict[Element, set[str]] | None = None) -> Kinds:

@@ -188,6 +188,8 @@ class Renderer:
                 return self.footnote_dl(el, depth)
             if kind == "footnote_table":
                 return self.footnote_table(el, depth)
+            if kind == "grid_table":
+                return self.grid_table(el, depth, detail)
             if kind == "tabpanel":
                 body = self.blocks(el, depth)
                 return [f"**{escape_text(detail)}**", *body] if body else []
@@ -630,6 +632,20 @@ class Renderer:
             return out
         out.extend(self._pipe(grid, aligns))
         return out
+
+    def grid_table(self, el: Element, depth: int, rows: list[list[Element]]) -> list[str]:
+        """A table drawn with cell elements (classify.py's grid_table) as a pipe table, the
+        first row its header; with blocks a pipe row cannot hold (lists, code, headings)
+        in a cell, its blocks in order, as before."""
+        kinds = self.kinds
+        if any(next(c.iter(*COMPLEX_CELL), None) is not None
+               or any(kinds.get(d, _NO_KIND)[0] == "grid_table" for d in c.iterdescendants())
+               for r in rows for c in r):
+            return self.blocks(el, depth)
+        grid = [[self.cell(c, depth) for c in r] for r in rows]
+        if not any(x.strip() for r in grid for x in r):
+            return []
+        return self._pipe(grid)
 
     def heading_rows(self, cells: list[list[Element]]) -> set[int]:
         """Rows that only hold a section heading (Doxygen member tables:

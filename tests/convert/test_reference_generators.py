@@ -113,3 +113,45 @@ def test_a_page_whose_only_text_is_a_navigation_list_keeps_it() -> None:
     out = md(page)
     assert out == ("## Available Modules\n\n- [jinja2](https://docs.example.com/api/jinja2.html)\n"
                    "- [markupsafe](https://docs.example.com/api/markupsafe.html)")
+
+
+def test_a_css_grid_of_cell_divs_led_by_header_cells_is_a_table() -> None:
+    # Javadoc 17's summary tables: no <table>, a div laid out by CSS grid whose first N
+    # children are header cells, then N cells a row.
+    page = ("<html><body><main role='main'><h1>Interface Supplier</h1><h2>Method Summary</h2>"
+            "<div class='summary-table three-column-summary'>"
+            "<div class='table-header col-first'>Modifier and Type</div>"
+            "<div class='table-header col-second'>Method</div>"
+            "<div class='table-header col-last'>Description</div>"
+            "<div class='col-first even-row-color'><code>T</code></div>"
+            "<div class='col-second even-row-color'><code><a href='#get()'>get</a>()</code></div>"
+            "<div class='col-last even-row-color'><div class='block'>Gets a result.</div></div>"
+            "<div class='col-first odd-row-color'><code>static &lt;T&gt; T</code></div>"
+            "<div class='col-second odd-row-color'><code><a href='#of(T)'>of</a>(T&nbsp;t)</code></div>"
+            "<div class='col-last odd-row-color'><div class='block'>Supplies <i>t</i>.</div>"
+            "<div class='block'>Always the same.</div></div>"
+            "</div></main></body></html>")
+    out = md(page)
+    assert ("| Modifier and Type | Method | Description |\n| --- | --- | --- |\n"
+            "| `T` | [`get`](<https://docs.example.com/api/page.html#get()>)`()` | Gets a result. |\n"
+            "| `static <T> T` | [`of`](<https://docs.example.com/api/page.html#of(T)>)`(T t)` |"
+            " Supplies *t*.<br>Always the same. |") in out, out
+
+
+def test_aria_rows_and_cells_are_a_table() -> None:
+    page = ("<html><body><main><h1>Limits</h1><div role='table' aria-label='Limits'>"
+            "<div role='rowgroup'><div role='row'><span role='columnheader'>Name</span>"
+            "<span role='columnheader'>Default</span></div></div>"
+            "<div role='rowgroup'><div role='row'><span role='cell'>timeout</span><span role='cell'>30 s</span></div>"
+            "<div role='row'><span role='cell'>retries</span><span role='cell'>3</span></div></div>"
+            "</div></main></body></html>")
+    out = md(page)
+    assert "| Name | Default |\n| --- | --- |\n| timeout | 30 s |\n| retries | 3 |" in out, out
+
+
+def test_a_grid_whose_cells_hold_lists_keeps_its_blocks() -> None:
+    page = ("<html><body><main><h1>Options</h1><div class='summary-table'>"
+            "<div class='table-header'>Option</div><div class='table-header'>Values</div>"
+            "<div>mode</div><div><ul><li>fast</li><li>safe</li></ul></div></div></main></body></html>")
+    out = md(page)
+    assert "| Option |" not in out and "- fast\n- safe" in out, out
