@@ -121,6 +121,7 @@ def clean(root: Element) -> None:
     remove = []
     toggles: set[str] = set()  # ids of checkboxes that are UI toggles
     labels: list[Element] = []
+    by_class: dict[str, bool] = {}  # _is_hidden of an element whose only attribute is this class
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):
@@ -144,8 +145,21 @@ def clean(root: Element) -> None:
             remove.append(el)
         elif tag == "math":
             continue
-        elif _is_hidden(el, css_hidden):
-            remove.append(el)
+        else:
+            names = el.keys()
+            if not names:
+                continue
+            if len(names) == 1 and names[0] == "class":
+                # The most common case by far (every token of highlighted code): whether
+                # a class alone hides the element depends on the class string only.
+                cls = el.get("class")
+                hidden = by_class.get(cls)
+                if hidden is None:
+                    hidden = by_class[cls] = _is_hidden(el, css_hidden)
+                if hidden:
+                    remove.append(el)
+            elif _is_hidden(el, css_hidden):
+                remove.append(el)
     # The label of a toggle checkbox is the toggle's button ("View Source", a menu
     # switch), dropped like <button>; a radio's label names a tab and stays.
     remove.extend(lab for lab in labels if lab.get("for") in toggles)

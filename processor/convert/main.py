@@ -24,6 +24,8 @@ import re
 from functools import lru_cache
 from urllib.parse import urljoin
 
+import lxml.etree as etree
+
 from .junk import drop
 from .parse import Element, text_of
 from .vocab import (ADMONITION_WORDS, CHROME_IDS, CHROME_WORDS, CONTAINER_TAGS, EDIT_LABEL, GLYPHS, HEADINGS,
@@ -73,8 +75,9 @@ class Lengths:
 
     def removed(self, gone: set[Element]) -> None:
         """The elements of `gone` (with everything inside them) left the tree."""
-        if self._semantic:
-            self._semantic = [el for el in self._semantic if el not in gone]
+        if self._semantic and gone:
+            self._semantic = [el for el in self._semantic
+                              if el not in gone and gone.isdisjoint(el.iterancestors())]
 
     @property
     def order(self) -> dict[Element, int]:
@@ -327,6 +330,14 @@ def _lineno_class(cls: str) -> bool:
     return not LINENO_WORDS.isdisjoint(cls.split())
 
 
+# The tags is_chrome has a rule of its own for (by tag, or by id: div ul ol aside header
+# footer form); any other element is chrome only by its class words or its role, or as
+# a pager bar - without a class or role, and not a pager, it is never chrome. (Two thirds
+# of a page's elements outside code are such: li, td, dt, em, h2...)
+_CHROME_TAGS = frozenset({"div", "p", "a", "span", "i", "nav", "ul", "ol", "footer", "form", "header", "details",
+                          "aside"})
+
+
 def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
                  lengths: Lengths | None = None) -> None:
     """Drop the page's chrome in place; `words` caches class words for later passes,
@@ -353,43 +364,65 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
         protected.add(largest)
         protected.update(largest.iterancestors())
     pagers = pager_bars(body, lengths)
-    remove = []
-    dropped: set[Element] = set()
-    in_code: set[Element] = set()
-    for el in body.iter():
+    remove: list[Element] = []
+    # Pre-order, the subtree of an element that goes (and of code) not walked: nothing
+    # inside a removed element is asked about, and inside code only line-number
+    # gutters are chrome (highlighted code is half of a page's elements).
+    walker = etree.iterwalk(body, events=("start",))
+    for _, el in walker:
         if el in protected:
             continue
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if not isinstance(tag, str):
             continue
-        parent = el.getparent()
-        if parent is not None and parent in dropped:
-            dropped.add(el)
+        if tag == "pre" or tag == "code":
+            walker.skip_subtree()
+            if len(el):
+                _gutters(el, remove)
             continue
-        if el.tag in ("pre", "code") or (parent is not None and parent in in_code):
-            in_code.add(el)
-            # inside code only line-number gutters are chrome
-            cls = el.get("class")
-            if el.tag not in ("pre", "code") and cls and (
-                    _lineno_class(cls) if len(cls) <= 256 else _lineno_class.__wrapped__(cls)):
-                remove.append(el)
-                dropped.add(el)
-            continue
+        if tag not in _CHROME_TAGS and not el.get("class") and not el.get("role") \
+                and not (pagers and el in pagers):
+            continue  # is_chrome's answer for it is NOT_CHROME (see _CHROME_TAGS)
         why = is_chrome(el, lengths, pagers, words)
         if not why:
             continue
         if why == WORDS and _holds_main_text(el, lengths, regions, body):
             continue  # a class word never deletes the page's main text
-        if (not protected and el.tag not in ("a", "nav") and el.get("role") != "navigation"
+        if (not protected and tag not in ("a", "nav") and el.get("role") != "navigation"
                 and total > 0 and lengths.text.get(el, 0) > 0.5 * total):
             continue  # holds most of the page's text: it is the content, whatever its tag says
         remove.append(el)
-        dropped.add(el)
+        walker.skip_subtree()
     for el in remove:
         if el.tag != "a":
             _drop_separator_rules(el)
         lengths.forget(el)
         drop(el)
-    lengths.removed(dropped)  # (every element inside a removed one is in dropped)
+    lengths.removed(set(remove))
+
+
+def _gutters(code: Element, remove: list[Element]) -> None:
+    """Append to `remove` the line-number gutters inside a code element (pre/code
+    themselves never are; nor anything inside a gutter already taken)."""
+    taken: set[Element] = set()
+    for el in code.iterdescendants():
+        cls = el.get("class")
+        if not cls or el.tag in ("pre", "code"):
+            continue
+        if not (_lineno_class(cls) if len(cls) <= 256 else _lineno_class.__wrapped__(cls)):
+            continue
+        if taken:
+            inside = False
+            for a in el.iterancestors():
+                if a is code:
+                    break
+                if a in taken:
+                    inside = True
+                    break
+            if inside:
+                continue
+        remove.append(el)
+        taken.add(el)
 
 
 # ---------------------------------------------------------------------------
