@@ -47,6 +47,7 @@ Streaming design (pages are converted as they arrive, in worker processes):
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -94,20 +95,38 @@ def _fold(text: str) -> str:
     return _MONTH_DAY.sub(r"\g<1>0", _DATES.sub("0", text))
 
 
-_HAS_DIGIT = re.compile(r"\d")
+# What every match of _DATES and _MONTH_DAY contains (a date's digits with what
+# follows them, or a month name and the day after it), found in the page's whole text
+# once: a block holding none of them cannot change by folding, so most blocks with
+# digits (version numbers, counts) skip the two regexes. The digit's part consumes
+# the digit only (its look-ahead the rest), so overlapping occurrences are all found.
+_DATE_DIGIT = re.compile(rf"\d(?=(?<=[12])[90]\d\d|[/.]\d\d?[/.]\d\d|:\d\d|(?:st|nd|rd|th)?\.? {_MONTH3})")
+_DATE_MONTH = re.compile(rf"{_MONTH3}[a-z]*\.? \d")
+_DATE_MIN = 4  # the shortest of those ("20dd", "d:dd")
 _MAX_BLOCK = 16384
 _FOLD_MAX = 1024
 _SECTION_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 _MIN_TEXT = 20
 
 
+def _date_starts(text: str) -> list[int]:
+    """Where in `text` something _fold may change starts (sorted)."""
+    out = [m.start() for m in _DATE_DIGIT.finditer(text)]
+    months = [m.start() for m in _DATE_MONTH.finditer(text)]
+    if months:
+        out = sorted(out + months)
+    return out
+
+
 @lru_cache(maxsize=4096)
-def _key(chunk: str, path: int) -> tuple[int, int]:
-    """A block's key and the length of its normalised text. Memoised: the blocks a site
-    repeats (the very ones this pass looks for) come back on page after page."""
+def _key(chunk: str, path: int, dated: bool) -> tuple[int, int]:
+    """A block's key and the length of its normalised text; `dated`: the block may
+    hold a date (false only when folding cannot change it, so the result is the same
+    either way). Memoised: the blocks a site repeats (the very ones this pass looks
+    for) come back on page after page."""
     # Whitespace as the generator wrote it (the same on every page); dates folded.
     # (a long block is not a dated footer: it is hashed as it is)
-    norm = _fold(chunk) if len(chunk) <= _FOLD_MAX and _HAS_DIGIT.search(chunk) else chunk
+    norm = _fold(chunk) if dated and len(chunk) <= _FOLD_MAX else chunk
     digest = blake2b(norm.encode("utf-8", "replace"), digest_size=8, salt=path.to_bytes(4, "little"))
     return int.from_bytes(digest.digest(), "little") >> 1, len(norm)  # fits a signed 64-bit field
 
@@ -186,6 +205,7 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
         else:
             n += parent_n
     text = "".join(parts)
+    dates = _date_starts(text)
     keys: dict[Element, int] = {}
     sizes: dict[Element, tuple[int, int]] = {}
     for el, start, end, links, path in spans:
@@ -195,9 +215,10 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
         if not chunk:
             continue
         if len(chunk) <= _FOLD_MAX:
-            key, size = _key(chunk, path)
+            i = bisect_left(dates, start) if dates else 0
+            key, size = _key(chunk, path, i < len(dates) and dates[i] <= end - _DATE_MIN)
         else:
-            key, size = _key.__wrapped__(chunk, path)  # too long to keep
+            key, size = _key.__wrapped__(chunk, path, False)  # too long to keep (or fold)
         keys[el] = key
         sizes[el] = (size, links)
     return keys, sizes, Lengths(body, text_len, link_len)

@@ -86,6 +86,21 @@ def test_dates_and_versions_fold_but_text_does_not() -> None:
     assert a != c
 
 
+def test_every_date_form_folds_in_a_block_alone_or_among_others() -> None:
+    # A block's dates are only folded where the page's text holds something a date
+    # starts with (template._date_starts): every form _fold knows must be found, in a
+    # short block of its own and inside a wider block around it.
+    forms = [("2026-12-01", "2025-01-31"), ("1999", "2024"), ("01/12/26", "31.01.2025"), ("10:42", "9:05:33"),
+             ("1st Dec", "21st Dec"), ("Dec 01", "Dec 9"), ("Jan. 9", "Jan. 12"), ("September 3", "September 30")]
+    for one, other in forms:
+        keys = []
+        for date in (one, other):
+            page = (f"<html><body><div class='doc'><p>The text of the page, the same on both.</p></div>"
+                    f"<div class='ft'><p>Built {date} here</p><p>v</p></div></body></html>")
+            keys.append(set(convert(page, "http://proj.test/a.html").template_keys))
+        assert keys[0] == keys[1], (one, other)
+
+
 def test_registry_evicts_least_recently_used() -> None:
     reg = TemplateRegistry(max_jobs=2)
     first = reg.get("a")
