@@ -42,12 +42,20 @@ _LIST_START = re.compile(r"^(?:[-*+] |\d{1,9}[.)] |[-*+]$|\d{1,9}[.)]$)")
 _INTERRUPTS = re.compile(r"^(?:[-*+] \S|1[.)] \S|>|```|~~~|#{1,6}(?: |$)|\*\*\*$)")
 _ALIGN = re.compile(r"text-align\s*:\s*(left|right|center)", re.I)
 _NO_KIND: tuple[str, Any] = ("", None)
+_LISTS = frozenset({"ul", "ol", "menu", "dir"})
+# The tags block() and inline() do more for than rendering their content.
+_BLOCK_SPECIAL = frozenset({*HEADINGS, "pre", "listing", "xmp", "plaintext", *_LISTS, "dl", "table", "blockquote",
+                            "hr", "br", "img", "math", "details", "summary"})
+_INLINE_SPECIAL = frozenset({*CODE_TAGS, "a", "img", "br", "strong", "b", "em", "i", "cite", "dfn", "var", "del", "s",
+                             "strike", "q", *BLOCK_TAGS})
 # A page links the same targets again and again (the API index, the section's pages).
 _join = lru_cache(maxsize=4096)(urljoin)
 _MEMO_HREF = 512
 
 
 def _int(v: str | None, default: int, lo: int, hi: int) -> int:
+    if not v:  # most cells have no colspan (int("") raising costs more than the rest)
+        return default
     try:
         n = int((v or "").strip())
     except ValueError:
@@ -57,9 +65,16 @@ def _int(v: str | None, default: int, lo: int, hi: int) -> int:
 
 def fmt_url(u: str) -> str:
     u = u.replace("<", "%3C").replace(">", "%3E")
-    if any(c in u for c in " ()\t\n"):
+    if " " in u or "(" in u or ")" in u or "\t" in u or "\n" in u:
         return "<" + u.replace("\n", "").replace("\t", "") + ">"
     return u
+
+
+def _text(s: str) -> str:
+    """A text node as inline Markdown: whitespace collapsed, specials escaped."""
+    if s.isspace():  # between elements, most text nodes
+        return " "
+    return escape_text(collapse(s))
 
 
 def indent_lines(text: str, first: str, rest: str) -> str:
@@ -97,13 +112,18 @@ class Renderer:
             return None
 
     def text(self, s: str) -> str:
-        return escape_text(collapse(s))
+        return _text(s)
 
     def flush(self, pieces: list[str], out: list[str]) -> None:
         if not pieces:
             return
         s = "".join(pieces)
         pieces.clear()
+        if HB not in s:  # one line (most paragraphs)
+            s = " ".join(s.split())
+            if s:
+                out.append(escape_line_start(s))
+            return
         lines = []
         for ln in s.split(HB):
             ln = " ".join(ln.split())
@@ -129,38 +149,49 @@ class Renderer:
             return self.flat(el)
         out: list[str] = []
         pieces: list[str] = []
-        if el.text:
-            pieces.append(self.text(el.text))
+        text = el.text
+        if text and not text.isspace():  # (flush drops the paragraph's edge spaces)
+            pieces.append(_text(text))
         kinds = self.kinds
+        skip = self.skip
         last_list = ""  # the marker style of a list just emitted, so the next one differs
         for child in el:
             tag = child.tag
-            if isinstance(tag, str) and not self.skipped(child):
-                if tag in BLOCK_TAGS or (tag not in CODE_TAGS and tag != "a" and self.has_block(child)) or (
-                    tag == "a" and self.has_block(child)
-                ) or (tag in CODE_TAGS and next(child.iterdescendants("pre"), None) is not None) or (
-                    tag == "span" and kinds.get(child, _NO_KIND)[0] == "math" and _display_math(child)
-                ):
-                    self.flush(pieces, out)
+            if isinstance(tag, str) and child not in skip:
+                kind = kinds.get(child, _NO_KIND)[0]
+                if kind == "skip":
+                    pass
+                elif tag in BLOCK_TAGS or (
+                    len(child) and (next(child.iterdescendants("pre"), None) is not None if tag in CODE_TAGS
+                                    else next(child.iterdescendants(*BLOCK_LIST), None) is not None)
+                ) or (tag == "span" and kind == "math" and _display_math(child)):
+                    if pieces:
+                        self.flush(pieces, out)
                     n = len(out)
-                    if tag in ("ul", "ol", "menu", "dir") and kinds.get(child, _NO_KIND)[0] != "layout_list":
+                    if tag in _LISTS and kind != "layout_list":
                         style = ("-" if last_list != "-" else "*") if tag != "ol" else (
                             "." if last_list != "." else ")")
                         out.extend(self.list_block(child, depth + 1, style))
                         last_list = style if len(out) > n else last_list
-                        if child.tail and child.tail.strip():
+                        tail = child.tail
+                        if tail and not tail.isspace():
                             last_list = ""
                     else:
                         out.extend(self.block(child, depth + 1))
                         if len(out) > n:
                             last_list = ""
                 else:
-                    pieces.append(self.inline(child, depth + 1))
-                    if pieces[-1].strip():
+                    piece = self.inline(child, depth + 1)
+                    pieces.append(piece)
+                    if piece.strip():
                         last_list = ""
-            if child.tail:
-                pieces.append(self.text(child.tail))
-                if child.tail.strip():
+            tail = child.tail
+            if tail:
+                if tail.isspace():
+                    if pieces:
+                        pieces.append(" ")
+                else:
+                    pieces.append(_text(tail))
                     last_list = ""
         self.flush(pieces, out)
         return out
@@ -193,6 +224,8 @@ class Renderer:
             if kind == "tabpanel":
                 body = self.blocks(el, depth)
                 return [f"**{escape_text(detail)}**", *body] if body else []
+        if tag not in _BLOCK_SPECIAL:  # p, div, section...: their blocks
+            return self.blocks(el, depth)
         if tag in HEADINGS:
             return self.heading(el, depth)
         if tag == "pre" or tag in ("listing", "xmp", "plaintext"):
@@ -234,9 +267,10 @@ class Renderer:
 
     # -- code ---------------------------------------------------------------
     def code_text(self, el: Element) -> str:
-        for br in el.iter("br"):
-            br.tail = "\n" + (br.tail or "")
-            br.tag = "span"  # only once
+        if len(el) or el.tag == "br":  # (a leaf holds no <br> but itself)
+            for br in el.iter("br"):
+                br.tail = "\n" + (br.tail or "")
+                br.tag = "span"  # only once
         return text_of(el)
 
     def line_wrappers(self, el: Element) -> list[Element] | None:
@@ -247,12 +281,17 @@ class Renderer:
         if len(node) == 1 and node[0].tag == "code" and not (node.text or "").strip() \
                 and not (node[0].tail or "").strip():
             node = node[0]
-        kids = [c for c in node if isinstance(c.tag, str)]
-        if len(kids) < 2 or (node.text or "").strip():
+        if (node.text or "").strip():
             return None
-        if any(c.tag != "div" for c in kids):  # Sphinx viewcode mixes spans and divs: not lines
-            return None
-        if any((c.tail or "").strip() for c in kids):
+        kids = []
+        for c in node:  # (highlighted code has many spans: the first one answers)
+            tag = c.tag
+            if not isinstance(tag, str):
+                continue
+            if tag != "div":  # Sphinx viewcode mixes spans and divs: not lines
+                return None
+            kids.append(c)
+        if len(kids) < 2 or any((c.tail or "").strip() for c in kids):
             return None
         return kids
 
@@ -326,7 +365,7 @@ class Renderer:
         extra: list[str] = []
         pad_now = 2
         # A list whose items hold paragraphs of their own is loose (blank lines between items).
-        loose = any(c.tag == "li" and c.find("p") is not None for c in el)
+        loose = any(c.tag == "li" and any(x.tag == "p" for x in c) for c in el)
 
         def attach(blocks: list[str]) -> None:
             blocks = [b for b in blocks if b]
@@ -725,14 +764,20 @@ class Renderer:
     def inlines(self, el: Element, depth: int) -> str:
         if depth > MAX_DEPTH:
             return escape_text(" ".join(" ".join(el.itertext()).split()))
+        text = el.text
+        if not len(el):  # a leaf: its text
+            return _text(text) if text else ""
         parts = []
-        if el.text:
-            parts.append(self.text(el.text))
+        if text:
+            parts.append(_text(text))
+        kinds = self.kinds
+        skip = self.skip
         for c in el:
-            if isinstance(c.tag, str) and not self.skipped(c):
+            if isinstance(c.tag, str) and c not in skip and kinds.get(c, _NO_KIND)[0] != "skip":
                 parts.append(self.inline(c, depth + 1))
-            if c.tail:
-                parts.append(self.text(c.tail))
+            tail = c.tail
+            if tail:
+                parts.append(_text(tail))
         return "".join(parts)
 
     def inline(self, el: Element, depth: int) -> str:
@@ -745,8 +790,10 @@ class Renderer:
                 return self.math_inline(el)
             if kind == "task":
                 return el.text or ""
+        if tag not in _INLINE_SPECIAL:  # a <span> and the like: its content
+            return self.inlines(el, depth)
         if tag in CODE_TAGS:
-            if el.find(".//a[@href]") is not None:
+            if len(el) and any(a.get("href") is not None for a in el.iterdescendants("a")):
                 return self.linked_code(el)
             return code_span(collapse(self.code_text(el)))
         if tag == "a":
@@ -825,7 +872,10 @@ class Renderer:
 
     @staticmethod
     def title(el: Element) -> str:
-        t = " ".join((el.get("title") or "").split())
+        t = el.get("title")
+        if not t:
+            return ""
+        t = " ".join(t.split())
         if not t:
             return ""
         return ' "' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'

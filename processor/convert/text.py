@@ -55,6 +55,9 @@ _LINE_START = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+](?=\s|$)|=+\s*$|-{3,}\s*$
 
 def escape_line_start(line: str) -> str:
     """Escape a line start that would otherwise become a heading, quote or list item."""
+    c = line[:1]
+    if c and c not in "#>+-=" and not c.isdecimal() and not c.isspace():  # what the pattern can open with
+        return line
     m = _LINE_START.match(line)
     if not m:
         return line
@@ -77,11 +80,14 @@ def code_span(text: str) -> str:
     edge spaces (and edge backticks) get one padding space each side."""
     if not text:
         return ""
-    runs = [len(r) for r in _TICKS.findall(text)]
-    n = 1
-    while n in runs:
-        n += 1
-    ticks = "`" * n
+    if "`" in text:
+        runs = [len(r) for r in _TICKS.findall(text)]
+        n = 1
+        while n in runs:
+            n += 1
+        ticks = "`" * n
+    else:
+        ticks = "`"
     pad = bool(text.strip(" ")) and (text[0] in " `" or text[-1] in " `") and not (
         text[0] == " " and text[-1] != " " and text[-1] != "`") and not (
         text[-1] == " " and text[0] != " " and text[0] != "`")
@@ -95,6 +101,8 @@ def code_span(text: str) -> str:
 
 def fence_for(code: str) -> str:
     """A backtick fence longer than any backtick run in the code."""
+    if "`" not in code:
+        return "```"
     longest = max((len(r) for r in _TICKS.findall(code)), default=0)
     return "`" * max(3, longest + 1)
 
