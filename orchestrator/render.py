@@ -11,7 +11,9 @@ holds), is no redirect stub (``<meta http-equiv=refresh>``: the crawl follows th
 links anyway), and one of: next to no text in the body; a known single-page-app mount
 point (``#app``, ``#root``, ``#__next``, ``<app-root>``...) that is empty while the page
 has little text; a ``<noscript>`` asking to enable JavaScript (not just for search, as
-every Sphinx search page does) while the page has little text. Most pages are decided
+every Sphinx search page does) while the page has little text and no title heading of its
+own (Javadoc prints "JavaScript is disabled on your browser." on every page, short
+interface pages included: a page whose ``<h1>`` is in the HTML was rendered by the server). Most pages are decided
 before any parse: no ``<script`` at all, or plainly more text than a shell has. Pure
 function of the HTML, so it is tested on its own (tests/renderer)."""
 
@@ -120,6 +122,12 @@ async def check_shell(html: str) -> str | None:
     return await asyncio.to_thread(shell_reason, html)
 
 
+def _titled(doc: lxml.html.HtmlElement) -> bool:
+    """The page's title heading is in its HTML: an <h1> with text, outside <noscript>."""
+    return any(_text([h.text_content()]) and not any(a.tag == "noscript" for a in h.iterancestors())
+               for h in doc.iter("h1"))
+
+
 def shell_reason(html: str) -> str | None:
     """Why this HTML is a shell a script fills in, or None. Never raises."""
     if not might_be_shell(html):
@@ -153,7 +161,7 @@ def shell_reason(html: str) -> str | None:
             return f"the app mount point {name} is empty"
     for noscript in doc.iter("noscript"):
         notice = noscript.text_content() or ""
-        if _JS_NOTICE.search(notice) and "search" not in notice.lower():
+        if _JS_NOTICE.search(notice) and "search" not in notice.lower() and not _titled(doc):
             return "a <noscript> notice asks to enable JavaScript"
     return None
 

@@ -57,6 +57,16 @@ NOT_SHELLS = {
                                "<p>Please activate JavaScript to enable the search functionality.</p></div>"
                                '</noscript><form action="" method="get"><input type="text" name="q"></form>'
                                '<div id="search-results"></div><script src="searchtools.js"></script>'),
+    # Javadoc's notice on every page, here a short interface page: its title is in the HTML.
+    "javadoc short page": page(
+        '<script>loadScripts(document, "script");</script><noscript><div>JavaScript is disabled on your browser.'
+        '</div></noscript><header role="banner"><nav><a href="../package-summary.html">Package</a></nav></header>'
+        '<main role="main"><div class="header"><h1 title="Interface Supplier" class="title">Interface Supplier'
+        '</h1></div><div class="block">Represents a supplier of results. There is no requirement that a new '
+        'or distinct result be returned each time the supplier is invoked. This is a functional interface '
+        'whose functional method is get().</div><h2>Method Summary</h2><div class="summary-table">'
+        '<div>T</div><div><a href="#get()">get</a>()</div><div>Gets a result.</div></div></main>',
+        head='<script src="../script.js"></script>'),
     "redirect stub": ('<!doctype html><html><head><title>Redirecting...</title>'
                       '<script>location.href="../dev-guide/plugins.html"</script>'
                       '<meta http-equiv="refresh" content="0; url=../dev-guide/plugins.html"></head>'
