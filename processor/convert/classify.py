@@ -8,9 +8,10 @@ that are more than their tag says:
   source_link     a "[source]" link in a signature: kept as a link beside the signature,
                   never glued into its code
   code            a <pre>: detail = its language ("" when unknown)
-  line_code       code shown as one element per line (Doxygen div.fragment > div.line)
+  line_code       code shown as one element per line (Doxygen div.fragment > div.line):
+                  detail = the line elements
   math            TeX (MathML annotation, MathJax/KaTeX/arithmatex spans): detail = (tex,
-                  equation number or "")
+                  equation number or "", shown as display math)
   admonition      detail = (label kind, title element or None, AsciiDoc icon td, content td)
   signature       an API signature box with no blocks (rendered as inline code)
   api_dl          a Sphinx-style API description list (dt = signature)
@@ -148,6 +149,24 @@ def tex_of(el: Element) -> str:
     return (m.group(1) if m else raw).strip()
 
 
+def display_math(el: Element) -> bool:
+    """Math shown as a block of its own (MathML display=block, KaTeX/arithmatex display
+    classes, a div, TeX opened by \\[)."""
+    if el.tag == "math":
+        return (el.get("display") or "") == "block"
+    cls = el.get("class") or ""
+    return "katex-display" in cls or "math-display" in cls or (
+        el.tag == "div") or "\\[" in (el.text or "")[:4]
+
+
+def code_lines(el: Element) -> list[Element]:
+    """The line elements of code drawn one element per line: the children marked "line"
+    when some are (others, e.g. hover tooltips placed after the lines, are not code)."""
+    kids = [c for c in el if isinstance(c.tag, str)]
+    marked = [c for c in kids if "line" in (c.get("class") or "").split()]
+    return marked or kids
+
+
 def _eqno(el: Element) -> str:
     for c in el:
         if isinstance(c.tag, str) and ("eqno" in (c.get("class") or "") or _EQNO.match("".join(c.itertext()))):
@@ -238,13 +257,13 @@ class _Classifier:
                 self.link(el)
                 continue
             if tag == "math":
-                kinds[el] = ("math", (tex_of(el), ""))
+                kinds[el] = ("math", (tex_of(el), "", display_math(el)))
                 continue
             if not el.get("class"):
                 continue
             words = self.w(el)
             if words & _MATH_WORDS and tag in ("span", "div", "p", "code", "section"):
-                kinds[el] = ("math", (tex_of(el), _eqno(el)))
+                kinds[el] = ("math", (tex_of(el), _eqno(el), display_math(el)))
                 continue
             if "task-marker" in words:
                 kinds[el] = ("task", None)
@@ -264,7 +283,7 @@ class _Classifier:
                         kinds[el] = ("grid_table", rows)
                         continue
                 if "fragment" in words and el.find("div") is not None:
-                    kinds[el] = ("line_code", None)
+                    kinds[el] = ("line_code", code_lines(el))
                     continue
                 if words & {"signature", "member-signature"} and tag in ("div", "p"):
                     kinds[el] = ("signature", None)

@@ -164,7 +164,7 @@ class Renderer:
                 elif tag in BLOCK_TAGS or (
                     len(child) and (next(child.iterdescendants("pre"), None) is not None if tag in CODE_TAGS
                                     else next(child.iterdescendants(*BLOCK_LIST), None) is not None)
-                ) or (tag == "span" and kind == "math" and _display_math(child)):
+                ) or (tag == "span" and kind == "math" and kinds[child][1][2]):
                     if pieces:
                         self.flush(pieces, out)
                     n = len(out)
@@ -209,7 +209,7 @@ class Renderer:
             if kind == "math":
                 return self.math_block(detail, el)
             if kind == "line_code":
-                return self.line_code(el)
+                return self.line_code(el, detail)
             if kind == "signature" and not self.has_block(el):
                 sig = " ".join("".join(el.itertext()).split())
                 return [code_span(sig)] if sig else []
@@ -321,13 +321,9 @@ class Renderer:
         info = lang if kind == "code" and lang else ""
         return [f"{fence}{info}\n{code}\n{fence}" if lines else f"{fence}{info}\n{fence}"]
 
-    def line_code(self, el: Element) -> list[str]:
+    def line_code(self, el: Element, lines: list[Element]) -> list[str]:
         """Code shown as one element per line (e.g. Doxygen div.fragment > div.line)."""
-        kids = [c for c in el if isinstance(c.tag, str)]
-        marked = [c for c in kids if "line" in (c.get("class") or "").split()]
-        if marked:  # other children (e.g. hover tooltips placed after the lines) are not code
-            kids = marked
-        return self.fenced(el, [self.code_text(line).replace("\n", "").rstrip() for line in kids])
+        return self.fenced(el, [self.code_text(line).replace("\n", "").rstrip() for line in lines])
 
     # -- lists --------------------------------------------------------------
     def item(self, marker: str, blocks: list[str], loose: bool) -> str:
@@ -577,8 +573,8 @@ class Renderer:
         return out
 
     # -- math ---------------------------------------------------------------
-    def math_block(self, detail: tuple[str, str], el: Element) -> list[str]:
-        tex, eqno = detail
+    def math_block(self, detail: tuple[str, str, bool], el: Element) -> list[str]:
+        tex, eqno, _ = detail
         if not tex:
             return []
         if eqno and "\\tag" not in tex:
@@ -586,11 +582,11 @@ class Renderer:
         return [f"$$\n{tex}\n$$"]
 
     def math_inline(self, el: Element) -> str:
-        tex = self.kinds.get(el, _NO_KIND)[1][0]
+        tex, _, display = self.kinds[el][1]
         if not tex:
             return ""
         tex = " ".join(tex.split())
-        if _display_math(el):
+        if display:
             return f"$${tex}$$"
         return f"${tex}$"
 
@@ -916,10 +912,3 @@ class Renderer:
             return escape_text(alt)
         return f"![{alt_md}]({fmt_url(u)}{self.title(el)})"
 
-
-def _display_math(el: Element) -> bool:
-    if el.tag == "math":
-        return (el.get("display") or "") == "block"
-    cls = el.get("class") or ""
-    return "katex-display" in cls or "math-display" in cls or (
-        el.tag == "div") or "\\[" in (el.text or "")[:4]
