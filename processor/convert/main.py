@@ -243,6 +243,10 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
     if tag in ("span", "i") and len(el) == 0 and "icon" in (el.get("class") or "").split() \
             and len((el.text or "").strip()) <= 2:
         return STRUCTURE  # a letter drawn as an icon badge (Doxygen's "C" before a class name)
+    if tag == "nav" and "contents" in classes_of(el) and _inside_semantic(el):
+        # docutils' `.. contents::` as its HTML5 writer writes it (Sphinx >= 4): a table of
+        # contents the author put in the document, kept as its older div.topic form is
+        return NOT_CHROME
     if tag == "nav" or role in ("navigation", "search", "banner", "contentinfo", "dialog", "alertdialog"):
         return STRUCTURE
     if tag == "ul" and _is_page_menu(el):

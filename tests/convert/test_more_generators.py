@@ -152,6 +152,21 @@ def test_docbook_chapter_toc_kept() -> None:
     assert "[9.1. Console tips](https://docs.example.com/manual/ch09.html#_a)" in md(html)
 
 
+def test_docutils_contents_topic_kept_in_both_writers_forms() -> None:
+    # `.. contents:: :local:` - the HTML5 writer (Sphinx >= 4) writes a <nav>, the older
+    # one a div.topic; both are the document's own table of contents.
+    body = ('<ul class="simple"><li><p><a class="reference internal" href="#exit-codes" id="id2">Exit Codes</a>'
+            '</p></li></ul>')
+    for box in ('<nav class="contents local" id="contents">{}</nav>', '<div class="contents local topic" id="contents">{}</div>'):
+        html = ('<body><nav class="bd-links"><a href="/a.html">A page</a></nav><article class="bd-article">'
+                '<section id="topics"><h1>General Topics</h1>' + box.format(body) +
+                '<section id="exit-codes"><h2>Exit Codes</h2><p>An exit code is returned to the shell.</p>'
+                '</section></section></article></body>')
+        out = md(html)
+        assert out.startswith("# General Topics\n\n- [Exit Codes](https://docs.example.com/manual/page.html#exit-codes)"), out
+        assert "A page" not in out
+
+
 def test_pre_wrapped_in_inline_code_is_a_code_block() -> None:
     html = ('<main><div class="block">E.g.: <code><pre>Jsoup.connect(url)\n .requestBody(json)\n .post();</pre></code>'
             " If any data is supplied.</div></main>")
