@@ -25,8 +25,10 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import resource
 import signal
+import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
@@ -52,6 +54,13 @@ _SLICE = 1024 * 1024
 _WATCH_SECONDS = 0.25
 _CPU_GRACE = 1.5
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# A page whose message (at most 4 bytes a character, ~10 per template key) is at most
+# this size is sent to its worker from the event loop: it fits in a unix socket's
+# default send buffer (208 KiB; 176 KiB of 4 KiB writes measured here), so the send never
+# waits for the worker. Larger pages go from a thread.
+_INLINE_SEND_BYTES = 160 * 1024
+# Bytes read from a worker's pipe per readiness callback (under malloc's mmap threshold).
+_READ_BYTES = 64 * 1024
 
 
 class _OverCpu(Exception):
@@ -100,6 +109,80 @@ def _convert_one(html: str, url: str, limits: PageLimits, template: frozenset[in
     except MemoryError:
         return ("too_large", _OUT_OF_MEMORY)
     return ("ok", astuple(result))
+
+
+class _Answer:
+    """A worker's answer to one page, read by the event loop from the worker's pipe as
+    its bytes arrive (a reader on the socket, one non-blocking read per readiness, never
+    a blocking ``recv``), then unpickled: a thread hop per page (submit, wake-up, the
+    future's callback, the GIL handed back and forth) cost the processor more CPU than
+    the rest of a small page's plumbing. The framing is multiprocessing.connection's
+    (``Connection._send_bytes``): a big-endian int32 length, or -1 and a uint64 length."""
+
+    def __init__(self, conn: multiprocessing.connection.Connection) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._fd = conn.fileno()
+        self._buffer = bytearray()
+        self.future: asyncio.Future[Outcome] = self._loop.create_future()
+        self._loop.add_reader(self._fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._fd, _READ_BYTES)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._finish(error=exc)
+            return
+        if not data:
+            self._finish(error=EOFError("the conversion worker closed its pipe"))
+            return
+        self._buffer += data
+        size, start = _frame(self._buffer)
+        if size is None or len(self._buffer) < start + size:
+            return
+        try:
+            outcome: Outcome = pickle.loads(memoryview(self._buffer)[start:start + size])
+        except Exception as exc:  # a torn or foreign message: the worker is not to be trusted
+            self._finish(error=EOFError(f"unreadable answer from the conversion worker: {exc!r}"))
+            return
+        self._finish(result=outcome)
+
+    def _finish(self, *, result: Outcome | None = None, error: BaseException | None = None) -> None:
+        self._stop_reading()
+        if self.future.done():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            assert result is not None
+            self.future.set_result(result)
+
+    def _stop_reading(self) -> None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            self._fd = -1
+
+    def close(self) -> None:
+        """Stops reading (before the pipe is closed, or the worker killed); a pending
+        answer is cancelled."""
+        self._stop_reading()
+        if not self.future.done():
+            self.future.cancel()
+
+
+def _frame(buffer: bytearray) -> tuple[int | None, int]:
+    """(payload size, payload offset) of a multiprocessing message, size None until the
+    header is complete."""
+    if len(buffer) < 4:
+        return None, 0
+    (size,) = struct.unpack_from("!i", buffer)
+    if size != -1:
+        return size, 4
+    if len(buffer) < 12:
+        return None, 0
+    (size,) = struct.unpack_from("!Q", buffer, 4)
+    return size, 12
 
 
 def _peak_bytes(below: int = 0) -> int:
@@ -175,25 +258,25 @@ class _Worker:
         self.process.start()
         child.close()  # so our recv sees EOF when the worker dies
         self.pages = 0
+        # The answer being read for the page it converts (read on the pool's event loop).
+        self.answer: _Answer | None = None
 
     def wait_ready(self, timeout: float) -> None:
         if not self.conn.poll(timeout):
             raise TimeoutError("the conversion worker did not start")
         self.conn.recv()
 
-    def call(self, page: list[str], url: str, template: frozenset[int] | None = None) -> Outcome:
-        """Blocking: runs in one of the pool's threads. The page goes in slices, so no
-        second whole copy of it exists on this side, and ``page`` (a box holding the
-        only reference to the text) is emptied once sent: the text is freed here while
-        the worker converts (with the job's site template keys)."""
+    def send(self, page: list[str], url: str, template: frozenset[int] | None = None) -> None:
+        """Blocking for a large page (then it runs in one of the pool's threads). The page
+        goes in slices, so no second whole copy of it exists on this side, and ``page``
+        (a box holding the only reference to the text) is emptied once sent: the text is
+        freed here while the worker converts (with the job's site template keys)."""
         html = page.pop()
         slices = range(0, len(html), _SLICE)
         self.conn.send((url, len(slices), template))
         for i in slices:
             self.conn.send(html[i:i + _SLICE])
         del html
-        outcome: Outcome = self.conn.recv()
-        return outcome
 
     def cpu_seconds(self) -> float:
         """CPU time the worker used so far (from /proc; 0 when it cannot be read)."""
@@ -315,6 +398,8 @@ class ConversionPool:
     def _replace(self, worker: _Worker) -> None:
         """Retires ``worker`` (killing it if needed) and starts another in the background."""
         self._all.discard(worker)
+        if worker.answer is not None:
+            worker.answer.close()
         worker.kill()
         with contextlib.suppress(Exception):
             worker.conn.close()
@@ -346,15 +431,31 @@ class ConversionPool:
         except TimeoutError:
             raise ProcessorBusy("no conversion worker became free before the deadline") from None
         started = time.monotonic()
-        box, html = [html], ""  # the box holds the only reference: call() frees it once sent
-        future = loop.run_in_executor(self._threads, worker.call, box, url, template)
+        box, html = [html], ""  # the box holds the only reference: send() frees it once sent
+        sent: asyncio.Future[None] | None = None
+        answer: _Answer | None = None
         try:
-            outcome = await self._watch(worker, future, deadline)
+            if 4 * len(box[0]) + 16 * len(template or ()) <= _INLINE_SEND_BYTES:
+                # Fits in the socket's send buffer (the worker reads nothing else
+                # meanwhile): sent from the loop without blocking it.
+                worker.send(box, url, template)
+            else:
+                # A blocking send from a thread. The loop's reader (uvloop's) leaves the
+                # socket non-blocking, so blocking mode is set back first, and the
+                # reader is registered only once the page is sent.
+                os.set_blocking(worker.conn.fileno(), True)
+                sent = loop.run_in_executor(self._threads, worker.send, box, url, template)
+                await sent
+            answer = worker.answer = _Answer(worker.conn)
+            outcome = await self._watch(worker, answer.future, deadline)
         except BaseException as exc:
             # Out of time, cancelled, or the worker died: it must not go on converting.
             self._replace(worker)
             with contextlib.suppress(BaseException):
-                await future
+                if sent is not None:
+                    await sent
+                if answer is not None:
+                    await answer.future
             if isinstance(exc, _OverCpu):
                 raise PageTooSlow(f"the conversion used more than {self.limits.cpu_seconds:g} s of CPU time "
                                   "(stopped by the watchdog)") from None
@@ -367,6 +468,7 @@ class ConversionPool:
                                    "(most likely out of memory)") from None
             raise
         worker.pages += 1
+        worker.answer = None
         kind, value, retiring = outcome
         if retiring:
             self._replace(worker)  # it exits after such a page; start its successor now

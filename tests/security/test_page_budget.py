@@ -182,6 +182,31 @@ async def test_a_launched_pool_converts_once_its_first_worker_is_warm() -> None:
         await pool.close()
 
 
+def test_one_worker_takes_small_and_large_pages_in_turn_on_the_services_loop() -> None:
+    # Small pages go to the worker from the event loop and every answer is read there
+    # (processor/pool.py, _Answer); a large page is sent from a thread. uvloop's reader
+    # leaves the socket non-blocking, which once failed the large page's threaded send
+    # as "the conversion worker died" (as the services run: on uvloop).
+    import uvloop
+
+    large = "<html><body><main><h1>Large</h1>" + "<p>Many words in a paragraph.</p>" * 60_000 + "</main></body></html>"
+
+    async def pages() -> list[str]:
+        pool = await ConversionPool(workers=1, limits=PageLimits()).start()
+        try:
+            titles = []
+            for i, html in enumerate((GOOD_PAGE, large, GOOD_PAGE, large, GOOD_PAGE)):
+                converted = await pool.convert(html, f"http://example.test/{i}", timeout=120)
+                titles.append(converted.title)
+            assert pool.replaced == 0
+            return titles
+        finally:
+            await pool.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(pages()) == ["Good", "Large", "Good", "Large", "Good"]
+
+
 async def test_worker_stops_converting_when_the_rpc_deadline_passes(
         processor: tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]) -> None:
     stub, pool = processor
