@@ -19,7 +19,8 @@ that are more than their tag says:
   footnote_ref    an in-text footnote reference link: detail = its label
   tabpanel        a tab's panel: detail = its label's text (tabs become labelled sections)
   summary_heading a <summary> that holds a heading: the heading stays a heading
-  layout_list     a classed <ul> whose items are sections (Javadoc blockList), not bullets
+  layout_list     a classed <ul> whose items are sections (Javadoc blockList), not bullets,
+                  or whose only item holds a table (Javadoc 17's ul.summary-list of a package)
   task            a GFM task-list checkbox marker
   grid_table      a table drawn without <table>: ARIA rows and cells (role=table/grid, row,
                   cell...) or a CSS grid of cell divs led by its header cells (Javadoc 17's
@@ -228,6 +229,7 @@ class _Classifier:
     def run(self, main: Element) -> Kinds:
         kinds = self.kinds
         tab_lists: list[Element] = []
+        boxes: list[Element] = []  # classed one-item lists, layout boxes if the item holds a table
         walker = etree.iterwalk(main, events=("start",))
         for _, el in walker:
             tag = el.tag
@@ -303,11 +305,17 @@ class _Classifier:
             elif tag == "ul":
                 if self.layout_list(el):
                     kinds[el] = ("layout_list", None)
+                elif len(el) == 1 and el[0].tag == "li":
+                    boxes.append(el)
         for dl in main.iter("dl"):
             if dl not in kinds:
                 first = next((c for c in dl if isinstance(c.tag, str)), None)
                 if first is not None and first.tag == "dt" and "sig" in (first.get("class") or "").split():
                     kinds[dl] = ("api_dl", None)
+        for ul in boxes:
+            if next(ul.iter("table"), None) is not None or any(
+                    kinds.get(d, ("", None))[0] == "grid_table" for d in ul.iter("div")):
+                kinds[ul] = ("layout_list", None)
         self.tabs(main, tab_lists)
         return kinds
 

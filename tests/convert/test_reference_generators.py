@@ -155,3 +155,14 @@ def test_a_grid_whose_cells_hold_lists_keeps_its_blocks() -> None:
             "<div>mode</div><div><ul><li>fast</li><li>safe</li></ul></div></div></main></body></html>")
     out = md(page)
     assert "| Option |" not in out and "- fast\n- safe" in out, out
+
+
+def test_a_one_item_list_holding_a_table_is_a_layout_box() -> None:
+    # Javadoc 17's package summary: ul.summary-list > li > caption + summary table.
+    page = ("<html><body><main role='main'><h1>Package proj.util</h1><p>Utilities.</p><ul class='summary-list'><li>"
+            "<div id='class-summary'><div class='caption'><span>Interfaces</span></div>"
+            "<div class='summary-table two-column-summary'><div class='table-header col-first'>Class</div>"
+            "<div class='table-header col-last'>Description</div><div class='col-first'><a href='A.html'>A</a></div>"
+            "<div class='col-last'><div class='block'>The A.</div></div></div></div></li></ul></main></body></html>")
+    out = md(page)
+    assert "Utilities.\n\nInterfaces\n\n| Class | Description |\n| --- | --- |\n| [A](" in out, out
