@@ -30,7 +30,13 @@ page or a Markdown file, each checked on the pages named (bench/generators/READM
    (`<span class="icon">C</span>`, boilerplate), so evalmd asks for a row "C yaml_event_s"
    (gen-doxygen annotated.html). Here the code and tables readings take those elements'
    text without the boilerplate inside them; the other metrics are read as before (the
-   gutter's numbers and the badges stay boilerplate words for leak).
+   gutter's numbers and the badges stay boilerplate words for leak). TypeDoc's Copy
+   button inside every <pre> (`pre > button`, boilerplate) is read out the same way.
+4. Code-span backticks are Markdown syntax. A code span glued to a word
+   (`` `Object`s ``, TypeDoc's `` `Optional`name ``) shows as one run of letters, as
+   evalmd reads the page's `<code>Object</code>s`; evalmd's tokenizer splits the
+   Markdown at the backtick. Here the backticks of prose lines are left out before the
+   words and headings are read.
 
 Everything else is evalmd.py's own code.
 """
@@ -105,8 +111,13 @@ def main() -> int:
         init(self, md)
         # the words of the document again, list markers of its prose lines left out
         # (not those of code lines, nor heading text such as "1. Overview")
-        lines = [line if fence is not None else LIST_MARKER.sub(r"\1", line) for line, fence in evalmd.md_lines(md)]
+        lines = [line if fence is not None else LIST_MARKER.sub(r"\1", line).replace("`", "")
+                 for line, fence in evalmd.md_lines(md)]
         self.tokens = evalmd.Counter(evalmd.tokens(strip_md("\n".join(lines))))
+        # headings as evalmd reads them, code-span backticks left out (fix 4)
+        prose = [line.replace("`", "") for line, fence in evalmd.md_lines(md) if fence is None]
+        self.headings = {tuple(evalmd.tokens(strip_md(m.group(1) or ""))) for m in map(evalmd.HEADING_RE.match, prose)
+                         if m}
 
     evalmd.score_page = score
     evalmd.Markdown.__init__ = markdown
