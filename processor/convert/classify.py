@@ -61,7 +61,8 @@ API_DL_WORDS = frozenset(
 )
 KNOWN_LANGS = frozenset(
     """rust python py javascript js typescript ts java c cpp go ruby bash sh shell console json yaml yml
-    toml html xml css sql kotlin swift php perl haskell scala csharp diff ini dockerfile makefile""".split()
+    toml html xml css sql kotlin swift php perl haskell scala csharp diff ini dockerfile makefile jsx tsx zsh
+    powershell lua graphql""".split()
 )
 LANG_ALIASES = {"python3": "python", "py3": "python", "default": "", "none": "", "plain": "text",
                 "plaintext": "text", "nohighlight": ""}
@@ -120,7 +121,9 @@ def language_of(pre: Element, words: dict[Element, set[str]]) -> str:
             for t in toks:
                 if t != "sourceCode":
                     return _lang(t)
-        if el.tag == "pre":
+        if el.tag == "pre" or (el.tag == "code" and el.getparent() is pre):
+            # a bare language name as the class: on the <pre>, or on its <code> (highlight.js's
+            # and markdown-it's plain form, TypeDoc's `<pre><code class="ts">`)
             for t in toks:
                 if t.lower() in KNOWN_LANGS:
                     return _lang(t)

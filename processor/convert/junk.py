@@ -8,7 +8,11 @@ breakpoint shows it), and classes the page's own `<style>` rules hide. Inactive 
 panels are hidden too but are content: they stay (classify.py labels them).
 MathJax 2 `<script type="math/tex">` becomes a math span first, and a checkbox that
 opens a list item becomes a GFM task marker (any other checkbox is a UI toggle, and the
-`<label for=…>` naming it is that toggle's button). Only a rule whose selector is a lone
+`<label for=…>` naming it is that toggle's button). A task list's checkbox is `disabled`
+(as Markdown renderers write it) or nameless; an enabled checkbox is a setting,
+and a small block of two or more settings — its text no more than a few words per
+control, no code, table, image or heading outside a summary — is a settings panel and goes with its
+controls (TypeDoc's "Settings: Member Visibility [ ] Protected … Theme [OS]"). Only a rule whose selector is a lone
 class hides a class: `.toggle:checked ~ .panel {display: none}` hides it in one state.
 """
 
@@ -115,6 +119,61 @@ def _opens_list_item(el: Element) -> bool:
     return False
 
 
+def _is_task_box(el: Element) -> bool:
+    """A GFM task list's checkbox: the first thing in its list item, and disabled or
+    nameless (Markdown renderers write it disabled, clickable task lists without a name;
+    a form's setting has a name)."""
+    return (el.get("disabled") is not None or el.get("name") is None) and _opens_list_item(el)
+
+
+# A settings panel holds at most this many characters of text per control in it.
+_PANEL_CHARS_PER_CONTROL = 40
+_PANEL_DEPTH = 8
+# a paragraph holding a control is prose with a widget in it (a sidenote's toggle)
+_PANEL_STOP = frozenset({"body", "html", "main", "article", "p"})
+_PANEL_BLOCKERS = ("pre", "code", "table", "img", "h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _text_within(el: Element, limit: int) -> int | None:
+    """The element's text length (whitespace aside), or None once it passes `limit`."""
+    n = 0
+    for t in el.itertext():
+        n += len(t) - t.count(" ") - t.count("\n")
+        if n > limit:
+            return None
+    return n
+
+
+def _settings_panels(controls: list[Element]) -> list[Element]:
+    """The outermost small block around two or more of the given setting controls (still
+    in the tree) whose text is only their labels: at most _PANEL_CHARS_PER_CONTROL
+    characters per control inside it, no code, table, image or heading (a heading in a
+    summary is the panel's caption), not inside a paragraph."""
+    counts: dict[Element, int] = {}
+    chains = []
+    for c in controls:
+        chain = []
+        for i, a in enumerate(c.iterancestors()):
+            if i >= _PANEL_DEPTH or a.tag in _PANEL_STOP or a.get("role") == "main":
+                break
+            chain.append(a)
+            counts[a] = counts.get(a, 0) + 1
+        chains.append(chain)
+    panels: dict[Element, None] = {}
+    for chain in chains:
+        best = None
+        for a in chain:
+            n = _text_within(a, _PANEL_CHARS_PER_CONTROL * counts[a])
+            if n is None or any(h.getparent() is None or h.getparent().tag not in ("summary", "legend")
+                                for h in a.iterdescendants(*_PANEL_BLOCKERS)):
+                break
+            if n and counts[a] >= 2:
+                best = a
+        if best is not None:
+            panels[best] = None
+    return [p for p in panels if not any(a in panels for a in p.iterancestors())]
+
+
 def clean(root: Element) -> None:
     """Remove junk and hidden elements in place."""
     css_hidden = VISUALLY_HIDDEN | {"hidden"} | _hidden_classes(root)
@@ -122,6 +181,7 @@ def clean(root: Element) -> None:
     toggles: set[str] = set()  # ids of checkboxes that are UI toggles
     labels: list[Element] = []
     by_class: dict[str, bool] = {}  # _is_hidden of an element whose only attribute is this class
+    settings: list[Element] = []  # enabled checkboxes and selects: settings of the page's UI
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):
@@ -133,15 +193,18 @@ def clean(root: Element) -> None:
             _mathjax_script(el)
             continue
         if tag in JUNK_TAGS:
-            if tag == "input" and (el.get("type") or "").lower() == "checkbox" and _opens_list_item(el):
+            checkbox = tag == "input" and (el.get("type") or "").lower() == "checkbox"
+            if checkbox and _is_task_box(el):
                 el.tag = "span"
                 checked = el.get("checked") is not None
                 el.attrib.clear()
                 el.text = "[x] " if checked else "[ ] "
                 el.set("class", "task-marker")
                 continue
-            if tag == "input" and el.get("id") and (el.get("type") or "").lower() == "checkbox":
+            if checkbox and el.get("id"):
                 toggles.add(el.get("id") or "")
+            if (checkbox and el.get("disabled") is None) or tag == "select":
+                settings.append(el)  # (a task box became a marker above)
             remove.append(el)
         elif tag == "math":
             continue
@@ -163,6 +226,8 @@ def clean(root: Element) -> None:
     # The label of a toggle checkbox is the toggle's button ("View Source", a menu
     # switch), dropped like <button>; a radio's label names a tab and stays.
     remove.extend(lab for lab in labels if lab.get("for") in toggles)
+    if settings:
+        remove.extend(_settings_panels(settings))
     for el in remove:
         drop(el)
 

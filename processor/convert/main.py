@@ -15,7 +15,10 @@ site; these catch what a single page shows):
      itemprop=articleBody), narrowed to a nested one holding nearly all of its text,
      then descend while one child holds the text and its siblings are only links or
      empty; finally widen to include the page's h1 when it sits just outside.
-A horizontal rule that only separated a dropped bar from the text goes with it.
+A horizontal rule that only separated a dropped bar from the text goes with it, and so
+does the frame that only labelled a dropped navigation or jump bar: a section or
+`<details>` left holding nothing but headings or a summary (TypeDoc's "Index" panel: a summary, then h3
+"Constructors" / "Properties" over jump links to the page's own members).
 """
 
 from __future__ import annotations
@@ -397,12 +400,19 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
             continue  # holds most of the page's text: it is the content, whatever its tag says
         remove.append(el)
         walker.skip_subtree()
+    frames: dict[Element, None] = {}
     for el in remove:
         if el.tag != "a":
             _drop_separator_rules(el)
+        if (el.tag == "nav" or el.get("role") == "navigation" or (el.tag in ("div", "p") and _is_jump_bar(el))) \
+                and (parent := el.getparent()) is not None:
+            frames[parent] = None  # a dropped bar of links: its frame may be left holding only its label
         lengths.forget(el)
         drop(el)
-    lengths.removed(set(remove))
+    gone = set(remove)
+    if frames:
+        _drop_label_frames(frames, protected, regions, lengths, gone)
+    lengths.removed(gone)
 
 
 def _gutters(code: Element, remove: list[Element]) -> None:
@@ -427,6 +437,40 @@ def _gutters(code: Element, remove: list[Element]) -> None:
                 continue
         remove.append(el)
         taken.add(el)
+
+
+_LABELS = ("h2", "h3", "h4", "h5", "h6", "summary", "legend", "caption")
+_FRAME_TEXT = 200  # a label frame is small once its block is gone
+
+
+def _drop_label_frames(frames: dict[Element, None], protected: set[Element], regions: set[Element],
+                       lengths: Lengths, gone: set[Element]) -> None:
+    """From the parent of each dropped bar of links up: an element whose remaining text is all
+    in headings (h2-h6), a summary, legend or caption only labelled what was dropped, and
+    goes too; an empty one is passed through; the first holding other text (or an h1,
+    or a main region) stops the walk."""
+    done: set[Element] = set()
+    for start in frames:
+        node: Element | None = start
+        top = None
+        while node is not None and node not in done and node not in protected and node not in regions \
+                and node.tag not in ("body", "html"):
+            done.add(node)
+            t = lengths.text.get(node, 0)
+            if t > _FRAME_TEXT:
+                break
+            if t:
+                if _has(node, "h1", "pre", "table"):
+                    break
+                outer = [h for h in node.iter(*_LABELS) if not any(a.tag in _LABELS for a in h.iterancestors())]
+                if sum(lengths.text.get(h, 0) for h in outer) < t:
+                    break
+                top = node
+            node = node.getparent()
+        if top is not None and top.getparent() is not None:
+            gone.add(top)
+            lengths.forget(top)
+            drop(top)
 
 
 # ---------------------------------------------------------------------------
