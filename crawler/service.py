@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import grpc
 
@@ -25,6 +26,10 @@ _RESPONSE_MARGIN = 64 * 1024
 # small. A larger page goes to a thread, which keeps the loop free while lxml parses.
 INLINE_EXTRACT_CHARS = 64 * 1024
 
+# C0 controls and DEL, looked for in C: a generator over the URL's characters was ~3 % of
+# the crawler's CPU on small pages.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 CATEGORIES = {name.removeprefix("ERROR_CATEGORY_").lower(): value
               for name, value in common_pb2.ErrorCategory.items()}
 
@@ -36,9 +41,9 @@ def url_problem(url: str, *, max_length: int) -> str | None:
         return "required"
     if len(url) > max_length:
         return f"longer than {max_length} characters"
-    if not url.lower().startswith(("http://", "https://")):
+    if not url[:8].lower().startswith(("http://", "https://")):
         return "must be an absolute http(s) URL"
-    if any(ord(c) < 0x20 or c == "\x7f" for c in url):
+    if _CONTROL.search(url):
         return "must not contain control characters"
     return None
 

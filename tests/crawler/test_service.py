@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from crawler.fetch import FetchResult
-from crawler.service import CrawlerService
+from crawler.service import CrawlerService, url_problem
 from crawler.settings import CrawlerSettings
 from docspasta.v1 import common_pb2, crawler_pb2
 
@@ -42,3 +42,13 @@ async def test_page_under_the_message_limit_is_returned() -> None:
     service = CrawlerService(settings=CrawlerSettings(), fetcher=BigPageFetcher(1000), max_message_bytes=1 << 20)
     response = await crawl(service, "https://docs.example.com/small")
     assert response.error == common_pb2.ERROR_CATEGORY_UNSPECIFIED and response.title == "Big"
+
+
+def test_url_problem_refuses_control_characters_and_other_schemes_only() -> None:
+    for url in ("http://docs.test/a\x00", "http://docs.test/\x1fb", "http://docs.test/a\tb", "http://docs.test/\x7f"):
+        assert url_problem(url, max_length=100) == "must not contain control characters", repr(url)
+    for url in ("http://docs.test/é", "HTTPS://docs.test/a b", "http://docs.test/\x80\xa0"):
+        assert url_problem(url, max_length=100) is None, repr(url)
+    assert url_problem("ftp://docs.test/", max_length=100) == "must be an absolute http(s) URL"
+    assert url_problem("http://docs.test/" + "a" * 100, max_length=100) == "longer than 100 characters"
+    assert url_problem("", max_length=100) == "required"
