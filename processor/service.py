@@ -124,7 +124,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             if large:
                 self._large_pages.release()
                 release_free_memory()
-        markdown_bytes = len(result.markdown.encode("utf-8"))
+        encoded = result.markdown.encode("utf-8")  # for its size and its hash
+        markdown_bytes = len(encoded)
         if markdown_bytes > self._settings.max_markdown_bytes:
             # Stored pages are read back one per message (ListPages): a page over this
             # limit would not reach a client that keeps gRPC's 4 MiB default.
@@ -136,7 +137,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                 reason=errors.PAGE_TOO_LARGE, retryable=False,
                 metadata={"markdown_bytes": str(markdown_bytes),
                           "limit_bytes": str(self._settings.max_markdown_bytes)})
-        content_hash = await self._put(request.job_id, request.url, request.order, request.depth, result)
+        content_hash = await self._put(request.job_id, request.url, request.order, request.depth, result, encoded)
+        del encoded
         if became_ready:
             task = asyncio.create_task(self._reconvert(request.job_id, template))
             self._background.add(task)
@@ -148,8 +150,10 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             word_count=result.word_count, token_estimate=result.token_estimate, description=result.description,
             content_hash=content_hash)
 
-    async def _put(self, job_id: str, url: str, order: int, depth: int, result: Converted) -> str:
-        content_hash = hashlib.sha256(result.markdown.encode("utf-8")).hexdigest()
+    async def _put(self, job_id: str, url: str, order: int, depth: int, result: Converted,
+                   encoded: bytes | None = None) -> str:
+        """Store the page; `encoded` is its Markdown as UTF-8 when the caller has it."""
+        content_hash = hashlib.sha256(result.markdown.encode("utf-8") if encoded is None else encoded).hexdigest()
         await self._store.put(StoredPage(
             job_id=job_id, url=url, order=order, depth=depth,
             title=result.title, markdown=result.markdown, word_count=result.word_count,

@@ -28,7 +28,7 @@ from .main import find_main, page_meta, promote_title, prune_chrome
 from .parse import Element, Refused, parse
 from .render import Renderer
 from . import template as site_template
-from .text import KEEP_SPACE, token_estimate, word_count
+from .text import KEEP_SPACE, counts, token_estimate
 
 __all__ = ["Converted", "convert", "looks_like_html", "token_estimate"]
 
@@ -155,11 +155,12 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None,
     kinds = classify(main, words)
     blocks = Renderer(base, kinds).block(main, 0, root=main is body or main.tag in ("main", "article"))
     md = _tidy("\n\n".join(b for b in blocks if b.strip())).replace(KEEP_SPACE, " ")
+    n_words, n_tokens = counts(md)
     return Converted(
         title=title,
         markdown=md,
-        word_count=word_count(md),
-        token_estimate=token_estimate(md),
+        word_count=n_words,
+        token_estimate=n_tokens,
         description=description,
         template_keys=page_keys,
         template_removed=removed,

@@ -14,6 +14,7 @@ __all__ = [
     "fence_for",
     "word_count",
     "token_estimate",
+    "counts",
 ]
 
 _WS = re.compile(r"\s+")
@@ -210,6 +211,8 @@ _CLASSES = _table({"a": b"a", "0": b"d", "!": b"p", "\n": b"n", "\r": b" "})
 _CLASSES = bytes(ord("u") if i == ord("_") else ord("s") if i in (9, 32) else ord("n") if i == 10 else b
                  for i, b in enumerate(_CLASSES))
 _LETTERS = _table({"a": b"\1"})  # 1 per letter, 0 else: one byte per position of a big int
+# 1 per character str.split() does not split at (every stand-in but CJK's "\n" keeps that)
+_NOT_SPACE = bytes(0 if chr(i).isspace() else 1 for i in range(128)) + bytes(128)
 _SPACES = re.compile(rb"ss+")
 _LEVELS = 8  # runs of letters counted bit-parallel up to 8 * _LEVELS + 8 letters
 _LONG_RUN = re.compile(rb"(?<!a)a{%d,}" % (8 * _LEVELS + 1))
@@ -220,6 +223,10 @@ def _estimate(text: str) -> int:
         raw = text.encode("ascii", _HANDLER)
     except _Shared:
         return _estimate_rx(text)
+    return _estimate_stand_ins(raw)
+
+
+def _estimate_stand_ins(raw: bytes) -> int:
     cls = raw.translate(_CLASSES)
     # Letters: a run starts where a letter follows a non-letter (byte i of the int is
     # position i); a run of 9+ has 8 letters from its second position on, 17+ 8 more
@@ -251,3 +258,22 @@ def _estimate(text: str) -> int:
     if b"ss" in cls:
         tokens += len(_SPACES.findall(cls))
     return tokens
+
+
+def counts(text: str) -> tuple[int, int]:
+    """(word_count(text), token_estimate(text)), the text encoded to its classes once:
+    the words are the runs of characters that are not whitespace."""
+    if not text:
+        return 0, 0
+    if len(text) > 2 * _SAMPLE * _SAMPLES:
+        return word_count(text), token_estimate(text)
+    try:
+        raw = text.encode("ascii", _HANDLER)
+    except _Shared:
+        return word_count(text), _estimate_rx(text)
+    if text.isascii() or raw.count(b"\n") == text.count("\n"):  # no CJK stand-in
+        n = int.from_bytes(raw.translate(_NOT_SPACE), "little")
+        words = (n & ~(n << 8)).bit_count()
+    else:
+        words = word_count(text)
+    return words, _estimate_stand_ins(raw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from processor.convert.text import _estimate, _estimate_rx, token_estimate
+from processor.convert.text import _estimate, _estimate_rx, counts, token_estimate, word_count
 
 # every class, the characters on their edges, and CJK characters that are also
 # punctuation (a voiced-sound mark, the katakana middle dot: the regex fallback)
@@ -23,6 +23,7 @@ def test_counting_matches_the_regex_on_random_text() -> None:
             chars = [c * rnd.randint(1, 30) for c in chars]
         text = "".join(chars)
         assert _estimate(text) == _estimate_rx(text), repr(text)
+        assert counts(text) == (word_count(text), _estimate_rx(text)), repr(text)
 
 
 def test_long_runs_and_markdown() -> None:
@@ -32,4 +33,5 @@ def test_long_runs_and_markdown() -> None:
         "日本語のテキスト・カタカナ", "가나다 123 ..."]
     for text in cases:
         assert _estimate(text) == _estimate_rx(text), text
+        assert counts(text) == (word_count(text), token_estimate(text)), text
     assert token_estimate("a" * 9) == 2 and token_estimate("1234567") == 3 and token_estimate("---") == 2
