@@ -500,7 +500,11 @@ class CrawlJob:
         """The fetch, render and retry steps; None after a final failure (reported); a
         response refused as not HTML comes back as it is."""
         if self._render.render_directly(item.host):
-            return await self._render_page(item, announced=False)
+            rendered = await self._render_page(item, announced=False, fetched=None)
+            if rendered is not None or not self._render.guessing:
+                return rendered
+            # Auto mode guessed from other pages of the host; the browser could not do it:
+            # fetch the page as it is (url_failed said will_retry).
         request = crawler_pb2.CrawlRequest(url=item.url, job_id=self.job_id)
         response = crawler_pb2.CrawlResponse()
         for attempt in range(1, self._max_attempts + 1):
@@ -511,7 +515,7 @@ class CrawlJob:
             if not response.error:
                 if self._render.wants_check() and await check_shell(response.html) is not None:
                     self._render.shell_seen(item.host)
-                    return await self._render_page(item, announced=True)
+                    return await self._render_page(item, announced=True, fetched=response)
                 return response
             if response.error == common_pb2.ERROR_CATEGORY_NOT_HTML:
                 return response  # not a page: _visit skips it
@@ -528,10 +532,13 @@ class CrawlJob:
         self._first_error = self._first_error or response.error_message
         return None
 
-    async def _render_page(self, item: Item, *, announced: bool) -> crawler_pb2.CrawlResponse | None:
+    async def _render_page(self, item: Item, *, announced: bool,
+                           fetched: crawler_pb2.CrawlResponse | None) -> crawler_pb2.CrawlResponse | None:
         """The page through the renderer, with the host's politeness, the request budget
         and the retries; None after a final failure (reported). ``announced``:
-        url_started was already sent for this URL's fetch."""
+        url_started was already sent for this URL's fetch. In auto mode a page the
+        browser could not render is not lost: ``fetched`` (the page as fetched) is
+        returned, or None after a will_retry url_failed so that the caller fetches it."""
         page = crawler_pb2.CrawlResponse()
         for attempt in range(1, self._max_attempts + 1):
             async with self.politeness.request(item.host) as ticket, self._crawl_slots:
@@ -550,6 +557,11 @@ class CrawlJob:
                 return page
             retry = is_retryable(page) and attempt < self._max_attempts
             delay = backoff_seconds(attempt, page.retry_after_seconds) if retry else 0.0
+            if not retry and self._render.guessing:
+                self.emit("url_failed", pb.UrlFailed(
+                    url=item.url, error=page.error, attempt=attempt, will_retry=True,
+                    message=f"{page.error_message}; keeping the page as fetched"))
+                return fetched
             self.emit("url_failed", pb.UrlFailed(url=item.url, error=page.error, message=page.error_message,
                                                  attempt=attempt, will_retry=retry, retry_in_seconds=round(delay, 3)))
             if not retry:
@@ -567,10 +579,12 @@ class CrawlJob:
         try:
             return (await self._backends.render(request, self._call_metadata())).page
         except RendererUnavailable as exc:
+            self._render.renderer_unavailable()
             return crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
                                              error_message=str(exc))
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:  # no browser there: the message says which package
+                self._render.renderer_unavailable()
                 return crawler_pb2.CrawlResponse(url=item.url, error=common_pb2.ERROR_CATEGORY_INVALID,
                                                  error_message=exc.details() or "the renderer cannot render")
             page = rpc_failure(item.url, exc)

@@ -175,6 +175,13 @@ class RenderDecision:
         self.mode = mode
         self.shells_per_host = shells_per_host
         self._shells: Counter[str] = Counter()
+        self._unavailable = False
+
+    @property
+    def guessing(self) -> bool:
+        """Auto mode renders on a guess (the page looked script-built): when the browser
+        cannot render it, the page as fetched is kept instead of failing it."""
+        return self.mode == AUTO
 
     @property
     def may_render(self) -> bool:
@@ -182,11 +189,17 @@ class RenderDecision:
 
     def render_directly(self, host: str) -> bool:
         """Render without fetching first: always, or a host already known for shells."""
-        return self.mode == ALWAYS or (self.mode == AUTO and self._shells[host] >= self.shells_per_host)
+        return self.mode == ALWAYS or (self.wants_check() and self._shells[host] >= self.shells_per_host)
 
     def wants_check(self) -> bool:
-        """Whether fetched pages are checked for shells at all."""
-        return self.mode == AUTO
+        """Whether fetched pages are checked for shells at all (not once auto mode has
+        found there is no browser to render them in)."""
+        return self.mode == AUTO and not self._unavailable
+
+    def renderer_unavailable(self) -> None:
+        """Auto mode found no renderer (none configured, or no Chromium): the rest of the
+        job keeps pages as fetched, as --render never would, instead of asking again."""
+        self._unavailable = True
 
     def shell_seen(self, host: str) -> None:
         self._shells[host] += 1

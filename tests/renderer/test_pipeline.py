@@ -100,6 +100,31 @@ async def test_rendering_without_chromium_fails_naming_the_package(site: Fixture
     assert failures and all("apt-get install chromium" in f.message and not f.will_retry for f in failures)
 
 
+async def test_auto_without_chromium_keeps_the_pages_as_fetched(spa: SpaSite, site: FixtureSite) -> None:
+    """Auto mode renders on a guess: with no browser the guess costs nothing — the shell
+    is kept as fetched, as --render never keeps it, and a static site whose pages look
+    like shells to the check is crawled whole."""
+    site.pages.update(tree_site(12))
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          orchestrator=replace(OrchestratorSettings(), instance_id="test"),
+                          renderer=replace(RendererSettings(), fetch=local_crawler_settings(),
+                                           chromium="/nonexistent/chromium")) as stack:
+        job_id, events = await run_job(stack, spa.base + "/", render_mode=pb.RENDER_MODE_AUTO)
+        check_contract(events)
+        assert names(events)[-1] == "job_completed", events[-1]
+        failures = by_type(events, "url_failed")
+        assert failures and all(f.will_retry and "keeping the page as fetched" in f.message
+                                and "apt-get install chromium" in f.message for f in failures)
+        assert events[-1].job_completed.totals.failed == 0
+        pages = await stored_pages(stack, job_id)
+        assert [p.url for p in pages] == [spa.base + "/"]
+        # Once auto mode knows there is no browser it stops asking: a second job on the
+        # same stack is a fresh decision, and a static site goes through untouched.
+        _, events = await run_job(stack, site.url("/docs/"), render_mode=pb.RENDER_MODE_AUTO)
+        assert names(events)[-1] == "job_completed"
+        assert len(by_type(events, "url_crawled")) == 12
+
+
 @pytest.fixture
 async def docsify() -> AsyncIterator[DocsifySite]:
     s = await DocsifySite().start()
