@@ -267,9 +267,11 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
     hostile.html("/br", BR_PAGE)
     hostile.html("/rows", ROWS_PAGE)
     hostile.html("/br2", BR_PAGE.replace("x<br>", "y<br>", 1))
-    # 60k elements: about half a second of conversion CPU, over the 0.1 s budget below.
-    hostile.html("/slow", "<html><body><main>" + '<p>Some text <a href="/x">link</a> and <code>c</code>.</p>'
-                 * 20_000 + "</main></body></html>")
+    # SLOW_PAGE: about 1.5 s of conversion CPU, over the 0.1 s budget below whatever the
+    # worker used before (RLIMIT_CPU counts whole seconds: the soft limit is set up to
+    # 1.1 s past the worker's CPU so far, so a half-second page tripped it or not
+    # depending on the CPU of the pages converted before it).
+    hostile.html("/slow", SLOW_PAGE)
     hostile.html("/", html_page("Index", ["/br", "/rows", "/br2", "/slow", *good[:3]]))
     hostile.html("/other/", html_page("Other", good[3:]))
     with tempfile.TemporaryDirectory() as tmp:
