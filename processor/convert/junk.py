@@ -180,19 +180,14 @@ def clean(root: Element) -> None:
     remove = []
     toggles: set[str] = set()  # ids of checkboxes that are UI toggles
     labels: list[Element] = []
-    by_class: dict[str, bool] = {}  # _is_hidden of an element whose only attribute is this class
+    by_class: dict[str, bool] = {}  # whether this class string hides an element (no tab words)
     settings: list[Element] = []  # enabled checkboxes and selects: settings of the page's UI
     for el in root.iter():
         tag = el.tag
-        if not isinstance(tag, str):
-            remove.append(el)
-            continue
-        if tag == "label" and el.get("for"):
-            labels.append(el)
-        if tag == "script" and (el.get("type") or "").startswith("math/tex"):
-            _mathjax_script(el)
-            continue
         if tag in JUNK_TAGS:
+            if tag == "script" and (el.get("type") or "").startswith("math/tex"):
+                _mathjax_script(el)
+                continue
             checkbox = tag == "input" and (el.get("type") or "").lower() == "checkbox"
             if checkbox and _is_task_box(el):
                 el.tag = "span"
@@ -206,23 +201,32 @@ def clean(root: Element) -> None:
             if (checkbox and el.get("disabled") is None) or tag == "select":
                 settings.append(el)  # (a task box became a marker above)
             remove.append(el)
+            continue
+        if not isinstance(tag, str):
+            remove.append(el)
+            continue
+        if tag == "label" and el.get("for"):
+            labels.append(el)
         elif tag == "math":
             continue
-        else:
-            names = el.keys()
-            if not names:
-                continue
-            if len(names) == 1 and names[0] == "class":
-                # The most common case by far (every token of highlighted code): whether
-                # a class alone hides the element depends on the class string only.
-                cls = el.get("class")
-                hidden = by_class.get(cls)
-                if hidden is None:
-                    hidden = by_class[cls] = _is_hidden(el, css_hidden)
-                if hidden:
-                    remove.append(el)
-            elif _is_hidden(el, css_hidden):
+        names = el.keys()
+        if not names:
+            continue
+        if "hidden" in names or "style" in names or "aria-hidden" in names:
+            if _is_hidden(el, css_hidden):
                 remove.append(el)
+            continue
+        # Only the class can hide it (the most common case by far: every token of
+        # highlighted code), and whether it does depends on the class string alone -
+        # but a tab panel's role keeps it.
+        cls = el.get("class")
+        if not cls:
+            continue
+        hidden = by_class.get(cls)
+        if hidden is None:
+            hidden = by_class[cls] = _hidden_by_class(el, css_hidden) and not words_of(el) & _TAB_WORDS
+        if hidden and el.get("role") != "tabpanel":
+            remove.append(el)
     # The label of a toggle checkbox is the toggle's button ("View Source", a menu
     # switch), dropped like <button>; a radio's label names a tab and stays.
     remove.extend(lab for lab in labels if lab.get("for") in toggles)

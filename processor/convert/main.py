@@ -34,7 +34,7 @@ from .parse import Element, text_of
 from .vocab import (ADMONITION_WORDS, CHROME_IDS, CHROME_WORDS, CONTAINER_TAGS, EDIT_LABEL, GLYPHS, HEADINGS,
                     LINENO_WORDS, PERMALINK_WORDS, SEMANTIC_TAGS, classes_of, words_of)
 
-__all__ = ["Lengths", "find_main", "page_meta", "promote_title", "prune_chrome"]
+__all__ = ["Lengths", "find_main", "is_semantic", "page_meta", "promote_title", "prune_chrome"]
 
 
 
@@ -73,7 +73,7 @@ class Lengths:
     @property
     def semantic(self) -> list[Element]:
         if self._semantic is None:
-            self._semantic = [el for el in self._root.iter() if isinstance(el.tag, str) and _is_semantic(el)]
+            self._semantic = [el for el in self._root.iter() if isinstance(el.tag, str) and is_semantic(el)]
         return self._semantic
 
     def removed(self, gone: set[Element]) -> None:
@@ -134,9 +134,11 @@ def pager_bars(body: Element, lengths: Lengths) -> set[Element]:
     links marked rel=next/prev/up or accesskey n/p/u, and little else."""
     counts: dict[Element, int] = {}
     for a in body.iter("a"):
-        rel = (a.get("rel") or "").lower().split()
-        if not (_NAV_RELS.intersection(rel) or (a.get("accesskey") or "").lower() in _NAV_KEYS):
-            continue
+        rel = a.get("rel")
+        if not (rel and not _NAV_RELS.isdisjoint(rel.lower().split())):
+            key = a.get("accesskey")
+            if not key or key.lower() not in _NAV_KEYS:
+                continue
         for i, anc in enumerate(a.iterancestors()):
             if i >= 5 or anc is body:
                 break
@@ -337,12 +339,12 @@ def _lineno_class(cls: str) -> bool:
     return not LINENO_WORDS.isdisjoint(cls.split())
 
 
-# The tags is_chrome has a rule of its own for (by tag, or by id: div ul ol aside header
-# footer form); any other element is chrome only by its class words or its role, or as
-# a pager bar - without a class or role, and not a pager, it is never chrome. (Two thirds
-# of a page's elements outside code are such: li, td, dt, em, h2...)
-_CHROME_TAGS = frozenset({"div", "p", "a", "span", "i", "nav", "ul", "ol", "footer", "form", "header", "details",
-                          "aside"})
+# The tags is_chrome has a rule of its own for without a class (by tag, or by id: div
+# ul ol aside header footer form; a <p> as a jump bar); any other element is chrome
+# only by its class words or its role, or as a pager bar - without a class or role,
+# and not a pager, it is never chrome. (Two thirds of a page's elements outside code
+# are such: li, td, dt, em, span, h2...)
+_CHROME_TAGS = frozenset({"div", "p", "a", "nav", "ul", "ol", "footer", "form", "header", "details", "aside"})
 
 
 def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
@@ -387,9 +389,12 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
             if len(el):
                 _gutters(el, remove)
             continue
-        if tag not in _CHROME_TAGS and not el.get("class") and not el.get("role") \
+        if (tag not in _CHROME_TAGS or tag == "p") and not el.get("class") and not el.get("role") \
                 and not (pagers and el in pagers):
-            continue  # is_chrome's answer for it is NOT_CHROME (see _CHROME_TAGS)
+            # is_chrome's answer for it is NOT_CHROME (see _CHROME_TAGS), or for a <p>
+            # unless it is a bar of jump links
+            if tag != "p" or len(el) < 2 or lengths.density(el) < 0.6:
+                continue
         why = is_chrome(el, lengths, pagers, words)
         if not why:
             continue
@@ -477,7 +482,7 @@ def _drop_label_frames(frames: dict[Element, None], protected: set[Element], reg
 # Main content
 
 
-def _is_semantic(el: Element) -> bool:
+def is_semantic(el: Element) -> bool:
     return el.tag in SEMANTIC_TAGS or el.get("role") == "main" or el.get("itemprop") == "articleBody"
 
 

@@ -58,7 +58,7 @@ from zlib import crc32
 import lxml.etree as etree
 
 from .junk import drop
-from .main import Lengths
+from .main import Lengths, is_semantic
 from .parse import Element, text_of
 from .vocab import SEMANTIC_TAGS
 
@@ -133,8 +133,8 @@ def _key(chunk: str, path: int, dated: bool) -> tuple[int, int]:
 
 def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int, int]], Lengths]:
     """Per block element its template key and its (text length, link-text length), and
-    the text lengths of every element (main.Lengths, counted in the same walk; elements
-    without text have no entry). One walk collects the page's text once with each
+    the text lengths of every element and the semantic regions (main.Lengths, found in
+    the same walk; elements without text have no entry). One walk collects the page's text once with each
     block's span in it; a block's key hashes its span of text and its path of block
     ancestors."""
     parts: list[str] = []
@@ -149,6 +149,8 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
     text_len: dict[Element, int] = {}
     link_len: dict[Element, int] = {}
     blocks = BLOCK_TAGS
+    semantic: list[Element] = []  # main.Lengths.semantic, in document order
+    semantic_tags = SEMANTIC_TAGS
     walker = etree.iterwalk(body, events=("start", "end"))
     for event, el in walker:
         tag = el.tag
@@ -163,8 +165,11 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
                 n = len(t.strip())
                 add(t)
                 pos += len(t)
+                semantic.extend(d for d in el.iter() if isinstance(d.tag, str) and is_semantic(d))
                 continue
             t = el.text
+            if tag in semantic_tags or el.get("role") == "main" or el.get("itemprop") == "articleBody":
+                semantic.append(el)  # (main.is_semantic)
             if tag == "a":
                 in_link += 1
             if tag in blocks:
@@ -221,7 +226,7 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
             key, size = _key.__wrapped__(chunk, path, False)  # too long to keep (or fold)
         keys[el] = key
         sizes[el] = (size, links)
-    return keys, sizes, Lengths(body, text_len, link_len)
+    return keys, sizes, Lengths(body, text_len, link_len, semantic)
 
 
 _WRAPPERS = frozenset({"div", "section", "article", "main", "body", "center", "span", "font", "td", "tr", "tbody",
