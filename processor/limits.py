@@ -11,8 +11,9 @@ Most pages cannot cross most limits, and that is known from the text alone: ever
 element the parser makes starts at a ``<`` or is one of the few it implies (html, head,
 body, a paragraph around loose text: at most two per ``<``), and the parsed text is no
 longer than the markup. So the element, cell and text counts are only streamed when
-the page's ``<`` count or length could reach them; otherwise only the depth is (a
-target without a ``data`` method: the parser makes no call per text node).
+the page's ``<`` count or length could reach them, the text only when its length could
+(the text is what costs: a target without a ``data`` method gets no call per text
+node); otherwise only the depth is.
 
 A worker converts the page right after, and the converter's own parse builds the same
 tree (same parser): there the depth costs one compiled XPath in C instead of a Python
@@ -104,13 +105,21 @@ class _Counter:
     def end(self, tag: str) -> None:
         self.depth -= 1
 
+    def close(self) -> None:
+        return None
+
+
+class _TextCounter(_Counter):
+    """_Counter that also counts the text: for a page whose markup is longer than the
+    text limit (the parser then calls `data` per text node; a target without it is
+    not called for text)."""
+
+    __slots__ = ()
+
     def data(self, data: str) -> None:
         self.text += len(data)
         if self.limits.max_text_chars and self.text > self.limits.max_text_chars:
             raise PageTooLarge(f"the page has more than {self.limits.max_text_chars} characters of text")
-
-    def close(self) -> None:
-        return None
 
 
 class _DepthCounter:
@@ -155,10 +164,10 @@ def check(html: str, limits: PageLimits, *, on_tree: bool = False) -> TreeGuard 
     tags = html.count("<")
     bound = _ELEMENTS_PER_TAG * tags + _IMPLIED  # elements the parse can make, at most
     counter: _Counter | _DepthCounter
+    long_text = bool(limits.max_text_chars and len(html) > limits.max_text_chars)
     if ((limits.max_elements and bound > limits.max_elements)
-            or (limits.max_table_cells and tags > limits.max_table_cells)
-            or (limits.max_text_chars and len(html) > limits.max_text_chars)):
-        counter = _Counter(limits)
+            or (limits.max_table_cells and tags > limits.max_table_cells) or long_text):
+        counter = _TextCounter(limits) if long_text else _Counter(limits)
     elif limits.max_depth and bound > limits.max_depth:
         if on_tree and limits.max_depth < _TREE_MAX_DEPTH:
             return depth_guard(limits.max_depth)
