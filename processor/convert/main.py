@@ -24,7 +24,6 @@ does the frame that only labelled a dropped navigation or jump bar: a section or
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from urllib.parse import urljoin
 
 import lxml.etree as etree
@@ -44,12 +43,11 @@ class Lengths:
     order: measured once (template.keys_of walks the tree for all three), kept up to
     date as prune_chrome removes elements."""
 
-    __slots__ = ("text", "link", "_root", "_order", "_semantic")
+    __slots__ = ("text", "link", "_root", "_semantic")
 
     def __init__(self, root: Element, text: dict[Element, int] | None = None,
                  link: dict[Element, int] | None = None, semantic: list[Element] | None = None) -> None:
         self._root = root
-        self._order: dict[Element, int] | None = None
         self._semantic = semantic
         if text is not None and link is not None:
             self.text, self.link = text, link
@@ -81,12 +79,6 @@ class Lengths:
         if self._semantic and gone:
             self._semantic = [el for el in self._semantic
                               if el not in gone and gone.isdisjoint(el.iterancestors())]
-
-    @property
-    def order(self) -> dict[Element, int]:
-        if self._order is None:
-            self._order = {el: i for i, el in enumerate(self._root.iter())}
-        return self._order
 
     def forget(self, el: Element) -> None:
         """`el` is about to be removed (its tail stays): its text no longer counts for
@@ -202,7 +194,7 @@ def _is_page_menu(el: Element) -> bool:
         if li.tag != "li":
             return False
         text = text_of(li).strip()
-        anchors = li.findall(".//a")
+        anchors = list(li.iterdescendants("a"))
         if not text:
             continue
         if len(anchors) != 1 or text_of(anchors[0]).strip() != text:
@@ -234,7 +226,7 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
         return STRUCTURE
     if tag == "a":
         text = text_of(el).strip()
-        if text in GLYPHS or (not text and el.find(".//img") is None):
+        if text in GLYPHS or (not text and next(el.iterdescendants("img"), None) is None):
             href = el.get("href") or ""
             return STRUCTURE if href.startswith("#") or not text or bool(words_of(el) & PERMALINK_WORDS) else 0
         if len(text) <= 2 and words_of(el) & PERMALINK_WORDS:
@@ -261,7 +253,8 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
     if tag == "header":
         if _inside_semantic(el):
             return NOT_CHROME
-        chrome = el.find(".//h1") is None or lengths.density(el) > 0.3 or el.find(".//ul") is not None
+        chrome = (next(el.iterdescendants("h1"), None) is None or lengths.density(el) > 0.3
+                  or next(el.iterdescendants("ul"), None) is not None)
         return STRUCTURE if chrome else NOT_CHROME
     if tag == "details":
         summary = el.find("summary")
@@ -332,13 +325,6 @@ def _drop_separator_rules(el: Element) -> None:
             sib.set("data-dp-chrome", "1")
 
 
-@lru_cache(maxsize=1024)
-def _lineno_class(cls: str) -> bool:
-    """A line-number gutter's class (asked of every token of highlighted code, whose
-    few classes repeat)."""
-    return not LINENO_WORDS.isdisjoint(cls.split())
-
-
 # The tags is_chrome has a rule of its own for without a class (by tag, or by id: div
 # ul ol aside header footer form; a <p> as a jump bar); any other element is chrome
 # only by its class words or its role, or as a pager bar - without a class or role,
@@ -374,6 +360,7 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
         protected.update(largest.iterancestors())
     pagers = pager_bars(body, lengths)
     remove: list[Element] = []
+    gutter_classes: dict[str, bool] = {}
     # Pre-order, the subtree of an element that goes (and of code) not walked: nothing
     # inside a removed element is asked about, and inside code only line-number
     # gutters are chrome (highlighted code is half of a page's elements).
@@ -387,7 +374,7 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
         if tag == "pre" or tag == "code":
             walker.skip_subtree()
             if len(el):
-                _gutters(el, remove)
+                _gutters(el, remove, gutter_classes)
             continue
         if (tag not in _CHROME_TAGS or tag == "p") and not el.get("class") and not el.get("role") \
                 and not (pagers and el in pagers):
@@ -420,15 +407,19 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
     lengths.removed(gone)
 
 
-def _gutters(code: Element, remove: list[Element]) -> None:
+def _gutters(code: Element, remove: list[Element], classes: dict[str, bool]) -> None:
     """Append to `remove` the line-number gutters inside a code element (pre/code
-    themselves never are; nor anything inside a gutter already taken)."""
+    themselves never are; nor anything inside a gutter already taken). `classes`: per
+    class attribute whether it names a gutter (the page's code repeats a few)."""
     taken: set[Element] = set()
     for el in code.iterdescendants():
         cls = el.get("class")
-        if not cls or el.tag in ("pre", "code"):
+        if not cls:
             continue
-        if not (_lineno_class(cls) if len(cls) <= 256 else _lineno_class.__wrapped__(cls)):
+        gutter = classes.get(cls)
+        if gutter is None:
+            gutter = classes[cls] = not LINENO_WORDS.isdisjoint(cls.split())
+        if not gutter or el.tag in ("pre", "code"):
             continue
         if taken:
             inside = False
@@ -509,7 +500,7 @@ def find_main(body: Element, lengths: Lengths | None = None) -> Element:
                          and node in set(s.iterancestors())]
                 if not inner:
                     break
-                node = max(inner, key=lambda s: lengths.order[s])  # deepest (last in document order)
+                node = inner[-1]  # deepest: the last in document order (so is `sem`)
     node = _descend(node, lengths)
     return _widen_for_h1(node, body, lengths)
 
@@ -586,13 +577,33 @@ def _widen_for_h1(node: Element, body: Element, lengths: Lengths) -> Element:
     h1 = next(body.iter("h1"), None)
     if h1 is None or not "".join(h1.itertext()).strip():
         return node
-    if lengths.order.get(h1, 0) > lengths.order.get(node, 0):
+    if _after(h1, node):
         return node
     anc = set(h1.iterancestors())
     for a in node.iterancestors():
         if a in anc:
             return a
     return node
+
+
+def _after(a: Element, b: Element) -> bool:
+    """Whether `a` comes after `b` in document order (pre-order: inside b is after it),
+    from their paths to their lowest common ancestor rather than a walk of the tree."""
+    child_b: dict[Element, Element] = {}  # each ancestor of b: its child on the way to b
+    prev = b
+    for x in b.iterancestors():
+        child_b[x] = prev
+        prev = x
+    if a is b or a in child_b:
+        return False  # b itself, or an ancestor of b: before it
+    prev = a
+    for x in a.iterancestors():
+        if x is b:
+            return True
+        if x in child_b:
+            return bool(x.index(prev) > x.index(child_b[x]))
+        prev = x
+    return False
 
 
 def page_meta(root: Element, url: str) -> tuple[str, str, str]:

@@ -58,7 +58,7 @@ from zlib import crc32
 import lxml.etree as etree
 
 from .junk import drop
-from .main import Lengths, is_semantic
+from .main import Lengths
 from .parse import Element, text_of
 from .vocab import SEMANTIC_TAGS
 
@@ -165,7 +165,8 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
                 n = len(t.strip())
                 add(t)
                 pos += len(t)
-                semantic.extend(d for d in el.iter() if isinstance(d.tag, str) and is_semantic(d))
+                semantic.extend(d for d in el.iter() if d.tag in semantic_tags or d.get("role") == "main"
+                                or d.get("itemprop") == "articleBody")  # (main.is_semantic)
                 continue
             t = el.text
             if tag in semantic_tags or el.get("role") == "main" or el.get("itemprop") == "articleBody":
