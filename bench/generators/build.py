@@ -22,6 +22,7 @@ layout bench/quality.py reads; registry: bench/generators/corpora.json).
 | gen-rtd         | Sphinx 9 + sphinx-rtd-theme 3     | marshmallow's docs (PyPI sdist; autodoc, autodocsumm tables, viewcode) |
 | gen-pydata      | Sphinx 9 + pydata-sphinx-theme    | click's docs (PyPI sdist; MyST + rst, sphinx-tabs, click:run examples) |
 | gen-typedoc     | TypeDoc 0.28 (default theme)      | commander's typings/index.d.ts + README (npm commander) |
+| gen-jsdoc       | JSDoc 4 (default template)        | ws's lib/ JSDoc comments + README (npm ws)  |
 
 Everything comes from the registries with their ordinary clients (pip into a tools
 venv, apt-get for the crate source, npm for the JavaScript generators and the docs
@@ -168,6 +169,7 @@ SITES = {
     "gen-rtd": lambda r, b, d: build_themed(r, d, "marshmallow", "sphinx_rtd_theme"),
     "gen-pydata": lambda r, b, d: build_themed(r, d, "click", "pydata_sphinx_theme", CLICK_CONF),
     "gen-typedoc": lambda r, b, d: npmsites.build_typedoc(r, d),
+    "gen-jsdoc": lambda r, b, d: npmsites.build_jsdoc(r, d),
 }
 
 

@@ -28,12 +28,14 @@ NEXTRA = {"next": "15.5.29", "nextra": "4.6.1", "nextra-theme-docs": "4.6.1", "r
 # ("expected nonoptional ... at children").
 NEXTRA_EXTRA: dict[str, object] = {"type": "module", "overrides": {"zod": "4.3.5"}}
 TYPEDOC = {"typedoc": "0.28.20", "typescript": "5.9.3"}
+JSDOC = {"jsdoc": "4.0.5"}
 
 # Documentation as shipped in npm packages: (package@version, folder inside the tarball).
 FASTIFY = ("fastify@5.12.8", "package/docs")
 UNDICI = ("undici@7.30.2", "package/docs/docs")
 NPM_CLI = ("npm@11.6.2", "package/docs/content")
 COMMANDER = ("commander@14.0.2", "package")
+WS = ("ws@8.18.3", "package")
 
 
 def _run(cmd: list[str], log: Path, cwd: Path) -> None:
@@ -320,7 +322,32 @@ def build_typedoc(root: Path, dest: Path) -> None:
     _install_tree(d / "site", dest)
 
 
-# The four app-framework generators; build.py lists gen-typedoc on its own.
+# --- JSDoc: the API reference of ws from the JSDoc comments of its lib/, its README as the home page ---
+
+# The default template stamps the build date in every footer unless told not to.
+JSDOC_CONF = {"source": {"include": ["ws/lib"]},
+              "opts": {"destination": "site", "readme": "ws/README.md", "recurse": True},
+              "templates": {"default": {"includeDate": False}}}
+
+
+def build_jsdoc(root: Path, dest: Path) -> None:
+    d = project(root, "jsdoc", JSDOC)
+    pkg = package_docs(root, WS)
+    for sub in ("ws", "site"):
+        if (d / sub).exists():
+            shutil.rmtree(d / sub)
+    shutil.copytree(pkg, d / "ws")
+    (d / "jsdoc.json").write_text(json.dumps(JSDOC_CONF, indent=2))
+    # three of ws's type expressions do not parse ("{(Buffer | String)[]}"): JSDoc logs them,
+    # documents those members without their types, and exits 1 with the site written.
+    with open(root / "logs" / "jsdoc.log", "w") as fh:
+        subprocess.run(["npx", "jsdoc", "-c", "jsdoc.json"], stdout=fh, stderr=subprocess.STDOUT, cwd=d)
+    if not (d / "site" / "index.html").exists():
+        raise RuntimeError(f"jsdoc wrote no site (see {root / 'logs' / 'jsdoc.log'})")
+    _install_tree(d / "site", dest)
+
+
+# The four app-framework generators; build.py lists gen-typedoc and gen-jsdoc on their own.
 SITES: dict[str, Callable[[Path, Path], None]] = {
     "gen-docusaurus": build_docusaurus,
     "gen-vitepress": build_vitepress,
