@@ -3,7 +3,7 @@
 Per-page rules (the site template pass has already removed what repeats across the
 site; these catch what a single page shows):
   1. chrome by structure: nav/footer/form, navigation/search/banner landmarks, headers
-     outside the article, Next/Previous/Up bars, bars of in-page jump links,
+     outside the article (not a section's own header: its heading and intro), Next/Previous/Up bars, bars of in-page jump links,
      permalink glyphs, edit links, code line-number gutters;
   2. chrome by class/id words (vocab.CHROME_WORDS/CHROME_IDS) - but a word never
      deletes an element that holds the page's main text: one holding most of the
@@ -252,6 +252,12 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
         return STRUCTURE
     if tag == "header":
         if _inside_semantic(el):
+            return NOT_CHROME
+        parent = el.getparent()
+        if parent is not None and parent.tag == "section" and lengths.density(el) <= 0.3 \
+                and next(el.iter(*HEADINGS), None) is not None:
+            # the header of a <section> (HTML's own reading: the page's banner is a header
+            # of the body), its heading and intro: JSDoc's class header "WebSocket(address)"
             return NOT_CHROME
         chrome = (next(el.iterdescendants("h1"), None) is None or lengths.density(el) > 0.3
                   or next(el.iterdescendants("ul"), None) is not None)

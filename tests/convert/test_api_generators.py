@@ -89,3 +89,17 @@ def test_a_heading_whose_block_was_a_dropped_aside_stays() -> None:
             '<h4 class="tsd-returns-title">Returns number</h4><aside class="tsd-sources"><ul><li>Defined in '
             "index.d.ts:360</li></ul></aside></div></section><p>Output settings of a command.</p></div>")
     assert "#### Returns number" in md(page)
+
+
+def test_the_header_of_a_section_is_its_heading_not_the_page_banner() -> None:
+    # JSDoc: <div id="main"><h1>Class: WebSocket</h1><section><header><h2>signature</h2>
+    # <div class="class-description">…</div></header><article>…</article></section></div>
+    page = ('<header class="site"><a href="/">ws</a><ul><li><a href="/a">API</a></li></ul></header>'
+            '<div id="main"><h1 class="page-title">Class: WebSocket</h1><section><header>'
+            '<h2>WebSocket<span class="signature">(address, options)</span></h2>'
+            '<div class="class-description">Class representing a WebSocket.</div></header><article>'
+            '<h2>Constructor</h2><h4 class="name">new WebSocket(address, options)</h4>'
+            "<p>Create a new WebSocket with the given options and a long description.</p></article></section></div>")
+    out = md(page)
+    assert "## WebSocket(address, options)\n\nClass representing a WebSocket." in out
+    assert "API" not in out
