@@ -3,7 +3,11 @@
 The frontier's seen set and the dedup hashes live in the job store; these caches keep
 the recent part in memory. While nothing was ever evicted (and the cache started
 from an empty job or a full warm-up) a miss is a definite "not there" and costs no
-store query; after the first eviction a miss is only "ask the store".
+store query; after the first eviction a miss is "ask the store" only for a key that
+was put before: a filter of every key put (orchestrator/keyfilter.py, ~2 bytes a key)
+tells the new keys apart, so a job past the cache's size does not query the store for
+every new URL and every page's HTML digest (which it did: one query or more per page
+from 10,000 pages on).
 
 Eviction is first in, first out: a lookup is then one plain dict read (the hot path:
 every link of every page), and for a crawl's seen set the oldest keys are the least
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from orchestrator.keyfilter import KeyFilter
+
 V = TypeVar("V")
 
 
@@ -21,6 +27,8 @@ class BoundedCache(Generic[V]):
         self.capacity = max(1, capacity)
         # True while the cache holds every key written since the job (or warm-up) began.
         self.complete = complete
+        # Every key put, while that is every key of the job (the cache began with it).
+        self._written: KeyFilter | None = KeyFilter() if complete else None
         self._items: dict[str, V] = {}
 
     def __len__(self) -> int:
@@ -32,8 +40,25 @@ class BoundedCache(Generic[V]):
     def get(self, key: str) -> V | None:
         return self._items.get(key)
 
+    def ask_store(self, key: str) -> bool:
+        """For a key not in the cache: True when the store may have it (it was put and
+        evicted, or the cache did not begin with the job)."""
+        if self.complete:
+            return False
+        return self._written is None or key in self._written
+
+    def mark_complete(self) -> None:
+        """The cache holds every key of the job now (a warm-up read them all)."""
+        self.complete = True
+        self._written = KeyFilter()
+        for key in self._items:
+            self._written.add(key)
+
     def put(self, key: str, value: V) -> None:
         items = self._items
+        written = self._written
+        if written is not None and key not in items and (self.complete or key not in written):
+            written.add(key)
         items[key] = value
         if len(items) > self.capacity:
             del items[next(iter(items))]

@@ -85,7 +85,7 @@ class Dedup:
         cached = cache.get(key)
         if cached is None:
             cached = frozenset()
-            if not cache.complete:
+            if cache.ask_store(key):
                 stored = await self._store.hash_lookup(self._job_id, kind, [key])
                 cached = frozenset(stored.get(key, ()))
                 cache.put(key, cached | (cache.get(key) or frozenset()))

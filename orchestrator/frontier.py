@@ -113,7 +113,7 @@ class Frontier:
                 if on_row is not None:
                     on_row(row)
             if len(rows) < limit:
-                self.known.complete = True  # every row fitted
+                self.known.mark_complete()  # every row fitted
                 break
             after = rows[-1].key
 
@@ -140,8 +140,9 @@ class Frontier:
                 found[key] = known
             else:
                 missing.append(key)
-        if missing and not self.known.complete:
-            for key, row in (await self._store.frontier_lookup(self._job_id, list(dict.fromkeys(missing)))).items():
+        ask = [key for key in dict.fromkeys(missing) if self.known.ask_store(key)]
+        if ask:
+            for key, row in (await self._store.frontier_lookup(self._job_id, ask)).items():
                 # A row written while we asked is newer in memory.
                 known = self.peek(key) or Known(row.state, row.reason, row.depth, row.discovered_from)
                 self.known.put(key, known)

@@ -4,15 +4,16 @@ cache evictions and across a resume."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from orchestrator.dedup import Dedup, text_hash
 from orchestrator.frontier import Frontier
+from orchestrator.keyfilter import KeyFilter
 from orchestrator.persist import JobWriter
-from orchestrator.store.base import F_DONE, F_IN_FLIGHT, NewJob, StoredEvent
+from orchestrator.store.base import F_DONE, F_IN_FLIGHT, FrontierEntry, NewJob, StoredEvent
 from orchestrator.store.sqlite import SqliteJobStore
 
 
@@ -138,3 +139,63 @@ async def test_dedup_through_the_store_after_evictions(owned: Owned) -> None:
     fresh = Dedup(job_id="j", store=owned.store, writer=owned.writer, complete=False)  # a resumed job
     assert await fresh.same_html(pages[0], "other") and not await fresh.same_html(pages[0], "k0") and await fresh.has_claims("https://e.com/t")
     assert await fresh.claimed("https://e.com/t", other)
+
+
+class CountingStore(SqliteJobStore):
+    """The real SQLite store, counting the lookups that reach it."""
+
+    lookups = 0
+
+    async def frontier_lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, FrontierEntry]:
+        self.lookups += 1
+        return await super().frontier_lookup(job_id, keys)
+
+    async def hash_lookup(self, job_id: str, kind: str, keys: Sequence[str]) -> dict[str, list[bytes]]:
+        self.lookups += 1
+        return await super().hash_lookup(job_id, kind, keys)
+
+
+@pytest.mark.parametrize("pages", [300, 3000])
+async def test_new_keys_past_the_cache_size_cost_no_store_query(tmp_path: Path, pages: int) -> None:
+    """A job many times the caches' size: each page's new links and its new HTML digest
+    are known absent without asking the store, so store lookups per page do not grow
+    with the job (before the key filter: one or more per page once a cache had evicted)."""
+    store = CountingStore(path=str(tmp_path / "jobs.db"))
+    await store.open()
+    try:
+        await store.create_job(NewJob(job_id="j", url="https://a.com/", options=b""), owner="me", lease_seconds=60,
+                               start=True, first_events=lambda _: [StoredEvent(1, "stream_connected", b"")])
+        writer = JobWriter(store=store, job_id="j", owner="me", snapshot=lambda: (b"", b"{}"),
+                           on_cancel=lambda: None, on_lost=lambda: None)
+        frontier = Frontier(job_id="j", store=store, writer=writer, window=50, seen_cache=100)
+        dedup = Dedup(job_id="j", store=store, writer=writer, cache_size=50)
+        for page in range(pages):
+            children = [f"https://a.com/p{page}/c{i}" for i in range(3)]
+            found = await frontier.lookup(children)
+            assert not found
+            for key in children:
+                frontier.push(key, key, 1)
+            assert not await dedup.same_html(f"<p>page {page}</p>", f"https://a.com/p{page}")
+            assert not await dedup.has_claims(f"https://a.com/p{page}")
+            if page % 50 == 0:
+                await writer.flush()
+        assert not frontier.known.complete  # the caches did evict
+        # A false positive of the filter costs a query: about 1 key in 400.
+        assert store.lookups <= max(3, pages // 100)
+        await writer.flush()
+        # Evicted keys are still found, through the store.
+        assert set(await frontier.lookup(["https://a.com/p0/c0", "https://a.com/new"])) == {"https://a.com/p0/c0"}
+        assert await dedup.same_html("<p>page 0</p>", "https://a.com/other")
+    finally:
+        await store.close()
+
+
+def test_key_filter_has_no_false_negatives_and_few_false_positives() -> None:
+    keys = [f"https://a.com/section/{i}/page.html" for i in range(100_000)]
+    f = KeyFilter(layer_keys=4096)  # small layers: many of them by the end
+    for key in keys:
+        f.add(key)
+    assert all(key in f for key in keys)
+    false = sum(f"https://b.com/{i}" in f for i in range(100_000))
+    assert false < 2000  # < 2 % with 5 layers
+    assert f.nbytes < 4 * len(keys)
