@@ -180,12 +180,17 @@ def _is_section_menu(el: Element, words: set[str]) -> bool:
 _CURRENT = frozenset({"current", "active", "selected", "current-page", "is-active"})
 
 
-def _is_page_menu(el: Element) -> bool:
+def _is_page_menu(el: Element, lengths: Lengths) -> bool:
     """A list of links to other pages with one item marked as the page being read
     (`<li class="current">`, `aria-current`): a site's menu or tab bar (Doxygen's
     ul.tablist rows). A list in a document's text never marks "you are here"; in-page
     tab widgets link to #anchors and are not menus of pages. Items without text (a
-    search box) may sit in the row."""
+    search box) may sit in the row.
+
+    An item's text is all its link's (their stripped texts are equal) exactly when
+    their text lengths are (the item's other text is whitespace), so the lengths
+    answer without serialising the item - but for a link inside code (not counted)."""
+    text_len = lengths.text
     links = 0
     current = False
     for li in el:
@@ -193,13 +198,18 @@ def _is_page_menu(el: Element) -> bool:
             continue
         if li.tag != "li":
             return False
-        text = text_of(li).strip()
-        anchors = list(li.iterdescendants("a"))
-        if not text:
-            continue
-        if len(anchors) != 1 or text_of(anchors[0]).strip() != text:
+        n = text_len.get(li, 0)
+        if not n:
+            continue  # no text
+        anchors = li.iterdescendants("a")
+        a = next(anchors, None)
+        if a is None or next(anchors, None) is not None:
             return False
-        a = anchors[0]
+        if a in text_len:
+            if text_len[a] != n:
+                return False
+        elif text_of(a).strip() != text_of(li).strip():
+            return False
         href = (a.get("href") or "").strip()
         if not href or href.startswith("#"):
             return False
@@ -246,7 +256,7 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
         return NOT_CHROME
     if tag == "nav" or role in ("navigation", "search", "banner", "contentinfo", "dialog", "alertdialog"):
         return STRUCTURE
-    if tag == "ul" and _is_page_menu(el):
+    if tag == "ul" and _is_page_menu(el, lengths):
         return STRUCTURE
     if tag == "footer" or tag == "form":
         return STRUCTURE
