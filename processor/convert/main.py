@@ -588,12 +588,14 @@ def promote_title(main: Element) -> None:
 def _widen_for_h1(node: Element, body: Element, lengths: Lengths) -> Element:
     """If the main node has no h1 but the page has one before it (e.g. AsciiDoc
     #header + #content), widen to their lowest common ancestor."""
-    if node is body or _has(node, "h1"):
+    if node is body:
         return node
+    # The page's first h1 first: with none there is none in the node either, and one
+    # inside or after the node answers without a walk of the node for another.
     h1 = next(body.iter("h1"), None)
-    if h1 is None or not "".join(h1.itertext()).strip():
+    if h1 is None or h1 is node or node in h1.iterancestors():
         return node
-    if _after(h1, node):
+    if not "".join(h1.itertext()).strip() or _after(h1, node) or _has(node, "h1"):
         return node
     anc = set(h1.iterancestors())
     for a in node.iterancestors():
