@@ -11,10 +11,13 @@ from 10,000 pages on).
 
 Eviction is first in, first out: a lookup is then one plain dict read (the hot path:
 every link of every page), and for a crawl's seen set the oldest keys are the least
-likely to come back anyway."""
+likely to come back anyway. The order is a deque beside the dict: taking the dict's
+first key (``next(iter(d))``) scans past every slot deleted since its last resize, so
+once full each put cost O(capacity) — 29 us at 20,000 keys against 1.3 us."""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Generic, TypeVar
 
 from orchestrator.keyfilter import KeyFilter
@@ -30,6 +33,7 @@ class BoundedCache(Generic[V]):
         # Every key put, while that is every key of the job (the cache began with it).
         self._written: KeyFilter | None = KeyFilter() if complete else None
         self._items: dict[str, V] = {}
+        self._order: deque[str] = deque()  # the keys of _items, oldest first
 
     def __len__(self) -> int:
         return len(self._items)
@@ -57,9 +61,11 @@ class BoundedCache(Generic[V]):
     def put(self, key: str, value: V) -> None:
         items = self._items
         written = self._written
-        if written is not None and key not in items and (self.complete or key not in written):
-            written.add(key)
+        if key not in items:
+            if written is not None and (self.complete or key not in written):
+                written.add(key)
+            self._order.append(key)
         items[key] = value
         if len(items) > self.capacity:
-            del items[next(iter(items))]
+            del items[self._order.popleft()]
             self.complete = False

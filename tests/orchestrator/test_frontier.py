@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.cache import BoundedCache
 from orchestrator.dedup import Dedup, text_hash
 from orchestrator.frontier import Frontier
 from orchestrator.keyfilter import KeyFilter
@@ -199,3 +200,17 @@ def test_key_filter_has_no_false_negatives_and_few_false_positives() -> None:
     false = sum(f"https://b.com/{i}" in f for i in range(100_000))
     assert false < 2000  # < 2 % with 5 layers
     assert f.nbytes < 4 * len(keys)
+
+
+def test_bounded_cache_evicts_the_oldest_key_first() -> None:
+    cache = BoundedCache[int](3)
+    for i, key in enumerate("abc"):
+        cache.put(key, i)
+    cache.put("a", 9)  # an update keeps its place
+    assert cache.complete and not cache.ask_store("z")
+    cache.put("d", 3)
+    assert "a" not in cache and cache.get("b") == 1 and cache.get("d") == 3 and len(cache) == 3
+    assert not cache.complete and cache.ask_store("a") and not cache.ask_store("z")
+    cache.put("a", 4)
+    cache.put("e", 5)
+    assert {k for k in "abcde" if k in cache} == {"d", "a", "e"}  # b, then c: the oldest first
