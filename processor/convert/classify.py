@@ -233,6 +233,7 @@ class _Classifier:
         kinds = self.kinds
         tab_lists: list[Element] = []
         boxes: list[Element] = []  # classed one-item lists, layout boxes if the item holds a table
+        dls: list[Element] = []  # (collected here: a second walk for them cost as much as this one's tests)
         walker = etree.iterwalk(main, events=("start",))
         for _, el in walker:
             tag = el.tag
@@ -246,16 +247,19 @@ class _Classifier:
                 kinds[el] = ("code", language_of(el, self.words))
                 walker.skip_subtree()  # a nested <pre> is part of this block
                 continue
+            if tag == "dl":
+                dls.append(el)
             role = el.get("role")
-            if role in _ARIA_TABLES and tag != "table":
-                rows = aria_rows(el)
-                if rows:
-                    kinds[el] = ("grid_table", rows)
-                    continue
-            if role == "tablist":
-                tab_lists.append(el)
-            elif role == "tab" and el.getparent() is not None and el.getparent().get("role") != "tablist":
-                tab_lists.append(el.getparent())
+            if role is not None:
+                if role in _ARIA_TABLES and tag != "table":
+                    rows = aria_rows(el)
+                    if rows:
+                        kinds[el] = ("grid_table", rows)
+                        continue
+                if role == "tablist":
+                    tab_lists.append(el)
+                elif role == "tab" and el.getparent() is not None and el.getparent().get("role") != "tablist":
+                    tab_lists.append(el.getparent())
             if tag == "summary":
                 self.summary(el)
             if tag == "a":
@@ -310,7 +314,7 @@ class _Classifier:
                     kinds[el] = ("layout_list", None)
                 elif len(el) == 1 and el[0].tag == "li":
                     boxes.append(el)
-        for dl in main.iter("dl"):
+        for dl in dls:  # (a <dl> inside a <pre> is code text: the renderer never asks about it)
             if dl not in kinds:
                 first = next((c for c in dl if isinstance(c.tag, str)), None)
                 if first is not None and first.tag == "dt" and "sig" in (first.get("class") or "").split():
