@@ -87,23 +87,31 @@ def _description(main: object, meta_desc: str) -> str:
     return ""
 
 
+# A line that opens with none of these neither opens nor closes a code fence.
+_FENCE_LEAD = " >`~"
+
+
 def _tidy(md: str) -> str:
-    lines = md.split("\n")
     out: list[str] = []
+    append = out.append
     fence = ""
     blank = 0
-    for ln in lines:
-        s = ln.lstrip(" >")
+    for ln in md.split("\n"):
+        c = ln[:1]
         if fence:
-            out.append(ln)
-            if s.startswith(fence) and not s[len(fence):].strip():
-                fence = ""
+            append(ln)
+            if c and c in _FENCE_LEAD:
+                s = ln.lstrip(" >")
+                if s.startswith(fence) and not s[len(fence):].strip():
+                    fence = ""
             continue
-        if s.startswith("```") or s.startswith("~~~"):
-            fence = s[: len(s) - len(s.lstrip(s[0]))]
-            out.append(ln.rstrip())
-            blank = 0
-            continue
+        if c and c in _FENCE_LEAD:
+            s = ln.lstrip(" >")
+            if s.startswith(("```", "~~~")):
+                fence = s[: len(s) - len(s.lstrip(s[0]))]
+                append(ln.rstrip())
+                blank = 0
+                continue
         ln = ln.rstrip()
         if not ln:
             blank += 1
@@ -111,7 +119,7 @@ def _tidy(md: str) -> str:
                 continue
         else:
             blank = 0
-        out.append(ln)
+        append(ln)
     return "\n".join(out).strip("\n")
 
 
