@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,45 @@ async def test_postgres_refuses_a_newer_schema(pg_server: object, backend: Backe
         await conn.close()
     with pytest.raises(RuntimeError, match="newer than this code"):
         await backend.make().open()
+
+
+async def test_sqlite_puts_in_one_window_share_a_trip_and_each_returns_committed(tmp_path: object) -> None:
+    # processor/store/sqlite.py: puts arriving together go to aiosqlite's thread in one
+    # trip; each put returns only once its row is in the file (read by another connection),
+    # a caller that gives up does not lose the others' rows, and close() writes what is queued.
+    import sqlite3
+    from pathlib import Path
+
+    from processor.store.sqlite import SqliteStore
+
+    path = str(Path(str(tmp_path)) / "pages.db")
+    store = SqliteStore(path=path, put_window=0.05)
+    await store.open()
+    trips = 0
+    executemany = store._conn().executemany
+
+    async def counted(sql: str, rows: Any) -> Any:
+        nonlocal trips
+        trips += 1
+        return await executemany(sql, rows)
+
+    store._conn().executemany = counted  # type: ignore[method-assign]
+
+    def stored() -> int:
+        with sqlite3.connect(path) as other:
+            return int(other.execute("SELECT count(*) FROM pages").fetchone()[0])
+
+    try:
+        given_up = asyncio.create_task(store.put(page(99)))
+        puts = [asyncio.create_task(store.put(page(n))) for n in range(1, 11)]
+        await asyncio.sleep(0)
+        given_up.cancel()
+        await asyncio.gather(*puts)
+        assert trips == 1
+        assert stored() == 11  # the cancelled caller's row too
+        late = asyncio.create_task(store.put(page(12)))
+        await asyncio.sleep(0)
+    finally:
+        await store.close()
+    assert late.done() and late.exception() is None
+    assert stored() == 12
