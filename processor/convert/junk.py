@@ -12,7 +12,10 @@ opens a list item becomes a GFM task marker (any other checkbox is a UI toggle, 
 (as Markdown renderers write it) or nameless; an enabled checkbox is a setting,
 and a small block of two or more settings — its text no more than a few words per
 control, no code, table, image or heading outside a summary — is a settings panel and goes with its
-controls (TypeDoc's "Settings: Member Visibility [ ] Protected … Theme [OS]"). Only a rule whose selector is a lone
+controls (TypeDoc's "Settings: Member Visibility [ ] Protected … Theme [OS]"). A short
+`javascript:` link outside a paragraph is a control drawn as a link, dropped like a button
+(Doxygen's search filter menu, "•All Data Structures Files …", which its script fills in;
+rustdoc's "Back"). Only a rule whose selector is a lone
 class hides a class: `.toggle:checked ~ .panel {display: none}` hides it in one state.
 """
 
@@ -126,6 +129,8 @@ def _is_task_box(el: Element) -> bool:
     return (el.get("disabled") is not None or el.get("name") is None) and _opens_list_item(el)
 
 
+# A javascript: link with a label up to this long is a control (a button drawn as a link).
+_SCRIPT_LINK_CHARS = 40
 # A settings panel holds at most this many characters of text per control in it.
 _PANEL_CHARS_PER_CONTROL = 40
 _PANEL_DEPTH = 8
@@ -209,6 +214,14 @@ def clean(root: Element) -> None:
             labels.append(el)
         elif tag == "math":
             continue
+        elif tag == "a":
+            href = el.get("href")
+            if href is not None and href.lstrip()[:11].lower() == "javascript:" \
+                    and (parent := el.getparent()) is not None and parent.tag != "p" \
+                    and _text_within(el, _SCRIPT_LINK_CHARS) is not None:
+                # a control drawn as a link (in a paragraph its words are the text's)
+                remove.append(el)
+                continue
         names = el.keys()
         if not names:
             continue

@@ -103,3 +103,18 @@ def test_the_header_of_a_section_is_its_heading_not_the_page_banner() -> None:
     out = md(page)
     assert "## WebSocket(address, options)\n\nClass representing a WebSocket." in out
     assert "API" not in out
+
+
+def test_a_javascript_link_is_a_control_not_a_link() -> None:
+    # Doxygen (no <main>): its search filter menu, filled in by its script, sits between the
+    # title area and the contents; rustdoc's "Back" beside the h1
+    page = ('<div id="top"><div id="projectname">LibYAML</div></div><div id="MSearchSelectWindow">'
+            '<a class="SelectItem" href="javascript:void(0)"><span class="SelectionMark">•</span>All</a>'
+            '<a class="SelectItem" href="javascript:void(0)"><span class="SelectionMark">&nbsp;</span>Data Structures'
+            '</a></div><div class="header"><div class="headertitle"><div class="title">LibYAML Documentation</div>'
+            '</div></div><div class="contents"><h1>Overview <span class="out-of-band"><a id="back" '
+            'href="javascript:void(0)">Back</a></span></h1><p>A C library for <a href="yaml_8h.html">parsing</a> '
+            'and emitting YAML, with an <a href="javascript:void(0)">inline</a> word.</p></div>')
+    out = md(page)
+    assert "Data Structures" not in out and "•" not in out and "Back" not in out
+    assert "[parsing](" in out and "with an inline word" in out
