@@ -20,7 +20,6 @@ import hashlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,19 +33,12 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from trees import free_port, tree_python  # noqa: E402
 
 
 def start_crawler(tree: Path, site_port: int) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    # The tree's own venv when it has one (else this one's: a `git archive` of another commit).
-    python = tree / ".venv" / "bin" / "python"
-    python = python if python.exists() else Path(sys.executable)
+    python = tree_python(tree)
     env = {**os.environ, "CRAWLER_BIND": f"127.0.0.1:{port}", "CRAWLER_ALLOW_PRIVATE_NETWORK": "1",
            "CRAWLER_ALLOWED_PORTS": str(site_port), "LOG_LEVEL": "warning", "PYTHONPATH": str(tree)}
     proc = subprocess.Popen([str(python), "-m", "crawler"], cwd=str(tree), env=env)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,20 +33,14 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docspasta.v1 import processor_pb2, processor_pb2_grpc  # noqa: E402
+from trees import free_port, tree_python  # noqa: E402
 
 WARM_UP_PAGES = 50
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_processor(tree: Path, database: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    python = tree / ".venv" / "bin" / "python"
-    python = python if python.exists() else Path(sys.executable)
+    python = tree_python(tree)
     env = {**os.environ, "PROCESSOR_BIND": f"127.0.0.1:{port}", "DATABASE_URL": f"sqlite:///{database}",
            "PROCESSOR_WORKERS": "2", "LOG_LEVEL": "warning", "PYTHONPATH": str(tree)}
     return subprocess.Popen([str(python), "-m", "processor"], cwd=str(tree), env=env), port

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "bench" / "sites"))
 import generate  # noqa: E402
+from trees import free_port  # noqa: E402  (this folder is on sys.path: the script's own)
 
 CORPORA = {"flask": "python-flask-doc", "nodejs": "nodejs-doc", "git": "git-doc"}
 # Generated sites (bench/sites/generate.py): name -> (kind, pages).
@@ -46,12 +46,6 @@ GENERATED = {"1k": ("sphinx", 1000), "5k": ("sphinx", 5000), "10k": ("sphinx", 1
 # an older commit with its own venv), run alternately with this one for before/after.
 CONTENDERS = ("docspasta", "scrapy+html2text", "scrapy+trafilatura", "docspasta-inproc", "docspasta-before")
 DEFAULT_CONTENDERS = CONTENDERS[:3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
