@@ -68,7 +68,7 @@ class PageLimits:
     max_depth: int = DEFAULT_MAX_DEPTH
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     max_table_cells: int = DEFAULT_MAX_TABLE_CELLS
-    # CPU seconds one page's conversion may use in its worker (RLIMIT_CPU, soft).
+    # CPU seconds one page's conversion may use in its worker (a profiling interval timer).
     cpu_seconds: float = DEFAULT_CPU_SECONDS
     # Wall seconds after which the pool kills the worker converting the page and starts
     # a new one (also bounded by the caller's gRPC deadline).

@@ -8,8 +8,9 @@ that imports only the converter and converts one page at a time:
   a limit is refused in a fraction of a second, with constant memory;
 * the worker's address space is capped (RLIMIT_AS), so a page that slips past the
   size limits fails with MemoryError in its worker instead of OOM-killing the pod;
-* each page gets a CPU-time budget (soft RLIMIT_CPU, raised per page): SIGXCPU turns
-  into PageTooSlow inside the converter;
+* each page gets a CPU-time budget (a profiling interval timer, armed per page: it
+  counts the process's user + system time to the microsecond, where RLIMIT_CPU counts
+  whole seconds): its SIGPROF turns into PageTooSlow inside the converter;
 * a watchdog here kills the worker when the page's wall-time budget or the caller's
   deadline passes (or the call is cancelled), and starts a replacement, so no worker
   keeps converting for a caller that has given up.
@@ -50,7 +51,7 @@ _MEMORY_SHARE = 0.8
 _RESPAWN_BACKOFF = (0.1, 0.5, 2.0, 5.0)
 _SLICE = 1024 * 1024
 # How often the watchdog looks at a converting worker, and the CPU seconds past its
-# budget (the worker's own RLIMIT_CPU counts in whole seconds) before it is killed.
+# budget (the worker's own timer cannot interrupt long C calls) before it is killed.
 _WATCH_SECONDS = 0.25
 _CPU_GRACE = 1.5
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -76,22 +77,15 @@ Outcome = tuple[str, Any, bool]
 # -- the worker process --------------------------------------------------------
 
 
-def _on_xcpu(signum: int, frame: FrameType | None) -> None:
+def _on_cpu_budget(signum: int, frame: FrameType | None) -> None:
     raise PageTooSlow("CPU time")
 
 
 def _set_cpu_budget(seconds: float) -> None:
-    """A soft CPU limit ``seconds`` beyond what this process used so far (the hard limit
-    is left alone: lowering it could never be undone)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if seconds <= 0:
-        soft = hard
-    else:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    """SIGPROF once this process has used ``seconds`` more CPU time (0: disarmed). A soft
+    RLIMIT_CPU, used before, fires only at whole seconds of the process's total, i.e.
+    anywhere from the budget to a second past it, depending on the pages before."""
+    signal.setitimer(signal.ITIMER_PROF, max(0.0, seconds))
 
 
 def _convert_one(html: str, url: str, limits: PageLimits, template: frozenset[int] | None = None,
@@ -217,7 +211,7 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
     if limits.memory_bytes:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, hard))
-    signal.signal(signal.SIGXCPU, _on_xcpu)
+    signal.signal(signal.SIGPROF, _on_cpu_budget)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service handles ^C and stops us
     convert(_WARM_UP_PAGE, "http://localhost/")
     conn.send(("ready", None))
@@ -485,7 +479,7 @@ class ConversionPool:
 
     async def _watch(self, worker: _Worker, future: asyncio.Future[Outcome], deadline: float | None) -> Outcome:
         """The outcome, watching the deadline and the worker's CPU time meanwhile: the
-        worker's own SIGXCPU cannot interrupt code that runs in C for long (or may be
+        worker's own SIGPROF cannot interrupt code that runs in C for long (or may be
         swallowed), so past its budget plus a grace the worker is killed from here.
 
         The CPU time is counted from the watchdog's first look, one watch interval in,

@@ -267,11 +267,11 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
     hostile.html("/br", BR_PAGE)
     hostile.html("/rows", ROWS_PAGE)
     hostile.html("/br2", BR_PAGE.replace("x<br>", "y<br>", 1))
-    # SLOW_PAGE: about 1.5 s of conversion CPU, over the 0.1 s budget below whatever the
-    # worker used before (RLIMIT_CPU counts whole seconds: the soft limit is set up to
-    # 1.1 s past the worker's CPU so far, so a half-second page tripped it or not
-    # depending on the CPU of the pages converted before it).
-    hostile.html("/slow", SLOW_PAGE)
+    # 60k elements: a few tenths of a second of conversion CPU, over the 0.1 s budget
+    # below (the budget is a CPU timer, exact whatever the worker used before), and a
+    # worker's memory within the bound below (SLOW_PAGE, 3x this, took a worker to 184 MiB).
+    hostile.html("/slow", "<html><body><main>" + '<p>Some text <a href="/x">link</a> and <code>c</code>.</p>'
+                 * 20_000 + "</main></body></html>")
     hostile.html("/", html_page("Index", ["/br", "/rows", "/br2", "/slow", *good[:3]]))
     hostile.html("/other/", html_page("Other", good[3:]))
     with tempfile.TemporaryDirectory() as tmp:
