@@ -514,8 +514,11 @@ class CrawlJob:
             response = await self._request(item.host, request, started)
             if not response.error:
                 if self._render.wants_check() and await check_shell(response.html) is not None:
-                    self._render.shell_seen(item.host)
-                    return await self._render_page(item, announced=True, fetched=response)
+                    page = await self._render_page(item, announced=True, fetched=response)
+                    if page is not None and page is not response and self._render.confirms_shell(
+                            response.html, page.html):
+                        self._render.shell_seen(item.host)
+                    return page
                 return response
             if response.error == common_pb2.ERROR_CATEGORY_NOT_HTML:
                 return response  # not a page: _visit skips it

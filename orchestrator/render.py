@@ -94,13 +94,13 @@ def _own_text(el: lxml.html.HtmlElement) -> str:
     return text.replace(" ".join(skip.split()), "").strip() if skip.strip() else text
 
 
-def _rough_text(html: str) -> int:
-    """Characters of text outside tags, scripts and styles, counted up to ROUGH_ENOUGH."""
+def _rough_text(html: str, enough: int = ROUGH_ENOUGH) -> int:
+    """Characters of text outside tags, scripts and styles, counted up to ``enough``."""
     total = 0
     for match in _ROUGH_TEXT.finditer(html):
         if text := match.group(1):
             total += len(text.strip())
-            if total >= ROUGH_ENOUGH:
+            if total >= enough:
                 break
     return total
 
@@ -188,7 +188,8 @@ class RenderDecision:
         return self.mode != NEVER
 
     def render_directly(self, host: str) -> bool:
-        """Render without fetching first: always, or a host already known for shells."""
+        """Render without fetching first: always, or a host already known for shells
+        (``shells_per_host`` pages whose render added their text)."""
         return self.mode == ALWAYS or (self.wants_check() and self._shells[host] >= self.shells_per_host)
 
     def wants_check(self) -> bool:
@@ -203,6 +204,15 @@ class RenderDecision:
 
     def shell_seen(self, host: str) -> None:
         self._shells[host] += 1
+
+    @staticmethod
+    def confirms_shell(fetched_html: str, rendered_html: str) -> bool:
+        """Whether a render showed the fetched page was a shell: its scripts wrote text
+        (TINY_TEXT characters or more). A static page that only looked like one (a tiny
+        Doxygen index, a short list page with a script) renders to about the same text,
+        and must not send the rest of its host to the browser."""
+        wanted = _rough_text(fetched_html) + TINY_TEXT
+        return _rough_text(rendered_html, enough=wanted) >= wanted
 
     def checkpoint(self) -> dict[str, int]:
         """Shells seen per host, for the job's resume checkpoint: an adopter keeps

@@ -78,6 +78,24 @@ async def test_auto_renders_nothing_on_a_static_site(render_stack: LocalStack, s
     assert renderer_hosts(render_stack) == 0  # no browser was ever started
 
 
+async def test_static_pages_that_only_look_like_shells_do_not_send_the_host_to_the_browser(
+        render_stack: LocalStack, site: FixtureSite) -> None:
+    """Tiny static pages with a script (a Doxygen index, a short list page) are taken for
+    shells and rendered; the render adds no text, so they do not count as the host's
+    shells and every page is still fetched first, not sent to the browser directly."""
+    n = 8
+    for i in range(n):
+        links = "".join(f'<a href="/s/{j}.html">Item {j}</a> ' for j in (2 * i + 1, 2 * i + 2) if j < n)
+        site.pages[f"/s/{i}.html"] = (f"<html><head><title>Item {i}</title><script>window.item = {i};</script>"
+                                      f"</head><body><h1>Item {i}</h1><p>Short.</p>{links}</body></html>")
+    job_id, events = await run_job(render_stack, site.url("/s/0.html"), render_mode=pb.RENDER_MODE_AUTO)
+    assert names(events)[-1] == "job_completed", by_type(events, "url_failed")
+    assert len(await stored_pages(render_stack, job_id)) == n
+    # Each page: the crawler's fetch, then the browser's (the renderer fetches through
+    # the crawler's fetcher). A host sent to the browser directly would skip the first.
+    assert all(site.requests[f"/s/{i}.html"] == 2 for i in range(n)), site.requests
+
+
 async def test_never_keeps_the_shells(render_stack: LocalStack, spa: SpaSite) -> None:
     job_id, events = await run_job(render_stack, spa.base + "/", render_mode=pb.RENDER_MODE_NEVER)
     assert not any(c.rendered for c in by_type(events, "url_crawled"))
