@@ -14,7 +14,6 @@ order: two trees with the same digest gave the orchestrator the same pages.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import os
@@ -33,7 +32,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc  # noqa: E402
-from trees import free_port, tree_python  # noqa: E402
+from trees import free_port, tree_arguments, tree_python  # noqa: E402
 
 
 def start_crawler(tree: Path, site_port: int) -> tuple[subprocess.Popen[bytes], int]:
@@ -71,12 +70,7 @@ def digest(responses: list[crawler_pb2.CrawlResponse]) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("site", type=Path)
-    ap.add_argument("--tree", action="append", default=[], help="NAME=PATH of a checkout with its .venv")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--limit", type=int, default=0, help="at most this many pages")
+    ap = tree_arguments(__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "eval")
     ap.add_argument("--spy", type=Path, help="DIR: py-spy records each crawler during the measured rounds "
                                              "(raw stacks, DIR/NAME.txt; bench/crawl/spyreport.py reads them)")

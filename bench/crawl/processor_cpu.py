@@ -16,7 +16,6 @@ the worker hop, the page store, the site template.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import subprocess
@@ -33,7 +32,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docspasta.v1 import processor_pb2, processor_pb2_grpc  # noqa: E402
-from trees import free_port, tree_python  # noqa: E402
+from trees import free_port, tree_arguments, tree_python  # noqa: E402
 
 WARM_UP_PAGES = 50
 
@@ -71,12 +70,7 @@ async def process_all(port: int, pages: list[tuple[str, str]], concurrency: int,
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("site", type=Path)
-    ap.add_argument("--tree", action="append", default=[], help="NAME=PATH of a checkout with its .venv")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--limit", type=int, default=0, help="at most this many pages")
+    ap = tree_arguments(__doc__)
     args = ap.parse_args()
     trees = [tuple(t.split("=", 1)) for t in args.tree] or [("this", str(ROOT))]
     files = sorted(args.site.rglob("*.html"))
