@@ -94,10 +94,19 @@ class SqliteStore:
                 batch, self._queued = self._queued, []
                 try:
                     await self._conn().executemany(_UPSERT, [row for row, _ in batch])
-                except Exception as exc:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
+                except Exception:
+                    # One bad row must fail its own put only, as a put of its own did:
+                    # the rows go again one at a time (the upsert is idempotent, so the
+                    # rows executemany committed before the bad one are written alike).
+                    for row, done in batch:
+                        try:
+                            await self._conn().execute(_UPSERT, row)
+                        except Exception as exc:
+                            if not done.done():
+                                done.set_exception(exc)
+                        else:
+                            if not done.done():
+                                done.set_result(None)
                 else:
                     for _, done in batch:
                         if not done.done():

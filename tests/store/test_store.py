@@ -175,6 +175,27 @@ async def test_postgres_refuses_a_newer_schema(pg_server: object, backend: Backe
         await backend.make().open()
 
 
+async def test_sqlite_a_bad_row_in_a_shared_trip_fails_only_its_own_put(tmp_path: object) -> None:
+    # Puts that share a trip are still independent: a row the database refuses (a NOT
+    # NULL column without a value) fails its put, the others return stored.
+    import sqlite3
+    from pathlib import Path
+
+    from processor.store.sqlite import SqliteStore
+
+    store = SqliteStore(path=str(Path(str(tmp_path)) / "pages.db"), put_window=0.05)
+    await store.open()
+    try:
+        bad = replace(page(3), title=None)  # type: ignore[arg-type]
+        results = await asyncio.gather(*(store.put(bad if n == 3 else page(n)) for n in range(1, 6)),
+                                       return_exceptions=True)
+        assert isinstance(results[2], sqlite3.IntegrityError), results
+        assert [r for i, r in enumerate(results) if i != 2] == [None] * 4, results
+        assert await store.count("job-a") == 4
+    finally:
+        await store.close()
+
+
 async def test_sqlite_puts_in_one_window_share_a_trip_and_each_returns_committed(tmp_path: object) -> None:
     # processor/store/sqlite.py: puts arriving together go to aiosqlite's thread in one
     # trip; each put returns only once its row is in the file (read by another connection),
