@@ -100,8 +100,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 finally:
                     observe(started, context, failed)
 
-            wrapped = handler._replace(unary_unary=unary)
-        elif handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
+            return handler._replace(unary_unary=unary)
+        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
             inner_stream = handler.unary_stream
 
             async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
@@ -114,10 +114,8 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 finally:
                     observe(started, context, failed)
 
-            wrapped = handler._replace(unary_stream=stream)
-        else:
-            return handler
-        return wrapped
+            return handler._replace(unary_stream=stream)
+        return handler
 
 # The renderer (renderer/): pages by outcome, render latency, browser pool state.
 PAGES_RENDERED = Counter("docspasta_pages_rendered_total", "Renders by outcome (ok or error category)", ["result"])
