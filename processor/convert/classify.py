@@ -142,8 +142,7 @@ def tex_of(el: Element) -> str:
             return (ann.text or "").strip()
     parts = [el.text or ""]
     for c in el:
-        # an equation number printed beside display math ("(1)" + permalink) is not TeX
-        if isinstance(c.tag, str) and ("eqno" in (c.get("class") or "") or _EQNO.match("".join(c.itertext()))):
+        if _is_eqno(c):  # printed beside the math, not TeX
             parts.append(c.tail or "")
             continue
         parts.append("".join(c.itertext()) if isinstance(c.tag, str) else "")
@@ -171,9 +170,14 @@ def code_lines(el: Element) -> list[Element]:
     return marked or kids
 
 
+def _is_eqno(c: Element) -> bool:
+    """An equation number printed beside display math ("(1)" and a permalink)."""
+    return isinstance(c.tag, str) and ("eqno" in (c.get("class") or "") or bool(_EQNO.match("".join(c.itertext()))))
+
+
 def _eqno(el: Element) -> str:
     for c in el:
-        if isinstance(c.tag, str) and ("eqno" in (c.get("class") or "") or _EQNO.match("".join(c.itertext()))):
+        if _is_eqno(c):
             m = re.search(r"\(\s*([\w.-]{1,12})\s*\)", "".join(c.itertext()))
             return m.group(1) if m else ""
     return ""
