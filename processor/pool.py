@@ -211,6 +211,8 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
     if limits.memory_bytes:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, hard))
+    # Past this peak a worker retires after its page (0: no memory limit).
+    memory_share = int(_MEMORY_SHARE * limits.memory_bytes)
     signal.signal(signal.SIGPROF, _on_cpu_budget)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service handles ^C and stops us
     convert(_WARM_UP_PAGE, "http://localhost/")
@@ -228,8 +230,7 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
         kind, value = _convert_one(html, url, limits, template)
         del html
         damaged = kind == "too_slow" or value == _OUT_OF_MEMORY
-        if limits.memory_bytes and _peak_bytes(int(_MEMORY_SHARE * limits.memory_bytes)) > \
-                _MEMORY_SHARE * limits.memory_bytes:
+        if memory_share and _peak_bytes(memory_share) > memory_share:
             damaged = True
             if kind == "ok":
                 kind, value = "too_large", (f"converting the page took its worker past {_MEMORY_SHARE:.0%} "
