@@ -49,7 +49,10 @@ class Backends:
             if self._renderer is None:
                 target = self._renderer_target
                 if not target and self._start_renderer is not None:
-                    target = await self._start_renderer()
+                    try:
+                        target = await self._start_renderer()
+                    except RuntimeError as exc:  # the child died starting (twice): no renderer
+                        raise RendererUnavailable(f"the renderer could not be started: {exc}") from exc
                 if not target:
                     raise RendererUnavailable(NO_RENDERER)
                 self._renderer_channel = service_channel(target, auth=self._auth, retry_services=[RENDERER_SERVICE])
