@@ -242,14 +242,20 @@ class LocalStack:
         return processor_pb2_grpc.ProcessorStub(channel)
 
     async def close(self) -> None:
+        from docspasta.rpc import stop_all
+
         for channel in self._channels:
             await channel.close(None)
         self._channels.clear()
         # Orchestrator first: it commits its running jobs and releases their leases (they
         # stay RUNNING in the job store, to be continued) before their backends go away.
-        for host in reversed(self.hosts):
-            await host.stop(grace=1.0)
-        self.hosts.clear()
+        hosts, self.hosts = list(reversed(self.hosts)), []
+        try:
+            await stop_all(hosts, grace=1.0)
+        finally:
+            await self._close_children()
+
+    async def _close_children(self) -> None:
         # Closing a child's stdin stops it gracefully (in-flight calls, store, pool).
         for child in self._children:
             if child.stdin is not None and not child.stdin.is_closing():

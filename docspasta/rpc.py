@@ -5,6 +5,7 @@ docspasta/errors.py, reflection v1 + v1alpha in docspasta/reflection.py."""
 from __future__ import annotations
 
 import asyncio
+import linecache
 import json
 import logging
 import signal
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 # RESOURCE_EXHAUSTED instead of surprising only one end.
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 DEFAULT_GRACE_SECONDS = 10.0
+# A drain or cleanup step that takes longer is stuck: the stop goes on without it (the
+# durable jobs stay in the store for another replica), names it and raises StopIncomplete.
+# Below every pod's terminationGracePeriodSeconds, so a stuck step is reported, not SIGKILLed.
+DEFAULT_STEP_SECONDS = 20.0
 # Clients ping every 30 s; servers allow pings every 10 s, so clients are never
 # punished with GOAWAY "too_many_pings".
 CLIENT_KEEPALIVE_MS = 30_000
@@ -134,19 +139,76 @@ class ServiceHost:
         for name in ["", *self.service_names]:
             await self.health.set(name, status)
 
-    async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+    async def stop(self, grace: float = DEFAULT_GRACE_SECONDS, *,
+                   step_seconds: float = DEFAULT_STEP_SECONDS) -> None:
         """Health turns NOT_SERVING first, so balancers stop sending, then in-flight
-        calls get ``grace`` seconds to finish."""
+        calls get ``grace`` seconds to finish. Each drain and cleanup step gets
+        ``step_seconds``; one that fails or is stuck is abandoned (the stop completes)
+        and reported by StopIncomplete, with the stacks of the tasks it waited on."""
+        failed: list[str] = []
         try:
             await self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
             for drain in self.on_drain:
-                await drain()
+                await _bounded_step(drain, step_seconds, failed)
         finally:
             # The server stops even when a drain step fails: a server left running
             # outlives its event loop (grpc's Server.__del__ then fails on a closed loop).
             await self.server.stop(grace)
+        # Every cleanup runs even when one before it failed: an unclosed store keeps a
+        # connection thread (aiosqlite's is not a daemon) and the process never exits.
         for cleanup in reversed(self.cleanups):
-            await cleanup()
+            await _bounded_step(cleanup, step_seconds, failed)
+        if failed:
+            raise StopIncomplete("\n\n".join(failed))
+
+
+class StopIncomplete(RuntimeError):
+    """A stop step failed or did not finish in time (it was abandoned, the other steps
+    ran); the message names each, with the stacks of the tasks a stuck one waited on."""
+
+
+async def _bounded_step(step: Callable[[], Awaitable[None]], seconds: float, failed: list[str]) -> None:
+    name = getattr(step, "__qualname__", repr(step))
+    task = asyncio.ensure_future(step())
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        # The stacks are taken before the cancel unwinds them: they show what it waits on.
+        stacks = task_stacks()
+        failed.append(f"stop step {name} did not finish in {seconds:g} s\n{stacks}")
+        log.error("stop step stuck; going on without it", extra={"step": name, "tasks": stacks})
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    elif (error := task.exception()) is not None:
+        failed.append(f"stop step {name} failed: {error!r}")
+        log.error("stop step failed; going on without it", extra={"step": name}, exc_info=error)
+
+
+async def stop_all(hosts: Iterable[ServiceHost], *, grace: float) -> None:
+    """Stops each host in turn; one that stops incompletely does not keep the others
+    running (their stores open). Raises StopIncomplete for them all at the end."""
+    failed = []
+    for host in hosts:
+        try:
+            await host.stop(grace)
+        except StopIncomplete as e:
+            failed.append(str(e))
+    if failed:
+        raise StopIncomplete("\n\n".join(failed))
+
+
+def task_stacks() -> str:
+    """Every unfinished task of the running loop with its stack: what a stuck wait is on."""
+    lines = []
+    for task in asyncio.all_tasks():
+        if task.done():
+            continue
+        lines.append(f"--- {task.get_name()}")
+        # Not Task.print_stack: grpc's compiled coroutines have frames without a line number.
+        for frame in task.get_stack(limit=12):
+            code, lineno = frame.f_code, frame.f_lineno
+            source = linecache.getline(code.co_filename, lineno).strip() if lineno else ""
+            lines.append(f"  {code.co_filename}:{lineno} in {code.co_name}: {source}")
+    return "\n".join(lines)
 
 
 class ServiceSettings(Protocol):
@@ -186,4 +248,7 @@ async def serve_until_signal(host: ServiceHost, *, grace: float, drain_delay: fl
     await host._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
     if drain_delay:
         await asyncio.sleep(drain_delay)
-    await host.stop(grace)
+    try:
+        await host.stop(grace)
+    except StopIncomplete:
+        pass  # each step that failed was logged; the process ends now either way

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from docspasta import aio, metrics
-from docspasta.rpc import ServiceHost, run_service
+from docspasta.rpc import ServiceHost, StopIncomplete, run_service
 from docspasta.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from docspasta.v2 import orchestrator_pb2 as orchestrator_v2, orchestrator_pb2_grpc as orchestrator_v2_grpc
 from orchestrator.clients import Backends
@@ -74,8 +75,14 @@ async def start(settings: OrchestratorSettings, *, store: JobStore | None = None
     host.cleanups.append(backends.close)
     if own_store:
         host.cleanups.insert(0, store.close)  # cleanups run in reverse: the store closes last
-    await host.start()
-    await registry.start()
+    try:
+        await host.start()
+        await registry.start()
+    except BaseException:
+        # Nothing is left open by a failed start: not the server, not the store.
+        with contextlib.suppress(StopIncomplete):
+            await host.stop(grace=0)
+        raise
     dispatcher.start()
     return Orchestrator(host, host.port, registry)
 

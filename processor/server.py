@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from docspasta import aio
-from docspasta.rpc import ServiceHost, run_service
+from docspasta.rpc import ServiceHost, StopIncomplete, run_service
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from docspasta.v2 import processor_pb2 as processor_v2, processor_pb2_grpc as processor_v2_grpc
 from processor.pool import ConversionPool
@@ -32,19 +34,29 @@ async def create_server(settings: ProcessorSettings, *, store: PageStore | None 
         if own_pool:
             await pool.close()
         raise
-    host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, max_message_bytes=settings.max_html_bytes + (1 << 20),
-                       auth=settings.auth)
+    async def cleanup() -> None:
+        try:
+            await store.close()
+        finally:
+            if own_pool:
+                await pool.close()
+
+    try:
+        host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind,
+                           max_message_bytes=settings.max_html_bytes + (1 << 20), auth=settings.auth)
+    except BaseException:
+        await cleanup()  # a port that cannot be bound leaves no store connection open
+        raise
     v1 = ProcessorService(settings=settings, store=store, pool=pool)
     processor_pb2_grpc.add_ProcessorServicer_to_server(v1, host.server)
     processor_v2_grpc.add_ProcessorServiceServicer_to_server(ProcessorServiceV2(v1=v1), host.server)
-
-    async def cleanup() -> None:
-        await store.close()
-        if own_pool:
-            await pool.close()
-
     host.cleanups.append(cleanup)
-    await host.start()
+    try:
+        await host.start()
+    except BaseException:
+        with contextlib.suppress(StopIncomplete):
+            await host.stop(grace=0)
+        raise
     return host, host.port
 
 

@@ -19,6 +19,9 @@ from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
 from tests.support.site import FixtureSite
 
+# Names the test that left a non-daemon thread (an unclosed store) and ends the run anyway.
+pytest_plugins = ["tests.support.threadleaks"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

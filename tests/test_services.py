@@ -135,3 +135,38 @@ async def test_each_call_gets_its_own_correlation_ids_and_a_malformed_request_is
     assert details_of(refused.value).get("reason") == MALFORMED_REQUEST
     text = generate_latest().decode()
     assert 'docspasta_rpc_seconds_count{code="INVALID_ARGUMENT",method="Crawl",service="crawler"}' in text
+
+
+async def test_a_stuck_or_failing_stop_step_is_abandoned_named_and_the_rest_still_run() -> None:
+    """A drain that never ends must not hold the stop (SIGTERM would wait for SIGKILL and
+    the store would stay open, its connection thread keeping the process alive)."""
+    import asyncio
+
+    from docspasta.rpc import ServiceHost, StopIncomplete
+
+    closed: list[str] = []
+    never = asyncio.Event()
+
+    async def wait_for_ever() -> None:
+        await never.wait()
+
+    async def broken_cleanup() -> None:
+        raise OSError("disk gone")
+
+    async def close_store() -> None:
+        closed.append("store")
+
+    host = ServiceHost(service_names=["docspasta.v1.Crawler"], bind="127.0.0.1:0")
+    host.on_drain.append(wait_for_ever)
+    host.cleanups += [close_store, broken_cleanup]  # cleanups run in reverse: the broken one first
+    await host.start()
+    with pytest.raises(StopIncomplete) as incomplete:
+        await asyncio.wait_for(host.stop(grace=0, step_seconds=0.5), timeout=30)
+    message = str(incomplete.value)
+    assert "wait_for_ever did not finish in 0.5 s" in message
+    assert "never.wait()" in message  # the stack of what it waited on, taken before the cancel
+    assert "broken_cleanup failed: OSError('disk gone')" in message
+    assert closed == ["store"]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
+        with pytest.raises(grpc.aio.AioRpcError):  # the server did stop
+            await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)

@@ -17,7 +17,7 @@ import grpc
 import pytest
 
 from docspasta.events import TERMINAL_EVENTS, event_name
-from docspasta.rpc import ServiceHost, insecure_channel
+from docspasta.rpc import ServiceHost, insecure_channel, stop_all
 from docspasta.v1 import orchestrator_pb2 as pb, orchestrator_pb2_grpc, processor_pb2, processor_pb2_grpc
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.store.base import RUNNING
@@ -85,8 +85,7 @@ class Replicas:
     async def close(self) -> None:
         for channel in self.channels:
             await channel.close(None)
-        for host in reversed(self.hosts):
-            await host.stop(grace=1.0)
+        await stop_all(reversed(self.hosts), grace=1.0)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from docspasta.rpc import ServiceHost, insecure_channel
+from docspasta.rpc import ServiceHost, insecure_channel, stop_all
 from docspasta.v1 import orchestrator_pb2 as pb, orchestrator_pb2_grpc
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.webhooks.settings import WebhookSettings
@@ -68,8 +68,7 @@ class Pipeline:
     async def close(self) -> None:
         for channel in self.channels:
             await channel.close(None)
-        for host in reversed(self.hosts):
-            await host.stop(grace=1.0)
+        await stop_all(reversed(self.hosts), grace=1.0)
 
 
 async def run_to_end(stub: orchestrator_pb2_grpc.OrchestratorAsyncStub, job_id: str) -> list[pb.JobEvent]:
