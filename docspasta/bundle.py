@@ -33,6 +33,8 @@ _EXPLICIT_ID = re.compile(r"""<(?:a|span)\s+(?:name|id)=["']([^"']+)["']|\{#([^}
 # An API entry's full name in a signature line (Sphinx ids are these: flask.Flask.route).
 _DOTTED = re.compile(r"[A-Za-z_][\w$]*(?:(?:\.|::)[A-Za-z_][\w$]*)+")
 _SLUG_DROP = re.compile(r"[^\w\s.-]", re.U)
+_SLUG_MARKUP = re.compile(r"`|\*\*|__|\[([^\]]*)\]\([^)]*\)")
+_SPACES = re.compile(r"\s+")
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_HEADING = 6
 # The page title is the section heading (##); the page's own headings start below it.
@@ -110,8 +112,13 @@ def write_joined(write: Callable[[str], object], lines: Iterable[str]) -> None:
 def _lines_outside_code(markdown: str) -> Iterator[tuple[int, str, bool]]:
     """(index, line, in_code) for every line; fenced code is never touched."""
     fence = ""
+    fence_match = _FENCE.match
     for i, line in enumerate(markdown.split("\n")):
-        m = _FENCE.match(line)
+        # A fence line starts with ` or ~ after optional whitespace (\s is str.isspace):
+        # the regex runs only on lines that can be one (the output step's passes run
+        # this on every line of every page).
+        first = line[:1]
+        m = fence_match(line) if first == "`" or first == "~" or first.isspace() else None
         if fence:
             if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
                 fence = ""
@@ -128,8 +135,9 @@ def relevel(markdown: str, top: int) -> str:
     most one level deeper than the one before it (``##`` then ``####`` becomes ``##``
     then ``###``); capped at ``######``. Code fences are left alone."""
     lines = markdown.split("\n")
+    heading = _HEADING.match
     headings = [(i, m) for i, line, code in _lines_outside_code(markdown)
-                if not code and (m := _HEADING.match(line))]
+                if not code and line[:1] == "#" and (m := heading(line))]
     if not headings:
         return markdown
     shift = top - min(len(m.group(1)) for _, m in headings)
@@ -155,28 +163,50 @@ def slug(text: str) -> str:
     """The id most generators give a heading: lower case, punctuation dropped (dots,
     hyphens and underscores kept), spaces to hyphens. ``Getting Started!`` ->
     ``getting-started``."""
-    text = re.sub(r"`|\*\*|__|\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return re.sub(r"\s+", "-", _SLUG_DROP.sub("", text).strip().lower())
+    text = _SLUG_MARKUP.sub(_link_text, text)
+    return _SPACES.sub("-", _SLUG_DROP.sub("", text).strip().lower())
+
+
+def _link_text(m: re.Match[str]) -> str:
+    return m.group(1) or ""
 
 
 def _line_anchors(line: str, heading: re.Match[str] | None) -> list[str]:
-    found = [a or b for a, b in _EXPLICIT_ID.findall(line)]
+    # _EXPLICIT_ID needs a '<' or a '{#': most lines have neither.
+    ids = "<" in line or "{#" in line
+    found = [a or b for a, b in _EXPLICIT_ID.findall(line)] if ids else []
     if heading is not None:
-        text = _EXPLICIT_ID.sub("", heading.group(3)).strip()
+        text = (_EXPLICIT_ID.sub("", heading.group(3)) if ids else heading.group(3)).strip()
         found.append(slug(text))
         found += _DOTTED.findall(text)[:1]
-    elif line.startswith(("**", "`", "- **", "- `")):
+    elif line.startswith(_SIGNATURE_STARTS):
         found += _DOTTED.findall(line)[:1]  # a signature line: **`class flask.Flask(...)`**
     return [a.lower() for a in found if a]
+
+
+_SIGNATURE_STARTS = ("**", "`", "- **", "- `")
+
+
+def _anchor_lines(markdown: str) -> Iterator[tuple[str, list[str]]]:
+    """(line, its anchors) for every line, in order; a line in fenced code has none. Only
+    a heading, a signature line or a line with an explicit id can have some: the others
+    (most lines) are not handed to the regexes of _line_anchors."""
+    heading = _HEADING.match
+    signature = _SIGNATURE_STARTS
+    for _, line, code in _lines_outside_code(markdown):
+        if not code and (line[:1] == "#" or "<" in line or "{#" in line or line.startswith(signature)):
+            yield line, _line_anchors(line, heading(line))
+        else:
+            yield line, []
 
 
 def page_anchors(markdown: str) -> frozenset[str]:
     """The fragments a link into this page may name that the document can point at: its
     headings' slugs and API names, and ids the converter kept."""
     out: set[str] = set()
-    for _, line, code in _lines_outside_code(markdown):
-        if not code:
-            out.update(_line_anchors(line, _HEADING.match(line)))
+    for _, anchors in _anchor_lines(markdown):
+        if anchors:
+            out.update(anchors)
     return frozenset(out)
 
 
@@ -341,9 +371,9 @@ def _anchored(markdown: str, number: int, wanted: frozenset[str]) -> str:
         return markdown
     out: list[str] = []
     placed: set[str] = set()
-    for _, line, code in _lines_outside_code(markdown):
-        if not code:
-            for a in _line_anchors(line, _HEADING.match(line)):
+    for line, anchors in _anchor_lines(markdown):
+        if anchors:
+            for a in anchors:
                 if a in wanted and a not in placed:
                     placed.add(a)
                     # Its own paragraph: an HTML line would swallow the next line.

@@ -5,7 +5,8 @@ import re
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from docspasta.bundle import PageDoc, combined_document, default_filename, index_entry, relevel, toc_lines
+from docspasta.bundle import (PageDoc, combined_document, default_filename, index_entry, page_anchors, relevel,
+                              toc_lines)
 from docspasta.llmstxt import llms_full_txt, llms_txt
 from docspasta.mirror import relative_path, write_mirror
 from docspasta.parts import SectionSpool, write_document
@@ -47,6 +48,21 @@ def test_combined_document_nests_and_links_sections() -> None:
 def test_relevel_closes_gaps_and_keeps_code() -> None:
     assert relevel("## A\n\n#### B\n\n###### C\n\n## D\n\n### E", 3) == "### A\n\n#### B\n\n##### C\n\n### D\n\n#### E"
     assert relevel("```\n# x\n```\n### only", 2) == "```\n# x\n```\n## only"
+
+
+def test_page_anchors_come_from_headings_signatures_and_ids_outside_code() -> None:
+    # The line passes skip the regexes on lines that cannot match: each kind of line that
+    # can must still count, and fenced code (also behind Unicode whitespace) never does.
+    markdown = ("# Getting `Started`!\n"
+                "**`class flask.Flask(name)`**\n"
+                "text with <a id=\"Mid\"></a> and {#braced} ids\n"
+                "plain line flask.not.this\n"
+                "\u2003```\n# not.a.heading\n<a id=\"in-code\"></a>\n\u2003```\n"
+                "  ~~~~\n## Hidden\n~~~\n  ~~~~\n"
+                "#nospace {#tail}\n")
+    assert page_anchors(markdown) == {"getting-started", "flask.flask", "mid", "braced", "tail"}
+    assert relevel(markdown, 3).split("\n")[0] == "### Getting `Started`!"
+    assert "## Hidden" in relevel(markdown, 3)  # in code: not re-levelled
 
 
 def test_toc_lone_pages_in_a_directory_need_no_directory_entry() -> None:
