@@ -109,25 +109,43 @@ def write_joined(write: Callable[[str], object], lines: Iterable[str]) -> None:
 
 # -- headings -------------------------------------------------------------------------
 
-def _lines_outside_code(markdown: str) -> Iterator[tuple[int, str, bool]]:
-    """(index, line, in_code) for every line; fenced code is never touched."""
+def _code_ranges(lines: list[str]) -> list[tuple[int, int]]:
+    """(first, last) line index of each fenced code block, its fence lines included (an
+    unclosed fence runs to the last line). Only a line holding ``` or ~~~ can be a
+    fence, so the fence regex runs on those alone (these passes see every line of every
+    page in the output step)."""
+    ranges: list[tuple[int, int]] = []
     fence = ""
+    first = 0
     fence_match = _FENCE.match
-    for i, line in enumerate(markdown.split("\n")):
-        # A fence line starts with ` or ~ after optional whitespace (\s is str.isspace):
-        # the regex runs only on lines that can be one (the output step's passes run
-        # this on every line of every page).
-        first = line[:1]
-        m = fence_match(line) if first == "`" or first == "~" or first.isspace() else None
-        if fence:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                fence = ""
-            yield i, line, True
-        elif m:
-            fence = m.group(1)
-            yield i, line, True
-        else:
-            yield i, line, False
+    for i in [i for i, line in enumerate(lines) if "```" in line or "~~~" in line]:
+        m = fence_match(lines[i])
+        if m is None:
+            continue
+        run = m.group(1)
+        if not fence:
+            fence, first = run, i
+        elif run[0] == fence[0] and len(run) >= len(fence):
+            ranges.append((first, i))
+            fence = ""
+    if fence:
+        ranges.append((first, len(lines) - 1))
+    return ranges
+
+
+def _outside_code(candidates: list[int], lines: list[str]) -> list[int]:
+    """The line indexes of ``candidates`` (ascending) that are not in fenced code."""
+    ranges = _code_ranges(lines)
+    if not ranges:
+        return candidates
+    out: list[int] = []
+    r = 0
+    for i in candidates:
+        while r < len(ranges) and ranges[r][1] < i:
+            r += 1
+        if r == len(ranges) or i < ranges[r][0]:
+            out.append(i)
+    return out
 
 
 def relevel(markdown: str, top: int) -> str:
@@ -136,8 +154,8 @@ def relevel(markdown: str, top: int) -> str:
     then ``###``); capped at ``######``. Code fences are left alone."""
     lines = markdown.split("\n")
     heading = _HEADING.match
-    headings = [(i, m) for i, line, code in _lines_outside_code(markdown)
-                if not code and line[:1] == "#" and (m := heading(line))]
+    headings = [(i, m) for i in _outside_code([i for i, line in enumerate(lines) if line[:1] == "#"], lines)
+                if (m := heading(lines[i]))]
     if not headings:
         return markdown
     shift = top - min(len(m.group(1)) for _, m in headings)
@@ -178,35 +196,43 @@ def _line_anchors(line: str, heading: re.Match[str] | None) -> list[str]:
     if heading is not None:
         text = (_EXPLICIT_ID.sub("", heading.group(3)) if ids else heading.group(3)).strip()
         found.append(slug(text))
-        found += _DOTTED.findall(text)[:1]
-    elif line.startswith(_SIGNATURE_STARTS):
-        found += _DOTTED.findall(line)[:1]  # a signature line: **`class flask.Flask(...)`**
+        if _may_be_dotted(text) and (dotted := _DOTTED.search(text)):  # the first one
+            found.append(dotted.group())
+    elif line.startswith(_SIGNATURE_STARTS) and _may_be_dotted(line) and (dotted := _DOTTED.search(line)):
+        found.append(dotted.group())  # a signature line: **`class flask.Flask(...)`**
     return [a.lower() for a in found if a]
 
 
 _SIGNATURE_STARTS = ("**", "`", "- **", "- `")
 
 
-def _anchor_lines(markdown: str) -> Iterator[tuple[str, list[str]]]:
-    """(line, its anchors) for every line, in order; a line in fenced code has none. Only
-    a heading, a signature line or a line with an explicit id can have some: the others
-    (most lines) are not handed to the regexes of _line_anchors."""
+def _may_be_dotted(text: str) -> bool:
+    # _DOTTED needs a '.' or a '::', and tries every word of a line that has neither.
+    return "." in text or "::" in text
+
+
+def _anchor_lines(lines: list[str]) -> list[tuple[int, list[str]]]:
+    """(line index, its anchors) of each line outside fenced code that has some. Only a
+    heading, a signature line or a line with an explicit id can: the others (most
+    lines) are not handed to the regexes of _line_anchors."""
     heading = _HEADING.match
     signature = _SIGNATURE_STARTS
-    for _, line, code in _lines_outside_code(markdown):
-        if not code and (line[:1] == "#" or "<" in line or "{#" in line or line.startswith(signature)):
-            yield line, _line_anchors(line, heading(line))
-        else:
-            yield line, []
+    candidates = [i for i, line in enumerate(lines)
+                  if line[:1] == "#" or "<" in line or "{#" in line or line.startswith(signature)]
+    out = []
+    for i in _outside_code(candidates, lines):
+        line = lines[i]
+        if anchors := _line_anchors(line, heading(line)):
+            out.append((i, anchors))
+    return out
 
 
 def page_anchors(markdown: str) -> frozenset[str]:
     """The fragments a link into this page may name that the document can point at: its
     headings' slugs and API names, and ids the converter kept."""
     out: set[str] = set()
-    for _, anchors in _anchor_lines(markdown):
-        if anchors:
-            out.update(anchors)
+    for _, anchors in _anchor_lines(markdown.split("\n")):
+        out.update(anchors)
     return frozenset(out)
 
 
@@ -369,16 +395,21 @@ def _anchored(markdown: str, number: int, wanted: frozenset[str]) -> str:
     the document names."""
     if not wanted:
         return markdown
+    lines = markdown.split("\n")
     out: list[str] = []
+    done = 0  # lines[:done] are in `out`
     placed: set[str] = set()
-    for line, anchors in _anchor_lines(markdown):
-        if anchors:
-            for a in anchors:
-                if a in wanted and a not in placed:
-                    placed.add(a)
-                    # Its own paragraph: an HTML line would swallow the next line.
-                    out += [f'<a id="{_fragment_id(number, a)}"></a>', ""]
-        out.append(line)
+    for i, anchors in _anchor_lines(lines):
+        for a in anchors:
+            if a in wanted and a not in placed:
+                placed.add(a)
+                out += lines[done:i]
+                done = i
+                # Its own paragraph: an HTML line would swallow the next line.
+                out += [f'<a id="{_fragment_id(number, a)}"></a>', ""]
+    if not placed:
+        return markdown
+    out += lines[done:]
     return "\n".join(out)
 
 
