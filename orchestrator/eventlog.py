@@ -21,6 +21,7 @@ from itertools import islice
 
 from google.protobuf.message import Message
 
+from docspasta.aio import wait_at_most
 from docspasta.events import TERMINAL_EVENTS
 from docspasta.v1 import orchestrator_pb2
 from orchestrator.persist import JobWriter
@@ -102,10 +103,7 @@ class EventTail:
         """Returns when an event after ``sequence`` is committed, the tail closes, or after ``timeout``."""
         if self.closed or self.last > sequence:
             return
-        try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            pass
+        await wait_at_most(self._changed.wait(), timeout)
 
 
 class EventLog:

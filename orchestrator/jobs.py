@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import AsyncGenerator
 
+from docspasta.aio import wait_at_most
 from docspasta.v1 import orchestrator_pb2 as pb
 from docspasta.webhooks import TERMINAL_TYPES, InvalidWebhook, WebhookSpec, check_webhook
 from orchestrator.clients import Backends
@@ -280,8 +281,7 @@ class JobRegistry:
     async def _reconcile(self) -> None:
         last_sweep = 0.0
         while self._accepting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self._settings.reconcile_seconds)
+            await wait_at_most(self._kick.wait(), self._settings.reconcile_seconds)
             self._kick.clear()
             try:
                 await self._adopt(None if self._settings.adopt_orphans else sorted(self._wanted))

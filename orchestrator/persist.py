@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from docspasta.aio import wait_at_most
 from orchestrator.store.base import (Batch, Finish, FrontierEntry, HashEntry, JobStore, LeaseLost, OutboxMessage,
                                      StoredEvent)
 
@@ -108,10 +109,7 @@ class JobWriter:
 
     async def _run(self) -> None:
         while not self.lost:
-            try:
-                await asyncio.wait_for(self._due.wait(), self._interval)
-            except TimeoutError:
-                pass
+            await wait_at_most(self._due.wait(), self._interval)
             self._due.clear()
             if not self._pending:
                 continue

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from docspasta.aio import wait_at_most
 from docspasta.v1 import common_pb2, crawler_pb2
 
 DEFAULT_HOST_CONCURRENCY = 8
@@ -111,10 +112,7 @@ class Politeness:
                 if state.in_use < state.slots and now >= gate:
                     break
                 timeout = gate - now if state.in_use < state.slots else None
-                try:
-                    await asyncio.wait_for(state.cond.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await wait_at_most(state.cond.wait(), timeout)
             state.in_use += 1
             state.next_start = now + state.interval
         ticket = Ticket(self, state, now)

@@ -34,6 +34,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from docspasta.aio import wait_at_most
 from docspasta.db import create_pg_pool
 from docspasta.webhooks import WebhookSpec
 from orchestrator.store.base import (CANCELLING, F_IN_FLIGHT, F_QUEUED, FINISHED_STATES, QUEUED, RUNNING, W_PENDING,
@@ -523,10 +524,7 @@ class PostgresJobStore:
         row = await self._require().fetchrow("SELECT last_sequence, state FROM jobs WHERE job_id = $1", job_id)
         if row is None or row[0] > after_sequence or row[1] in FINISHED_STATES:
             return
-        try:
-            await asyncio.wait_for(event.wait(), min(timeout, self._listen_poll if self._listening else self._poll))
-        except TimeoutError:
-            pass
+        await wait_at_most(event.wait(), min(timeout, self._listen_poll if self._listening else self._poll))
 
     # -- frontier and dedup ------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from docspasta.aio import wait_at_most
 from docspasta.db import begin_immediate, open_sqlite
 from docspasta.webhooks import WebhookSpec
 from orchestrator.store.base import (CANCELLING, FINISHED_STATES, F_IN_FLIGHT, F_QUEUED, QUEUED, RUNNING, W_PENDING,
@@ -438,10 +439,7 @@ class SqliteJobStore:
         row = await self._one("SELECT last_sequence, state FROM jobs WHERE job_id = ?", (job_id,))
         if row is None or row[0] > after_sequence or row[1] in FINISHED_STATES:
             return
-        try:
-            await asyncio.wait_for(event.wait(), min(timeout, self._poll))
-        except TimeoutError:
-            pass
+        await wait_at_most(event.wait(), min(timeout, self._poll))
 
     # -- frontier and dedup ------------------------------------------------------
 

@@ -26,6 +26,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from docspasta import metrics
+from docspasta.aio import wait_at_most
 from docspasta.webhooks import message_id, secret_key, sign_headers
 from orchestrator.retry import backoff_seconds
 from orchestrator.store.base import W_DELIVERED, W_FAILED, W_PENDING, Delivery, JobStore
@@ -132,8 +133,7 @@ class Dispatcher:
             if claimed and len(claimed) == min(free, s.batch):
                 continue  # there may be more due right now
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), s.poll_seconds)
+            await wait_at_most(self._wake.wait(), s.poll_seconds)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
