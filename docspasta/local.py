@@ -25,6 +25,7 @@ import signal
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -52,10 +53,16 @@ _ORCHESTRATOR_SERVICE = "docspasta.v1.Orchestrator"
 SETTINGS_ENV = "DOCSPASTA_LOCAL_SETTINGS"
 READY_TIMEOUT = 60.0
 RENDERER_START_ATTEMPTS = 2
+# A child's stderr lines the parent keeps, to log them when the child dies starting.
+STDERR_TAIL_LINES = 20
+# How long closing the stack waits for a child's stderr to end once the child has exited
+# (a grandchild still holding it, a stray Chromium, must not hold the close up).
+STDERR_DRAIN_SECONDS = 2.0
 # Longest unix socket path (sun_path is 108 bytes on Linux, with the terminating NUL).
 _MAX_UNIX_PATH = 100
 
 log = logging.getLogger(__name__)
+_SIGNALS = {int(s) for s in signal.Signals}
 
 
 def jobs_url_for(database_url: str) -> str:
@@ -107,6 +114,7 @@ class LocalStack:
     _tmpdir: tempfile.TemporaryDirectory[str] | None = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _children: list[asyncio.subprocess.Process] = field(default_factory=list)
+    _outputs: dict[int, ChildOutput] = field(default_factory=dict)
     _registry: JobRegistry | None = None
 
     async def __aenter__(self) -> LocalStack:
@@ -157,15 +165,22 @@ class LocalStack:
 
         settings = {"crawler": replace(self.crawler, bind=bind("crawler")),
                     "processor": replace(self.processor, bind=bind("processor"), database_url=database_url)}
-        launched = []
-        for kind, value in settings.items():
-            env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(value)).decode("ascii")}
-            child = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "docspasta.local", kind, env=env, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE)
-            self._children.append(child)
-            launched.append((kind, child))
-        return launched
+        return [(kind, await self._spawn(kind, value)) for kind, value in settings.items()]
+
+    async def _spawn(self, kind: str, settings: object) -> asyncio.subprocess.Process:
+        """``python -m docspasta.local <kind>`` with its settings; its stderr passes through
+        this process (ChildOutput), so a child that dies starting can be told about."""
+        # Faulthandler from the interpreter's start: a crash in the child prints its
+        # Python stack to its stderr, which the parent logs if the child dies starting.
+        env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(settings)).decode("ascii"),
+               "PYTHONFAULTHANDLER": "1"}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "docspasta.local", kind, env=env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self._children.append(child)
+        assert child.stderr is not None
+        self._outputs[child.pid] = ChildOutput(child.stderr)
+        return child
 
     async def _start_renderer(self) -> str:
         """Starts the renderer (first page that needs a browser) and returns its target."""
@@ -175,17 +190,13 @@ class LocalStack:
         if self.processes and self._tmpdir is not None:
             path = os.path.join(self._tmpdir.name, "renderer.sock")
             bind = f"unix:{path}" if len(path) <= _MAX_UNIX_PATH else LOOPBACK
-            env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(replace(settings, bind=bind))).decode()}
             for attempt in range(1, RENDERER_START_ATTEMPTS + 1):
-                child = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "docspasta.local", "renderer", env=env, stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE)
-                self._children.append(child)
+                child = await self._spawn("renderer", replace(settings, bind=bind))
                 try:
                     return await self._ready("renderer", child)
                 except RuntimeError as exc:
-                    # A browser stack that crashes while starting (seen once: SIGSEGV on a loaded
-                    # machine) should not fail the page that needed it: start it once more.
+                    # Should the browser stack crash while starting, the page that needed it
+                    # need not fail: start it once more.
                     if attempt == RENDERER_START_ATTEMPTS or child.returncode is None:
                         raise
                     log.warning("%s; starting it again", exc)
@@ -195,19 +206,31 @@ class LocalStack:
         self.hosts.insert(0, host)
         return f"127.0.0.1:{port}"
 
-    @staticmethod
-    async def _ready(kind: str, child: asyncio.subprocess.Process) -> str:
-        """The child's gRPC target, once it serves."""
+    async def _ready(self, kind: str, child: asyncio.subprocess.Process) -> str:
+        """The child's gRPC target, once it serves. A child that dies first: RuntimeError
+        saying how (the signal that killed it), its stderr's last lines logged."""
         assert child.stdout is not None
         try:
             line = await asyncio.wait_for(child.stdout.readline(), READY_TIMEOUT)
         except TimeoutError:
             raise RuntimeError(f"the {kind} process did not start within {READY_TIMEOUT:g} s") from None
         word, _, target = line.decode().strip().partition(" ")
-        if word != "ready" or not target:
-            await child.wait()
-            raise RuntimeError(f"the {kind} process failed to start (exit {child.returncode})")
-        return target
+        if word == "ready" and target:
+            return target
+        code = await child.wait()
+        output = self._outputs[child.pid]
+        tail = await output.tail()
+        how = (f"was killed by {signal.Signals(-code).name} (exit {code})" if code < 0 and -code in _SIGNALS
+               else f"exited with status {code}")
+        if tail:
+            log.error("the %s process (pid %d) %s while starting; its last words on stderr:\n%s",
+                      kind, child.pid, how, tail)
+        else:
+            # Nothing at all: it died before its interpreter could report (faulthandler is on
+            # from the start), i.e. between fork and exec, in this process's copy.
+            log.error("the %s process (pid %d) %s while starting, before it wrote anything to stderr",
+                      kind, child.pid, how)
+        raise RuntimeError(f"the {kind} process {how} while starting")
 
     async def suspend_jobs(self) -> None:
         """Stops the orchestrator now, the other services staying up: its running jobs
@@ -267,6 +290,9 @@ class LocalStack:
                 child.kill()
                 await child.wait()
         self._children.clear()
+        for output in self._outputs.values():
+            await output.close()
+        self._outputs.clear()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
@@ -274,6 +300,39 @@ class LocalStack:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
+
+
+class ChildOutput:
+    """A child's stderr, passed on to this process's stderr as it comes (the operator sees
+    a child's warnings as before), its last lines kept for when it dies starting."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._pump = asyncio.get_running_loop().create_task(self._pass_on(stream))
+
+    async def _pass_on(self, stream: asyncio.StreamReader) -> None:
+        partial = ""
+        # Chunks, not readline: a line longer than the reader's limit must not stop the pump.
+        while chunk := await stream.read(65536):
+            text = chunk.decode(errors="replace")
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            *complete, partial = (partial + text).split("\n")
+            self._lines.extend(complete)
+            partial = partial[-4096:]
+        if partial:
+            self._lines.append(partial)
+
+    async def tail(self) -> str:
+        """The last lines, once the stream has ended (the child has exited)."""
+        await asyncio.wait([self._pump], timeout=STDERR_DRAIN_SECONDS)
+        return "\n".join(self._lines)
+
+    async def close(self) -> None:
+        await asyncio.wait([self._pump], timeout=STDERR_DRAIN_SECONDS)
+        self._pump.cancel()
+        # gather, not try/except CancelledError: a cancellation of the caller goes through.
+        await asyncio.gather(self._pump, return_exceptions=True)
 
 
 class InProcessEvents:

@@ -6,6 +6,8 @@ browser."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
@@ -19,6 +21,13 @@ PROCESSOR_SERVICE = "docspasta.v1.Processor"
 RENDERER_SERVICE = "docspasta.v1.Renderer"
 NO_RENDERER = ("this page needs rendering in a browser, and no renderer service is configured "
                "(RENDERER_TARGET; `docspasta crawl` and `serve` start one themselves)")
+# After the renderer failed to start, pages that need it fail at once for this long
+# instead of each starting (and losing) one more: a job in always mode would otherwise
+# start two browser stacks per page. Then the next page tries again (a long-lived
+# `serve` recovers from a passing failure).
+DEFAULT_RENDERER_RESTART_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class RendererUnavailable(Exception):
@@ -28,7 +37,8 @@ class RendererUnavailable(Exception):
 class Backends:
     def __init__(self, *, crawler_target: str, processor_target: str, crawl_timeout: float,
                  process_timeout: float, renderer_target: str = "", render_timeout: float = 60.0,
-                 start_renderer: Callable[[], Awaitable[str]] | None = None, auth: ServiceAuth | None = None) -> None:
+                 start_renderer: Callable[[], Awaitable[str]] | None = None, auth: ServiceAuth | None = None,
+                 renderer_restart_seconds: float = DEFAULT_RENDERER_RESTART_SECONDS) -> None:
         self._auth = auth
         # Crawl is idempotent (a GET); Process is an idempotent upsert: both may be retried.
         self._crawler_channel = service_channel(crawler_target, auth=auth, retry_services=[CRAWLER_SERVICE])
@@ -43,21 +53,39 @@ class Backends:
         self._renderer_channel: grpc.aio.Channel | None = None
         self._renderer: renderer_pb2_grpc.RendererAsyncStub | None = None
         self._renderer_lock = asyncio.Lock()
+        self._renderer_restart_seconds = renderer_restart_seconds
+        # Why the renderer could not be started, and when (monotonic): see DEFAULT_RENDERER_RESTART_SECONDS.
+        self._start_failure: tuple[str, float] | None = None
 
     async def _renderer_stub(self) -> renderer_pb2_grpc.RendererAsyncStub:
         async with self._renderer_lock:
             if self._renderer is None:
                 target = self._renderer_target
                 if not target and self._start_renderer is not None:
-                    try:
-                        target = await self._start_renderer()
-                    except RuntimeError as exc:  # the child died starting (twice): no renderer
-                        raise RendererUnavailable(f"the renderer could not be started: {exc}") from exc
+                    target = await self._started_renderer()
                 if not target:
                     raise RendererUnavailable(NO_RENDERER)
                 self._renderer_channel = service_channel(target, auth=self._auth, retry_services=[RENDERER_SERVICE])
                 self._renderer = renderer_pb2_grpc.RendererStub(self._renderer_channel)
             return self._renderer
+
+    async def _started_renderer(self) -> str:
+        if self._start_failure is not None:
+            reason, at = self._start_failure
+            if time.monotonic() - at < self._renderer_restart_seconds:
+                raise RendererUnavailable(reason)
+        assert self._start_renderer is not None
+        try:
+            target = await self._start_renderer()
+        except Exception as exc:
+            # Whatever stopped it (its process died starting, twice; a server that would not
+            # bind), there is no renderer: the pages that need one fail, the job goes on.
+            reason = f"the renderer could not be started: {exc}"
+            log.error("%s", reason, exc_info=not isinstance(exc, RuntimeError))
+            self._start_failure = (reason, time.monotonic())
+            raise RendererUnavailable(reason) from exc
+        self._start_failure = None
+        return target
 
     async def render(self, request: renderer_pb2.RenderRequest,
                      metadata: tuple[tuple[str, str], ...] = ()) -> renderer_pb2.RenderResponse:

@@ -4,7 +4,9 @@ renderer started on first need, a script-built site and an ordinary static one."
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
+import logging
 import os
 import re
 import sys
@@ -141,6 +143,50 @@ async def test_auto_without_chromium_keeps_the_pages_as_fetched(spa: SpaSite, si
         _, events = await run_job(stack, site.url("/docs/"), render_mode=pb.RENDER_MODE_AUTO)
         assert names(events)[-1] == "job_completed"
         assert len(by_type(events, "url_crawled")) == 12
+
+
+class SegfaultWhenUnpickled:
+    """A settings value whose unpickling is a real SIGSEGV (faulthandler's own test hook):
+    the renderer child, which gets its settings pickled, crashes as it starts — what the
+    clean-clone CI saw (exit -11, twice), deterministically."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return faulthandler._sigsegv, ()
+
+
+async def test_a_renderer_that_cannot_start_fails_only_the_pages_that_need_it(
+        spa: SpaSite, site: FixtureSite, caplog: pytest.LogCaptureFixture) -> None:
+    """The CLI's stack (children): the renderer child dies of SIGSEGV at start, and again
+    on the retry. Auto mode keeps the shell as fetched and completes; always mode fails
+    the page with the cause and the job ends; the log has the signal and the child's own
+    report of the crash; and the next job does not start it again at once."""
+    site.pages.update(tree_site(3))
+    caplog.set_level(logging.WARNING)
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          orchestrator=replace(OrchestratorSettings(), instance_id="test"), processes=True,
+                          renderer=replace(RendererSettings(), fetch=local_crawler_settings(),
+                                           log_level=SegfaultWhenUnpickled())) as stack:  # type: ignore[arg-type]
+        job_id, events = await run_job(stack, spa.base + "/", render_mode=pb.RENDER_MODE_AUTO)
+        check_contract(events)
+        assert names(events)[-1] == "job_completed", events[-1]
+        failures = by_type(events, "url_failed")
+        assert failures and all(f.will_retry and "keeping the page as fetched" in f.message
+                                and "killed by SIGSEGV (exit -11)" in f.message for f in failures), failures
+        assert [p.url for p in await stored_pages(stack, job_id)] == [spa.base + "/"]
+
+        _, events = await run_job(stack, site.url("/docs/"), render_mode=pb.RENDER_MODE_ALWAYS)
+        assert names(events)[-1] == "job_failed", events[-1]
+        failures = by_type(events, "url_failed")
+        assert failures and all("the renderer could not be started" in f.message and "SIGSEGV" in f.message
+                                and not f.will_retry for f in failures), failures
+    starts = [r for r in caplog.records if r.name == "docspasta.local" and r.levelno == logging.ERROR]
+    # Two starts (the first and its retry) for both jobs: the second job came within
+    # DEFAULT_RENDERER_RESTART_SECONDS of the failure and did not start two more.
+    assert len(starts) == 2, [r.getMessage() for r in starts]
+    for record in starts:
+        message = record.getMessage()
+        assert "renderer process" in message and "killed by SIGSEGV" in message
+        assert "Fatal Python error: Segmentation fault" in message, message  # the child's faulthandler
 
 
 @pytest.fixture
