@@ -10,7 +10,8 @@ Only HTML becomes a page: a body that does not sniff as HTML (processor.convert'
 `skipped_reason` and nothing is stored. Each job's site template (convert/template.py)
 is learned here, in this process, from the keys every conversion returns, and handed
 to the workers with each page; the pages converted before it was ready are converted
-again once it is."""
+again once it is, by the Process call that made it ready, before that call returns (so
+once every Process call of a job has returned, its stored pages no longer change)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from docspasta import errors, logs, metrics
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, looks_like_html
-from processor.convert.template import SiteTemplate, TemplateRegistry, changes
+from processor.convert.template import Held, SiteTemplate, TemplateRegistry, changes
 from processor.limits import PageTooLarge, PageTooSlow, ProcessorBusy
 from processor.memory import release_free_memory
 from processor.pool import ConversionPool
@@ -51,7 +52,6 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         self._pool = pool
         self._large_pages = asyncio.Semaphore(pool.workers)
         self._templates = TemplateRegistry()
-        self._background: set[asyncio.Task[None]] = set()
 
     async def Process(self, request: processor_pb2.ProcessRequest,
                       context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
@@ -145,9 +145,12 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         content_hash = await self._put(request.job_id, request.url, request.order, request.depth, result, encoded)
         del encoded
         if became_ready:
-            task = asyncio.create_task(self._reconvert(request.job_id, template))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            # Awaited, not left to a background task: the caller finishes a job when its
+            # last Process call returns, and a finished job's pages must read the same on
+            # every read (a re-conversion stored after that replaced pages under readers
+            # that had already listed them). Within this call's deadline: a held page
+            # that does not fit stays stored as first converted.
+            await self._reconvert(request.job_id, template, deadline=deadline)
         metrics.PROCESS_SECONDS.observe(time.perf_counter() - started)
         metrics.PAGES_PROCESSED.inc()
         return processor_pb2.ProcessResponse(
@@ -165,21 +168,27 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             token_estimate=result.token_estimate, description=result.description, content_hash=content_hash))
         return content_hash
 
-    async def _reconvert(self, job_id: str, template: SiteTemplate) -> None:
+    async def _reconvert(self, job_id: str, template: SiteTemplate, *, deadline: float | None) -> None:
         """The pages converted while the job's template was learned, converted again with
-        it; a page whose conversion fails now stays stored as first converted."""
+        it (side by side, on as many workers as are free) and stored again, all before
+        this returns; a page whose conversion fails or does not end by `deadline` (loop
+        time) stays stored as first converted."""
         keys = template.template()
-        for held in template.take_held():
-            if not changes(held.probe, None, keys):
-                continue  # the template removes nothing from it: as stored
+        loop = asyncio.get_running_loop()
+
+        async def again(held: Held) -> None:
             order, depth, url = held.key
+            left = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                result = await self._pool.convert(held.html, url, timeout=None, template=keys)
+                result = await self._pool.convert(held.html, url, timeout=left, template=keys)
             except (PageTooLarge, PageTooSlow, ProcessorBusy, RuntimeError) as exc:
                 log.info("page not re-converted with the site template", extra={"reason": str(exc)})
-                continue
+                return
             if result.template_removed:
                 await self._put(job_id, url, order, depth, result)
+
+        # Only the pages the template can change (the others are as stored).
+        await asyncio.gather(*(again(held) for held in template.take_held() if changes(held.probe, None, keys)))
 
     async def ListPages(self, request: processor_pb2.ListPagesRequest,
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],
