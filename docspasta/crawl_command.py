@@ -12,7 +12,7 @@ import shlex
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -31,6 +31,8 @@ from orchestrator.scope import Pattern
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from docspasta.service_process import ServiceProcess
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # How long the event stream may outlive the job's own deadline.
@@ -200,19 +202,21 @@ class ProgressView:
             self._progress.update(self._task, completed=done, total=max(done, 1), queued=0, in_flight=0)
 
 
-def crawl(plan: CrawlPlan, settings: CliSettings) -> int:
+def crawl(plan: CrawlPlan, settings: CliSettings, *, children: Sequence[ServiceProcess] = ()) -> int:
+    """Runs the crawl on the local stack (``children``: its crawler and processor, already
+    started) and writes the outputs; the exit status."""
     import logging as _logging
     _logging.basicConfig(level=_logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
     try:
-        return aio.run(_run(plan, settings, console))
+        return aio.run(_run(plan, settings, console, children))
     except KeyboardInterrupt:
         # A second Ctrl-C: the temporary outputs were removed; nothing was replaced.
         console.print("interrupted again: stopped without writing.", highlight=False)
         return EXIT_INTERRUPTED
 
 
-async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
+async def _run(plan: CrawlPlan, settings: CliSettings, console: Console, children: Sequence[ServiceProcess]) -> int:
     from docspasta import resume
     from docspasta.local import LocalStack
 
@@ -228,7 +232,7 @@ async def _run(plan: CrawlPlan, settings: CliSettings, console: Console) -> int:
                        # whatever else an earlier run left in the store.
                        orchestrator=replace(settings.orchestrator, instance_id="local", adopt_orphans=False),
                        database_url=crawl_state.pages_url, jobs_url=crawl_state.jobs_url,
-                       processes=settings.local_processes)
+                       processes=settings.local_processes, children=children)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main_task = asyncio.current_task()

@@ -4,7 +4,7 @@ servers (conversion in worker processes).
 By default the three servers run in this process on loopback ports. With
 ``processes=True`` (what ``docspasta crawl`` uses) the crawler and the processor each
 run in a child process (``python -m docspasta.local crawler|processor``, settings
-passed in the environment) on a unix domain socket, so the fetch/link extraction, the
+sent on its stdin: docspasta/service_process.py) on a unix domain socket, so the fetch/link extraction, the
 Process calls/SQLite and the orchestrator's frontier do not share one event loop and
 one GIL: on a 2-core machine this is what lets the crawl use both cores. The children
 exit when this process closes the stack, and on their own when it dies (their stdin
@@ -17,16 +17,13 @@ orchestrator asks for it through ``start_renderer`` (a child process too, with
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
-import pickle
 import signal
 import sys
 import tempfile
 import threading
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -46,23 +43,16 @@ if TYPE_CHECKING:
     from docspasta.v1 import orchestrator_pb2
     from orchestrator.jobs import JobRegistry
     from renderer.settings import RendererSettings
+    from docspasta.service_process import ServiceProcess
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
 
 LOOPBACK = "127.0.0.1:0"
 _ORCHESTRATOR_SERVICE = "docspasta.v1.Orchestrator"
-SETTINGS_ENV = "DOCSPASTA_LOCAL_SETTINGS"
-READY_TIMEOUT = 60.0
 RENDERER_START_ATTEMPTS = 2
-# A child's stderr lines the parent keeps, to log them when the child dies starting.
-STDERR_TAIL_LINES = 20
-# How long closing the stack waits for a child's stderr to end once the child has exited
-# (a grandchild still holding it, a stray Chromium, must not hold the close up).
-STDERR_DRAIN_SECONDS = 2.0
 # Longest unix socket path (sun_path is 108 bytes on Linux, with the terminating NUL).
 _MAX_UNIX_PATH = 100
 
 log = logging.getLogger(__name__)
-_SIGNALS = {int(s) for s in signal.Signals}
 
 
 def jobs_url_for(database_url: str) -> str:
@@ -107,14 +97,18 @@ class LocalStack:
     renderer: RendererSettings | None = None
     # Crawler and processor (and the renderer, once needed) in child processes.
     processes: bool = False
+    # With ``processes``: the crawler and processor children already started (and not yet
+    # configured), so they import while the caller did its own start-up (``docspasta
+    # crawl`` starts them first thing); the stack configures, uses and stops them. Empty:
+    # started here.
+    children: Sequence[ServiceProcess] = ()
     hosts: list[ServiceHost] = field(default_factory=list)
     orchestrator_target: str = ""
     processor_target: str = ""
     _crawler_target: str = ""
     _tmpdir: tempfile.TemporaryDirectory[str] | None = None
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
-    _children: list[asyncio.subprocess.Process] = field(default_factory=list)
-    _outputs: dict[int, ChildOutput] = field(default_factory=dict)
+    _children: list[ServiceProcess] = field(default_factory=list)
     _registry: JobRegistry | None = None
 
     async def __aenter__(self) -> LocalStack:
@@ -126,12 +120,13 @@ class LocalStack:
             database_url = "sqlite:///" + os.path.join(self._tmpdir.name, "pages.db")
         try:
             if self.processes:
-                launched = await self._launch_children(database_url)
+                launched = self._launch_children(database_url)
                 # The children start while this process imports the orchestrator.
                 from orchestrator.server import start as start_orchestrator
                 self._crawler_target, self.processor_target = await asyncio.gather(
-                    *(self._ready(kind, child) for kind, child in launched))
+                    *(self._ready(child) for child in launched))
             else:
+                assert not self.children, "children= goes with processes=True"
                 from orchestrator.server import start as start_orchestrator
                 from crawler.server import create_server as create_crawler
                 from processor.server import create_server as create_processor
@@ -154,9 +149,12 @@ class LocalStack:
             raise
         return self
 
-    async def _launch_children(self, database_url: str) -> list[tuple[str, asyncio.subprocess.Process]]:
-        """Starts both children at once; they serve on unix sockets in the stack's temp
-        dir (loopback ports if its path is too long)."""
+    def _launch_children(self, database_url: str) -> list[ServiceProcess]:
+        """Starts both children (or takes those started already) and sends them their
+        settings; they serve on unix sockets in the stack's temp dir (loopback ports if
+        its path is too long)."""
+        from docspasta.service_process import ServiceProcess
+
         assert self._tmpdir is not None
         use_unix = len(os.path.join(self._tmpdir.name, "processor.sock")) <= _MAX_UNIX_PATH
 
@@ -165,22 +163,18 @@ class LocalStack:
 
         settings = {"crawler": replace(self.crawler, bind=bind("crawler")),
                     "processor": replace(self.processor, bind=bind("processor"), database_url=database_url)}
-        return [(kind, await self._spawn(kind, value)) for kind, value in settings.items()]
-
-    async def _spawn(self, kind: str, settings: object) -> asyncio.subprocess.Process:
-        """``python -m docspasta.local <kind>`` with its settings; its stderr passes through
-        this process (ChildOutput), so a child that dies starting can be told about."""
-        # Faulthandler from the interpreter's start: a crash in the child prints its
-        # Python stack to its stderr, which the parent logs if the child dies starting.
-        env = {**os.environ, SETTINGS_ENV: base64.b64encode(pickle.dumps(settings)).decode("ascii"),
-               "PYTHONFAULTHANDLER": "1"}
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "docspasta.local", kind, env=env, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self._children.append(child)
-        assert child.stderr is not None
-        self._outputs[child.pid] = ChildOutput(child.stderr)
-        return child
+        started = {child.kind: child for child in self.children}
+        assert set(started) <= set(settings) and len(started) == len(self.children), "one crawler, one processor"
+        self._children.extend(started.values())  # closed with the stack, whatever happens next
+        launched = []
+        for kind, value in settings.items():
+            child = started.get(kind)
+            if child is None:
+                child = ServiceProcess(kind)
+                self._children.append(child)
+            child.configure(value)
+            launched.append(child)
+        return launched
 
     async def _start_renderer(self) -> str:
         """Starts the renderer (first page that needs a browser) and returns its target."""
@@ -188,12 +182,16 @@ class LocalStack:
 
         settings = self.renderer or RendererSettings(fetch=self.crawler)
         if self.processes and self._tmpdir is not None:
+            from docspasta.service_process import ServiceProcess
+
             path = os.path.join(self._tmpdir.name, "renderer.sock")
             bind = f"unix:{path}" if len(path) <= _MAX_UNIX_PATH else LOOPBACK
             for attempt in range(1, RENDERER_START_ATTEMPTS + 1):
-                child = await self._spawn("renderer", replace(settings, bind=bind))
+                child = ServiceProcess("renderer")
+                self._children.append(child)
+                child.configure(replace(settings, bind=bind))
                 try:
-                    return await self._ready("renderer", child)
+                    return await self._ready(child)
                 except RuntimeError as exc:
                     # Should the browser stack crash while starting, the page that needed it
                     # need not fail: start it once more.
@@ -206,31 +204,24 @@ class LocalStack:
         self.hosts.insert(0, host)
         return f"127.0.0.1:{port}"
 
-    async def _ready(self, kind: str, child: asyncio.subprocess.Process) -> str:
+    @staticmethod
+    async def _ready(child: ServiceProcess) -> str:
         """The child's gRPC target, once it serves. A child that dies first: RuntimeError
         saying how (the signal that killed it), its stderr's last lines logged."""
-        assert child.stdout is not None
+        from docspasta.service_process import ServiceDied
+
         try:
-            line = await asyncio.wait_for(child.stdout.readline(), READY_TIMEOUT)
-        except TimeoutError:
-            raise RuntimeError(f"the {kind} process did not start within {READY_TIMEOUT:g} s") from None
-        word, _, target = line.decode().strip().partition(" ")
-        if word == "ready" and target:
-            return target
-        code = await child.wait()
-        output = self._outputs[child.pid]
-        tail = await output.tail()
-        how = (f"was killed by {signal.Signals(-code).name} (exit {code})" if code < 0 and -code in _SIGNALS
-               else f"exited with status {code}")
-        if tail:
-            log.error("the %s process (pid %d) %s while starting; its last words on stderr:\n%s",
-                      kind, child.pid, how, tail)
-        else:
-            # Nothing at all: it died before its interpreter could report (faulthandler is on
-            # from the start), i.e. between fork and exec, in this process's copy.
-            log.error("the %s process (pid %d) %s while starting, before it wrote anything to stderr",
-                      kind, child.pid, how)
-        raise RuntimeError(f"the {kind} process {how} while starting")
+            return await child.ready()
+        except ServiceDied as died:
+            if died.tail:
+                log.error("the %s process (pid %d) %s while starting; its last words on stderr:\n%s",
+                          died.kind, died.pid, died.how, died.tail)
+            else:
+                # Nothing at all: it died before its interpreter could report (faulthandler is
+                # on from the start), i.e. between fork and exec, in this process's copy.
+                log.error("the %s process (pid %d) %s while starting, before it wrote anything to stderr",
+                          died.kind, died.pid, died.how)
+            raise
 
     async def suspend_jobs(self) -> None:
         """Stops the orchestrator now, the other services staying up: its running jobs
@@ -279,20 +270,12 @@ class LocalStack:
             await self._close_children()
 
     async def _close_children(self) -> None:
-        # Closing a child's stdin stops it gracefully (in-flight calls, store, pool).
+        # Closing a child's stdin stops it gracefully (in-flight calls, store, pool); one
+        # that is not configured yet exits without starting. Killed after 15 s.
         for child in self._children:
-            if child.stdin is not None and not child.stdin.is_closing():
-                child.stdin.close()
-        for child in self._children:
-            try:
-                await asyncio.wait_for(child.wait(), 15.0)
-            except TimeoutError:
-                child.kill()
-                await child.wait()
+            child.close_stdin()
+        await asyncio.gather(*(child.wait() for child in self._children))
         self._children.clear()
-        for output in self._outputs.values():
-            await output.close()
-        self._outputs.clear()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None
@@ -300,39 +283,6 @@ class LocalStack:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.close()
-
-
-class ChildOutput:
-    """A child's stderr, passed on to this process's stderr as it comes (the operator sees
-    a child's warnings as before), its last lines kept for when it dies starting."""
-
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self._lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        self._pump = asyncio.get_running_loop().create_task(self._pass_on(stream))
-
-    async def _pass_on(self, stream: asyncio.StreamReader) -> None:
-        partial = ""
-        # Chunks, not readline: a line longer than the reader's limit must not stop the pump.
-        while chunk := await stream.read(65536):
-            text = chunk.decode(errors="replace")
-            sys.stderr.write(text)
-            sys.stderr.flush()
-            *complete, partial = (partial + text).split("\n")
-            self._lines.extend(complete)
-            partial = partial[-4096:]
-        if partial:
-            self._lines.append(partial)
-
-    async def tail(self) -> str:
-        """The last lines, once the stream has ended (the child has exited)."""
-        await asyncio.wait([self._pump], timeout=STDERR_DRAIN_SECONDS)
-        return "\n".join(self._lines)
-
-    async def close(self) -> None:
-        await asyncio.wait([self._pump], timeout=STDERR_DRAIN_SECONDS)
-        self._pump.cancel()
-        # gather, not try/except CancelledError: a cancellation of the caller goes through.
-        await asyncio.gather(self._pump, return_exceptions=True)
 
 
 class InProcessEvents:
@@ -369,8 +319,7 @@ class EventStream:
         await self._events.aclose()
 
 
-async def _serve_child(kind: str) -> None:
-    settings = pickle.loads(base64.b64decode(os.environ[SETTINGS_ENV]))
+async def _serve_child(kind: str, settings: Any) -> None:
     if kind == "crawler":
         from crawler.server import create_server as create_crawler
         host, port = await create_crawler(settings)
@@ -407,12 +356,25 @@ def _child_main() -> None:
     # Ctrl-C reaches the whole process group: the parent stops the children in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from docspasta.service_process import KINDS, decode_settings
+
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
-    if kind not in ("crawler", "processor", "renderer"):
+    if kind not in KINDS:
         sys.exit("usage: python -m docspasta.local crawler|processor|renderer (started by LocalStack)")
+    # The imports first (most of a child's start-up), while the parent works out the
+    # settings; the processor's server is imported once its workers are starting.
+    if kind == "crawler":
+        import crawler.server  # noqa: F401
+    elif kind == "renderer":
+        import renderer.server  # noqa: F401
+    else:
+        import processor.pool  # noqa: F401
+    line = sys.stdin.buffer.readline()
+    if not line:
+        os._exit(0)  # the command ended before it needed this service
     from docspasta import aio
 
-    aio.run(_serve_child(kind))
+    aio.run(_serve_child(kind, decode_settings(line)))
     # Everything is closed (server, store, pool): skip the interpreter's slow teardown.
     sys.stdout.flush()
     sys.stderr.flush()

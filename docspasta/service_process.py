@@ -1,0 +1,179 @@
+"""One service of the local stack in a child process (``python -m docspasta.local KIND``).
+
+The child is started before its settings are known: it imports its server (gRPC, the
+service, aiohttp or the converter: most of its start-up) while the parent imports its
+own and works out the settings, then reads them from its stdin, one line, and serves.
+So ``docspasta crawl`` can start its children first thing, not after its own ~0.1 s of
+imports and checks (a core left idle meanwhile, on the path to the first page).
+
+After the settings, the child's stdin stays open: EOF (the parent closed the stack, or
+died) stops it gracefully. A child whose stdin ends before its settings came exits at
+once without serving (the command failed before it needed it).
+
+Its stderr passes through the parent as it comes (the operator sees a child's warnings
+as before), its last lines kept: a child that dies while starting is reported with how
+it died and what it last said (faulthandler is on from its interpreter's start, so a
+crash prints its Python stack there)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from typing import Any
+
+MODULE = "docspasta.local"
+KINDS = ("crawler", "processor", "renderer")
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+# A child's stderr lines kept, to report them when the child dies starting.
+STDERR_TAIL_LINES = 20
+# How long the end of a child's stderr is waited for once the child has exited (a
+# grandchild still holding it, a stray Chromium, must not hold the close up).
+STDERR_DRAIN_SECONDS = 2.0
+_SIGNALS = {int(s) for s in signal.Signals}
+
+
+class ServiceDied(RuntimeError):
+    """The child exited (or was killed) before it served."""
+
+    def __init__(self, kind: str, pid: int, how: str, tail: str) -> None:
+        super().__init__(f"the {kind} process {how} while starting")
+        self.kind, self.pid, self.how, self.tail = kind, pid, how, tail
+
+
+class ServiceProcess:
+    """``python -m docspasta.local KIND``, started now; ``configure`` sends its settings,
+    ``await ready()`` returns its gRPC target once it serves, ``close_stdin`` and
+    ``await wait()`` end it."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"no such local service: {kind!r}")
+        self.kind = kind
+        # Not asyncio's subprocess: the CLI starts its children before it has an event loop.
+        # -X faulthandler: a crash prints the child's Python stack to its stderr.
+        self._popen = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", MODULE, kind],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._pump = threading.Thread(target=self._pass_on, name=f"{kind}-stderr", daemon=True)
+        self._pump.start()
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def configure(self, settings: Any) -> None:
+        """Sends the child its settings (it may still be importing: the line waits in the pipe)."""
+        assert self._popen.stdin is not None
+        try:
+            self._popen.stdin.write(encode_settings(settings))
+            self._popen.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died while starting: ready() says how
+
+    async def ready(self, timeout: float = READY_TIMEOUT) -> str:
+        """The child's gRPC target, once it serves; ServiceDied if it dies first."""
+        import asyncio
+
+        assert self._popen.stdout is not None
+        try:
+            # A thread blocked on the pipe (no event loop owns this process); a child that
+            # does not answer in time is killed, which ends the read.
+            line = await asyncio.wait_for(asyncio.to_thread(self._popen.stdout.readline), timeout)
+        except TimeoutError:
+            self.kill()
+            raise RuntimeError(f"the {self.kind} process did not start within {timeout:g} s") from None
+        word, _, target = line.decode().strip().partition(" ")
+        if word == "ready" and target:
+            return target
+        code = await asyncio.to_thread(self._popen.wait)
+        how = (f"was killed by {signal.Signals(-code).name} (exit {code})" if code < 0 and -code in _SIGNALS
+               else f"exited with status {code}")
+        await asyncio.to_thread(self._pump.join, STDERR_DRAIN_SECONDS)
+        raise ServiceDied(self.kind, self.pid, how, "\n".join(self._lines))
+
+    def close_stdin(self) -> None:
+        """Tells the child to stop gracefully (in-flight calls, store, pool), or not to start."""
+        if self._popen.stdin is not None and not self._popen.stdin.closed:
+            try:
+                self._popen.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    async def wait(self, timeout: float = STOP_TIMEOUT) -> int:
+        """Its exit status; killed when it has not exited within ``timeout``."""
+        import asyncio
+
+        code = self._popen.poll()
+        if code is None:
+            try:
+                code = await asyncio.to_thread(self._popen.wait, timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                code = await asyncio.to_thread(self._popen.wait)
+        await asyncio.to_thread(self._pump.join, STDERR_DRAIN_SECONDS)
+        self._close_pipes()
+        return code
+
+    def kill(self) -> None:
+        if self._popen.poll() is None:
+            self._popen.kill()
+
+    def abandon(self) -> None:
+        """Ends a child that was never used (the command failed before): killed and reaped."""
+        self.close_stdin()
+        if self._popen.poll() is None:
+            self._popen.kill()
+            self._popen.wait()
+        self._pump.join(STDERR_DRAIN_SECONDS)
+        self._close_pipes()
+
+    def _pass_on(self) -> None:
+        """The pump's thread: the child's stderr on to ours until it ends (then closed here:
+        only this thread reads it)."""
+        assert self._popen.stderr is not None
+        with self._popen.stderr as stream:
+            fd = stream.fileno()
+            partial = ""
+            # Chunks, not lines: a line longer than any buffer must not stop the pump.
+            while chunk := _read(fd):
+                text = chunk.decode(errors="replace")
+                try:
+                    sys.stderr.write(text)
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass  # our own stderr is gone: the tail is still kept
+                *complete, partial = (partial + text).split("\n")
+                self._lines.extend(complete)
+                partial = partial[-4096:]
+            if partial:
+                self._lines.append(partial)
+
+    def _close_pipes(self) -> None:
+        if self._popen.stdout is not None:
+            self._popen.stdout.close()
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
+
+
+def encode_settings(settings: Any) -> bytes:
+    return base64.b64encode(pickle.dumps(settings)) + b"\n"
+
+
+def decode_settings(line: bytes) -> Any:
+    return pickle.loads(base64.b64decode(line))
