@@ -206,6 +206,10 @@ def crawl(plan: CrawlPlan, settings: CliSettings, *, children: Sequence[ServiceP
     """Runs the crawl on the local stack (``children``: its crawler and processor, already
     started) and writes the outputs; the exit status."""
     import logging as _logging
+
+    from docspasta import metrics
+
+    metrics.disable()  # the command's orchestrator exposes no metrics
     _logging.basicConfig(level=_logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console(stderr=True)
     try:

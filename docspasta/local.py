@@ -369,6 +369,9 @@ def _child_main() -> None:
         import renderer.server  # noqa: F401
     else:
         import processor.pool  # noqa: F401
+    from docspasta import metrics
+
+    metrics.disable()  # nothing scrapes a local child (and prometheus_client stays unimported)
     line = sys.stdin.buffer.readline()
     if not line:
         os._exit(0)  # the command ended before it needed this service

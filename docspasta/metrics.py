@@ -1,43 +1,143 @@
 """Prometheus metrics of every service, and the gRPC server interceptor that records
 RPC latency and carries correlation ids (job id, request id) from call metadata into
-the log context."""
+the log context.
+
+Each metric is made on its first use, so importing this module does not import
+prometheus_client (~20-70 ms of CPU at every start, with the HTTP server modules it
+brings). A process that exposes no metrics (``docspasta crawl`` and the local stack's
+children: nothing scrapes them, and nothing reads another process's registry) calls
+``disable()`` before any is used: its metrics are then ``Unrecorded``, and
+prometheus_client is never imported."""
 
 from __future__ import annotations
 
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from docspasta import logs
 from docspasta.handler_cache import WrappedHandlers
 
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
 
-RPC_SECONDS = Histogram("docspasta_rpc_seconds", "gRPC server call latency", ["service", "method", "code"],
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_enabled = True
+
+
+class Unrecorded:
+    """A metric of a process that exposes none: every update is dropped."""
+
+    def labels(self, *values: object, **named: object) -> Unrecorded:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def dec(self, amount: float = 1) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, value: float) -> None:
+        pass
+
+    def set_function(self, f: Callable[[], float]) -> None:
+        pass
+
+    @contextmanager
+    def track_inprogress(self) -> Iterator[None]:
+        yield
+
+
+class _Lazy:
+    """A metric made on first use: a prometheus_client one, or ``Unrecorded`` after
+    ``disable()``. It then replaces itself in this module, so only the first use of
+    each goes through here."""
+
+    def __init__(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._kind, self._args, self._kwargs = kind, args, kwargs
+
+    def resolve(self) -> Any:
+        if not _enabled:
+            return Unrecorded()
+        import prometheus_client
+
+        return getattr(prometheus_client, self._kind)(*self._args, **self._kwargs)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(_resolve(self), attr)
+
+
+def _resolve(lazy: _Lazy) -> Any:
+    """Makes every metric at once (so an exposed registry has all of them from the
+    first, as when they were made at import: a gauge an autoscaler reads is there at 0
+    before any call) and returns ``lazy``'s."""
+    module = globals()
+    made = None
+    for name, value in list(module.items()):
+        if isinstance(value, _Lazy):
+            module[name] = value.resolve()
+            if value is lazy:
+                made = module[name]
+    if made is None:  # pragma: no cover - every _Lazy is a global of this module
+        raise RuntimeError("a lazy metric outside docspasta.metrics")
+    return made
+
+
+def make_all() -> None:
+    """Every metric made now (a process about to expose them)."""
+    for value in list(globals().values()):
+        if isinstance(value, _Lazy):
+            _resolve(value)
+            return
+
+
+def _get(name: str) -> Any:
+    """A metric by name, from this module's own code (a plain global would be the _Lazy)."""
+    metric = globals()[name]
+    return _resolve(metric) if isinstance(metric, _Lazy) else metric
+
+
+def disable() -> None:
+    """This process exposes no metrics: every metric not used yet records nothing (and
+    prometheus_client is not imported). Call it before the services start."""
+    global _enabled
+    _enabled = False
+
+
+def _metric(kind: str, *args: Any, **kwargs: Any) -> Any:
+    return _Lazy(kind, args, kwargs)
+
+
+RPC_SECONDS: Histogram = _metric("Histogram", "docspasta_rpc_seconds", "gRPC server call latency", ["service", "method", "code"],
                         buckets=_LATENCY_BUCKETS)
 # What the crawler's HorizontalPodAutoscaler scales on (k8s/base/crawler.yaml).
-FETCHES_IN_FLIGHT = Gauge("docspasta_crawler_fetches_in_flight", "Crawl calls fetching right now on this crawler")
-PAGES_FETCHED = Counter("docspasta_pages_fetched_total", "Fetches by outcome (ok or error category)", ["result"])
-FETCH_SECONDS = Histogram("docspasta_fetch_seconds", "HTTP fetch latency", buckets=_LATENCY_BUCKETS)
-PROCESS_SECONDS = Histogram("docspasta_process_seconds", "HTML to Markdown conversion and store latency",
+FETCHES_IN_FLIGHT: Gauge = _metric("Gauge", "docspasta_crawler_fetches_in_flight", "Crawl calls fetching right now on this crawler")
+PAGES_FETCHED: Counter = _metric("Counter", "docspasta_pages_fetched_total", "Fetches by outcome (ok or error category)", ["result"])
+FETCH_SECONDS: Histogram = _metric("Histogram", "docspasta_fetch_seconds", "HTTP fetch latency", buckets=_LATENCY_BUCKETS)
+PROCESS_SECONDS: Histogram = _metric("Histogram", "docspasta_process_seconds", "HTML to Markdown conversion and store latency",
                             buckets=_LATENCY_BUCKETS)
-PAGES_PROCESSED = Counter("docspasta_pages_processed_total", "Pages converted and stored")
-ACTIVE_JOBS = Gauge("docspasta_active_jobs", "Jobs running on this orchestrator")
-QUEUE_DEPTH = Gauge("docspasta_queue_depth", "URLs waiting in the frontiers of running jobs")
-IN_FLIGHT = Gauge("docspasta_in_flight", "URLs between started and processed in running jobs")
-SSE_CLIENTS = Gauge("docspasta_sse_clients", "Open Server-Sent Events streams on this bridge")
-BUFFER_LAG = Histogram("docspasta_buffer_lag_seconds", "From an event leaving the orchestrator to its write in Redis",
+PAGES_PROCESSED: Counter = _metric("Counter", "docspasta_pages_processed_total", "Pages converted and stored")
+ACTIVE_JOBS: Gauge = _metric("Gauge", "docspasta_active_jobs", "Jobs running on this orchestrator")
+QUEUE_DEPTH: Gauge = _metric("Gauge", "docspasta_queue_depth", "URLs waiting in the frontiers of running jobs")
+IN_FLIGHT: Gauge = _metric("Gauge", "docspasta_in_flight", "URLs between started and processed in running jobs")
+SSE_CLIENTS: Gauge = _metric("Gauge", "docspasta_sse_clients", "Open Server-Sent Events streams on this bridge")
+BUFFER_LAG: Histogram = _metric("Histogram", "docspasta_buffer_lag_seconds", "From an event leaving the orchestrator to its write in Redis",
                        buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
 
 # Webhooks (orchestrator/webhooks/): messages by final outcome (delivered, failed =
 # given up), and attempts by result (delivered, retry, gave_up).
-WEBHOOK_DELIVERIES = Counter("docspasta_webhook_deliveries_total", "Webhook messages by final outcome", ["outcome"])
-WEBHOOK_ATTEMPTS = Counter("docspasta_webhook_attempts_total", "Webhook POST attempts by result", ["result"])
+WEBHOOK_DELIVERIES: Counter = _metric("Counter", "docspasta_webhook_deliveries_total", "Webhook messages by final outcome", ["outcome"])
+WEBHOOK_ATTEMPTS: Counter = _metric("Counter", "docspasta_webhook_attempts_total", "Webhook POST attempts by result", ["result"])
 
 REQUEST_ID_KEY = "x-request-id"
 JOB_ID_KEY = "x-job-id"
@@ -46,6 +146,9 @@ JOB_ID_KEY = "x-job-id"
 def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
     """Serves /metrics on ``port`` (0: no metrics endpoint)."""
     if port:
+        from prometheus_client import start_http_server
+
+        make_all()
         start_http_server(port, addr=addr)
 
 
@@ -84,7 +187,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
             name = code.name if isinstance(code, grpc.StatusCode) else ("UNKNOWN" if failed else "OK")
             child = series.get(name)
             if child is None:
-                child = series[name] = RPC_SECONDS.labels(service, method, name)
+                child = series[name] = _get("RPC_SECONDS").labels(service, method, name)
             child.observe(time.perf_counter() - started)
 
         if handler.unary_unary is not None:
@@ -118,11 +221,11 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         return handler
 
 # The renderer (renderer/): pages by outcome, render latency, browser pool state.
-PAGES_RENDERED = Counter("docspasta_pages_rendered_total", "Renders by outcome (ok or error category)", ["result"])
-RENDER_SECONDS = Histogram("docspasta_render_seconds", "Render latency, document fetch included",
+PAGES_RENDERED: Counter = _metric("Counter", "docspasta_pages_rendered_total", "Renders by outcome (ok or error category)", ["result"])
+RENDER_SECONDS: Histogram = _metric("Histogram", "docspasta_render_seconds", "Render latency, document fetch included",
                            buckets=_LATENCY_BUCKETS)
-RENDER_SUBREQUESTS = Counter("docspasta_render_subrequests_total", "Requests made by rendered pages, by outcome",
+RENDER_SUBREQUESTS: Counter = _metric("Counter", "docspasta_render_subrequests_total", "Requests made by rendered pages, by outcome",
                              ["result"])
-RENDER_PAGES_OPEN = Gauge("docspasta_render_pages_open", "Pages rendering now")
-RENDER_CONTEXTS = Gauge("docspasta_render_contexts", "Open browser contexts (one per job)")
-BROWSER_LAUNCHES = Counter("docspasta_browser_launches_total", "Chromium launches (first start, crash, recycle)")
+RENDER_PAGES_OPEN: Gauge = _metric("Gauge", "docspasta_render_pages_open", "Pages rendering now")
+RENDER_CONTEXTS: Gauge = _metric("Gauge", "docspasta_render_contexts", "Open browser contexts (one per job)")
+BROWSER_LAUNCHES: Counter = _metric("Counter", "docspasta_browser_launches_total", "Chromium launches (first start, crash, recycle)")

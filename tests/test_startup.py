@@ -1,0 +1,71 @@
+"""The local stack's start-up and shut-down costs that are behaviour, not just speed:
+metrics that a process which exposes none never builds (nor imports prometheus_client
+for), and service children started before their settings exist."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from docspasta.service_process import ServiceProcess
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    # A fresh interpreter: which modules a process imports is process-wide state.
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_a_process_that_exposes_no_metrics_never_imports_prometheus_client() -> None:
+    ran = _python(
+        "import sys\n"
+        "from docspasta import metrics, rpc\n"
+        "assert 'prometheus_client' not in sys.modules, 'imported with docspasta.metrics'\n"
+        "metrics.disable()\n"
+        "metrics.PAGES_FETCHED.labels('ok').inc()\n"
+        "metrics.FETCH_SECONDS.observe(0.1)\n"
+        "metrics.ACTIVE_JOBS.set_function(lambda: 3)\n"
+        "with metrics.FETCHES_IN_FLIGHT.track_inprogress():\n"
+        "    pass\n"
+        "assert isinstance(metrics.PAGES_FETCHED, metrics.Unrecorded)\n"
+        "assert 'prometheus_client' not in sys.modules, 'imported by a disabled metric'\n")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_metrics_are_all_registered_at_the_first_use_of_one() -> None:
+    """Made lazily, but all at once: an exposed registry has every series from the start
+    (the autoscaler's gauge at 0 before the first fetch), as when they were made at import."""
+    ran = _python(
+        "from prometheus_client import generate_latest\n"
+        "from docspasta import metrics\n"
+        "metrics.PAGES_FETCHED.labels('ok').inc()\n"
+        "text = generate_latest().decode()\n"
+        "assert 'docspasta_pages_fetched_total{result=\"ok\"} 1.0' in text, text\n"
+        "assert 'docspasta_crawler_fetches_in_flight 0.0' in text, text\n"
+        "assert 'docspasta_webhook_deliveries_total' in text, text\n"
+        "assert metrics.FETCHES_IN_FLIGHT._name == 'docspasta_crawler_fetches_in_flight'\n")
+    assert ran.returncode == 0, ran.stderr
+
+
+async def test_a_service_child_whose_command_ends_before_its_settings_exits_without_serving() -> None:
+    child = ServiceProcess("crawler")
+    try:
+        child.close_stdin()  # the command failed (a usage error) before configuring it
+        assert await child.wait(timeout=60) == 0
+    finally:
+        child.abandon()
+
+
+async def test_a_service_child_started_before_its_settings_serves_once_they_come() -> None:
+    from dataclasses import replace
+
+    from crawler.settings import CrawlerSettings
+
+    child = ServiceProcess("crawler")
+    try:
+        child.configure(replace(CrawlerSettings(), bind="127.0.0.1:0"))
+        target = await child.ready(timeout=60)
+        assert target.startswith("127.0.0.1:") and not target.endswith(":0")
+        child.close_stdin()  # EOF: it stops gracefully
+        assert await child.wait(timeout=60) == 0
+    finally:
+        child.abandon()
