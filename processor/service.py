@@ -96,6 +96,7 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                 await context.abort(grpc.StatusCode.ABORTED, "the processor is saturated: the deadline passed "
                                     "while the page waited for a worker; try again")
         became_ready = False
+        to_hold: str | None = None  # held once its Markdown passed the size check below
         try:
             left = None if deadline is None else max(0.0, deadline - loop.time())
             if large:
@@ -111,7 +112,7 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                         left = None if deadline is None else max(0.0, deadline - loop.time())
                         result = await self._pool.convert(html, request.url, timeout=left, template=now)
                 elif not large and result.template_probe:
-                    template.hold((request.order, request.depth, request.url), html, result.template_probe)
+                    to_hold = html
             del html
         except PageTooLarge as exc:
             log.info("page refused", extra={"category": "too_large", "reason": str(exc)})
@@ -135,6 +136,8 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             # Stored pages are read back one per message (ListPages): a page over this
             # limit would not reach a client that keeps gRPC's 4 MiB default.
             log.info("page refused", extra={"category": "too_large", "reason": "markdown"})
+            if became_ready:  # the held pages are converted again all the same
+                await self._reconvert(request.job_id, template, deadline=deadline)
             await errors.abort(
                 context, grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"too large to convert: its Markdown is {markdown_bytes} bytes, more than "
@@ -142,6 +145,12 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
                 reason=errors.PAGE_TOO_LARGE, retryable=False,
                 metadata={"markdown_bytes": str(markdown_bytes),
                           "limit_bytes": str(self._settings.max_markdown_bytes)})
+        if to_hold is not None:
+            # Not before the size check: a refused page is never stored, nor held to be
+            # stored by its re-conversion. (No await since the template.ready test above,
+            # so the template cannot have become ready meanwhile.)
+            template.hold((request.order, request.depth, request.url), to_hold, result.template_probe)
+            del to_hold
         content_hash = await self._put(request.job_id, request.url, request.order, request.depth, result, encoded)
         del encoded
         if became_ready:

@@ -5,10 +5,12 @@ the Process call that made the template ready."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import grpc
 import pytest
 
 from docspasta.rpc import insecure_channel
@@ -21,10 +23,11 @@ from tests.convert.test_template import TOPICS, themed
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-async def processor() -> AsyncIterator[tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]]:
+@contextlib.asynccontextmanager
+async def serve(**changes: object) -> AsyncIterator[tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = replace(ProcessorSettings(), bind="127.0.0.1:0", database_url=f"sqlite:///{tmp}/p.db")
+        settings = replace(ProcessorSettings(), bind="127.0.0.1:0", database_url=f"sqlite:///{tmp}/p.db",
+                           **changes)  # type: ignore[arg-type]
         pool = await ConversionPool(workers=1, limits=settings.limits).start()
         host, port = await create_server(settings, pool=pool)
         channel = insecure_channel(f"127.0.0.1:{port}")
@@ -34,6 +37,12 @@ async def processor() -> AsyncIterator[tuple[processor_pb2_grpc.ProcessorAsyncSt
             await channel.close(None)
             await host.stop(grace=0.5)
             await pool.close()
+
+
+@pytest.fixture
+async def processor() -> AsyncIterator[tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]]:
+    async with serve() as served:
+        yield served
 
 
 def plain(topic: str) -> str:
@@ -84,3 +93,30 @@ async def test_pages_held_while_learning_are_converted_again_only_when_the_templ
     assert sorted(stored) == sorted(urls) and all(stored[u].startswith("# About ") for u in urls)
     # (a re-conversion would run before the 8th page's answer: the 10th answer counts it)
     assert pool.converted - before == 10
+
+
+@pytest.mark.parametrize("long_day", [2, 8])
+async def test_a_page_refused_while_the_template_was_learned_is_not_stored_by_its_reconversion(
+        long_day: int) -> None:
+    # One page's Markdown is over the limit (with or without the theme): refused, the job
+    # counts it failed, so it must not turn up among the job's pages once the 8th page
+    # makes the template ready and the held pages convert again - and when that 8th page
+    # is the refused one, the held pages are converted again all the same.
+    def page(topic: str, day: int) -> str:
+        long = f"<p>{'A long paragraph about the step. ' * 200}</p>" if day == long_day else ""
+        return themed(topic, day).replace("</h1>\n<p>", f"</h1>\n{long}<p>", 1)
+
+    async with serve(max_markdown_bytes=4000) as (stub, _):
+        refused = []
+        for i, topic in enumerate(TOPICS[:8]):
+            try:
+                await stub.Process(processor_pb2.ProcessRequest(
+                    job_id="big", url=f"http://proj.test/{topic}.html", html=page(topic, i + 1), order=i + 1,
+                    omit_markdown=True), timeout=120)
+            except grpc.aio.AioRpcError as exc:
+                assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                refused.append(topic)
+        stored = await pages(stub, "big")
+    kept = [f"http://proj.test/{t}.html" for t in TOPICS[:8] if t != TOPICS[long_day - 1]]
+    assert refused == [TOPICS[long_day - 1]] and sorted(stored) == sorted(kept)
+    assert all("Proj 4.2 documentation" not in md and "Last update" not in md for md in stored.values())
