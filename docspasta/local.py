@@ -350,6 +350,13 @@ async def _serve_child(kind: str, settings: Any) -> None:
     sys.stdout.flush()
     await stop.wait()
     await host.stop(grace=1.0)
+    # Everything is closed (server, store, pool): skip the event loop's and the
+    # interpreter's teardown. Not after aio.run: its close waits for the default
+    # executor, where a conversion worker still warming up (a crawl shorter than that)
+    # holds a thread until it is ready.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _child_main() -> None:
@@ -377,11 +384,7 @@ def _child_main() -> None:
         os._exit(0)  # the command ended before it needed this service
     from docspasta import aio
 
-    aio.run(_serve_child(kind, decode_settings(line)))
-    # Everything is closed (server, store, pool): skip the interpreter's slow teardown.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    aio.run(_serve_child(kind, decode_settings(line)))  # it ends the process once stopped
 
 
 if __name__ == "__main__":

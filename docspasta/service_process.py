@@ -96,7 +96,8 @@ class ServiceProcess:
         word, _, target = line.decode().strip().partition(" ")
         if word == "ready" and target:
             return target
-        code = await asyncio.to_thread(self._popen.wait)
+        await self._exited(None)
+        code = self._popen.wait()
         how = (f"was killed by {signal.Signals(-code).name} (exit {code})" if code < 0 and -code in _SIGNALS
                else f"exited with status {code}")
         await asyncio.to_thread(self._pump.join, STDERR_DRAIN_SECONDS)
@@ -114,16 +115,43 @@ class ServiceProcess:
         """Its exit status; killed when it has not exited within ``timeout``."""
         import asyncio
 
-        code = self._popen.poll()
-        if code is None:
-            try:
-                code = await asyncio.to_thread(self._popen.wait, timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                code = await asyncio.to_thread(self._popen.wait)
+        if not await self._exited(timeout):
+            self.kill()
+            await self._exited(None)
+        code = self._popen.wait()
         await asyncio.to_thread(self._pump.join, STDERR_DRAIN_SECONDS)
         self._close_pipes()
         return code
+
+    async def _exited(self, timeout: float | None) -> bool:
+        """Whether the child exited within ``timeout``, told by a pidfd the event loop
+        watches (not Popen.wait(timeout), which polls with sleeps of up to 50 ms)."""
+        import asyncio
+
+        if self._popen.poll() is not None:
+            return True
+        loop = asyncio.get_running_loop()
+        try:
+            pidfd = os.pidfd_open(self._popen.pid)
+        except (AttributeError, OSError):  # not Linux >= 5.3: a thread in a blocking wait
+            waiting = asyncio.ensure_future(asyncio.to_thread(self._popen.wait))
+            done, _ = await asyncio.wait({waiting}, timeout=timeout)
+            return bool(done)
+        exited: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        try:
+            loop.add_reader(pidfd, readable)
+            try:
+                await asyncio.wait({exited}, timeout=timeout)
+            finally:
+                loop.remove_reader(pidfd)
+        finally:
+            os.close(pidfd)
+        return exited.done()
 
     def kill(self) -> None:
         if self._popen.poll() is None:

@@ -209,6 +209,15 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
     """A worker's life: limits on, warm up, then one page per message until told to stop
     (None) or the parent goes away. Exits after a page that may have left it damaged
     (out of time or memory); the pool starts a fresh one."""
+    _serve_pages(conn, limits)
+    # Nothing of ours is left to flush or close: the interpreter's teardown (lxml, the
+    # converter's modules: ~20 ms) would only hold up whoever waits for this process (the
+    # processor's stop, and the stack's close, which reads the stderr it shares).
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _serve_pages(conn: multiprocessing.connection.Connection, limits: PageLimits) -> None:
     if limits.memory_bytes:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, hard))
@@ -217,17 +226,17 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
     signal.signal(signal.SIGPROF, _on_cpu_budget)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service handles ^C and stops us
     convert(_WARM_UP_PAGE, "http://localhost/")
-    conn.send(("ready", None))
+    try:
+        conn.send(("ready", None))
+    except (OSError, ValueError):
+        return  # the pool went away while this worker warmed up (a crawl shorter than that)
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return
         if message is None:
-            # Told to stop: nothing of ours is left to flush or close, and the interpreter's
-            # teardown (lxml, the converter's modules) held the processor's stop ~20 ms a worker.
-            sys.stderr.flush()
-            os._exit(0)
+            return
         url, parts, template = message
         html = "".join(conn.recv() for _ in range(parts))
         del message
