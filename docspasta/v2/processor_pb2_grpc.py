@@ -80,7 +80,9 @@ class ProcessorServiceServicer:
         """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
         `page_size` pages per call, from where `page_token` says. Every message that
         completes a page carries the token that resumes after it, so a stream cut in the
-        middle is resumed with the last token received.
+        middle is resumed with the last token received. A finished job's pages read the
+        same on every call; while the job runs a stored page may be replaced (its first
+        pages, converted again once the site template is learned), see docs/contract.md.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

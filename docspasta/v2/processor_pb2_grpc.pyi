@@ -52,7 +52,9 @@ class ProcessorServiceStub:
     """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
     `page_size` pages per call, from where `page_token` says. Every message that
     completes a page carries the token that resumes after it, so a stream cut in the
-    middle is resumed with the last token received.
+    middle is resumed with the last token received. A finished job's pages read the
+    same on every call; while the job runs a stored page may be replaced (its first
+    pages, converted again once the site template is learned), see docs/contract.md.
     """
 
 @_typing.type_check_only
@@ -79,7 +81,9 @@ class ProcessorServiceAsyncStub(ProcessorServiceStub):
     """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
     `page_size` pages per call, from where `page_token` says. Every message that
     completes a page carries the token that resumes after it, so a stream cut in the
-    middle is resumed with the last token received.
+    middle is resumed with the last token received. A finished job's pages read the
+    same on every call; while the job runs a stored page may be replaced (its first
+    pages, converted again once the site template is learned), see docs/contract.md.
     """
 
 class ProcessorServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -115,7 +119,9 @@ class ProcessorServiceServicer(metaclass=_abc_1.ABCMeta):
         """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
         `page_size` pages per call, from where `page_token` says. Every message that
         completes a page carries the token that resumes after it, so a stream cut in the
-        middle is resumed with the last token received.
+        middle is resumed with the last token received. A finished job's pages read the
+        same on every call; while the job runs a stored page may be replaced (its first
+        pages, converted again once the site template is learned), see docs/contract.md.
         """
 
 def add_ProcessorServiceServicer_to_server(servicer: ProcessorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
