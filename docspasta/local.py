@@ -29,9 +29,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 # gRPC, the servers and even the services' settings are imported where they are used:
-# a child process imports only its own (its settings arrive pickled), and the
-# processor's spawned conversion workers (which run the child's main module, this one,
-# again) import none of them — grpc and protobuf cost a worker ~0.1 s of CPU at start.
+# a child process imports only its own (its settings arrive pickled on its stdin).
 if TYPE_CHECKING:
     import grpc
 

@@ -14,7 +14,8 @@ import re
 def label(frame: str) -> str:
     text = re.sub(r"^process \d+:", "", frame).strip('"')
     for key, name in (("docspasta.local crawler", "crawler process"), ("docspasta.local processor",
-                      "processor process"), ("spawn_main", "conversion worker"), ("resource_tracker", "tracker"),
+                      "processor process"), ("spawn_main", "conversion worker"), ("worker_entry", "conversion worker"),
+                      ("resource_tracker", "tracker"),
                       ("peer_spider", "scrapy"), ("docspasta", "main (cli+orchestrator)")):
         if key in text:
             return name
@@ -43,7 +44,7 @@ def main() -> None:
             "process ") else 0
         proc = label(frames[last])
         # py-spy sometimes reports an empty command line: tell processes apart by their stacks.
-        if "spawn_main (multiprocessing/spawn.py" in stack:
+        if "spawn_main (multiprocessing/spawn.py" in stack or "worker_entry (processor/pool.py" in stack:
             proc = "conversion worker"
         elif not proc and "(docspasta/cli.py" in stack:
             proc = "main (cli+orchestrator)"

@@ -309,7 +309,7 @@ async def test_jobs_over_hostile_pages_stay_bounded_and_others_go_on(hostile: Ho
     # workers), with margin, measured as each service with its workers at one moment.
     assert peaks.pods["docspasta.local crawler"] < 200 * MiB, peaks.report()
     assert peaks.pods["docspasta.local processor"] < 450 * MiB, peaks.report()
-    workers = [rss for name, rss in peaks.children.values() if "multiprocessing" in name]
+    workers = [rss for name, rss in peaks.children.values() if "worker_entry" in name]
     assert workers and max(workers) < 150 * MiB, peaks.report()
     # This process runs the orchestrator and holds the fixture site's copies of the pages;
     # a tree of one br page anywhere in it would take a gigabyte.
