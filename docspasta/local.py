@@ -291,7 +291,8 @@ class InProcessEvents:
 
     def JobEvents(self, request: orchestrator_pb2.JobEventsRequest,  # noqa: N802 - the stub's method name
                   timeout: float | None = None) -> EventStream:
-        return EventStream(self._registry.follow(request.job_id, request.after_sequence), timeout)
+        return EventStream(self._registry.follow(request.job_id, request.after_sequence), timeout,
+                           stopping=self._registry.closing)
 
 
 class EventStream:
@@ -299,16 +300,29 @@ class EventStream:
     deadline does (TimeoutError past it). It ends without a terminal event when the
     orchestrator stops (Ctrl-C suspends the job)."""
 
-    def __init__(self, events: AsyncGenerator[orchestrator_pb2.JobEvent, None], timeout: float | None) -> None:
+    def __init__(self, events: AsyncGenerator[orchestrator_pb2.JobEvent, None], timeout: float | None, *,
+                 stopping: asyncio.Event | None = None) -> None:
         self._events = events
         self._deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        self._stopping = stopping
 
     def __aiter__(self) -> EventStream:
         return self
 
     async def __anext__(self) -> orchestrator_pb2.JobEvent:
         async with asyncio.timeout_at(self._deadline):
-            return await self._events.__anext__()
+            try:
+                return await self._events.__anext__()
+            except (StopAsyncIteration, TimeoutError, asyncio.CancelledError):
+                raise
+            except Exception:
+                # The orchestrator is stopping: its store may close under a read of the
+                # events committed so far (nothing cancels this in-process stream, as a
+                # server's stop cancels a gRPC one). The stream ends there, as a gRPC
+                # stream would with UNAVAILABLE; the job itself is committed and resumable.
+                if self._stopping is not None and self._stopping.is_set():
+                    raise StopAsyncIteration from None
+                raise
 
     def cancel(self) -> None:
         """Nothing to cancel between events (``aclose`` ends the follower)."""
