@@ -57,8 +57,10 @@ class ServiceProcess:
             raise ValueError(f"no such local service: {kind!r}")
         self.kind = kind
         # Not asyncio's subprocess: the CLI starts its children before it has an event loop.
-        # -X faulthandler: a crash prints the child's Python stack to its stderr.
-        self._popen = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", MODULE, kind],
+        # -X faulthandler: a crash prints the child's Python stack to its stderr. -P: the
+        # user's working directory is not put on sys.path (-m would put it first), so a
+        # folder there named like one of our packages is not what the child imports.
+        self._popen = subprocess.Popen([sys.executable, "-P", "-X", "faulthandler", "-m", MODULE, kind],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._pump = threading.Thread(target=self._pass_on, name=f"{kind}-stderr", daemon=True)

@@ -284,7 +284,9 @@ class _Worker:
         ours, theirs = socket.socketpair()
         self.conn = multiprocessing.connection.Connection(ours.detach())
         try:
-            self.process = subprocess.Popen([sys.executable, "-c", _WORKER_COMMAND, str(theirs.fileno())],
+            # -P: not the working directory first on sys.path (-c puts it there): a folder
+            # named ``processor`` where the user runs the crawl is not the worker's code.
+            self.process = subprocess.Popen([sys.executable, "-P", "-c", _WORKER_COMMAND, str(theirs.fileno())],
                                             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         except BaseException:
             self.conn.close()

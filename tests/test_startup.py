@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from docspasta.service_process import ServiceProcess
 
@@ -89,3 +90,38 @@ def test_conversion_workers_start_without_a_multiprocessing_resource_tracker() -
         "asyncio.run(main())\n"
         "assert resource_tracker._resource_tracker._pid is None, 'a resource tracker was started'\n")
     assert ran.returncode == 0, ran.stderr
+
+
+def test_children_do_not_import_packages_from_the_users_working_directory(tmp_path: Path) -> None:
+    """A user crawling from inside a project with its own ``processor`` or ``crawler``
+    folder: the service children and the conversion workers still run our code."""
+    for name in ("processor", "crawler", "docspasta"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f"raise SystemExit('imported the working directory {name}')\n")
+    ran = subprocess.run(
+        [sys.executable, "-P", "-c",
+         "import asyncio\n"
+         "from dataclasses import replace\n"
+         "from crawler.settings import CrawlerSettings\n"
+         "from docspasta.service_process import ServiceProcess\n"
+         "from processor.limits import PageLimits\n"
+         "from processor.pool import ConversionPool\n"
+         "async def main():\n"
+         "    pool = await ConversionPool(workers=1, limits=PageLimits()).start()\n"
+         "    try:\n"
+         "        page = '<html><head><title>T</title></head><body><main><p>x</p></main></body></html>'\n"
+         "        assert (await pool.convert(page, 'http://x.test/', timeout=60)).title == 'T'\n"
+         "    finally:\n"
+         "        await pool.close()\n"
+         "    child = ServiceProcess('crawler')\n"
+         "    try:\n"
+         "        child.configure(replace(CrawlerSettings(), bind='127.0.0.1:0'))\n"
+         "        assert (await child.ready(timeout=60)).startswith('127.0.0.1:')\n"
+         "        child.close_stdin()\n"
+         "        assert await child.wait(timeout=60) == 0\n"
+         "    finally:\n"
+         "        child.abandon()\n"
+         "asyncio.run(main())\n"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert ran.returncode == 0, ran.stderr
+    assert "imported the working directory" not in ran.stderr
