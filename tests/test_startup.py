@@ -11,6 +11,19 @@ from pathlib import Path
 from docspasta.service_process import ServiceProcess
 
 
+# Child-process code: a pool of one worker converts one page, inside ``async def main()``.
+CONVERT_ONE_PAGE = (
+    "from processor.limits import PageLimits\n"
+    "from processor.pool import ConversionPool\n"
+    "async def main():\n"
+    "    pool = await ConversionPool(workers=1, limits=PageLimits()).start()\n"
+    "    try:\n"
+    "        page = '<html><head><title>T</title></head><body><main><p>x</p></main></body></html>'\n"
+    "        assert (await pool.convert(page, 'http://x.test/', timeout=60)).title == 'T'\n"
+    "    finally:\n"
+    "        await pool.close()\n")
+
+
 def _python(code: str) -> subprocess.CompletedProcess[str]:
     # A fresh interpreter: which modules a process imports is process-wide state.
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -78,15 +91,7 @@ def test_conversion_workers_start_without_a_multiprocessing_resource_tracker() -
     ran = _python(
         "import asyncio\n"
         "from multiprocessing import resource_tracker\n"
-        "from processor.limits import PageLimits\n"
-        "from processor.pool import ConversionPool\n"
-        "async def main():\n"
-        "    pool = await ConversionPool(workers=1, limits=PageLimits()).start()\n"
-        "    try:\n"
-        "        page = '<html><head><title>T</title></head><body><main><p>x</p></main></body></html>'\n"
-        "        assert (await pool.convert(page, 'http://x.test/', timeout=60)).title == 'T'\n"
-        "    finally:\n"
-        "        await pool.close()\n"
+        + CONVERT_ONE_PAGE +
         "asyncio.run(main())\n"
         "assert resource_tracker._resource_tracker._pid is None, 'a resource tracker was started'\n")
     assert ran.returncode == 0, ran.stderr
@@ -104,15 +109,7 @@ def test_children_do_not_import_packages_from_the_users_working_directory(tmp_pa
          "from dataclasses import replace\n"
          "from crawler.settings import CrawlerSettings\n"
          "from docspasta.service_process import ServiceProcess\n"
-         "from processor.limits import PageLimits\n"
-         "from processor.pool import ConversionPool\n"
-         "async def main():\n"
-         "    pool = await ConversionPool(workers=1, limits=PageLimits()).start()\n"
-         "    try:\n"
-         "        page = '<html><head><title>T</title></head><body><main><p>x</p></main></body></html>'\n"
-         "        assert (await pool.convert(page, 'http://x.test/', timeout=60)).title == 'T'\n"
-         "    finally:\n"
-         "        await pool.close()\n"
+         + CONVERT_ONE_PAGE +
          "    child = ServiceProcess('crawler')\n"
          "    try:\n"
          "        child.configure(replace(CrawlerSettings(), bind='127.0.0.1:0'))\n"
