@@ -90,8 +90,10 @@ class ServiceProcess:
         assert self._popen.stdout is not None
         try:
             # A thread blocked on the pipe (no event loop owns this process); a child that
-            # does not answer in time is killed, which ends the read.
-            line = await asyncio.wait_for(asyncio.to_thread(self._popen.stdout.readline), timeout)
+            # does not answer in time is killed, which ends the read. asyncio.timeout, not
+            # wait_for: on 3.11 wait_for can swallow a cancellation (docspasta/aio.py).
+            async with asyncio.timeout(timeout):
+                line = await asyncio.to_thread(self._popen.stdout.readline)
         except TimeoutError:
             self.kill()
             raise RuntimeError(f"the {self.kind} process did not start within {timeout:g} s") from None
