@@ -3,7 +3,7 @@ within its budget (processor/limits.py).
 
 Each worker is a fresh interpreter (``python -c``, started by ``_Worker``; forking a
 process that runs gRPC threads is unsafe) that imports only the converter and converts
-one page at a time, over a socket pair with multiprocessing's message framing. Not
+one page at a time (processor/worker.py), over a socket pair with multiprocessing's message framing. Not
 multiprocessing's spawn: it starts a resource tracker process (~40 ms of CPU, 13 MiB,
 for semaphores nobody here makes) and re-imports the parent's main module in each
 worker, ~95 ms of CPU more for a pool of two than this (perf, task-clock):
@@ -31,30 +31,23 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
-import resource
 import select
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
-from types import FrameType
 from typing import Any
 
-from processor.convert import Converted, convert
-from processor.limits import PageLimits, PageTooLarge, PageTooSlow, ProcessorBusy, check
+from processor.convert import Converted
+from processor.limits import PageLimits, PageTooLarge, PageTooSlow, ProcessorBusy
+from processor.worker import Outcome
 
 log = logging.getLogger(__name__)
 
-_WARM_UP_PAGE = "<html><head><title>t</title></head><body><main><h1>t</h1><p>x <code>y</code></p></main></body></html>"
 # A spawned worker imports lxml and the converter: well under this on a loaded machine.
 _START_SECONDS = 60.0
-# A page whose conversion took its worker past this share of the address-space cap is
-# reported too large, and the worker is replaced (its heap stays grown).
-_MEMORY_SHARE = 0.8
 _RESPAWN_BACKOFF = (0.1, 0.5, 2.0, 5.0)
 _SLICE = 1024 * 1024
 # How often the watchdog looks at a converting worker, and the CPU seconds past its
@@ -62,7 +55,6 @@ _SLICE = 1024 * 1024
 _WATCH_SECONDS = 0.25
 _CPU_GRACE = 1.5
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-_FIELDS = tuple(f.name for f in fields(Converted))  # what a worker sends back, in order
 # A page whose message (at most 4 bytes a character, ~10 per template key) is at most
 # this size is sent to its worker from the event loop: it fits in a unix socket's
 # default send buffer (208 KiB; 176 KiB of 4 KiB writes measured here), so the send never
@@ -74,44 +66,7 @@ _READ_BYTES = 64 * 1024
 
 class _OverCpu(Exception):
     """The watchdog saw the worker past its page's CPU budget."""
-_OUT_OF_MEMORY = "the conversion ran out of the worker's memory"
 
-# (kind, value, retiring): ("ok", Converted fields) or ("too_large" | "too_slow", message);
-# retiring when the worker exits after this page.
-Outcome = tuple[str, Any, bool]
-
-
-# -- the worker process --------------------------------------------------------
-
-
-def _on_cpu_budget(signum: int, frame: FrameType | None) -> None:
-    raise PageTooSlow("CPU time")
-
-
-def _set_cpu_budget(seconds: float) -> None:
-    """SIGPROF once this process has used ``seconds`` more CPU time (0: disarmed). A soft
-    RLIMIT_CPU, used before, fires only at whole seconds of the process's total, i.e.
-    anywhere from the budget to a second past it, depending on the pages before."""
-    signal.setitimer(signal.ITIMER_PROF, max(0.0, seconds))
-
-
-def _convert_one(html: str, url: str, limits: PageLimits, template: frozenset[int] | None = None,
-                 ) -> tuple[str, Any]:
-    try:
-        guard = check(html, limits, on_tree=True)  # what is left is checked on the converter's tree
-        try:
-            _set_cpu_budget(limits.cpu_seconds)
-            result = convert(html, url, template, guard=guard)
-        finally:
-            _set_cpu_budget(0)
-    except PageTooLarge as exc:
-        return ("too_large", str(exc))
-    except PageTooSlow:
-        return ("too_slow", f"the conversion used more than {limits.cpu_seconds:g} s of CPU time")
-    except MemoryError:
-        return ("too_large", _OUT_OF_MEMORY)
-    # (not dataclasses.astuple: it deep-copies each template key, 80 us a page)
-    return ("ok", tuple(getattr(result, name) for name in _FIELDS))
 
 
 class _Answer:
@@ -188,95 +143,8 @@ def _frame(buffer: bytearray) -> tuple[int | None, int]:
     return size, 12
 
 
-def _peak_bytes(below: int = 0) -> int:
-    """This process's peak resident set since it started, or a bound of it that is at
-    most ``below`` (then the peak is at most ``below`` too).
 
-    Not ``getrusage().ru_maxrss``: Linux keeps that across ``execve``, so a worker spawned
-    by a large parent (a processor that has served for a while, a test run) would start
-    out "past its budget". ``VmHWM`` belongs to the worker's own address space."""
-    # ru_maxrss is never below VmHWM (it is the larger of this address space's peak and
-    # the spawning parent's at execve), so when it is under the caller's threshold so is
-    # VmHWM, without reading /proc for every page.
-    rusage_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if rusage_bytes <= below:
-        return rusage_bytes
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits) -> None:
-    """A worker's life: limits on, warm up, then one page per message until told to stop
-    (None) or the parent goes away. Exits after a page that may have left it damaged
-    (out of time or memory); the pool starts a fresh one."""
-    _serve_pages(conn, limits)
-    # Nothing of ours is left to flush or close: the interpreter's teardown (lxml, the
-    # converter's modules: ~20 ms) would only hold up whoever waits for this process (the
-    # processor's stop, and the stack's close, which reads the stderr it shares).
-    sys.stderr.flush()
-    os._exit(0)
-
-
-def worker_entry() -> None:
-    """A worker process's main (``python -c``, see ``_Worker``): its end of the socket pair
-    is the descriptor in argv; the first message is its limits."""
-    conn = multiprocessing.connection.Connection(int(sys.argv[1]))
-    try:
-        limits = conn.recv()
-    except (EOFError, OSError):
-        return  # the pool went away before it was configured
-    worker_main(conn, limits)
-
-
-def _serve_pages(conn: multiprocessing.connection.Connection, limits: PageLimits) -> None:
-    if limits.memory_bytes:
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, hard))
-    # Past this peak a worker retires after its page (0: no memory limit).
-    memory_share = int(_MEMORY_SHARE * limits.memory_bytes)
-    signal.signal(signal.SIGPROF, _on_cpu_budget)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service handles ^C and stops us
-    convert(_WARM_UP_PAGE, "http://localhost/")
-    try:
-        conn.send(("ready", None))
-    except (OSError, ValueError):
-        return  # the pool went away while this worker warmed up (a crawl shorter than that)
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        url, parts, template = message
-        html = "".join(conn.recv() for _ in range(parts))
-        del message
-        kind, value = _convert_one(html, url, limits, template)
-        del html
-        damaged = kind == "too_slow" or value == _OUT_OF_MEMORY
-        if memory_share and _peak_bytes(memory_share) > memory_share:
-            damaged = True
-            if kind == "ok":
-                kind, value = "too_large", (f"converting the page took its worker past {_MEMORY_SHARE:.0%} "
-                                            f"of its {limits.memory_bytes >> 20} MiB memory limit")
-        try:
-            conn.send((kind, value, damaged))
-        except (OSError, ValueError):
-            return
-        if damaged:
-            return
-
-
-# -- the parent side ---------------------------------------------------------------
-
-
-_WORKER_COMMAND = "from processor.pool import worker_entry; worker_entry()"
+_WORKER_COMMAND = "from processor.worker import worker_entry; worker_entry()"
 
 
 class _Worker:

@@ -45,6 +45,18 @@ def test_a_process_that_exposes_no_metrics_never_imports_prometheus_client() -> 
     assert ran.returncode == 0, ran.stderr
 
 
+def test_a_conversion_worker_imports_the_converter_and_not_the_pools_machinery() -> None:
+    """What a worker's start costs is what it imports, paid again at every replacement:
+    asyncio, threads and subprocess handling are the pool's side (processor/pool.py)."""
+    ran = _python(
+        "import sys\n"
+        "from processor.worker import worker_entry\n"
+        "assert 'processor.convert' in sys.modules\n"
+        "heavy = sorted(m for m in ('asyncio', 'concurrent.futures', 'processor.pool', 'grpc') if m in sys.modules)\n"
+        "assert not heavy, heavy\n")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_metrics_are_all_registered_at_the_first_use_of_one() -> None:
     """Made lazily, but all at once: an exposed registry has every series from the start
     (the autoscaler's gauge at 0 before the first fetch), as when they were made at import."""

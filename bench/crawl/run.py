@@ -93,7 +93,7 @@ class TreeSampler(threading.Thread):
             return "crawler process"
         if "docspasta.local processor" in text:
             return "processor process"
-        if ("multiprocessing" in text and "spawn_main" in text) or "processor.pool import worker_entry" in text:
+        if ("multiprocessing" in text and "spawn_main" in text) or "import worker_entry" in text:
             return "conversion worker"  # (spawned by multiprocessing before 2026-12-02)
         if "resource_tracker" in text:
             return "mp resource tracker"

@@ -44,7 +44,7 @@ def main() -> None:
             "process ") else 0
         proc = label(frames[last])
         # py-spy sometimes reports an empty command line: tell processes apart by their stacks.
-        if "spawn_main (multiprocessing/spawn.py" in stack or "worker_entry (processor/pool.py" in stack:
+        if "spawn_main (multiprocessing/spawn.py" in stack or "worker_entry (processor/worker.py" in stack:
             proc = "conversion worker"
         elif not proc and "(docspasta/cli.py" in stack:
             proc = "main (cli+orchestrator)"
