@@ -84,7 +84,7 @@ async def _ask(call: Awaitable[T]) -> T:
 
 
 def _tokens(text: str) -> int:
-    from processor.convert.text import token_estimate
+    from processor.tokens import token_estimate
 
     return token_estimate(text)
 

@@ -239,7 +239,7 @@ def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], IO[
     """The whole document (no cap), streamed: header, contents, then each section in the
     contents' order with its links resolved through the index. The same bytes as
     ``parts.write_document`` would write from a SectionSpool."""
-    from processor.convert.text import token_estimate
+    from processor.tokens import token_estimate  # compiles its classes' regexes (~6 ms): on first use
 
     written = Written(files=[base], pages=index.shown, omitted=0, tokens=0, bytes=0)
 

@@ -28,7 +28,7 @@ HEADER_SLACK = 8
 
 def _estimate() -> Callable[[str], int]:
     # The processor's estimator, so the counts match the pages' own token_estimate.
-    from processor.convert.text import token_estimate
+    from processor.tokens import token_estimate
     return token_estimate
 
 

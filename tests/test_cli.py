@@ -182,7 +182,7 @@ async def test_globs_do_what_the_docs_show_and_warn_when_they_match_nothing(site
 
 
 async def test_split_and_cap_by_tokens(site: FixtureSite, tmp_path: Path) -> None:
-    from processor.convert.text import token_estimate
+    from processor.tokens import token_estimate
 
     words = " ".join(f"word{i}" for i in range(300))
     site.pages.update({path: html.replace("about widgets.", f"about widgets. {words}")

@@ -10,7 +10,7 @@ from docspasta.bundle import (PageDoc, combined_document, default_filename, inde
 from docspasta.llmstxt import llms_full_txt, llms_txt
 from docspasta.mirror import relative_path, write_mirror
 from docspasta.parts import SectionSpool, write_document
-from processor.convert.text import token_estimate
+from processor.tokens import token_estimate
 
 PAGES = [
     PageDoc(url="https://d.example/docs/", title="Home",

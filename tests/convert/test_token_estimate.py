@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from processor.convert.text import _estimate, _estimate_rx, counts, token_estimate, word_count
+from processor.tokens import _estimate, _estimate_rx, counts, token_estimate, word_count
 
 # every class, the characters on their edges, and CJK characters that are also
 # punctuation (a voiced-sound mark, the katakana middle dot: the regex fallback)
