@@ -1,0 +1,133 @@
+"""docspasta/bundle.py's line passes work on a page's text by offsets (they never split
+it into lines): here they are checked against the line-by-line form they replace, on
+random pages built from the lines that matter (fences, headings, signature lines,
+explicit ids, look-alikes) and on the edges (first and last line, unclosed fences,
+Unicode whitespace, lines split only by "\\n")."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from docspasta import bundle
+from docspasta.bundle import _EXPLICIT_ID, _FENCE, _HEADING, MAX_HEADING, _fragment_id, _line_anchors
+
+# -- the reference: the line-by-line passes ---------------------------------------------
+
+_SIGNATURE_STARTS = ("**", "`", "- **", "- `")
+_DOTTED = re.compile(r"[A-Za-z_][\w$]*(?:(?:\.|::)[A-Za-z_][\w$]*)+")
+
+
+def _ref_code_ranges(lines: list[str]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    fence = ""
+    first = 0
+    for i, line in enumerate(lines):
+        m = _FENCE.match(line)
+        if m is None:
+            continue
+        run = m.group(1)
+        if not fence:
+            fence, first = run, i
+        elif run[0] == fence[0] and len(run) >= len(fence):
+            ranges.append((first, i))
+            fence = ""
+    if fence:
+        ranges.append((first, len(lines) - 1))
+    return ranges
+
+
+def _ref_outside_code(lines: list[str]) -> list[int]:
+    ranges = _ref_code_ranges(lines)
+    return [i for i in range(len(lines)) if not any(a <= i <= b for a, b in ranges)]
+
+
+def _ref_line_anchors(line: str) -> list[str]:
+    heading = _HEADING.match(line)
+    found = [a or b for a, b in _EXPLICIT_ID.findall(line)]
+    if heading is not None:
+        text = _EXPLICIT_ID.sub("", heading.group(3)).strip()
+        found.append(bundle.slug(text))
+        if dotted := _DOTTED.search(text):
+            found.append(dotted.group())
+    elif line.startswith(_SIGNATURE_STARTS) and (dotted := _DOTTED.search(line)):
+        found.append(dotted.group())
+    return [a.lower() for a in found if a]
+
+
+def _ref_anchor_lines(lines: list[str]) -> list[tuple[int, list[str]]]:
+    return [(i, a) for i in _ref_outside_code(lines) if (a := _ref_line_anchors(lines[i]))]
+
+
+def _ref_relevel(markdown: str, top: int) -> str:
+    lines = markdown.split("\n")
+    headings = [(i, m) for i in _ref_outside_code(lines) if (m := _HEADING.match(lines[i]))]
+    if not headings:
+        return markdown
+    shift = top - min(len(m.group(1)) for _, m in headings)
+    previous = top - 1
+    for i, m in headings:
+        level = max(min(len(m.group(1)) + shift, previous + 1, MAX_HEADING), top)
+        lines[i] = "#" * level + m.group(2) + m.group(3)
+        previous = level
+    return "\n".join(lines)
+
+
+def _ref_anchored(markdown: str, number: int, wanted: frozenset[str]) -> str:
+    lines = markdown.split("\n")
+    out: list[str] = []
+    done = 0
+    placed: set[str] = set()
+    for i, anchors in _ref_anchor_lines(lines):
+        for a in anchors:
+            if a in wanted and a not in placed:
+                placed.add(a)
+                out += lines[done:i]
+                done = i
+                out += [f'<a id="{_fragment_id(number, a)}"></a>', ""]
+    return "\n".join(out + lines[done:]) if placed else markdown
+
+
+# -- random pages ------------------------------------------------------------------------
+
+_LINES = ["", " ", "text", "a line with flask.Flask.run in it", "```", "```python", "````", "~~~", "~~~~",
+          "  ```", "\u2003```", "\t~~~ x", "x ```", "`` not a fence", "# Title", "## Getting `Started`!",
+          "### a.b.c", "#### {#braced} id", "####### seven", "#nospace", "# ", "#", "##\u2028x", "## x\r",
+          "**`class flask.Flask(name)`**", "`git commit`", "`a.b`", "- **`x.y`**", "- `p::q`", "- *x.y*",
+          "**bold** only", '<a id="Mid"></a>', "text <a name='n1'></a> more", '<span id="s.1">',
+          "a <b> tag", "<abbr>", "<spanner>", "{#tail}", "x {#" , "1. item", "> # quoted", "\x1c```",
+          "## <a id=\"h\"></a>Heading a.b", "## [link](https://x.example/a) text", "ünïcode ## no", "$x.y"]
+
+
+def _page(rnd: random.Random) -> str:
+    text = "\n".join(rnd.choice(_LINES) for _ in range(rnd.randrange(0, 30)))
+    return ("\n" * rnd.randrange(3)) + text + ("\n" * rnd.randrange(3))
+
+
+def test_the_passes_match_the_line_by_line_form_on_random_pages() -> None:
+    rnd = random.Random(17)
+    for _ in range(4000):
+        page = _page(rnd)
+        lines = page.split("\n")
+        expected = _ref_anchor_lines(lines)
+        starts = [sum(len(line) + 1 for line in lines[:i]) for i, _ in expected]
+        assert bundle._anchor_lines(page) == list(zip(starts, [a for _, a in expected])), page
+        assert bundle.page_anchors(page) == frozenset(a for _, found in expected for a in found), page
+        top = rnd.choice((1, 2, 3))
+        assert bundle.relevel(page, top) == _ref_relevel(page, top), page
+        wanted = frozenset(rnd.sample(sorted(bundle.page_anchors(page)) or ["none"], k=1) + ["getting-started"])
+        assert bundle._anchored(page, 7, wanted) == _ref_anchored(page, 7, wanted), page
+
+
+def test_the_line_anchor_shortcuts_keep_every_anchor() -> None:
+    # _line_anchors skips regexes on lines that cannot match them: never one that can.
+    rnd = random.Random(18)
+    for _ in range(4000):
+        line = "".join(rnd.choice(_LINES[1:]) for _ in range(rnd.randrange(1, 4)))
+        assert _line_anchors(line, _HEADING.match(line)) == _ref_line_anchors(line), line
+
+
+def test_offsets_are_line_starts_of_the_text() -> None:
+    page = "**`a.b`**\n```\n# in code\n```\n## Out a.c\n"
+    assert [page[s:].split("\n")[0] for s, _ in bundle._anchor_lines(page)] == ["**`a.b`**", "## Out a.c"]
+    assert re.sub(r"(?m)^#+", "#", bundle.relevel(page, 4)) == page.replace("## Out", "# Out")
