@@ -109,6 +109,26 @@ def test_conversion_workers_start_without_a_multiprocessing_resource_tracker() -
     assert ran.returncode == 0, ran.stderr
 
 
+def test_the_clis_output_step_does_not_import_the_converter() -> None:
+    """The outputs written after a crawl count tokens with processor/tokens.py: the
+    converter package (lxml, every pass) would be ~30 ms of serial time there."""
+    ran = _python(
+        "import asyncio, sys, tempfile\n"
+        "from pathlib import Path\n"
+        "from docspasta.bundle import PageDoc\n"
+        "from docspasta.outputs import Outputs, PageTargets, write_pages\n"
+        "async def pages():\n"
+        "    yield PageDoc(url='https://d.example/', title='T', markdown='# T\\n\\ntext', token_estimate=3)\n"
+        "with tempfile.TemporaryDirectory() as tmp:\n"
+        "    for split in (None, 100):\n"
+        "        outputs = Outputs()\n"
+        "        asyncio.run(write_pages(PageTargets(output=Path(tmp) / 'd.md', split_tokens=split), pages(), outputs,\n"
+        "                                source_url='https://d.example/', notes=[]))\n"
+        "        outputs.commit()\n"
+        "assert 'processor.convert' not in sys.modules\n")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_children_do_not_import_packages_from_the_users_working_directory(tmp_path: Path) -> None:
     """A user crawling from inside a project with its own ``processor`` or ``crawler``
     folder: the service children and the conversion workers still run our code."""
