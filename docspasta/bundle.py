@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -170,27 +171,7 @@ def relevel(markdown: str, top: int) -> str:
     """The page's headings shifted so its highest heading is ``top``, and each heading at
     most one level deeper than the one before it (``##`` then ``####`` becomes ``##``
     then ``###``); capped at ``######``. Code fences are left alone."""
-    heading = _HEADING.match
-    headings = []
-    starts = [m.start() for m in _HEADING_LINE.finditer("\n" + markdown)]
-    for start in _outside_code(starts, markdown):
-        end = _line_end(markdown, start)
-        if m := heading(markdown[start:end]):
-            headings.append((start, end, m))
-    if not headings:
-        return markdown
-    shift = top - min(len(m.group(1)) for _, _, m in headings)
-    previous = top - 1
-    out: list[str] = []
-    done = 0  # markdown[:done] is in `out`
-    for start, end, m in headings:
-        level = min(len(m.group(1)) + shift, previous + 1, MAX_HEADING)
-        level = max(level, top)
-        out += [markdown[done:start], "#" * level, m.group(2), m.group(3)]
-        done = end
-        previous = level
-    out.append(markdown[done:])
-    return "".join(out)
+    return edited(markdown, marks(markdown, anchors=False), top=top)
 
 
 def _drop_title_heading(markdown: str, title: str) -> str:
@@ -255,29 +236,105 @@ def _id_lines(text: str) -> list[int]:
     return sorted(set(starts))
 
 
-def _anchor_lines(text: str) -> list[tuple[int, list[str]]]:
-    """(line start offset, its anchors) of each line outside fenced code that has some.
-    Only a heading, a signature line or a line with an explicit id can: the others (most
-    lines) are never looked at."""
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """Where a page's headings and anchor lines are (outside fenced code), found in one
+    pass over the page (``marks``) and kept with it: the page index stores them, so the
+    sections of the document and of llms-full.txt are edited without a pass of their own."""
+
+    # (line start, line end, number of '#') of each heading, in order
+    headings: tuple[tuple[int, int, int], ...]
+    # (line start, its anchors) of each line with anchors, in order
+    anchors: tuple[tuple[int, tuple[str, ...]], ...]
+
+    def fragments(self) -> frozenset[str]:
+        return frozenset(a for _, found in self.anchors for a in found)
+
+    def dump(self) -> bytes:
+        return marshal.dumps((self.headings, self.anchors))
+
+    @classmethod
+    def load(cls, data: bytes) -> Marks:
+        headings, anchors = marshal.loads(data)
+        return cls(headings, anchors)
+
+
+def marks(text: str, *, anchors: bool = True) -> Marks:
+    """The headings of ``text`` and (with ``anchors``) its lines with anchors: only a
+    heading, a signature line or a line with an explicit id can have some; the others
+    (most lines) are never looked at."""
     heading = _HEADING.match
-    candidates = [m.start() for m in _ANCHOR_LINE.finditer("\n" + text)]
-    if ids := _id_lines(text):
+    candidates = [m.start() for m in (_ANCHOR_LINE if anchors else _HEADING_LINE).finditer("\n" + text)]
+    if anchors and (ids := _id_lines(text)):
         candidates = sorted(set(candidates).union(ids))
-    out = []
+    headings: list[tuple[int, int, int]] = []
+    found: list[tuple[int, tuple[str, ...]]] = []
     for start in _outside_code(candidates, text):
-        line = text[start:_line_end(text, start)]
-        if anchors := _line_anchors(line, heading(line)):
-            out.append((start, anchors))
-    return out
+        end = _line_end(text, start)
+        line = text[start:end]
+        m = heading(line) if line[:1] == "#" else None
+        if m is not None:
+            headings.append((start, end, len(m.group(1))))
+        if anchors and (names := _line_anchors(line, m)):
+            found.append((start, tuple(names)))
+    return Marks(tuple(headings), tuple(found))
+
+
+def _anchor_lines(text: str) -> list[tuple[int, list[str]]]:
+    """(line start offset, its anchors) of each line outside fenced code that has some."""
+    return [(start, list(found)) for start, found in marks(text).anchors]
 
 
 def page_anchors(markdown: str) -> frozenset[str]:
     """The fragments a link into this page may name that the document can point at: its
     headings' slugs and API names, and ids the converter kept."""
-    out: set[str] = set()
-    for _, anchors in _anchor_lines(markdown):
-        out.update(anchors)
-    return frozenset(out)
+    return marks(markdown).fragments()
+
+
+def edited(text: str, found: Marks, *, top: int, offset: int = 0, number: int = 0,
+           wanted: frozenset[str] = frozenset()) -> str:
+    """``text`` with its headings re-levelled (see ``relevel``) and, with ``wanted``,
+    ``<a id="page-N-frag"></a>`` before each heading or signature line that a link in the
+    document names (``_anchored``), in one pass. ``found`` are the marks of a text that
+    ``text`` is the end of, from ``offset`` on (a page whose title heading was dropped):
+    a heading does not change the anchors of its line, so both edits use them."""
+    headings = [(s - offset, e - offset, n) for s, e, n in found.headings if s >= offset]
+    inserts: list[tuple[int, str]] = []
+    if wanted:
+        placed: set[str] = set()
+        for start, names in found.anchors:
+            if start < offset:
+                continue
+            for a in names:
+                if a in wanted and a not in placed:
+                    placed.add(a)
+                    # Its own paragraph: an HTML line would swallow the next line.
+                    inserts.append((start - offset, f'<a id="{_fragment_id(number, a)}"></a>\n\n'))
+    if not headings and not inserts:
+        return text
+    levels: dict[int, tuple[int, int, int]] = {}  # line start -> (line end, its '#', new level)
+    if headings:
+        shift = top - min(n for _, _, n in headings)
+        previous = top - 1
+        for start, end, n in headings:
+            level = max(min(n + shift, previous + 1, MAX_HEADING), top)
+            levels[start] = (end, n, level)
+            previous = level
+    out: list[str] = []
+    done = 0  # text[:done] is in `out`
+    i = 0
+    for start in sorted(set(levels).union(s for s, _ in inserts)):
+        out.append(text[done:start])
+        done = start
+        while i < len(inserts) and inserts[i][0] == start:
+            out.append(inserts[i][1])
+            i += 1
+        if start in levels:
+            end, n, level = levels[start]
+            out += ["#" * level, text[start + n:end]]
+            done = end
+    out.append(text[done:])
+    return "".join(out)
 
 
 def index_entry(page: PageDoc) -> PageDoc:
@@ -422,12 +479,17 @@ def document_header(index: Sequence[PageDoc], positions: Sequence[int], numbers:
 
 
 def section_text(page: PageDoc, number: int, wanted: frozenset[str],
-                 relink: Callable[[re.Match[str]], str]) -> str:
+                 relink: Callable[[re.Match[str]], str], found: Marks | None = None) -> str:
     """One page's section: a rule, its anchor, its title as ``##``, its source, then its
     Markdown re-levelled, with anchors for ``wanted`` fragments and links rewritten by
-    ``relink`` (called with each absolute link's match, group 1 the URL)."""
-    body = relevel(_drop_title_heading(page.markdown, page.title), SECTION_LEVEL + 1)
-    body = _anchored(body, number, wanted)
+    ``relink`` (called with each absolute link's match, group 1 the URL). ``found``: the
+    page's marks, if known."""
+    body = _drop_title_heading(page.markdown, page.title)
+    # The title dropped, the body is the end of the Markdown the marks were found in.
+    offset = len(page.markdown) - len(body)
+    if found is None:
+        found, offset = marks(body, anchors=bool(wanted)), 0
+    body = edited(body, found, top=SECTION_LEVEL + 1, offset=offset, number=number, wanted=wanted)
     body = _LINK.sub(relink, body).strip()
     section = ["", "---", "", f'<a id="{anchor(number)}"></a>', "",
                f"## {page.title or page.url}", "", f"Source: {page.url}", "", body]
@@ -439,21 +501,8 @@ def _anchored(markdown: str, number: int, wanted: frozenset[str]) -> str:
     the document names."""
     if not wanted:
         return markdown
-    out: list[str] = []
-    done = 0  # markdown[:done] is in `out`
-    placed: set[str] = set()
-    for start, anchors in _anchor_lines(markdown):
-        for a in anchors:
-            if a in wanted and a not in placed:
-                placed.add(a)
-                out.append(markdown[done:start])
-                done = start
-                # Its own paragraph: an HTML line would swallow the next line.
-                out.append(f'<a id="{_fragment_id(number, a)}"></a>\n\n')
-    if not placed:
-        return markdown
-    out.append(markdown[done:])
-    return "".join(out)
+    found = marks(markdown)
+    return edited(markdown, Marks((), found.anchors), top=SECTION_LEVEL + 1, number=number, wanted=wanted)
 
 
 class Bundle:

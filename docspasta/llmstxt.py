@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from docspasta.bundle import PageDoc, _drop_title_heading, joined, relevel
+from docspasta.bundle import Marks, PageDoc, _drop_title_heading, edited, joined, relevel
 from docspasta.urls import directory_prefix
 
 MAX_DESCRIPTION = 200
@@ -88,8 +88,10 @@ def llms_full_head(index: Sequence[PageDoc], *, source_url: str) -> str:
     return llms_head(index[0] if index else None, len(index), source_url=source_url)
 
 
-def llms_full_section(page: PageDoc) -> str:
-    body = relevel(_drop_title_heading(page.markdown, page.title), 2)
+def llms_full_section(page: PageDoc, found: Marks | None = None) -> str:
+    """One page in llms-full.txt; ``found``: the page's marks, if known."""
+    body = _drop_title_heading(page.markdown, page.title)
+    body = relevel(body, 2) if found is None else edited(body, found, top=2, offset=len(page.markdown) - len(body))
     return f"\n# {page.title or page.url}\n\nSource: {page.url}\n\n{body.strip()}\n"
 
 

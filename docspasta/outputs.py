@@ -257,12 +257,10 @@ def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], IO[
                                   notes=notes)
         contents = index.toc_lines() if index.shown else iter(["(no pages)"])
         bundle.write_joined(write, itertools.chain(top, contents))
-        for entry, markdown in index.document_order():
-            found = index.position(entry.url)
-            if found is None:
-                continue
-            position, number = found
-            text = bundle.section_text(entry.doc(markdown), number, index.wanted(position), relink)
+        for section in index.document_order():
+            entry, number = section.entry, section.number
+            text = bundle.section_text(entry.doc(section.markdown), number, index.wanted(section.position), relink,
+                                       section.marks)
             out.write(text)
             # Counted as a SectionSpool counts a section of a whole document: the page's
             # own estimate plus its heading lines.
@@ -297,5 +295,5 @@ def _write_llms(index: PageIndex, directory: Path, *, source_url: str) -> None:
                                                   source_url=source_url))
     with open(directory / "llms-full.txt", "w", encoding="utf-8") as full:
         full.write(llms_head(head, index.count, source_url=source_url))
-        for entry, markdown in index.document_order():
-            full.write(llms_full_section(entry.doc(markdown)))
+        for section in index.document_order():
+            full.write(llms_full_section(section.entry.doc(section.markdown), section.marks))

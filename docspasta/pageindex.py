@@ -3,7 +3,8 @@ contents and links, llms.txt), kept in a temporary SQLite file instead of memory
 writing the outputs of a 50k-page job takes no more memory than a 1k-page one.
 
 The pages arrive once, in crawl order; their Markdown goes to a spool file beside the
-index. Per page the index holds its URL, title, description and token count, where
+index, each followed by its marks (``bundle.Marks``: where its headings and anchor lines
+are, found once here and used by every section written from it). Per page the index holds its URL, title, description and token count, where
 its Markdown is in the spool, the fragments it can be linked to, and the fragments
 its links name. The table of contents is a tree of path segments (``bundle.toc_tree``):
 each node gets an id when it is first reached, and a page's *path* is the ids from the
@@ -37,7 +38,7 @@ _BATCH = 2000
 _SCHEMA = """
 CREATE TABLE pages (pos INTEGER PRIMARY KEY, key TEXT NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL,
                     description TEXT NOT NULL, word_count INTEGER NOT NULL, tokens INTEGER NOT NULL,
-                    depth INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL,
+                    depth INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL, marks INTEGER NOT NULL,
                     path BLOB NOT NULL, section INTEGER NOT NULL, number INTEGER NOT NULL DEFAULT 0,
                     shown INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE keys (key TEXT PRIMARY KEY, pos INTEGER NOT NULL, number INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
@@ -68,6 +69,17 @@ class Entry:
 
 
 _ENTRY = "pos, url, title, description, word_count, tokens, depth, number"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A page as the document's sections need it (``PageIndex.document_order``)."""
+
+    entry: Entry
+    markdown: str
+    marks: bundle.Marks
+    position: int  # of the page its URL names (a later page of the same key wins)
+    number: int  # that page's section number
 
 
 class PageIndex:
@@ -113,24 +125,28 @@ class PageIndex:
     # -- building ------------------------------------------------------------------
 
     def add(self, page: bundle.PageDoc) -> None:
-        """One page, in crawl order (its Markdown spooled, its anchors and links indexed)."""
+        """One page, in crawl order (its Markdown spooled with its marks, its anchors and
+        links indexed)."""
         pos = self.count
         self.count += 1
         self.tokens += page.token_estimate
         data = page.markdown.encode("utf-8")
+        found = bundle.marks(page.markdown)
+        marks = found.dump()
         start = self._size
         self._spool.write(data)
-        self._size += len(data)
+        self._spool.write(marks)
+        self._size += len(data) + len(marks)
         key = bundle._key(page.url)
         path, node = self._place(pos, page.url)
         section = self._section_rank(page.url)
         db = self._db
         db.execute("INSERT INTO pages (pos, key, url, title, description, word_count, tokens, depth, start, length,"
-                   " path, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   " marks, path, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (pos, key, page.url, page.title, page.description, page.word_count, page.token_estimate,
-                    page.depth, start, len(data), path, section))
+                    page.depth, start, len(data), len(marks), path, section))
         db.execute("INSERT OR REPLACE INTO keys (key, pos) VALUES (?, ?)", (key, pos))  # the last page wins
-        anchors = bundle.page_anchors(page.markdown)
+        anchors = found.fragments()
         if anchors:
             db.executemany("INSERT OR IGNORE INTO anchors (pos, fragment) VALUES (?, ?)",
                            [(pos, a) for a in anchors])
@@ -221,11 +237,16 @@ class PageIndex:
         for row in self._rows(f"SELECT {_ENTRY}, start, length FROM pages ORDER BY pos"):
             yield self._entry(row[:8]), int(row[8]), int(row[9])  # type: ignore[call-overload]
 
-    def document_order(self) -> Iterator[tuple[Entry, str]]:
-        """(entry, Markdown) of every page in the contents' order."""
-        for row in self._rows(f"SELECT {_ENTRY}, start, length FROM pages ORDER BY path"):
-            self._spool.seek(int(row[8]))  # type: ignore[call-overload]
-            yield self._entry(row[:8]), self._spool.read(int(row[9])).decode("utf-8")  # type: ignore[call-overload]
+    def document_order(self) -> Iterator[Section]:
+        """Every page in the contents' order, with its Markdown and marks and the page its
+        URL names (the last page of that key: the one whose section number it gets)."""
+        spool = self._spool
+        for row in self._rows(f"SELECT {', '.join('p.' + c for c in _ENTRY.split(', '))}, p.start, p.length, "
+                              "p.marks, k.pos, k.number FROM pages p JOIN keys k ON k.key = p.key ORDER BY p.path"):
+            start, length, marks, pos, number = (int(v) for v in row[8:])  # type: ignore[call-overload]
+            spool.seek(start)
+            markdown = spool.read(length).decode("utf-8")
+            yield Section(self._entry(row[:8]), markdown, bundle.Marks.load(spool.read(marks)), pos, number)
 
     def first(self) -> Entry | None:
         row = self._db.execute(f"SELECT {_ENTRY} FROM pages ORDER BY pos LIMIT 1").fetchone()

@@ -119,6 +119,26 @@ def test_the_passes_match_the_line_by_line_form_on_random_pages() -> None:
         assert bundle._anchored(page, 7, wanted) == _ref_anchored(page, 7, wanted), page
 
 
+def test_a_section_edited_from_the_pages_stored_marks_is_the_line_by_line_one() -> None:
+    # The page index keeps each page's marks (found before its title heading is dropped)
+    # and the document's sections are edited from them in one pass.
+    rnd = random.Random(19)
+    for _ in range(3000):
+        title = rnd.choice(["Title", "Other", ""])
+        page = rnd.choice(["", "\n", f"# {title}\n", f"\n\n# {title}\n\n", f"# {title}"]) + _page(rnd)
+        doc = bundle.PageDoc(url="https://d.example/p", title=title, markdown=page)
+        names = sorted(bundle.page_anchors(page))
+        wanted = frozenset(rnd.sample(names, k=min(len(names), rnd.randrange(3))))
+        body = bundle._drop_title_heading(page, title)
+        expected = _ref_anchored(_ref_relevel(body, 3), 5, wanted) if wanted else _ref_relevel(body, 3)
+        relink = lambda m: m.group(0)  # noqa: E731
+        stored = bundle.Marks.load(bundle.marks(page).dump())
+        for found in (stored, None):
+            text = bundle.section_text(doc, 5, wanted, relink, found)
+            assert text.endswith(bundle._LINK.sub(relink, expected).strip() + "\n"), (page, wanted)
+        assert bundle.edited(body, stored, top=2, offset=len(page) - len(body)) == _ref_relevel(body, 2)
+
+
 def test_the_line_anchor_shortcuts_keep_every_anchor() -> None:
     # _line_anchors skips regexes on lines that cannot match them: never one that can.
     rnd = random.Random(18)
