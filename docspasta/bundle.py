@@ -88,6 +88,27 @@ def jsonl_line(page: PageDoc) -> str:
                        "description": page.description}, ensure_ascii=False) + "\n"
 
 
+# Control characters json.dumps writes as \b, \f or \u00XX (all but tab, newline, CR).
+_JSON_RARE = bytes(c for c in range(32) if c not in (9, 10, 13))
+_JSON_NOT_RARE = bytes(c for c in range(256) if c not in _JSON_RARE)
+
+
+def jsonl_bytes(page: PageDoc, markdown: bytes) -> bytes:
+    """``jsonl_line(page)`` in UTF-8, given the page's Markdown in UTF-8: the Markdown
+    (nearly all of the line) is escaped as json.dumps escapes it (ensure_ascii=False) by
+    bytes.replace, ~4x faster than json's escaping of the text (UTF-8 holds '\\', '"'
+    and control characters only as themselves). A page with a rarer control character
+    takes json.dumps."""
+    if markdown.translate(None, _JSON_NOT_RARE):
+        return jsonl_line(page).encode("utf-8")
+    body = (markdown.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+            .replace(b"\t", b"\\t"))
+    head = json.dumps({"url": page.url, "title": page.title}, ensure_ascii=False)[:-1]
+    tail = json.dumps({"word_count": page.word_count, "token_estimate": page.token_estimate,
+                       "description": page.description}, ensure_ascii=False)[1:]
+    return b"".join((head.encode("utf-8"), b', "markdown": "', body, b'", ', tail.encode("utf-8"), b"\n"))
+
+
 def joined(lines: Iterable[str]) -> str:
     """``"\n".join(lines).rstrip() + "\n"``."""
     return "\n".join(lines).rstrip() + "\n"

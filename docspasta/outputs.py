@@ -78,7 +78,7 @@ class Outputs:
     targets, ``abort`` removes them."""
 
     pending: list[_Pending] = field(default_factory=list)
-    _open: list[IO[str]] = field(default_factory=list)
+    _open: list[IO[str] | IO[bytes]] = field(default_factory=list)
 
     def file(self, target: Path | None, *, directory: Path | None = None) -> Path:
         """A temporary path for ``target`` (None: stdout, spooled in ``directory``)."""
@@ -95,6 +95,11 @@ class Outputs:
 
     def open(self, target: Path | None) -> IO[str]:
         handle = open(self.file(target), "w", encoding="utf-8")
+        self._open.append(handle)
+        return handle
+
+    def open_bytes(self, target: Path | None) -> IO[bytes]:
+        handle = open(self.file(target), "wb")
         self._open.append(handle)
         return handle
 
@@ -201,13 +206,14 @@ async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc]
     result = Result()
     with contextlib.ExitStack() as files:
         index = files.enter_context(PageIndex(source_url=source_url))
-        jsonl = outputs.open(targets.jsonl) if targets.jsonl else None
+        jsonl = outputs.open_bytes(targets.jsonl) if targets.jsonl else None
         mirror = outputs.directory(targets.mirror) if targets.mirror else None
         used = FilesIn(mirror) if mirror is not None else None
         async for doc in pages:
-            index.add(doc)
+            markdown = doc.markdown.encode("utf-8")  # once, for the index's spool and the JSONL
+            index.add(doc, markdown=markdown)
             if jsonl is not None:
-                jsonl.write(bundle.jsonl_line(doc))
+                jsonl.write(bundle.jsonl_bytes(doc, markdown))
             if mirror is not None:
                 write_mirror([doc], mirror, source_url=source_url, used=used)
         index.finish()

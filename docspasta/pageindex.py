@@ -105,6 +105,8 @@ class PageIndex:
         self._node_ids = 0
         self._ranks: dict[str, int] = {}
         self.target = functools.lru_cache(maxsize=LOOKUP_CACHE)(self._target)
+        # Links name the same pages with other fragments: the page of a URL is cached too.
+        self._position = functools.lru_cache(maxsize=LOOKUP_CACHE)(self.position)
         self._anchor = functools.lru_cache(maxsize=LOOKUP_CACHE)(self._has_anchor)
 
     def close(self) -> None:
@@ -124,13 +126,13 @@ class PageIndex:
 
     # -- building ------------------------------------------------------------------
 
-    def add(self, page: bundle.PageDoc) -> None:
+    def add(self, page: bundle.PageDoc, *, markdown: bytes | None = None) -> None:
         """One page, in crawl order (its Markdown spooled with its marks, its anchors and
-        links indexed)."""
+        links indexed); ``markdown``: its Markdown in UTF-8, if the caller has it."""
         pos = self.count
         self.count += 1
         self.tokens += page.token_estimate
-        data = page.markdown.encode("utf-8")
+        data = page.markdown.encode("utf-8") if markdown is None else markdown
         found = bundle.marks(page.markdown)
         marks = found.dump()
         start = self._size
@@ -270,7 +272,7 @@ class PageIndex:
     def _target(self, url: str) -> tuple[int, str] | None:
         """As ``bundle.Bundle.target``: (position, anchor id) a link points at."""
         base, _, fragment = url.partition("#")
-        found = self.position(base)
+        found = self._position(base)
         if found is None:
             return None
         position, number = found

@@ -151,3 +151,15 @@ def test_offsets_are_line_starts_of_the_text() -> None:
     page = "**`a.b`**\n```\n# in code\n```\n## Out a.c\n"
     assert [page[s:].split("\n")[0] for s, _ in bundle._anchor_lines(page)] == ["**`a.b`**", "## Out a.c"]
     assert re.sub(r"(?m)^#+", "#", bundle.relevel(page, 4)) == page.replace("## Out", "# Out")
+
+
+def test_jsonl_bytes_is_the_json_line_in_utf8() -> None:
+    # The Markdown escaped by bytes.replace must be what json.dumps writes, for every
+    # character json escapes (and the ones it leaves: DEL, U+2028, non-ASCII).
+    chars = list('ab "\\/\n\r\t\x00\x01\x08\x0b\x0c\x1b\x1f\x7f\x85\xa0\u2028é😀{}[]:,') + ["\\n", '\\"']
+    rnd = random.Random(20)
+    for _ in range(3000):
+        text = "".join(rnd.choice(chars if rnd.random() < 0.3 else chars[:9]) for _ in range(rnd.randrange(40)))
+        page = bundle.PageDoc(url=f"https://d.example/{text[:3]}", title=text[-4:], markdown=text,
+                              word_count=rnd.randrange(99), token_estimate=rnd.randrange(99), description=text[:5])
+        assert bundle.jsonl_bytes(page, text.encode("utf-8")) == bundle.jsonl_line(page).encode("utf-8"), text
