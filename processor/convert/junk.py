@@ -22,6 +22,7 @@ class hides a class: `.toggle:checked ~ .panel {display: none}` hides it in one 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .parse import Element
 from .vocab import HEADINGS, JUNK_TAGS, VISUALLY_HIDDEN, words_of
@@ -47,13 +48,30 @@ def _hidden_classes(root: Element) -> frozenset[str]:
         css = style.text or ""
         if "none" not in css and "hidden" not in css:
             continue
-        for m in _STYLE_RULE.finditer(css[:200_000]):
-            if not _NONE.search(m.group(2)):
-                continue
-            for sel in m.group(1).split(","):
-                lone = _LONE_CLASS.fullmatch(sel.strip())
-                if lone:
-                    out.add(lone.group(1))
+        if len(css) <= _MEMO_CSS:
+            out |= _css_hidden(css)
+        else:
+            out |= _css_hidden.__wrapped__(css)
+    return frozenset(out)
+
+
+# A site's pages embed the same <style> sheet (AsciiDoc's and Doxygen's whole stylesheet,
+# 10-40 KB, on every page): its rules are read once, not on every page. Hashing the
+# sheet for the lookup costs a small part of matching the rules.
+_MEMO_CSS = 256 << 10
+
+
+@lru_cache(maxsize=32)
+def _css_hidden(css: str) -> frozenset[str]:
+    """The lone classes the rules of one style sheet hide."""
+    out: set[str] = set()
+    for m in _STYLE_RULE.finditer(css[:200_000]):
+        if not _NONE.search(m.group(2)):
+            continue
+        for sel in m.group(1).split(","):
+            lone = _LONE_CLASS.fullmatch(sel.strip())
+            if lone:
+                out.add(lone.group(1))
     return frozenset(out)
 
 

@@ -299,7 +299,7 @@ def is_chrome(el: Element, lengths: Lengths, pagers: frozenset[Element] | set[El
         if words & ADMONITION_WORDS or "footnote" in words or "footnotes" in words or "topic" in words:
             return NOT_CHROME
         return STRUCTURE
-    if words & CHROME_WORDS:
+    if not CHROME_WORDS.isdisjoint(words):  # (no set built for the answer)
         if _is_docbook_toc(el) or _is_section_menu(el, words):
             return NOT_CHROME
         if tag in ("code", "pre", "table", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6"):

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from .classify import Kinds
 from .parse import text_of
-from .text import code_span, collapse, escape_line_start, escape_text, fence_for
+from .text import code_span, collapse, is_collapsed, escape_line_start, escape_text, fence_for
 from .vocab import HEADINGS
 
 Element = Any
@@ -120,7 +120,7 @@ class Renderer:
         s = "".join(pieces)
         pieces.clear()
         if HB not in s:  # one line (most paragraphs)
-            s = " ".join(s.split())
+            s = s.strip(" ") if is_collapsed(s) else " ".join(s.split())
             if s:
                 out.append(escape_line_start(s))
             return
