@@ -231,8 +231,9 @@ def _line_anchors(line: str, heading: re.Match[str] | None) -> list[str]:
 
 
 _SIGNATURE_STARTS = ("**", "`", "- **", "- `")
-# A line that starts as a heading or a signature line (_SIGNATURE_STARTS).
-_ANCHOR_LINE = re.compile(r"\n(?:#|\*\*|`|- \*\*|- `)")
+# A line that starts as a heading, or as a signature line (_SIGNATURE_STARTS) with a '.'
+# or ':' further on (a signature's anchor is a dotted name; most such lines have none).
+_ANCHOR_LINE = re.compile(r"\n(?:#|(?:\*\*|`|- \*\*|- `)[^\n]*?[.:])")
 
 
 def _may_be_dotted(text: str) -> bool:

@@ -104,6 +104,11 @@ class PageIndex:
         self._nodes: dict[tuple[int, str], tuple[int, bytes]] = {}  # a small cache of directory nodes
         self._node_ids = 0
         self._ranks: dict[str, int] = {}
+        # Rows of the pages added since the last flush (flushed past _BATCH rows).
+        self._rows_pages: list[tuple[object, ...]] = []
+        self._rows_keys: list[tuple[str, int]] = []
+        self._rows_anchors: list[tuple[int, str]] = []
+        self._rows_links: set[tuple[str, str]] = set()
         self.target = functools.lru_cache(maxsize=LOOKUP_CACHE)(self._target)
         # Links name the same pages with other fragments: the page of a URL is cached too.
         self._position = functools.lru_cache(maxsize=LOOKUP_CACHE)(self.position)
@@ -142,19 +147,28 @@ class PageIndex:
         key = bundle._key(page.url)
         path, node = self._place(pos, page.url)
         section = self._section_rank(page.url)
+        self._rows_pages.append((pos, key, page.url, page.title, page.description, page.word_count,
+                                 page.token_estimate, page.depth, start, len(data), len(marks), path, section))
+        self._rows_keys.append((key, pos))
+        self._rows_anchors += [(pos, a) for a in found.fragments()]
+        self._rows_links.update(bundle.linked_fragments(page.markdown))
+        if len(self._rows_pages) + len(self._rows_anchors) + len(self._rows_links) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """The buffered rows of the pages added since the last flush, one statement a table
+        (no statement while adding reads these tables)."""
         db = self._db
-        db.execute("INSERT INTO pages (pos, key, url, title, description, word_count, tokens, depth, start, length,"
-                   " marks, path, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (pos, key, page.url, page.title, page.description, page.word_count, page.token_estimate,
-                    page.depth, start, len(data), len(marks), path, section))
-        db.execute("INSERT OR REPLACE INTO keys (key, pos) VALUES (?, ?)", (key, pos))  # the last page wins
-        anchors = found.fragments()
-        if anchors:
-            db.executemany("INSERT OR IGNORE INTO anchors (pos, fragment) VALUES (?, ?)",
-                           [(pos, a) for a in anchors])
-        links = set(bundle.linked_fragments(page.markdown))
-        if links:
-            db.executemany("INSERT OR IGNORE INTO links (key, fragment) VALUES (?, ?)", links)
+        db.executemany("INSERT INTO pages (pos, key, url, title, description, word_count, tokens, depth, start,"
+                       " length, marks, path, section) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows_pages)
+        # The last page of a key wins: the rows go in in crawl order.
+        db.executemany("INSERT OR REPLACE INTO keys (key, pos) VALUES (?, ?)", self._rows_keys)
+        db.executemany("INSERT OR IGNORE INTO anchors (pos, fragment) VALUES (?, ?)", self._rows_anchors)
+        db.executemany("INSERT OR IGNORE INTO links (key, fragment) VALUES (?, ?)", self._rows_links)
+        self._rows_pages.clear()
+        self._rows_keys.clear()
+        self._rows_anchors.clear()
+        self._rows_links.clear()
 
     def _node(self, parent: int, parent_path: bytes, name: str) -> tuple[int, bytes]:
         row = self._db.execute("SELECT id, path FROM nodes WHERE parent = ? AND name = ?", (parent, name)).fetchone()
@@ -169,18 +183,18 @@ class PageIndex:
     def _place(self, pos: int, url: str) -> tuple[bytes, int]:
         """The page's node in the contents tree (as ``bundle.toc_tree`` places it)."""
         ident, path = 0, b""
-        for segment in bundle._segments(url, self._prefix, self._start_host):
+        segments = bundle._segments(url, self._prefix, self._start_host)
+        for segment in segments:
             cached = self._nodes.get((ident, segment))
             if cached is None:
                 cached = self._node(ident, path, segment)
                 if len(self._nodes) < LOOKUP_CACHE:
                     self._nodes[(ident, segment)] = cached
             ident, path = cached
-        name, page = self._db.execute("SELECT name, page FROM nodes WHERE id = ?", (ident,)).fetchone()
-        if page is not None:
+        if self._db.execute("UPDATE nodes SET page = ? WHERE id = ? AND page IS NULL", (pos, ident)).rowcount == 0:
             # Two URLs, one path (a query, an index file): a sibling entry below the node.
-            ident, path = self._node(ident, path, f"{name}#{pos}")
-        self._db.execute("UPDATE nodes SET page = ? WHERE id = ?", (pos, ident))
+            ident, path = self._node(ident, path, f"{segments[-1] if segments else ''}#{pos}")
+            self._db.execute("UPDATE nodes SET page = ? WHERE id = ?", (pos, ident))
         return path, ident
 
     def _section_rank(self, url: str) -> int:
@@ -201,6 +215,7 @@ class PageIndex:
 
     def finish(self) -> None:
         """After the last page: section numbers in the contents' order."""
+        self._flush()
         db = self._db
         db.execute("CREATE INDEX pages_path ON pages (path)")
         db.execute("CREATE INDEX nodes_path ON nodes (path)")
