@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 from docspasta import bundle
 from docspasta.llmstxt import llms_full_section, llms_head, llms_lines
@@ -223,7 +223,7 @@ async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc]
         base = targets.output if targets.output is not None else Path("stdout.md")
         opened: set[Path | None] = set()
 
-        def open_target(path: Path) -> IO[str]:
+        def open_target(path: Path) -> TextIO:
             target = None if targets.output is None else path
             opened.add(target)
             return open(outputs.file(target), "w", encoding="utf-8")
@@ -240,12 +240,12 @@ async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc]
     return result
 
 
-def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], IO[str]], *,
+def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], TextIO], *,
                  notes: Sequence[str]) -> Written:
     """The whole document (no cap), streamed: header, contents, then each section in the
     contents' order with its links resolved through the index. The same bytes as
     ``parts.write_document`` would write from a SectionSpool."""
-    from processor.tokens import token_estimate  # compiles its classes' regexes (~6 ms): on first use
+    from processor.tokens import token_estimate  # compiles its classes' regexes (~4 ms): on first use
 
     written = Written(files=[base], pages=index.shown, omitted=0, tokens=0, bytes=0)
 
@@ -253,11 +253,14 @@ def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], IO[
         found = index.target(match.group(1))
         return f"](#{found[1]})" if found else match.group(0)
 
-    with open_target(base) as out:
+    with open_target(base) as document:
+        out = document.buffer  # bytes: a text is encoded once, for the file and the count
+
         def write(text: str) -> None:
-            out.write(text)
+            data = text.encode("utf-8")
+            out.write(data)
             written.tokens += token_estimate(text)
-            written.bytes += len(text.encode("utf-8"))
+            written.bytes += len(data)
 
         top = bundle.header_lines(pages=index.shown, tokens=index.shown_tokens, source_url=index.source_url,
                                   notes=notes)
@@ -267,16 +270,17 @@ def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], IO[
             entry, number = section.entry, section.number
             text = bundle.section_text(entry.doc(section.markdown), number, index.wanted(section.position), relink,
                                        section.marks)
-            out.write(text)
+            data = text.encode("utf-8")
+            out.write(data)
             # Counted as a SectionSpool counts a section of a whole document: the page's
             # own estimate plus its heading lines.
             written.tokens += entry.tokens + token_estimate(
                 f"---\n<a id=\"{bundle.anchor(number)}\"></a>\n## {entry.title or entry.url}\nSource: {entry.url}\n")
-            written.bytes += len(text.encode("utf-8"))
+            written.bytes += len(data)
     return written
 
 
-def _write_parts(index: PageIndex, targets: PageTargets, base: Path, open_target: Callable[[Path], IO[str]], *,
+def _write_parts(index: PageIndex, targets: PageTargets, base: Path, open_target: Callable[[Path], TextIO], *,
                  notes: Sequence[str]) -> Written:
     """A capped document or its parts (``--max-tokens``, ``--split-tokens``): planned
     over every page's section (docspasta/parts.py), so its index of the pages is in
