@@ -129,26 +129,26 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None,
     if root is None:
         return EMPTY
     page_title, meta_desc, base = page_meta(root, url)
-    clean(root)
+    marks = clean(root)
     body = root.find("body")
     if body is None:
         body = root
-    keys, sizes, lengths = site_template.keys_of(body)
+    keys, sizes, lengths = site_template.keys_of(body, marks.landmarks)
     page_keys = tuple(keys.values())
     words: dict[object, set[str]] = {}  # class words, split once for main.py and classify.py
     had_text = lengths.text.get(body, 0) > 0
-    prune_chrome(body, words, lengths)
+    prune_chrome(body, words, lengths, marks.gutters)
     if had_text and lengths.text.get(body, 0) <= 0:
         # All of the page's text was in its chrome (a module index that is only a
         # navigation list, pdoc's index.html): the page is that text, not nothing.
         root = parse(decode(html))
         if root is None:
             return EMPTY
-        clean(root)
+        marks = clean(root)
         body = root.find("body")
         if body is None:
             body = root
-        keys, sizes, lengths = site_template.keys_of(body)
+        keys, sizes, lengths = site_template.keys_of(body, marks.landmarks)
         words = {}
     main = find_main(body, lengths)
     probe: list[int] = []

@@ -22,12 +22,13 @@ class hides a class: `.toggle:checked ~ .panel {display: none}` hides it in one 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .parse import Element
-from .vocab import HEADINGS, JUNK_TAGS, VISUALLY_HIDDEN, words_of
+from .vocab import HEADINGS, JUNK_TAGS, LINENO_WORDS, VISUALLY_HIDDEN, words_of
 
-__all__ = ["clean", "drop"]
+__all__ = ["Marks", "clean", "drop"]
 
 _TAB_WORDS = frozenset({"tab", "tabpanel", "tab-pane", "tabitem", "tabbed", "panel", "tabbed-block",
                         "sd-tab-content", "tab-panel"})
@@ -197,14 +198,45 @@ def _settings_panels(controls: list[Element]) -> list[Element]:
     return [p for p in panels if not any(a in panels for a in p.iterancestors())]
 
 
-def clean(root: Element) -> None:
-    """Remove junk and hidden elements in place."""
+@dataclass(slots=True)
+class Marks:
+    """What `clean` saw of the attributes of the elements it went through, for the passes
+    after it, which would otherwise read an attribute of every element again to find a
+    few (a `get` costs as much as the rest of their per-element work):
+      landmarks  the elements that are main regions by an attribute (role=main,
+                 itemprop=articleBody; main.is_semantic's other half is the tag);
+      gutters    whether any element's class names a line-number gutter
+                 (vocab.LINENO_WORDS; main.prune_chrome looks for them inside code).
+    Dropped elements may be among them (the passes only meet those in the tree)."""
+
+    landmarks: set[Element] = field(default_factory=set)
+    gutters: bool = False
+
+
+def _mark(el: Element, names: list[str], marks: Marks, gutter_classes: dict[str, bool]) -> None:
+    """Note `el` in `marks` (`names`: its attribute names, not empty)."""
+    if ("role" in names and el.get("role") == "main") or (
+            "itemprop" in names and el.get("itemprop") == "articleBody"):
+        marks.landmarks.add(el)
+    if not marks.gutters and "class" in names:
+        cls = el.get("class") or ""
+        gutter = gutter_classes.get(cls)
+        if gutter is None:
+            gutter = gutter_classes[cls] = not LINENO_WORDS.isdisjoint(cls.split())
+        marks.gutters = gutter
+
+
+def clean(root: Element) -> Marks:
+    """Remove junk and hidden elements in place; what later passes need to know of the
+    attributes of the elements kept (see Marks)."""
     css_hidden = VISUALLY_HIDDEN | {"hidden"} | _hidden_classes(root)
     remove = []
     toggles: set[str] = set()  # ids of checkboxes that are UI toggles
     labels: list[Element] = []
     by_class: dict[str, bool] = {}  # whether this class string hides an element (no tab words)
     settings: list[Element] = []  # enabled checkboxes and selects: settings of the page's UI
+    marks = Marks()
+    gutter_classes: dict[str, bool] = {}
     for el in root.iter():
         tag = el.tag
         if tag in JUNK_TAGS:
@@ -231,6 +263,8 @@ def clean(root: Element) -> None:
         if tag == "label" and el.get("for"):
             labels.append(el)
         elif tag == "math":
+            if names := el.keys():
+                _mark(el, names, marks, gutter_classes)
             continue
         elif tag == "a":
             href = el.get("href")
@@ -243,6 +277,7 @@ def clean(root: Element) -> None:
         names = el.keys()
         if not names:
             continue
+        _mark(el, names, marks, gutter_classes)
         if "hidden" in names or "style" in names or "aria-hidden" in names:
             if _is_hidden(el, css_hidden):
                 remove.append(el)
@@ -265,6 +300,7 @@ def clean(root: Element) -> None:
         remove.extend(_settings_panels(settings))
     for el in remove:
         drop(el)
+    return marks
 
 
 def drop(el: Element) -> None:

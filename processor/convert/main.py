@@ -350,9 +350,11 @@ _CHROME_TAGS = frozenset({"div", "p", "a", "nav", "ul", "ol", "footer", "form", 
 
 
 def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
-                 lengths: Lengths | None = None) -> None:
+                 lengths: Lengths | None = None, gutters: bool = True) -> None:
     """Drop the page's chrome in place; `words` caches class words for later passes,
-    `lengths` may be given when already counted for this tree."""
+    `lengths` may be given when already counted for this tree; `gutters`: false when
+    no element's class names a line-number gutter (junk.Marks), so code is not searched
+    for them."""
     if lengths is None:
         lengths = Lengths(body)
     total = lengths.text.get(body, 0)
@@ -389,7 +391,7 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
             continue
         if tag == "pre" or tag == "code":
             walker.skip_subtree()
-            if len(el):
+            if gutters and len(el):
                 _gutters(el, remove, gutter_classes)
             continue
         if (tag not in _CHROME_TAGS or tag == "p") and not el.get("class") and not el.get("role") \

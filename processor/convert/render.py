@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from .classify import Kinds
-from .parse import text_of
+from .parse import holds, text_of
 from .text import code_span, collapse, is_collapsed, escape_line_start, escape_text, fence_for
 from .vocab import HEADINGS
 
@@ -61,6 +61,19 @@ def _int(v: str | None, default: int, lo: int, hi: int) -> int:
     except ValueError:
         return default
     return max(lo, min(hi, n))
+
+
+def _holds_block(el: Element) -> bool:
+    """Whether a descendant of `el` is a block (a tag of BLOCK_TAGS)."""
+    return holds(el, BLOCK_TAGS, BLOCK_LIST)
+
+
+_COMPLEX_SET = frozenset(COMPLEX_CELL)
+
+
+def _complex_cell(c: Element) -> bool:
+    """A table cell holding a block a pipe table's cell cannot show (next(c.iter(*COMPLEX_CELL)))."""
+    return c.tag in _COMPLEX_SET or holds(c, _COMPLEX_SET, COMPLEX_CELL)
 
 
 def fmt_url(u: str) -> str:
@@ -134,7 +147,7 @@ class Renderer:
 
     def has_block(self, el: Element) -> bool:
         # (most inline children are leaves: no descendant walk for them)
-        return len(el) > 0 and next(el.iterdescendants(*BLOCK_LIST), None) is not None
+        return len(el) > 0 and _holds_block(el)
 
     def flat(self, el: Element) -> list[str]:
         t = " ".join(" ".join(el.itertext()).split())
@@ -163,7 +176,7 @@ class Renderer:
                     pass
                 elif tag in BLOCK_TAGS or (
                     len(child) and (next(child.iterdescendants("pre"), None) is not None if tag in CODE_TAGS
-                                    else next(child.iterdescendants(*BLOCK_LIST), None) is not None)
+                                    else _holds_block(child))
                 ) or (tag == "span" and kind == "math" and kinds[child][1][2]):
                     if pieces:
                         self.flush(pieces, out)
@@ -627,7 +640,7 @@ class Renderer:
             only = next(c for r in cells for c in r)
             single = 0 < len("".join(only.itertext()).strip()) <= 300 and not self.has_block(only)
         complex_ = (n_cells <= 1 and not single) or any(
-            next(c.iter(*COMPLEX_CELL), None) is not None for r in cells for c in r
+            _complex_cell(c) for r in cells for c in r
         )
         if complex_:
             for child in el:  # keep everything readable, in order
@@ -689,7 +702,7 @@ class Renderer:
         rows: set[int] = set()
         for i, r in enumerate(cells):
             for c in r:
-                if next(c.iter(*COMPLEX_CELL), None) is None:
+                if not _complex_cell(c):
                     continue
                 hs = [h for h in c.iter(*HEADINGS)]
                 if len(hs) != 1 or next(c.iter(*COMPLEX_CELL[:-6]), None) is not None:

@@ -147,12 +147,16 @@ def _hasher(path: int) -> blake2b:
     return h
 
 
-def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int, int]], Lengths]:
+def keys_of(body: Element, landmarks: set[Element] | None = None
+            ) -> tuple[dict[Element, int], dict[Element, tuple[int, int]], Lengths]:
     """Per block element its template key and its (text length, link-text length), and
     the text lengths of every element and the semantic regions (main.Lengths, found in
     the same walk; elements without text have no entry). One walk collects the page's text once with each
     block's span in it; a block's key hashes its span of text and its path of block
-    ancestors."""
+    ancestors. `landmarks`: the elements that are main regions by an attribute
+    (junk.Marks, noted as clean read the attributes; found here when not given)."""
+    if landmarks is None:
+        landmarks = {el for el in body.iter() if el.get("role") == "main" or el.get("itemprop") == "articleBody"}
     parts: list[str] = []
     add = parts.append
     pos = 0
@@ -181,11 +185,13 @@ def keys_of(body: Element) -> tuple[dict[Element, int], dict[Element, tuple[int,
                 n = len(t.strip())
                 add(t)
                 pos += len(t)
-                semantic.extend(d for d in el.iter() if d.tag in semantic_tags or d.get("role") == "main"
-                                or d.get("itemprop") == "articleBody")  # (main.is_semantic)
+                if landmarks:
+                    semantic.extend(d for d in el.iter() if d.tag in semantic_tags or d in landmarks)
+                else:
+                    semantic.extend(el.iter(*semantic_tags))  # (main.is_semantic)
                 continue
             t = el.text
-            if tag in semantic_tags or el.get("role") == "main" or el.get("itemprop") == "articleBody":
+            if tag in semantic_tags or (landmarks and el in landmarks):
                 semantic.append(el)  # (main.is_semantic)
             if tag == "a":
                 in_link += 1

@@ -5,9 +5,16 @@ from __future__ import annotations
 import random
 import re
 import sys
+from typing import Any
 
-from processor.convert.junk import _css_hidden, _hidden_classes
-from processor.convert.parse import parse
+import lxml.etree as etree
+
+from processor.convert import convert
+from processor.convert.junk import _css_hidden, _hidden_classes, clean
+from processor.convert.main import is_semantic
+from processor.convert.parse import holds, parse
+from processor.convert.template import keys_of
+from processor.convert.vocab import LINENO_WORDS
 from processor.convert.text import _ESC, collapse, escape_text, is_collapsed
 
 from .test_token_estimate import _ALPHABET
@@ -60,3 +67,52 @@ def test_escaping_matches_the_bare_alternation() -> None:
     for _ in range(20_000):
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.choice((1, 2, 3, 6, 20))))
         assert escape_text(text) == bare.sub(lambda m: "\\" + m.group(0), text)
+
+
+def _body(page: str) -> Any:
+    root = parse(page)
+    return root, root.find("body")
+
+
+def test_clean_notes_the_landmarks_and_gutters_later_passes_look_for() -> None:
+    page = ('<html><body><div role="main"><p>a</p><pre><span itemprop="articleBody">x</span></pre>'
+            '<math role="main"><mi>x</mi></math><article><p role="mainx">b</p></article></div>'
+            '<div itemprop="articleBody" style="color: red">c</div><p role="navigation">d</p></body></html>')
+    root, body = _body(page)
+    marks = clean(root)
+    assert {el.tag for el in marks.landmarks} == {"div", "span", "math"} and len(marks.landmarks) == 4
+    assert not marks.gutters
+    # the semantic regions found from the marks are the ones found by reading every element
+    with_marks = keys_of(body, marks.landmarks)[2].semantic
+    assert with_marks == keys_of(body)[2].semantic == [el for el in body.iter() if is_semantic(el)]
+    assert len(with_marks) == 5
+    root, _ = _body('<html><body><table class="highlighttable"><tr><td class="linenos"><pre>1</pre></td>'
+                    '<td><pre>x = 1</pre></td></tr></table></body></html>')
+    assert clean(root).gutters
+
+
+def test_code_without_gutters_converts_the_same_either_way() -> None:
+    page = ('<html><body><main><h1>T</h1><p>Text <code class="n">a<span class="ln">1</span></code></p>'
+            '<pre><code><span class="k">def</span> <span class="lineno">2</span>f</code></pre></main></body></html>')
+    assert "lineno" in LINENO_WORDS and "ln" in LINENO_WORDS
+    md = convert(page, "http://x/").markdown
+    assert "def f" in md and "2" not in md.replace("def", "")  # the gutter inside code is dropped
+    root, body = _body(page)
+    assert clean(root).gutters
+    plain = '<html><body><main><h1>T</h1><pre><code><span class="k">def</span> f</code></pre></main></body></html>'
+    root, body = _body(plain)
+    assert not clean(root).gutters
+    assert convert(plain, "http://x/").markdown == "# T\n\n```\ndef f\n```"
+
+
+def test_holds_matches_lxmls_walk() -> None:
+    rnd = random.Random(19)
+    names = ("p", "div", "span", "a", "code", "em", "table", "li")
+    wanted = frozenset({"p", "div", "table"})
+    for _ in range(3_000):
+        root = etree.Element("span")
+        nodes = [root]
+        for _ in range(rnd.randint(0, 30)):
+            nodes.append(etree.SubElement(rnd.choice(nodes), rnd.choice(names)))
+        for el in nodes:
+            assert holds(el, wanted, tuple(wanted)) == (next(el.iterdescendants(*wanted), None) is not None)
