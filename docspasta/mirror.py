@@ -8,7 +8,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import IO, Protocol
 from urllib.parse import unquote, urlsplit
 
 from docspasta.bundle import PageDoc
@@ -52,18 +52,15 @@ class Used(Protocol):
     def add(self, rel: PurePosixPath) -> None: ...
 
 
-class FilesIn:
-    """The paths given out so far as the files written into a fresh ``directory`` (a
-    set of every path would grow with the job)."""
+def _other_name(rel: PurePosixPath, url: str) -> PurePosixPath:
+    """The name of the second URL mapping to one file name (both are kept)."""
+    return rel.with_name(f"{rel.stem}_{hashlib.sha1(url.encode()).hexdigest()[:8]}.md")
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
 
-    def __contains__(self, rel: object) -> bool:
-        return isinstance(rel, PurePosixPath) and (self.directory / rel).exists()
-
-    def add(self, rel: PurePosixPath) -> None:
-        pass  # written by write_mirror
+def _file_text(page: PageDoc) -> str:
+    has_title = page.markdown.lstrip().startswith("# ")
+    header = f"<!-- Source: {page.url} -->\n\n" + ("" if has_title or not page.title else f"# {page.title}\n\n")
+    return header + page.markdown.strip() + "\n"
 
 
 def mirror_files(pages: Iterable[PageDoc], *, source_url: str,
@@ -77,11 +74,9 @@ def mirror_files(pages: Iterable[PageDoc], *, source_url: str,
     for page in pages:
         rel = relative_path(page.url, start_host)
         if rel in used:  # two URLs mapping to one file name: keep both
-            rel = rel.with_name(f"{rel.stem}_{hashlib.sha1(page.url.encode()).hexdigest()[:8]}.md")
+            rel = _other_name(rel, page.url)
         used.add(rel)
-        has_title = page.markdown.lstrip().startswith("# ")
-        header = f"<!-- Source: {page.url} -->\n\n" + ("" if has_title or not page.title else f"# {page.title}\n\n")
-        yield rel, header + page.markdown.strip() + "\n"
+        yield rel, _file_text(page)
 
 
 def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str,
@@ -93,6 +88,37 @@ def write_mirror(pages: Iterable[PageDoc], directory: Path, *, source_url: str,
         target.write_text(text, encoding="utf-8")
         written.append(target)
     return written
+
+
+def write_fresh(pages: Iterable[PageDoc], directory: Path, *, source_url: str) -> list[Path]:
+    """``write_mirror`` into a fresh ``directory`` (pages arriving one call at a time),
+    the names taken being the files written so far (a set of every path would grow with
+    the job): each file is created exclusively, so the create itself finds a name taken
+    (one system call where a stat, a mkdir and the open were), and its folder is made
+    when the create finds none."""
+    start_host = urlsplit(source_url).hostname or ""
+    written: list[Path] = []
+    for page in pages:
+        rel = relative_path(page.url, start_host)
+        text = _file_text(page)
+        target = directory / rel
+        try:
+            out = _create(target)
+        except FileExistsError:  # two URLs mapping to one file name: keep both
+            target = directory / _other_name(rel, page.url)
+            out = open(target, "w", encoding="utf-8")
+        with out:
+            out.write(text)
+        written.append(target)
+    return written
+
+
+def _create(target: Path) -> IO[str]:
+    try:
+        return open(target, "x", encoding="utf-8")
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return open(target, "x", encoding="utf-8")
 
 
 def mirror_zip(pages: Iterable[PageDoc], *, source_url: str) -> bytes:

@@ -18,7 +18,7 @@ from typing import IO, TextIO
 
 from docspasta import bundle
 from docspasta.llmstxt import llms_full_section, llms_head, llms_lines
-from docspasta.mirror import FilesIn, write_mirror
+from docspasta.mirror import write_fresh
 from docspasta.pageindex import PageIndex
 from docspasta.parts import SectionSpool, Written, write_document
 
@@ -208,14 +208,13 @@ async def write_pages(targets: PageTargets, pages: AsyncIterable[bundle.PageDoc]
         index = files.enter_context(PageIndex(source_url=source_url))
         jsonl = outputs.open_bytes(targets.jsonl) if targets.jsonl else None
         mirror = outputs.directory(targets.mirror) if targets.mirror else None
-        used = FilesIn(mirror) if mirror is not None else None
         async for doc in pages:
             markdown = doc.markdown.encode("utf-8")  # once, for the index's spool and the JSONL
             index.add(doc, markdown=markdown)
             if jsonl is not None:
                 jsonl.write(bundle.jsonl_bytes(doc, markdown))
             if mirror is not None:
-                write_mirror([doc], mirror, source_url=source_url, used=used)
+                write_fresh([doc], mirror, source_url=source_url)
         index.finish()
         result.pages = index.count
         result.tokens = index.tokens

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from docspasta.bundle import (PageDoc, combined_document, default_filename, index_entry, page_anchors, relevel,
                               toc_lines)
 from docspasta.llmstxt import llms_full_txt, llms_txt
-from docspasta.mirror import relative_path, write_mirror
+from docspasta.mirror import relative_path, write_fresh, write_mirror
 from docspasta.parts import SectionSpool, write_document
 from processor.tokens import token_estimate
 
@@ -159,3 +159,17 @@ def test_mirror_paths_stay_inside(tmp_path: Path) -> None:
     written = write_mirror(PAGES, tmp_path, source_url="https://d.example/docs/")
     assert all(tmp_path in p.parents for p in written)
     assert (tmp_path / "docs" / "guide" / "intro.md").read_text().startswith("<!-- Source: https://d.example/docs/guide/intro.html -->")
+
+
+def test_a_fresh_directory_gets_the_mirrors_files(tmp_path: Path) -> None:
+    # write_fresh finds a taken name by creating the file exclusively: the same files
+    # as write_mirror with the names it gave out, a page at a time, folders made on the way.
+    pages = [*PAGES, PageDoc(url="https://d.example/docs/guide/intro.htm", title="Again", markdown="again"),
+             PageDoc(url="https://d.example/docs/new/deep/page/", title="Deep", markdown="# Deep\n"),
+             PageDoc(url="https://d.example/docs/guide/intro", title="Third", markdown="third")]
+    write_mirror(pages, tmp_path / "a", source_url="https://d.example/docs/", used=set())
+    for page in pages:
+        write_fresh([page], tmp_path / "b", source_url="https://d.example/docs/")
+    files = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.md")}
+    assert files == {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.md")}
+    assert len(files) == len(pages)
