@@ -213,19 +213,6 @@ class Marks:
     gutters: bool = False
 
 
-def _mark(el: Element, names: list[str], marks: Marks, gutter_classes: dict[str, bool]) -> None:
-    """Note `el` in `marks` (`names`: its attribute names, not empty)."""
-    if ("role" in names and el.get("role") == "main") or (
-            "itemprop" in names and el.get("itemprop") == "articleBody"):
-        marks.landmarks.add(el)
-    if not marks.gutters and "class" in names:
-        cls = el.get("class") or ""
-        gutter = gutter_classes.get(cls)
-        if gutter is None:
-            gutter = gutter_classes[cls] = not LINENO_WORDS.isdisjoint(cls.split())
-        marks.gutters = gutter
-
-
 def clean(root: Element) -> Marks:
     """Remove junk and hidden elements in place; what later passes need to know of the
     attributes of the elements kept (see Marks)."""
@@ -260,11 +247,20 @@ def clean(root: Element) -> Marks:
         if not isinstance(tag, str):
             remove.append(el)
             continue
+        names = el.keys()
+        cls = el.get("class") if names and "class" in names else None
+        if names:  # (Marks; read here once, for every element kept)
+            if ("role" in names and el.get("role") == "main") or (
+                    "itemprop" in names and el.get("itemprop") == "articleBody"):
+                marks.landmarks.add(el)
+            if cls and not marks.gutters:
+                gutter = gutter_classes.get(cls)
+                if gutter is None:
+                    gutter = gutter_classes[cls] = not LINENO_WORDS.isdisjoint(cls.split())
+                marks.gutters = gutter
         if tag == "label" and el.get("for"):
             labels.append(el)
         elif tag == "math":
-            if names := el.keys():
-                _mark(el, names, marks, gutter_classes)
             continue
         elif tag == "a":
             href = el.get("href")
@@ -274,10 +270,8 @@ def clean(root: Element) -> Marks:
                 # a control drawn as a link (in a paragraph its words are the text's)
                 remove.append(el)
                 continue
-        names = el.keys()
         if not names:
             continue
-        _mark(el, names, marks, gutter_classes)
         if "hidden" in names or "style" in names or "aria-hidden" in names:
             if _is_hidden(el, css_hidden):
                 remove.append(el)
@@ -285,7 +279,6 @@ def clean(root: Element) -> Marks:
         # Only the class can hide it (the most common case by far: every token of
         # highlighted code), and whether it does depends on the class string alone -
         # but a tab panel's role keeps it.
-        cls = el.get("class")
         if not cls:
             continue
         hidden = by_class.get(cls)

@@ -52,6 +52,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import blake2b
+from itertools import compress
 from zlib import crc32
 
 import lxml.etree as etree
@@ -424,7 +425,8 @@ class SiteTemplate:
         # Recomputed as the site grows, but not for every page of a big site.
         if self._cache is None or self.pages >= self._cache_pages * 1.1 + 1:
             need = max(self.min_pages, int(self.pages * self.share + 0.999))
-            self._cache = frozenset(k for k, n in self.counts.items() if n >= need)
+            counts = self.counts  # (the keys with n >= need, picked in C)
+            self._cache = frozenset(compress(counts, map(need.__le__, counts.values())))
             self._cache_pages = self.pages
         return self._cache
 

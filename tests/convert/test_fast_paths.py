@@ -15,6 +15,7 @@ from processor.convert.main import is_semantic
 from processor.convert.parse import holds, parse
 from processor.convert.template import keys_of
 from processor.convert.vocab import LINENO_WORDS
+from processor.limits import PageLimits, PageTooLarge, check
 from processor.convert.text import _ESC, collapse, escape_text, is_collapsed
 
 from .test_token_estimate import _ALPHABET
@@ -116,3 +117,28 @@ def test_holds_matches_lxmls_walk() -> None:
             nodes.append(etree.SubElement(rnd.choice(nodes), rnd.choice(names)))
         for el in nodes:
             assert holds(el, wanted, tuple(wanted)) == (next(el.iterdescendants(*wanted), None) is not None)
+
+
+def test_the_size_check_takes_the_branch_the_whole_count_gives() -> None:
+    def branch(html: str, limits: PageLimits) -> str:  # check's decision from the count of every "<"
+        tags = html.count("<")
+        bound = 3 * tags + 8
+        if (limits.max_elements and bound > limits.max_elements) or (
+                limits.max_table_cells and tags > limits.max_table_cells) or (
+                limits.max_text_chars and len(html) > limits.max_text_chars):
+            return "count"
+        return "depth" if limits.max_depth and bound > limits.max_depth else "none"
+
+    rnd = random.Random(20)
+    for _ in range(400):
+        n = rnd.choice((10, 100, 400, 3000, 20_000))
+        html = "".join(rnd.choice(("<b>", "x", "</b>", " ")) for _ in range(n))
+        limits = PageLimits(max_elements=rnd.choice((0, 50, 5_000, 250_000)), max_depth=rnd.choice((0, 20, 1_000)),
+                            max_text_chars=rnd.choice((0, 30_000)), max_table_cells=rnd.choice((0, 100, 100_000)))
+        want = branch(html, limits)
+        try:
+            got = check(html, limits, on_tree=True)
+        except PageTooLarge:
+            assert want == "count"
+            continue
+        assert (got is not None) == (want == "depth"), (n, limits, want)
