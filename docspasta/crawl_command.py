@@ -32,6 +32,7 @@ from orchestrator.scope import Pattern
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from docspasta.local import LocalStack
     from docspasta.service_process import ServiceProcess
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -380,13 +381,14 @@ def _totals(terminal: pb.JobEvent | None) -> pb.Totals | None:
 
 # -- the outputs --------------------------------------------------------------------------
 
-async def _pages(stack: object, job_id: str) -> AsyncIterator[bundle.PageDoc]:
+async def _pages(stack: LocalStack, job_id: str) -> AsyncIterator[bundle.PageDoc]:
     from docspasta.v1 import processor_pb2
-    call = stack.processor_stub().ListPages(  # type: ignore[attr-defined]
+    call = stack.processor_stub().ListPages(
         processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)
     async for p in call:
         yield bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
                              token_estimate=p.token_estimate, description=p.description, depth=p.depth)
+    stack.release_services()  # every page is read: what is left is this process's
 
 
 def page_targets(plan: CrawlPlan) -> PageTargets:
@@ -399,7 +401,7 @@ def partial_notes(state: RunState) -> list[str]:
     return [_partial_notice(state)] if state.interrupted or _ended(state) in ("job_timeout",) else []
 
 
-async def _write(plan: CrawlPlan, stack: object, job_id: str, source_url: str, outputs: Outputs,
+async def _write(plan: CrawlPlan, stack: LocalStack, job_id: str, source_url: str, outputs: Outputs,
                  state: RunState) -> Result:
     return await write_pages(page_targets(plan), _pages(stack, job_id), outputs, source_url=source_url,
                              notes=partial_notes(state))

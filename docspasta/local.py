@@ -253,6 +253,15 @@ class LocalStack:
         self._channels.append(channel)
         return processor_pb2_grpc.ProcessorStub(channel)
 
+    def release_services(self) -> None:
+        """The job is over and its pages are read: the crawler and processor children may
+        stop now, while this process writes the outputs, so their stop (the processor's
+        pool, store and exit: 15-25 ms) is off the command's path; ``close`` still waits
+        for their exit. Nothing calls them after that: the job finished, or Ctrl-C
+        suspended it, which stops the orchestrator first (``suspend_jobs``)."""
+        for child in self._children:
+            child.close_stdin()
+
     async def close(self) -> None:
         from docspasta.rpc import stop_all
 

@@ -154,3 +154,22 @@ def test_children_do_not_import_packages_from_the_users_working_directory(tmp_pa
         cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert ran.returncode == 0, ran.stderr
     assert "imported the working directory" not in ran.stderr
+
+
+async def test_released_services_stop_while_the_stack_is_still_open() -> None:
+    """Once a crawl's pages are read (crawl_command._pages) the command releases its
+    crawler and processor: they stop and exit while it writes the outputs, not after."""
+    from dataclasses import replace
+
+    from docspasta.local import LocalStack
+    from processor.settings import ProcessorSettings
+    from tests.conftest import local_crawler_settings
+
+    async with LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                          processes=True) as stack:
+        children = list(stack._children)
+        assert sorted(child.kind for child in children) == ["crawler", "processor"]
+        assert all(child.returncode is None for child in children)
+        stack.release_services()
+        for child in children:
+            assert await child.wait(timeout=60) == 0  # a graceful stop, the stack still open
