@@ -1,7 +1,7 @@
 """End-to-end crawl benchmark: `docspasta crawl` against Scrapy + html2text and
 Scrapy + trafilatura on the same served site, same concurrency, same run.
 
-  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|1k|5k|10k|50k|heavy|small ...]
+  bench/.venv/bin/python bench/crawl/run.py [--site flask|nodejs|git|tiny|1k|5k|10k|50k|heavy|small ...]
       [--concurrency 16] [--rounds 1] [--contender docspasta|scrapy+html2text|scrapy+trafilatura ...]
       [--docspasta PATH] [--before PATH] [--max-pages N] [--json out.json] [--profile DIR]
 
@@ -40,7 +40,9 @@ from trees import free_port  # noqa: E402  (this folder is on sys.path: the scri
 
 CORPORA = {"flask": "python-flask-doc", "nodejs": "nodejs-doc", "git": "git-doc"}
 # Generated sites (bench/sites/generate.py): name -> (kind, pages).
-GENERATED = {"1k": ("sphinx", 1000), "5k": ("sphinx", 5000), "10k": ("sphinx", 10000), "50k": ("sphinx", 50000),
+# "tiny" (3 pages) measures each contender's fixed cost: start-up and shut-down.
+GENERATED = {"tiny": ("sphinx", 1),
+             "1k": ("sphinx", 1000), "5k": ("sphinx", 5000), "10k": ("sphinx", 10000), "50k": ("sphinx", 50000),
              "heavy": ("heavy", 500), "small": ("small", 1200)}
 # docspasta-before: the `docspasta` of another install (--before PATH, e.g. a worktree of
 # an older commit with its own venv), run alternately with this one for before/after.
