@@ -137,7 +137,7 @@ def _convert(html: str | bytes, url: str, template: frozenset[int] | None,
     page_keys = tuple(keys.values())
     words: dict[object, set[str]] = {}  # class words, split once for main.py and classify.py
     had_text = lengths.text.get(body, 0) > 0
-    prune_chrome(body, words, lengths, marks.gutters)
+    prune_chrome(body, words, lengths, marks)
     if had_text and lengths.text.get(body, 0) <= 0:
         # All of the page's text was in its chrome (a module index that is only a
         # navigation list, pdoc's index.html): the page is that text, not nothing.

@@ -206,11 +206,14 @@ class Marks:
       landmarks  the elements that are main regions by an attribute (role=main,
                  itemprop=articleBody; main.is_semantic's other half is the tag);
       gutters    whether any element's class names a line-number gutter
-                 (vocab.LINENO_WORDS; main.prune_chrome looks for them inside code).
+                 (vocab.LINENO_WORDS; main.prune_chrome looks for them inside code);
+      navlinks   the links with a rel or accesskey attribute (main.pager_bars' Next /
+                 Previous / Up links are among them).
     Dropped elements may be among them (the passes only meet those in the tree)."""
 
     landmarks: set[Element] = field(default_factory=set)
     gutters: bool = False
+    navlinks: list[Element] = field(default_factory=list)
 
 
 def clean(root: Element) -> Marks:
@@ -258,6 +261,8 @@ def clean(root: Element) -> Marks:
                 if gutter is None:
                     gutter = gutter_classes[cls] = not LINENO_WORDS.isdisjoint(cls.split())
                 marks.gutters = gutter
+            if tag == "a" and ("rel" in names or "accesskey" in names):
+                marks.navlinks.append(el)
         if tag == "label" and el.get("for"):
             labels.append(el)
         elif tag == "math":

@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 
 import lxml.etree as etree
 
-from .junk import drop
+from .junk import Marks, drop
 from .parse import Element, text_of
 from .vocab import (ADMONITION_WORDS, CHROME_IDS, CHROME_WORDS, CONTAINER_TAGS, EDIT_LABEL, GLYPHS, HEADINGS,
                     LINENO_WORDS, PERMALINK_WORDS, SEMANTIC_TAGS, classes_of, words_of)
@@ -120,12 +120,13 @@ _NAV_RELS = frozenset({"next", "prev", "previous", "up", "contents", "index", "h
 _NAV_KEYS = frozenset({"n", "p", "u", "h"})
 
 
-def pager_bars(body: Element, lengths: Lengths) -> set[Element]:
+def pager_bars(body: Element, lengths: Lengths, links: list[Element] | None = None) -> set[Element]:
     """Next/Previous/Up bars (Texinfo node headers, DocBook navheader/navfooter):
     the outermost div/table/p (up to 5 levels above the links) holding two or more
-    links marked rel=next/prev/up or accesskey n/p/u, and little else."""
+    links marked rel=next/prev/up or accesskey n/p/u, and little else. `links`: the
+    page's links with a rel or accesskey (junk.Marks), when known."""
     counts: dict[Element, int] = {}
-    for a in body.iter("a"):
+    for a in body.iter("a") if links is None else links:
         rel = a.get("rel")
         if not (rel and not _NAV_RELS.isdisjoint(rel.lower().split())):
             key = a.get("accesskey")
@@ -350,11 +351,12 @@ _CHROME_TAGS = frozenset({"div", "p", "a", "nav", "ul", "ol", "footer", "form", 
 
 
 def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
-                 lengths: Lengths | None = None, gutters: bool = True) -> None:
+                 lengths: Lengths | None = None, marks: Marks | None = None) -> None:
     """Drop the page's chrome in place; `words` caches class words for later passes,
-    `lengths` may be given when already counted for this tree; `gutters`: false when
-    no element's class names a line-number gutter (junk.Marks), so code is not searched
-    for them."""
+    `lengths` may be given when already counted for this tree, `marks` when clean noted
+    them (then code is searched for line-number gutters only when a class names one,
+    and the links are not all read for pager bars' rel and accesskey)."""
+    gutters = marks is None or marks.gutters
     if lengths is None:
         lengths = Lengths(body)
     total = lengths.text.get(body, 0)
@@ -376,7 +378,7 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
         # (e.g. "wy-nav-content-wrap") must not take it away.
         protected.add(largest)
         protected.update(largest.iterancestors())
-    pagers = pager_bars(body, lengths)
+    pagers = pager_bars(body, lengths, None if marks is None else marks.navlinks)
     remove: list[Element] = []
     gutter_classes: dict[str, bool] = {}
     # Pre-order, the subtree of an element that goes (and of code) not walked: nothing

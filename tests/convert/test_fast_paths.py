@@ -11,7 +11,7 @@ import lxml.etree as etree
 
 from processor.convert import convert
 from processor.convert.junk import _css_hidden, _hidden_classes, clean
-from processor.convert.main import is_semantic
+from processor.convert.main import is_semantic, pager_bars
 from processor.convert.parse import holds, parse
 from processor.convert.template import keys_of
 from processor.convert.vocab import LINENO_WORDS
@@ -142,3 +142,19 @@ def test_the_size_check_takes_the_branch_the_whole_count_gives() -> None:
             assert want == "count"
             continue
         assert (got is not None) == (want == "depth"), (n, limits, want)
+
+
+def test_pager_bars_from_the_noted_links_are_the_ones_from_every_link() -> None:
+    page = ('<html><body><div class="navheader"><a href="a.html" rel="prev">Prev</a> <a href="up.html" accesskey="u">'
+            'Up</a> <a href="c.html" rel="next">Next</a></div><div hidden><p><a rel="next" href="x">N</a>'
+            '<a rel="prev" href="y">P</a></p></div><h1>Title</h1><p>Text <a href="z.html">z</a></p></body></html>')
+    root, body = _body(page)
+    marks = clean(root)
+    assert [a.text for a in marks.navlinks] == ["Prev", "Up", "Next", "N", "P"]  # (the last two were dropped)
+    lengths = keys_of(body, marks.landmarks)[2]
+    bars = pager_bars(body, lengths, marks.navlinks)
+    # (the dropped links' bar is counted too: out of the tree, no pass meets it)
+    in_tree = {el for el in bars if body in el.iterancestors()}
+    assert in_tree == pager_bars(body, lengths) and len(bars) == 3
+    assert [el.get("class") for el in pager_bars(body, lengths)] == ["navheader"]
+    assert convert(page, "http://x/").markdown == "# Title\n\nText [z](http://x/z.html)"
