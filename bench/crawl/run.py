@@ -121,10 +121,13 @@ class TreeSampler(threading.Thread):
             except psutil.Error:
                 continue
             total += rss
-            _, peak = self.per_process.get(p.pid, ("", 0))
+            known, peak = self.per_process.get(p.pid, ("", 0))
             # Labelled at every sample: a child seen between fork and exec still shows
             # its parent's command line (a conversion worker passed for the processor).
+            # A process that is exiting has no command line left: it keeps its label.
             name = self.label(p)
+            if known and name == p.name():
+                name = known
             self.per_process[p.pid] = (name, max(peak, rss))
             # Own time only: children_* would count reaped children twice.
             self.cpu[p.pid] = times.user + times.system
