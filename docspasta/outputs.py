@@ -1,7 +1,11 @@
 """The CLI's output files, written atomically: each output is first written to a
 temporary file (or directory) beside its target and renamed over it only when the
 crawl produced something, so a failed, empty or interrupted-before-any-page crawl
-never replaces an earlier result. Every target is checked before the crawl starts."""
+never replaces an earlier result. A target that exists and is not a regular file
+(``/dev/null``, a FIFO, ``/dev/stdout``) is a stream, not a file to replace: its output is
+spooled in the temporary directory and copied into it then, as standard output is (a
+rename would put a regular file where the device was: as root, in /dev). Every target
+is checked before the crawl starts."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import itertools
 import os
 import re
 import shutil
+import stat
 import sys
+import tempfile
 from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +39,21 @@ def _writable_dir(path: Path) -> bool:
     return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
 
 
+def is_stream(path: Path) -> bool:
+    """An existing target that is neither a regular file nor a directory (a device, a
+    FIFO; followed through symlinks such as /dev/stdout): written into, never replaced."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_file_target(option: str, path: Path) -> None:
+    if is_stream(path):
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{option} {path}: not writable (permission denied)")
+        return
     if path.is_dir():
         raise OutputError(f"{option} {path}: is a directory (give a file name)")
     parent = path.parent
@@ -70,6 +90,7 @@ class _Pending:
     target: Path | None  # None: standard output
     temp: Path
     is_dir: bool
+    stream: bool = False  # the target is written into at commit (is_stream), not replaced
 
 
 @dataclass
@@ -85,12 +106,17 @@ class Outputs:
         for p in self.pending:
             if p.target == target and not p.is_dir:
                 return p.temp  # written again (a part planned anew)
+        stream = target is not None and is_stream(target)
         if target is None:
             base = directory or Path.cwd()
             temp = base / f".docspasta-stdout-{os.getpid()}.tmp"
+        elif stream:
+            fd, name = tempfile.mkstemp(prefix=f".docspasta-{target.name}-", suffix=".tmp")
+            os.close(fd)
+            temp = Path(name)
         else:
             temp = _temp_name(target)
-        self.pending.append(_Pending(target, temp, False))
+        self.pending.append(_Pending(target, temp, False, stream))
         return temp
 
     def open(self, target: Path | None) -> IO[str]:
@@ -137,6 +163,11 @@ class Outputs:
                 sys.stdout.flush()
                 p.temp.unlink()
                 written.append("standard output")
+            elif p.stream:
+                with open(p.temp, "rb") as source, open(p.target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+                p.temp.unlink()
+                written.append(str(p.target))
             elif not replace_existing and p.target.exists():
                 kept.append(str(p.target))
             elif p.is_dir:

@@ -173,3 +173,32 @@ def test_a_fresh_directory_gets_the_mirrors_files(tmp_path: Path) -> None:
     files = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.md")}
     assert files == {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.md")}
     assert len(files) == len(pages)
+
+
+def test_a_target_that_is_a_stream_is_written_into_not_replaced(tmp_path: Path) -> None:
+    """``-o /dev/null``, a FIFO, ``/dev/stdout``: the output is copied into the target at
+    commit. Renamed over it, as a regular file's temporary is, it would have put a
+    regular file where the device was (as root: /dev/null, which broke every later
+    command that writes to it)."""
+    import os
+    import stat
+    import threading
+
+    from docspasta.outputs import Outputs, check_file_target, is_stream
+
+    check_file_target("-o", Path("/dev/null"))  # writable, whatever /dev's own permissions
+    assert is_stream(Path("/dev/null")) and not is_stream(tmp_path) and not is_stream(tmp_path / "absent.md")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    outputs = Outputs()
+    with outputs.open(fifo) as handle:
+        handle.write("# Title\n\ntext\n")
+    written, _ = outputs.commit()
+    reader.join(timeout=60)
+    assert received == [b"# Title\n\ntext\n"]
+    assert written == [str(fifo)]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the FIFO
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary beside it
