@@ -302,11 +302,6 @@ def marks(text: str, *, anchors: bool = True) -> Marks:
     return Marks(tuple(headings), tuple(found))
 
 
-def _anchor_lines(text: str) -> list[tuple[int, list[str]]]:
-    """(line start offset, its anchors) of each line outside fenced code that has some."""
-    return [(start, list(found)) for start, found in marks(text).anchors]
-
-
 def page_anchors(markdown: str) -> frozenset[str]:
     """The fragments a link into this page may name that the document can point at: its
     headings' slugs and API names, and ids the converter kept."""

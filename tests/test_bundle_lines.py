@@ -12,6 +12,11 @@ import re
 from docspasta import bundle
 from docspasta.bundle import _EXPLICIT_ID, _FENCE, _HEADING, MAX_HEADING, _fragment_id, _line_anchors
 
+def _anchor_lines(page: str) -> list[tuple[int, list[str]]]:
+    """(line start offset, its anchors) of each line outside fenced code that has some."""
+    return [(start, list(found)) for start, found in bundle.marks(page).anchors]
+
+
 # -- the reference: the line-by-line passes ---------------------------------------------
 
 _SIGNATURE_STARTS = ("**", "`", "- **", "- `")
@@ -111,7 +116,7 @@ def test_the_passes_match_the_line_by_line_form_on_random_pages() -> None:
         lines = page.split("\n")
         expected = _ref_anchor_lines(lines)
         starts = [sum(len(line) + 1 for line in lines[:i]) for i, _ in expected]
-        assert bundle._anchor_lines(page) == list(zip(starts, [a for _, a in expected])), page
+        assert _anchor_lines(page) == list(zip(starts, [a for _, a in expected])), page
         assert bundle.page_anchors(page) == frozenset(a for _, found in expected for a in found), page
         top = rnd.choice((1, 2, 3))
         assert bundle.relevel(page, top) == _ref_relevel(page, top), page
@@ -149,7 +154,7 @@ def test_the_line_anchor_shortcuts_keep_every_anchor() -> None:
 
 def test_offsets_are_line_starts_of_the_text() -> None:
     page = "**`a.b`**\n```\n# in code\n```\n## Out a.c\n"
-    assert [page[s:].split("\n")[0] for s, _ in bundle._anchor_lines(page)] == ["**`a.b`**", "## Out a.c"]
+    assert [page[s:].split("\n")[0] for s, _ in _anchor_lines(page)] == ["**`a.b`**", "## Out a.c"]
     assert re.sub(r"(?m)^#+", "#", bundle.relevel(page, 4)) == page.replace("## Out", "# Out")
 
 
