@@ -25,13 +25,13 @@ from typing import Any
 from processor.convert import Converted, convert
 from processor.limits import PageLimits, PageTooLarge, PageTooSlow, check
 
-__all__ = ["OUT_OF_MEMORY", "Outcome", "worker_entry", "worker_main"]
+__all__ = ["Outcome", "worker_entry", "worker_main"]
 
-WARM_UP_PAGE = "<html><head><title>t</title></head><body><main><h1>t</h1><p>x <code>y</code></p></main></body></html>"
+_WARM_UP_PAGE = "<html><head><title>t</title></head><body><main><h1>t</h1><p>x <code>y</code></p></main></body></html>"
 # A page whose conversion took its worker past this share of the address-space cap is
 # reported too large, and the worker is replaced (its heap stays grown).
-MEMORY_SHARE = 0.8
-OUT_OF_MEMORY = "the conversion ran out of the worker's memory"
+_MEMORY_SHARE = 0.8
+_OUT_OF_MEMORY = "the conversion ran out of the worker's memory"
 _FIELDS = tuple(f.name for f in fields(Converted))  # what a worker sends back, in order
 
 # (kind, value, retiring): ("ok", Converted fields) or ("too_large" | "too_slow", message);
@@ -64,7 +64,7 @@ def _convert_one(html: str, url: str, limits: PageLimits, template: frozenset[in
     except PageTooSlow:
         return ("too_slow", f"the conversion used more than {limits.cpu_seconds:g} s of CPU time")
     except MemoryError:
-        return ("too_large", OUT_OF_MEMORY)
+        return ("too_large", _OUT_OF_MEMORY)
     # (not dataclasses.astuple: it deep-copies each template key, 80 us a page)
     return ("ok", tuple(getattr(result, name) for name in _FIELDS))
 
@@ -120,10 +120,10 @@ def _serve_pages(conn: multiprocessing.connection.Connection, limits: PageLimits
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, hard))
     # Past this peak a worker retires after its page (0: no memory limit).
-    memory_share = int(MEMORY_SHARE * limits.memory_bytes)
+    memory_share = int(_MEMORY_SHARE * limits.memory_bytes)
     signal.signal(signal.SIGPROF, _on_cpu_budget)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service handles ^C and stops us
-    convert(WARM_UP_PAGE, "http://localhost/")
+    convert(_WARM_UP_PAGE, "http://localhost/")
     try:
         conn.send(("ready", None))
     except (OSError, ValueError):
@@ -140,11 +140,11 @@ def _serve_pages(conn: multiprocessing.connection.Connection, limits: PageLimits
         del message
         kind, value = _convert_one(html, url, limits, template)
         del html
-        damaged = kind == "too_slow" or value == OUT_OF_MEMORY
+        damaged = kind == "too_slow" or value == _OUT_OF_MEMORY
         if memory_share and _peak_bytes(memory_share) > memory_share:
             damaged = True
             if kind == "ok":
-                kind, value = "too_large", (f"converting the page took its worker past {MEMORY_SHARE:.0%} "
+                kind, value = "too_large", (f"converting the page took its worker past {_MEMORY_SHARE:.0%} "
                                             f"of its {limits.memory_bytes >> 20} MiB memory limit")
         try:
             conn.send((kind, value, damaged))
