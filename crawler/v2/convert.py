@@ -7,6 +7,7 @@ from docspasta.v2 import common_pb2 as common_v2, crawler_pb2 as v2
 from docspasta.v2convert import Renames, check_enums, convert
 
 RENAMES = Renames.of({
+    "CrawlStreamRequest": {"timeout": "timeout_seconds"},
     "CrawlResponse": {"fetch_duration": "fetch_seconds", "retry_delay": "retry_after_seconds"},
 })
 # v1 field path -> v2 field path, for the names in refusals.

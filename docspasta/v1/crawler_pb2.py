@@ -25,17 +25,21 @@ _sym_db = _symbol_database.Default()
 from docspasta.v1 import common_pb2 as docspasta_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ocspasta/v1/crawler.proto\x12\x0c\x64ocspasta.v1\x1a\x19\x64ocspasta/v1/common.proto\"Y\n\x0c\x43rawlRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61llow_non_html\x18\x03 \x01(\x08\x12\x14\n\x0cmax_requests\x18\x04 \x01(\x05\"\xe3\x02\n\rCrawlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tfinal_url\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0c\n\x04html\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\r\n\x05links\x18\x07 \x03(\t\x12\x15\n\rfetch_seconds\x18\x08 \x01(\x01\x12*\n\x05\x65rror\x18\t \x01(\x0e\x32\x1b.docspasta.v1.ErrorCategory\x12\x15\n\rerror_message\x18\n \x01(\t\x12\x11\n\tredirects\x18\x0b \x03(\t\x12\x1b\n\x13retry_after_seconds\x18\x0c \x01(\x01\x12\x15\n\rcanonical_url\x18\r \x01(\t\x12\x10\n\x08nofollow\x18\x0e \x01(\x08\x12\x16\n\x0e\x63ontent_length\x18\x0f \x01(\x03\x12\x15\n\rrequests_sent\x18\x10 \x01(\x05\x32K\n\x07\x43rawler\x12@\n\x05\x43rawl\x12\x1a.docspasta.v1.CrawlRequest\x1a\x1b.docspasta.v1.CrawlResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ocspasta/v1/crawler.proto\x12\x0c\x64ocspasta.v1\x1a\x19\x64ocspasta/v1/common.proto\"\x8b\x01\n\x12\x43rawlStreamRequest\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.docspasta.v1.CrawlRequest\x12\x17\n\x0ftimeout_seconds\x18\x03 \x01(\x01\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x61ncel\x18\x05 \x01(\x08\"{\n\x13\x43rawlStreamResponse\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12-\n\x08response\x18\x02 \x01(\x0b\x32\x1b.docspasta.v1.CrawlResponse\x12(\n\x06status\x18\x03 \x01(\x0b\x32\x18.docspasta.v1.CallStatus\"Y\n\x0c\x43rawlRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61llow_non_html\x18\x03 \x01(\x08\x12\x14\n\x0cmax_requests\x18\x04 \x01(\x05\"\xe3\x02\n\rCrawlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tfinal_url\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0c\n\x04html\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\r\n\x05links\x18\x07 \x03(\t\x12\x15\n\rfetch_seconds\x18\x08 \x01(\x01\x12*\n\x05\x65rror\x18\t \x01(\x0e\x32\x1b.docspasta.v1.ErrorCategory\x12\x15\n\rerror_message\x18\n \x01(\t\x12\x11\n\tredirects\x18\x0b \x03(\t\x12\x1b\n\x13retry_after_seconds\x18\x0c \x01(\x01\x12\x15\n\rcanonical_url\x18\r \x01(\t\x12\x10\n\x08nofollow\x18\x0e \x01(\x08\x12\x16\n\x0e\x63ontent_length\x18\x0f \x01(\x03\x12\x15\n\rrequests_sent\x18\x10 \x01(\x05\x32\xa3\x01\n\x07\x43rawler\x12@\n\x05\x43rawl\x12\x1a.docspasta.v1.CrawlRequest\x1a\x1b.docspasta.v1.CrawlResponse\x12V\n\x0b\x43rawlStream\x12 .docspasta.v1.CrawlStreamRequest\x1a!.docspasta.v1.CrawlStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'docspasta.v1.crawler_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CRAWLREQUEST']._serialized_start=71
-  _globals['_CRAWLREQUEST']._serialized_end=160
-  _globals['_CRAWLRESPONSE']._serialized_start=163
-  _globals['_CRAWLRESPONSE']._serialized_end=518
-  _globals['_CRAWLER']._serialized_start=520
-  _globals['_CRAWLER']._serialized_end=595
+  _globals['_CRAWLSTREAMREQUEST']._serialized_start=72
+  _globals['_CRAWLSTREAMREQUEST']._serialized_end=211
+  _globals['_CRAWLSTREAMRESPONSE']._serialized_start=213
+  _globals['_CRAWLSTREAMRESPONSE']._serialized_end=336
+  _globals['_CRAWLREQUEST']._serialized_start=338
+  _globals['_CRAWLREQUEST']._serialized_end=427
+  _globals['_CRAWLRESPONSE']._serialized_start=430
+  _globals['_CRAWLRESPONSE']._serialized_end=785
+  _globals['_CRAWLER']._serialized_start=788
+  _globals['_CRAWLER']._serialized_end=951
 # @@protoc_insertion_point(module_scope)

@@ -2,10 +2,34 @@ from docspasta.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class CrawlStreamRequest(_message.Message):
+    __slots__ = ("tag", "request", "timeout_seconds", "request_id", "cancel")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    request: CrawlRequest
+    timeout_seconds: float
+    request_id: str
+    cancel: bool
+    def __init__(self, tag: _Optional[int] = ..., request: _Optional[_Union[CrawlRequest, _Mapping]] = ..., timeout_seconds: _Optional[float] = ..., request_id: _Optional[str] = ..., cancel: _Optional[bool] = ...) -> None: ...
+
+class CrawlStreamResponse(_message.Message):
+    __slots__ = ("tag", "response", "status")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    response: CrawlResponse
+    status: _common_pb2.CallStatus
+    def __init__(self, tag: _Optional[int] = ..., response: _Optional[_Union[CrawlResponse, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.CallStatus, _Mapping]] = ...) -> None: ...
 
 class CrawlRequest(_message.Message):
     __slots__ = ("url", "job_id", "allow_non_html", "max_requests")

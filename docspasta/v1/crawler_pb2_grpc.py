@@ -40,6 +40,11 @@ class CrawlerStub:
                 request_serializer=docspasta_dot_v1_dot_crawler__pb2.CrawlRequest.SerializeToString,
                 response_deserializer=docspasta_dot_v1_dot_crawler__pb2.CrawlResponse.FromString,
                 _registered_method=True)
+        self.CrawlStream = channel.stream_stream(
+                '/docspasta.v1.Crawler/CrawlStream',
+                request_serializer=docspasta_dot_v1_dot_crawler__pb2.CrawlStreamRequest.SerializeToString,
+                response_deserializer=docspasta_dot_v1_dot_crawler__pb2.CrawlStreamResponse.FromString,
+                _registered_method=True)
 
 
 class CrawlerServicer:
@@ -56,6 +61,21 @@ class CrawlerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CrawlStream(self, request_iterator, context):
+        """Crawl calls, many on one stream: for a caller that keeps many pages in flight (the
+        local stack's orchestrator), where a stream message costs a third of a unary call.
+        Each request carries a tag chosen by the caller and its own deadline; the answers
+        come in the order the calls finish, each with its request's tag. A call that fails
+        answers with the status its unary call would have ended with; the stream stays open.
+        A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+        flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+        drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+        are answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CrawlerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +83,11 @@ def add_CrawlerServicer_to_server(servicer, server):
                     servicer.Crawl,
                     request_deserializer=docspasta_dot_v1_dot_crawler__pb2.CrawlRequest.FromString,
                     response_serializer=docspasta_dot_v1_dot_crawler__pb2.CrawlResponse.SerializeToString,
+            ),
+            'CrawlStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.CrawlStream,
+                    request_deserializer=docspasta_dot_v1_dot_crawler__pb2.CrawlStreamRequest.FromString,
+                    response_serializer=docspasta_dot_v1_dot_crawler__pb2.CrawlStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -93,6 +118,33 @@ class Crawler:
             '/docspasta.v1.Crawler/Crawl',
             docspasta_dot_v1_dot_crawler__pb2.CrawlRequest.SerializeToString,
             docspasta_dot_v1_dot_crawler__pb2.CrawlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CrawlStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/docspasta.v1.Crawler/CrawlStream',
+            docspasta_dot_v1_dot_crawler__pb2.CrawlStreamRequest.SerializeToString,
+            docspasta_dot_v1_dot_crawler__pb2.CrawlStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,23 +22,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from docspasta.v1 import common_pb2 as docspasta_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ocspasta/v1/processor.proto\x12\x0c\x64ocspasta.v1\"p\n\x0eProcessRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\r\n\x05order\x18\x04 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\x05 \x01(\x05\x12\x15\n\romit_markdown\x18\x06 \x01(\x08\"\xae\x01\n\x0fProcessResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x12\n\nword_count\x18\x04 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x05 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x07 \x01(\t\x12\x16\n\x0eskipped_reason\x18\x08 \x01(\t\"F\n\x10ListPagesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x66ter_order\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xa3\x01\n\x04Page\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08markdown\x18\x04 \x01(\t\x12\x12\n\nword_count\x18\x05 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x06 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05order\x18\x08 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\t \x01(\x05\x32\x96\x01\n\tProcessor\x12\x46\n\x07Process\x12\x1c.docspasta.v1.ProcessRequest\x1a\x1d.docspasta.v1.ProcessResponse\x12\x41\n\tListPages\x12\x1e.docspasta.v1.ListPagesRequest\x1a\x12.docspasta.v1.Page0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ocspasta/v1/processor.proto\x12\x0c\x64ocspasta.v1\x1a\x19\x64ocspasta/v1/common.proto\"p\n\x0eProcessRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\r\n\x05order\x18\x04 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\x05 \x01(\x05\x12\x15\n\romit_markdown\x18\x06 \x01(\x08\"\xae\x01\n\x0fProcessResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x12\n\nword_count\x18\x04 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x05 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x07 \x01(\t\x12\x16\n\x0eskipped_reason\x18\x08 \x01(\t\"F\n\x10ListPagesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x66ter_order\x18\x02 \x01(\x05\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xa3\x01\n\x04Page\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08markdown\x18\x04 \x01(\t\x12\x12\n\nword_count\x18\x05 \x01(\x05\x12\x16\n\x0etoken_estimate\x18\x06 \x01(\x05\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05order\x18\x08 \x01(\x05\x12\r\n\x05\x64\x65pth\x18\t \x01(\x05\"\x8f\x01\n\x14ProcessStreamRequest\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12-\n\x07request\x18\x02 \x01(\x0b\x32\x1c.docspasta.v1.ProcessRequest\x12\x17\n\x0ftimeout_seconds\x18\x03 \x01(\x01\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x61ncel\x18\x05 \x01(\x08\"\x7f\n\x15ProcessStreamResponse\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12/\n\x08response\x18\x02 \x01(\x0b\x32\x1d.docspasta.v1.ProcessResponse\x12(\n\x06status\x18\x03 \x01(\x0b\x32\x18.docspasta.v1.CallStatus2\xf4\x01\n\tProcessor\x12\x46\n\x07Process\x12\x1c.docspasta.v1.ProcessRequest\x1a\x1d.docspasta.v1.ProcessResponse\x12\\\n\rProcessStream\x12\".docspasta.v1.ProcessStreamRequest\x1a#.docspasta.v1.ProcessStreamResponse(\x01\x30\x01\x12\x41\n\tListPages\x12\x1e.docspasta.v1.ListPagesRequest\x1a\x12.docspasta.v1.Page0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'docspasta.v1.processor_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROCESSREQUEST']._serialized_start=46
-  _globals['_PROCESSREQUEST']._serialized_end=158
-  _globals['_PROCESSRESPONSE']._serialized_start=161
-  _globals['_PROCESSRESPONSE']._serialized_end=335
-  _globals['_LISTPAGESREQUEST']._serialized_start=337
-  _globals['_LISTPAGESREQUEST']._serialized_end=407
-  _globals['_PAGE']._serialized_start=410
-  _globals['_PAGE']._serialized_end=573
-  _globals['_PROCESSOR']._serialized_start=576
-  _globals['_PROCESSOR']._serialized_end=726
+  _globals['_PROCESSREQUEST']._serialized_start=73
+  _globals['_PROCESSREQUEST']._serialized_end=185
+  _globals['_PROCESSRESPONSE']._serialized_start=188
+  _globals['_PROCESSRESPONSE']._serialized_end=362
+  _globals['_LISTPAGESREQUEST']._serialized_start=364
+  _globals['_LISTPAGESREQUEST']._serialized_end=434
+  _globals['_PAGE']._serialized_start=437
+  _globals['_PAGE']._serialized_end=600
+  _globals['_PROCESSSTREAMREQUEST']._serialized_start=603
+  _globals['_PROCESSSTREAMREQUEST']._serialized_end=746
+  _globals['_PROCESSSTREAMRESPONSE']._serialized_start=748
+  _globals['_PROCESSSTREAMRESPONSE']._serialized_end=875
+  _globals['_PROCESSOR']._serialized_start=878
+  _globals['_PROCESSOR']._serialized_end=1122
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,8 @@
+from docspasta.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -71,3 +73,27 @@ class Page(_message.Message):
     order: int
     depth: int
     def __init__(self, job_id: _Optional[str] = ..., url: _Optional[str] = ..., title: _Optional[str] = ..., markdown: _Optional[str] = ..., word_count: _Optional[int] = ..., token_estimate: _Optional[int] = ..., description: _Optional[str] = ..., order: _Optional[int] = ..., depth: _Optional[int] = ...) -> None: ...
+
+class ProcessStreamRequest(_message.Message):
+    __slots__ = ("tag", "request", "timeout_seconds", "request_id", "cancel")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    request: ProcessRequest
+    timeout_seconds: float
+    request_id: str
+    cancel: bool
+    def __init__(self, tag: _Optional[int] = ..., request: _Optional[_Union[ProcessRequest, _Mapping]] = ..., timeout_seconds: _Optional[float] = ..., request_id: _Optional[str] = ..., cancel: _Optional[bool] = ...) -> None: ...
+
+class ProcessStreamResponse(_message.Message):
+    __slots__ = ("tag", "response", "status")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    response: ProcessResponse
+    status: _common_pb2.CallStatus
+    def __init__(self, tag: _Optional[int] = ..., response: _Optional[_Union[ProcessResponse, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.CallStatus, _Mapping]] = ...) -> None: ...

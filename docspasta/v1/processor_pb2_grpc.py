@@ -45,6 +45,11 @@ class ProcessorStub:
                 request_serializer=docspasta_dot_v1_dot_processor__pb2.ProcessRequest.SerializeToString,
                 response_deserializer=docspasta_dot_v1_dot_processor__pb2.ProcessResponse.FromString,
                 _registered_method=True)
+        self.ProcessStream = channel.stream_stream(
+                '/docspasta.v1.Processor/ProcessStream',
+                request_serializer=docspasta_dot_v1_dot_processor__pb2.ProcessStreamRequest.SerializeToString,
+                response_deserializer=docspasta_dot_v1_dot_processor__pb2.ProcessStreamResponse.FromString,
+                _registered_method=True)
         self.ListPages = channel.unary_stream(
                 '/docspasta.v1.Processor/ListPages',
                 request_serializer=docspasta_dot_v1_dot_processor__pb2.ListPagesRequest.SerializeToString,
@@ -71,6 +76,15 @@ class ProcessorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProcessStream(self, request_iterator, context):
+        """Process calls, many on one stream, as Crawler.CrawlStream does for Crawl (tags, a
+        deadline per call, answers in the order the calls finish, a failed call answered with
+        its status, `cancel`, a bound on calls in flight, UNAVAILABLE while draining).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListPages(self, request, context):
         """A job's stored pages in crawl order (by `order`), after `after_order`.
         """
@@ -85,6 +99,11 @@ def add_ProcessorServicer_to_server(servicer, server):
                     servicer.Process,
                     request_deserializer=docspasta_dot_v1_dot_processor__pb2.ProcessRequest.FromString,
                     response_serializer=docspasta_dot_v1_dot_processor__pb2.ProcessResponse.SerializeToString,
+            ),
+            'ProcessStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ProcessStream,
+                    request_deserializer=docspasta_dot_v1_dot_processor__pb2.ProcessStreamRequest.FromString,
+                    response_serializer=docspasta_dot_v1_dot_processor__pb2.ProcessStreamResponse.SerializeToString,
             ),
             'ListPages': grpc.unary_stream_rpc_method_handler(
                     servicer.ListPages,
@@ -125,6 +144,33 @@ class Processor:
             '/docspasta.v1.Processor/Process',
             docspasta_dot_v1_dot_processor__pb2.ProcessRequest.SerializeToString,
             docspasta_dot_v1_dot_processor__pb2.ProcessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProcessStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/docspasta.v1.Processor/ProcessStream',
+            docspasta_dot_v1_dot_processor__pb2.ProcessStreamRequest.SerializeToString,
+            docspasta_dot_v1_dot_processor__pb2.ProcessStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,11 @@ class ProcessorStub:
     duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
     DEADLINE_EXCEEDED when conversion is too slow.
     """
+    ProcessStream: _grpc.StreamStreamMultiCallable[_processor_pb2.ProcessStreamRequest, _processor_pb2.ProcessStreamResponse]
+    """Process calls, many on one stream, as Crawler.CrawlStream does for Crawl (tags, a
+    deadline per call, answers in the order the calls finish, a failed call answered with
+    its status, `cancel`, a bound on calls in flight, UNAVAILABLE while draining).
+    """
     ListPages: _grpc.UnaryStreamMultiCallable[_processor_pb2.ListPagesRequest, _processor_pb2.Page]
     """A job's stored pages in crawl order (by `order`), after `after_order`."""
 
@@ -64,6 +69,11 @@ class ProcessorAsyncStub(ProcessorStub):
     budget) and stores it under (job_id, url); a repeated call overwrites, never
     duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
     DEADLINE_EXCEEDED when conversion is too slow.
+    """
+    ProcessStream: _aio.StreamStreamMultiCallable[_processor_pb2.ProcessStreamRequest, _processor_pb2.ProcessStreamResponse]  # type: ignore[assignment]
+    """Process calls, many on one stream, as Crawler.CrawlStream does for Crawl (tags, a
+    deadline per call, answers in the order the calls finish, a failed call answered with
+    its status, `cancel`, a bound on calls in flight, UNAVAILABLE while draining).
     """
     ListPages: _aio.UnaryStreamMultiCallable[_processor_pb2.ListPagesRequest, _processor_pb2.Page]  # type: ignore[assignment]
     """A job's stored pages in crawl order (by `order`), after `after_order`."""
@@ -87,6 +97,17 @@ class ProcessorServicer(metaclass=_abc_1.ABCMeta):
         budget) and stores it under (job_id, url); a repeated call overwrites, never
         duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
         DEADLINE_EXCEEDED when conversion is too slow.
+        """
+
+    @_abc_1.abstractmethod
+    def ProcessStream(
+        self,
+        request_iterator: _MaybeAsyncIterator[_processor_pb2.ProcessStreamRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_processor_pb2.ProcessStreamResponse], _abc.AsyncIterator[_processor_pb2.ProcessStreamResponse]]:
+        """Process calls, many on one stream, as Crawler.CrawlStream does for Crawl (tags, a
+        deadline per call, answers in the order the calls finish, a failed call answered with
+        its status, `cancel`, a bound on calls in flight, UNAVAILABLE while draining).
         """
 
     @_abc_1.abstractmethod

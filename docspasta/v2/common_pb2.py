@@ -22,17 +22,20 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ocspasta/v2/common.proto\x12\x0c\x64ocspasta.v2*\xa6\x03\n\rErrorCategory\x12\x1e\n\x1a\x45RROR_CATEGORY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45RROR_CATEGORY_TIMEOUT\x10\x01\x12\x16\n\x12\x45RROR_CATEGORY_DNS\x10\x02\x12\x1a\n\x16\x45RROR_CATEGORY_CONNECT\x10\x03\x12\x1b\n\x17\x45RROR_CATEGORY_HTTP_4XX\x10\x04\x12\x1b\n\x17\x45RROR_CATEGORY_HTTP_5XX\x10\x05\x12\x1c\n\x18\x45RROR_CATEGORY_TOO_LARGE\x10\x06\x12\x1b\n\x17\x45RROR_CATEGORY_NOT_HTML\x10\x07\x12\x1a\n\x16\x45RROR_CATEGORY_BLOCKED\x10\x08\x12\x1a\n\x16\x45RROR_CATEGORY_INVALID\x10\t\x12\x19\n\x15\x45RROR_CATEGORY_ROBOTS\x10\n\x12\x1d\n\x19\x45RROR_CATEGORY_PROCESSING\x10\x0b\x12\x1b\n\x17\x45RROR_CATEGORY_TOO_SLOW\x10\x0c\x12!\n\x1d\x45RROR_CATEGORY_REQUEST_BUDGET\x10\r*\xcd\x02\n\nSkipReason\x12\x1b\n\x17SKIP_REASON_UNSPECIFIED\x10\x00\x12\x19\n\x15SKIP_REASON_DUPLICATE\x10\x01\x12\x16\n\x12SKIP_REASON_ROBOTS\x10\x02\x12\x1c\n\x18SKIP_REASON_OUT_OF_SCOPE\x10\x03\x12\x18\n\x14SKIP_REASON_EXCLUDED\x10\x04\x12\x18\n\x14SKIP_REASON_NON_PAGE\x10\x05\x12\x14\n\x10SKIP_REASON_TRAP\x10\x06\x12\x19\n\x15SKIP_REASON_MAX_DEPTH\x10\x07\x12\x19\n\x15SKIP_REASON_MAX_PAGES\x10\x08\x12\x17\n\x13SKIP_REASON_INVALID\x10\t\x12\x1e\n\x1aSKIP_REASON_REQUEST_BUDGET\x10\n\x12\x18\n\x14SKIP_REASON_NOT_HTML\x10\x0b\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ocspasta/v2/common.proto\x12\x0c\x64ocspasta.v2\x1a\x19google/protobuf/any.proto\"R\n\nCallStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any*\xa6\x03\n\rErrorCategory\x12\x1e\n\x1a\x45RROR_CATEGORY_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45RROR_CATEGORY_TIMEOUT\x10\x01\x12\x16\n\x12\x45RROR_CATEGORY_DNS\x10\x02\x12\x1a\n\x16\x45RROR_CATEGORY_CONNECT\x10\x03\x12\x1b\n\x17\x45RROR_CATEGORY_HTTP_4XX\x10\x04\x12\x1b\n\x17\x45RROR_CATEGORY_HTTP_5XX\x10\x05\x12\x1c\n\x18\x45RROR_CATEGORY_TOO_LARGE\x10\x06\x12\x1b\n\x17\x45RROR_CATEGORY_NOT_HTML\x10\x07\x12\x1a\n\x16\x45RROR_CATEGORY_BLOCKED\x10\x08\x12\x1a\n\x16\x45RROR_CATEGORY_INVALID\x10\t\x12\x19\n\x15\x45RROR_CATEGORY_ROBOTS\x10\n\x12\x1d\n\x19\x45RROR_CATEGORY_PROCESSING\x10\x0b\x12\x1b\n\x17\x45RROR_CATEGORY_TOO_SLOW\x10\x0c\x12!\n\x1d\x45RROR_CATEGORY_REQUEST_BUDGET\x10\r*\xcd\x02\n\nSkipReason\x12\x1b\n\x17SKIP_REASON_UNSPECIFIED\x10\x00\x12\x19\n\x15SKIP_REASON_DUPLICATE\x10\x01\x12\x16\n\x12SKIP_REASON_ROBOTS\x10\x02\x12\x1c\n\x18SKIP_REASON_OUT_OF_SCOPE\x10\x03\x12\x18\n\x14SKIP_REASON_EXCLUDED\x10\x04\x12\x18\n\x14SKIP_REASON_NON_PAGE\x10\x05\x12\x14\n\x10SKIP_REASON_TRAP\x10\x06\x12\x19\n\x15SKIP_REASON_MAX_DEPTH\x10\x07\x12\x19\n\x15SKIP_REASON_MAX_PAGES\x10\x08\x12\x17\n\x13SKIP_REASON_INVALID\x10\t\x12\x1e\n\x1aSKIP_REASON_REQUEST_BUDGET\x10\n\x12\x18\n\x14SKIP_REASON_NOT_HTML\x10\x0b\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'docspasta.v2.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ERRORCATEGORY']._serialized_start=44
-  _globals['_ERRORCATEGORY']._serialized_end=466
-  _globals['_SKIPREASON']._serialized_start=469
-  _globals['_SKIPREASON']._serialized_end=802
+  _globals['_ERRORCATEGORY']._serialized_start=155
+  _globals['_ERRORCATEGORY']._serialized_end=577
+  _globals['_SKIPREASON']._serialized_start=580
+  _globals['_SKIPREASON']._serialized_end=913
+  _globals['_CALLSTATUS']._serialized_start=70
+  _globals['_CALLSTATUS']._serialized_end=152
 # @@protoc_insertion_point(module_scope)

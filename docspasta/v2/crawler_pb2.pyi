@@ -57,3 +57,27 @@ class CrawlResponse(_message.Message):
     content_length: int
     requests_sent: int
     def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ..., requests_sent: _Optional[int] = ...) -> None: ...
+
+class CrawlStreamRequest(_message.Message):
+    __slots__ = ("tag", "request", "timeout", "request_id", "cancel")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    request: CrawlRequest
+    timeout: _duration_pb2.Duration
+    request_id: str
+    cancel: bool
+    def __init__(self, tag: _Optional[int] = ..., request: _Optional[_Union[CrawlRequest, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., request_id: _Optional[str] = ..., cancel: _Optional[bool] = ...) -> None: ...
+
+class CrawlStreamResponse(_message.Message):
+    __slots__ = ("tag", "response", "status")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    response: CrawlResponse
+    status: _common_pb2.CallStatus
+    def __init__(self, tag: _Optional[int] = ..., response: _Optional[_Union[CrawlResponse, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.CallStatus, _Mapping]] = ...) -> None: ...

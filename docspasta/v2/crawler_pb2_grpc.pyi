@@ -40,6 +40,17 @@ class CrawlerServiceStub:
     Internal: the response carries the whole page (up to CRAWLER_MAX_BODY_BYTES), so
     callers set a 64 MiB receive limit.
     """
+    CrawlStream: _grpc.StreamStreamMultiCallable[_crawler_pb2.CrawlStreamRequest, _crawler_pb2.CrawlStreamResponse]
+    """Crawl calls, many on one stream: for a caller that keeps many pages in flight (the
+    local stack's orchestrator), where a stream message costs a third of a unary call.
+    Each request carries a tag chosen by the caller and its own deadline; the answers
+    come in the order the calls finish, each with its request's tag. A call that fails
+    answers with the status its unary call would have ended with; the stream stays open.
+    A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+    flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+    drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+    are answered.
+    """
 
 @_typing.type_check_only
 class CrawlerServiceAsyncStub(CrawlerServiceStub):
@@ -52,6 +63,17 @@ class CrawlerServiceAsyncStub(CrawlerServiceStub):
     error (INVALID_ARGUMENT with BadRequest details, ErrorInfo domain "docspasta.v2").
     Internal: the response carries the whole page (up to CRAWLER_MAX_BODY_BYTES), so
     callers set a 64 MiB receive limit.
+    """
+    CrawlStream: _aio.StreamStreamMultiCallable[_crawler_pb2.CrawlStreamRequest, _crawler_pb2.CrawlStreamResponse]  # type: ignore[assignment]
+    """Crawl calls, many on one stream: for a caller that keeps many pages in flight (the
+    local stack's orchestrator), where a stream message costs a third of a unary call.
+    Each request carries a tag chosen by the caller and its own deadline; the answers
+    come in the order the calls finish, each with its request's tag. A call that fails
+    answers with the status its unary call would have ended with; the stream stays open.
+    A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+    flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+    drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+    are answered.
     """
 
 class CrawlerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -68,6 +90,23 @@ class CrawlerServiceServicer(metaclass=_abc_1.ABCMeta):
         error (INVALID_ARGUMENT with BadRequest details, ErrorInfo domain "docspasta.v2").
         Internal: the response carries the whole page (up to CRAWLER_MAX_BODY_BYTES), so
         callers set a 64 MiB receive limit.
+        """
+
+    @_abc_1.abstractmethod
+    def CrawlStream(
+        self,
+        request_iterator: _MaybeAsyncIterator[_crawler_pb2.CrawlStreamRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_crawler_pb2.CrawlStreamResponse], _abc.AsyncIterator[_crawler_pb2.CrawlStreamResponse]]:
+        """Crawl calls, many on one stream: for a caller that keeps many pages in flight (the
+        local stack's orchestrator), where a stream message costs a third of a unary call.
+        Each request carries a tag chosen by the caller and its own deadline; the answers
+        come in the order the calls finish, each with its request's tag. A call that fails
+        answers with the status its unary call would have ended with; the stream stays open.
+        A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+        flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+        drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+        are answered.
         """
 
 def add_CrawlerServiceServicer_to_server(servicer: CrawlerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

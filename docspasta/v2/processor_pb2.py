@@ -23,27 +23,32 @@ _sym_db = _symbol_database.Default()
 
 
 from docspasta.v2 import common_pb2 as docspasta_dot_v2_dot_common__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ocspasta/v2/processor.proto\x12\x0c\x64ocspasta.v2\x1a\x19\x64ocspasta/v2/common.proto\"p\n\x0eProcessRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\r\n\x05order\x18\x04 \x01(\x03\x12\r\n\x05\x64\x65pth\x18\x05 \x01(\x05\x12\x15\n\romit_markdown\x18\x06 \x01(\x08\"\xc5\x01\n\x0fProcessResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x12\n\nword_count\x18\x04 \x01(\x03\x12\x16\n\x0etoken_estimate\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x07 \x01(\t\x12-\n\x0bskip_reason\x18\x08 \x01(\x0e\x32\x18.docspasta.v2.SkipReason\"I\n\x10ListPagesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x85\x01\n\x11ListPagesResponse\x12\"\n\x04page\x18\x01 \x01(\x0b\x32\x12.docspasta.v2.PageH\x00\x12(\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x17.docspasta.v2.PageChunkH\x00\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\tB\t\n\x07\x63ontent\"\xba\x01\n\x04Page\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08markdown\x18\x04 \x01(\t\x12\x12\n\nword_count\x18\x05 \x01(\x03\x12\x16\n\x0etoken_estimate\x18\x06 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05order\x18\x08 \x01(\x03\x12\r\n\x05\x64\x65pth\x18\t \x01(\x05\x12\x15\n\rmarkdown_size\x18\n \x01(\x03\"H\n\tPageChunk\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x0c\n\x04last\x18\x04 \x01(\x08\x32\xaa\x01\n\x10ProcessorService\x12\x46\n\x07Process\x12\x1c.docspasta.v2.ProcessRequest\x1a\x1d.docspasta.v2.ProcessResponse\x12N\n\tListPages\x12\x1e.docspasta.v2.ListPagesRequest\x1a\x1f.docspasta.v2.ListPagesResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ocspasta/v2/processor.proto\x12\x0c\x64ocspasta.v2\x1a\x19\x64ocspasta/v2/common.proto\x1a\x1egoogle/protobuf/duration.proto\"p\n\x0eProcessRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x0c\n\x04html\x18\x03 \x01(\t\x12\r\n\x05order\x18\x04 \x01(\x03\x12\r\n\x05\x64\x65pth\x18\x05 \x01(\x05\x12\x15\n\romit_markdown\x18\x06 \x01(\x08\"\xc5\x01\n\x0fProcessResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x12\n\nword_count\x18\x04 \x01(\x03\x12\x16\n\x0etoken_estimate\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x07 \x01(\t\x12-\n\x0bskip_reason\x18\x08 \x01(\x0e\x32\x18.docspasta.v2.SkipReason\"I\n\x10ListPagesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x85\x01\n\x11ListPagesResponse\x12\"\n\x04page\x18\x01 \x01(\x0b\x32\x12.docspasta.v2.PageH\x00\x12(\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x17.docspasta.v2.PageChunkH\x00\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\tB\t\n\x07\x63ontent\"\xba\x01\n\x04Page\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08markdown\x18\x04 \x01(\t\x12\x12\n\nword_count\x18\x05 \x01(\x03\x12\x16\n\x0etoken_estimate\x18\x06 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05order\x18\x08 \x01(\x03\x12\r\n\x05\x64\x65pth\x18\t \x01(\x05\x12\x15\n\rmarkdown_size\x18\n \x01(\x03\"H\n\tPageChunk\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x10\n\x08markdown\x18\x03 \x01(\t\x12\x0c\n\x04last\x18\x04 \x01(\x08\"\xa2\x01\n\x14ProcessStreamRequest\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12-\n\x07request\x18\x02 \x01(\x0b\x32\x1c.docspasta.v2.ProcessRequest\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x61ncel\x18\x05 \x01(\x08\"\x7f\n\x15ProcessStreamResponse\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12/\n\x08response\x18\x02 \x01(\x0b\x32\x1d.docspasta.v2.ProcessResponse\x12(\n\x06status\x18\x03 \x01(\x0b\x32\x18.docspasta.v2.CallStatus2\x88\x02\n\x10ProcessorService\x12\x46\n\x07Process\x12\x1c.docspasta.v2.ProcessRequest\x1a\x1d.docspasta.v2.ProcessResponse\x12\\\n\rProcessStream\x12\".docspasta.v2.ProcessStreamRequest\x1a#.docspasta.v2.ProcessStreamResponse(\x01\x30\x01\x12N\n\tListPages\x12\x1e.docspasta.v2.ListPagesRequest\x1a\x1f.docspasta.v2.ListPagesResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'docspasta.v2.processor_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROCESSREQUEST']._serialized_start=73
-  _globals['_PROCESSREQUEST']._serialized_end=185
-  _globals['_PROCESSRESPONSE']._serialized_start=188
-  _globals['_PROCESSRESPONSE']._serialized_end=385
-  _globals['_LISTPAGESREQUEST']._serialized_start=387
-  _globals['_LISTPAGESREQUEST']._serialized_end=460
-  _globals['_LISTPAGESRESPONSE']._serialized_start=463
-  _globals['_LISTPAGESRESPONSE']._serialized_end=596
-  _globals['_PAGE']._serialized_start=599
-  _globals['_PAGE']._serialized_end=785
-  _globals['_PAGECHUNK']._serialized_start=787
-  _globals['_PAGECHUNK']._serialized_end=859
-  _globals['_PROCESSORSERVICE']._serialized_start=862
-  _globals['_PROCESSORSERVICE']._serialized_end=1032
+  _globals['_PROCESSREQUEST']._serialized_start=105
+  _globals['_PROCESSREQUEST']._serialized_end=217
+  _globals['_PROCESSRESPONSE']._serialized_start=220
+  _globals['_PROCESSRESPONSE']._serialized_end=417
+  _globals['_LISTPAGESREQUEST']._serialized_start=419
+  _globals['_LISTPAGESREQUEST']._serialized_end=492
+  _globals['_LISTPAGESRESPONSE']._serialized_start=495
+  _globals['_LISTPAGESRESPONSE']._serialized_end=628
+  _globals['_PAGE']._serialized_start=631
+  _globals['_PAGE']._serialized_end=817
+  _globals['_PAGECHUNK']._serialized_start=819
+  _globals['_PAGECHUNK']._serialized_end=891
+  _globals['_PROCESSSTREAMREQUEST']._serialized_start=894
+  _globals['_PROCESSSTREAMREQUEST']._serialized_end=1056
+  _globals['_PROCESSSTREAMRESPONSE']._serialized_start=1058
+  _globals['_PROCESSSTREAMRESPONSE']._serialized_end=1185
+  _globals['_PROCESSORSERVICE']._serialized_start=1188
+  _globals['_PROCESSORSERVICE']._serialized_end=1452
 # @@protoc_insertion_point(module_scope)

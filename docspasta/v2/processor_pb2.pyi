@@ -1,4 +1,7 @@
+import datetime
+
 from docspasta.v2 import common_pb2 as _common_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Mapping as _Mapping
@@ -97,3 +100,27 @@ class PageChunk(_message.Message):
     markdown: str
     last: bool
     def __init__(self, url: _Optional[str] = ..., offset: _Optional[int] = ..., markdown: _Optional[str] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class ProcessStreamRequest(_message.Message):
+    __slots__ = ("tag", "request", "timeout", "request_id", "cancel")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    request: ProcessRequest
+    timeout: _duration_pb2.Duration
+    request_id: str
+    cancel: bool
+    def __init__(self, tag: _Optional[int] = ..., request: _Optional[_Union[ProcessRequest, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., request_id: _Optional[str] = ..., cancel: _Optional[bool] = ...) -> None: ...
+
+class ProcessStreamResponse(_message.Message):
+    __slots__ = ("tag", "response", "status")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    tag: int
+    response: ProcessResponse
+    status: _common_pb2.CallStatus
+    def __init__(self, tag: _Optional[int] = ..., response: _Optional[_Union[ProcessResponse, _Mapping]] = ..., status: _Optional[_Union[_common_pb2.CallStatus, _Mapping]] = ...) -> None: ...

@@ -47,6 +47,11 @@ class ProcessorServiceStub:
                 request_serializer=docspasta_dot_v2_dot_processor__pb2.ProcessRequest.SerializeToString,
                 response_deserializer=docspasta_dot_v2_dot_processor__pb2.ProcessResponse.FromString,
                 _registered_method=True)
+        self.ProcessStream = channel.stream_stream(
+                '/docspasta.v2.ProcessorService/ProcessStream',
+                request_serializer=docspasta_dot_v2_dot_processor__pb2.ProcessStreamRequest.SerializeToString,
+                response_deserializer=docspasta_dot_v2_dot_processor__pb2.ProcessStreamResponse.FromString,
+                _registered_method=True)
         self.ListPages = channel.unary_stream(
                 '/docspasta.v2.ProcessorService/ListPages',
                 request_serializer=docspasta_dot_v2_dot_processor__pb2.ListPagesRequest.SerializeToString,
@@ -76,6 +81,21 @@ class ProcessorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProcessStream(self, request_iterator, context):
+        """Process calls, many on one stream: for a caller that keeps many pages in flight (the
+        local stack's orchestrator), where a stream message costs a third of a unary call.
+        Each request carries a tag chosen by the caller and its own deadline; the answers
+        come in the order the calls finish, each with its request's tag. A call that fails
+        answers with the status its unary call would have ended with; the stream stays open.
+        A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+        flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+        drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+        are answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListPages(self, request, context):
         """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
         `page_size` pages per call, from where `page_token` says. Every message that
@@ -95,6 +115,11 @@ def add_ProcessorServiceServicer_to_server(servicer, server):
                     servicer.Process,
                     request_deserializer=docspasta_dot_v2_dot_processor__pb2.ProcessRequest.FromString,
                     response_serializer=docspasta_dot_v2_dot_processor__pb2.ProcessResponse.SerializeToString,
+            ),
+            'ProcessStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ProcessStream,
+                    request_deserializer=docspasta_dot_v2_dot_processor__pb2.ProcessStreamRequest.FromString,
+                    response_serializer=docspasta_dot_v2_dot_processor__pb2.ProcessStreamResponse.SerializeToString,
             ),
             'ListPages': grpc.unary_stream_rpc_method_handler(
                     servicer.ListPages,
@@ -137,6 +162,33 @@ class ProcessorService:
             '/docspasta.v2.ProcessorService/Process',
             docspasta_dot_v2_dot_processor__pb2.ProcessRequest.SerializeToString,
             docspasta_dot_v2_dot_processor__pb2.ProcessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProcessStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/docspasta.v2.ProcessorService/ProcessStream',
+            docspasta_dot_v2_dot_processor__pb2.ProcessStreamRequest.SerializeToString,
+            docspasta_dot_v2_dot_processor__pb2.ProcessStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

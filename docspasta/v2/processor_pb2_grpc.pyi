@@ -48,6 +48,17 @@ class ProcessorServiceStub:
     DEADLINE_EXCEEDED when conversion is too slow. Internal: callers set a 64 MiB
     limit both ways (or use omit_markdown).
     """
+    ProcessStream: _grpc.StreamStreamMultiCallable[_processor_pb2.ProcessStreamRequest, _processor_pb2.ProcessStreamResponse]
+    """Process calls, many on one stream: for a caller that keeps many pages in flight (the
+    local stack's orchestrator), where a stream message costs a third of a unary call.
+    Each request carries a tag chosen by the caller and its own deadline; the answers
+    come in the order the calls finish, each with its request's tag. A call that fails
+    answers with the status its unary call would have ended with; the stream stays open.
+    A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+    flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+    drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+    are answered.
+    """
     ListPages: _grpc.UnaryStreamMultiCallable[_processor_pb2.ListPagesRequest, _processor_pb2.ListPagesResponse]
     """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
     `page_size` pages per call, from where `page_token` says. Every message that
@@ -76,6 +87,17 @@ class ProcessorServiceAsyncStub(ProcessorServiceStub):
     duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
     DEADLINE_EXCEEDED when conversion is too slow. Internal: callers set a 64 MiB
     limit both ways (or use omit_markdown).
+    """
+    ProcessStream: _aio.StreamStreamMultiCallable[_processor_pb2.ProcessStreamRequest, _processor_pb2.ProcessStreamResponse]  # type: ignore[assignment]
+    """Process calls, many on one stream: for a caller that keeps many pages in flight (the
+    local stack's orchestrator), where a stream message costs a third of a unary call.
+    Each request carries a tag chosen by the caller and its own deadline; the answers
+    come in the order the calls finish, each with its request's tag. A call that fails
+    answers with the status its unary call would have ended with; the stream stays open.
+    A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+    flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+    drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+    are answered.
     """
     ListPages: _aio.UnaryStreamMultiCallable[_processor_pb2.ListPagesRequest, _processor_pb2.ListPagesResponse]  # type: ignore[assignment]
     """A job's stored pages in crawl order (by `order`), AIP-158 style: at most
@@ -108,6 +130,23 @@ class ProcessorServiceServicer(metaclass=_abc_1.ABCMeta):
         duplicates. RESOURCE_EXHAUSTED (PAGE_TOO_LARGE) for a page over a limit,
         DEADLINE_EXCEEDED when conversion is too slow. Internal: callers set a 64 MiB
         limit both ways (or use omit_markdown).
+        """
+
+    @_abc_1.abstractmethod
+    def ProcessStream(
+        self,
+        request_iterator: _MaybeAsyncIterator[_processor_pb2.ProcessStreamRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_processor_pb2.ProcessStreamResponse], _abc.AsyncIterator[_processor_pb2.ProcessStreamResponse]]:
+        """Process calls, many on one stream: for a caller that keeps many pages in flight (the
+        local stack's orchestrator), where a stream message costs a third of a unary call.
+        Each request carries a tag chosen by the caller and its own deadline; the answers
+        come in the order the calls finish, each with its request's tag. A call that fails
+        answers with the status its unary call would have ended with; the stream stays open.
+        A request with `cancel` set ends the call of that tag (no answer follows). Calls in
+        flight on one stream are bounded (RESOURCE_EXHAUSTED for one more). While the server
+        drains, new calls are answered UNAVAILABLE, and the stream ends once those in flight
+        are answered.
         """
 
     @_abc_1.abstractmethod

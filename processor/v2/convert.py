@@ -10,6 +10,7 @@ from docspasta.v2 import processor_pb2 as v2
 from docspasta.v2convert import Renames, convert
 
 RENAMES = Renames.of({
+    "ProcessStreamRequest": {"timeout": "timeout_seconds"},
     "ProcessResponse": {"skip_reason": "skipped_reason"},
 })
 # v1 field path -> v2 field path, for the names in refusals.

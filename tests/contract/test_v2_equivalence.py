@@ -5,7 +5,7 @@ its v2 twin fails here, and the converter has every field it needs."""
 
 from __future__ import annotations
 
-from google.protobuf import descriptor_pb2, descriptor_pool, timestamp_pb2
+from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, timestamp_pb2
 from google.protobuf.descriptor import FileDescriptor
 
 from crawler.v2.convert import RENAMES as CRAWLER
@@ -96,7 +96,7 @@ def test_a_new_v1_field_without_a_v2_twin_is_caught() -> None:
     options.field.add(name="v1_only", number=99, type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
                       label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL, json_name="v1Only")
     pool = descriptor_pool.DescriptorPool()
-    for dependency in (timestamp_pb2.DESCRIPTOR, _files(common1)):
+    for dependency in (any_pb2.DESCRIPTOR, timestamp_pb2.DESCRIPTOR, _files(common1)):
         dependency_proto = descriptor_pb2.FileDescriptorProto()
         dependency.CopyToProto(dependency_proto)
         pool.Add(dependency_proto)
