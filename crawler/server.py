@@ -22,7 +22,10 @@ async def create_server(settings: CrawlerSettings, *, fetcher: Fetcher | None = 
     host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, auth=settings.auth)
     v1 = CrawlerService(settings=settings, fetcher=fetcher)
     crawler_pb2_grpc.add_CrawlerServicer_to_server(v1, host.server)
-    crawler_v2_grpc.add_CrawlerServiceServicer_to_server(CrawlerServiceV2(v1=v1), host.server)
+    v2 = CrawlerServiceV2(v1=v1)
+    crawler_v2_grpc.add_CrawlerServiceServicer_to_server(v2, host.server)
+    # Draining: each stream's calls in flight are answered, then it ends (docspasta/call_streams.py).
+    host.on_drain.extend((v1.streams.drain, v2.streams.drain))
     host.cleanups.append(fetcher.close)
     await host.start()
     return host, host.port

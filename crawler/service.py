@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
 
 import grpc
 
@@ -12,6 +13,7 @@ from crawler.extract import extract
 from crawler.fetch import Fetcher, FetchError
 from crawler.settings import CrawlerSettings
 from docspasta import errors, logs, metrics
+from docspasta.call_streams import StreamServer
 from docspasta.ids import valid_job_id
 from docspasta.rpc import DEFAULT_MAX_MESSAGE_BYTES
 from docspasta.v1 import common_pb2, crawler_pb2, crawler_pb2_grpc
@@ -54,6 +56,16 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
         self._settings = settings
         self._fetcher = fetcher
         self._max_message_bytes = max_message_bytes
+        self.streams: StreamServer[crawler_pb2.CrawlStreamRequest, crawler_pb2.CrawlStreamResponse] = StreamServer(
+            self.Crawl, answer=crawler_pb2.CrawlStreamResponse, service="crawler", method="Crawl")
+
+    async def CrawlStream(self, request_iterator: AsyncIterator[crawler_pb2.CrawlStreamRequest],
+                          context: grpc.aio.ServicerContext[crawler_pb2.CrawlStreamRequest,
+                                                            crawler_pb2.CrawlStreamResponse],
+                          ) -> AsyncIterator[crawler_pb2.CrawlStreamResponse]:
+        """Crawl calls on one stream (docspasta/call_streams.py), each run by Crawl."""
+        async for answer in self.streams.serve(request_iterator, context):
+            yield answer
 
     async def Crawl(self, request: crawler_pb2.CrawlRequest,
                     context: grpc.aio.ServicerContext[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse],

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 import grpc
@@ -171,14 +171,19 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
     """A request that does not parse as the method's message is INVALID_ARGUMENT
     (reason MALFORMED_REQUEST), not gRPC's UNKNOWN naming a Python exception class: for
     unary-request methods the bytes are parsed here, inside the call, where the error can
-    be answered properly. Streaming-request methods (reflection) are left as they are."""
+    be answered properly; so are each message of a stream-stream method whose handler is an
+    async generator (CrawlStream, ProcessStream: the stream ends with that status). Other
+    streaming-request methods are left as they are."""
 
     def __init__(self) -> None:
         self._handlers = WrappedHandlers(self._wrap)
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         handler = await continuation(details)
-        if handler is None or handler.request_streaming or handler.request_deserializer is None:
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        if handler.request_streaming and not (handler.response_streaming
+                                              and inspect.isasyncgenfunction(handler.stream_stream)):
             return handler
         return self._handlers.get(handler, details.method)
 
@@ -214,6 +219,18 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
                     yield item
 
             return handler._replace(request_deserializer=None, unary_stream=stream)
+        if handler.stream_stream is not None:
+            inner_streams = handler.stream_stream
+
+            async def streams(raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                async def requests() -> AsyncIterator[Any]:
+                    async for raw in raws:
+                        yield await decoded(raw, context)
+
+                async for item in inner_streams(requests(), context):
+                    yield item
+
+            return handler._replace(request_deserializer=None, stream_stream=streams)
         return handler
 
 

@@ -147,10 +147,17 @@ class _TokenUnaryStream(_TokenMetadata, grpc.aio.UnaryStreamClientInterceptor): 
         return await continuation(self._details(client_call_details), request)
 
 
+class _TokenStreamStream(_TokenMetadata, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
+    # The orchestrator's CrawlStream / ProcessStream calls (docspasta/call_streams.py).
+    async def intercept_stream_stream(self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails,
+                                      request_iterator: Any) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)
+
+
 def client_interceptors(auth: ServiceAuth | None) -> list[Any]:
     if auth is None or not auth.token:
         return []
-    return [_TokenUnaryUnary(auth.token), _TokenUnaryStream(auth.token)]
+    return [_TokenUnaryUnary(auth.token), _TokenUnaryStream(auth.token), _TokenStreamStream(auth.token)]
 
 
 def server_interceptors(auth: ServiceAuth | None) -> list[Any]:

@@ -49,7 +49,10 @@ async def create_server(settings: ProcessorSettings, *, store: PageStore | None 
         raise
     v1 = ProcessorService(settings=settings, store=store, pool=pool)
     processor_pb2_grpc.add_ProcessorServicer_to_server(v1, host.server)
-    processor_v2_grpc.add_ProcessorServiceServicer_to_server(ProcessorServiceV2(v1=v1), host.server)
+    v2 = ProcessorServiceV2(v1=v1)
+    processor_v2_grpc.add_ProcessorServiceServicer_to_server(v2, host.server)
+    # Draining: each stream's calls in flight are answered, then it ends (docspasta/call_streams.py).
+    host.on_drain.extend((v1.streams.drain, v2.streams.drain))
     host.cleanups.append(cleanup)
     try:
         await host.start()

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from docspasta import errors, logs, metrics
+from docspasta.call_streams import StreamServer
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from processor.convert import Converted, looks_like_html
@@ -52,6 +53,9 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         self._pool = pool
         self._large_pages = asyncio.Semaphore(pool.workers)
         self._templates = TemplateRegistry()
+        self.streams: StreamServer[processor_pb2.ProcessStreamRequest, processor_pb2.ProcessStreamResponse] = \
+            StreamServer(self.Process, answer=processor_pb2.ProcessStreamResponse, service="processor",
+                         method="Process")
 
     async def Process(self, request: processor_pb2.ProcessRequest,
                       context: grpc.aio.ServicerContext[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse],
@@ -198,6 +202,14 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
 
         # Only the pages the template can change (the others are as stored).
         await asyncio.gather(*(again(held) for held in template.take_held() if changes(held.probe, None, keys)))
+
+    async def ProcessStream(self, request_iterator: AsyncIterator[processor_pb2.ProcessStreamRequest],
+                            context: grpc.aio.ServicerContext[processor_pb2.ProcessStreamRequest,
+                                                              processor_pb2.ProcessStreamResponse],
+                            ) -> AsyncIterator[processor_pb2.ProcessStreamResponse]:
+        """Process calls on one stream (docspasta/call_streams.py), each run by Process."""
+        async for answer in self.streams.serve(request_iterator, context):
+            yield answer
 
     async def ListPages(self, request: processor_pb2.ListPagesRequest,
                         context: grpc.aio.ServicerContext[processor_pb2.ListPagesRequest, processor_pb2.Page],

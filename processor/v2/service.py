@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from docspasta import errors
+from docspasta.call_streams import StreamServer
 from docspasta.ids import JOB_ID_RULE, valid_job_id
 from docspasta.v1 import processor_pb2 as v1
 from docspasta.v2 import processor_pb2 as v2, processor_pb2_grpc as v2_grpc
@@ -24,6 +25,16 @@ MAX_PAGE_SIZE = 1000
 class ProcessorServiceV2(v2_grpc.ProcessorServiceServicer):
     def __init__(self, *, v1: ProcessorService) -> None:
         self._v1 = v1
+        self.streams: StreamServer[v2.ProcessStreamRequest, v2.ProcessStreamResponse] = StreamServer(
+            self.Process, answer=v2.ProcessStreamResponse, service="processor", method="Process",
+            timeout_of=lambda message: message.timeout.ToNanoseconds() / 1e9)
+
+    async def ProcessStream(self, request_iterator: AsyncIterator[v2.ProcessStreamRequest],
+                            context: grpc.aio.ServicerContext[v2.ProcessStreamRequest, v2.ProcessStreamResponse],
+                            ) -> AsyncIterator[v2.ProcessStreamResponse]:
+        """Process calls on one stream (docspasta/call_streams.py), each run by Process above."""
+        async for answer in self.streams.serve(request_iterator, context):
+            yield answer
 
     async def Process(self, request: v2.ProcessRequest,
                       context: grpc.aio.ServicerContext[v2.ProcessRequest, v2.ProcessResponse],
