@@ -137,7 +137,8 @@ class LocalStack:
                 self._crawler_target = f"127.0.0.1:{crawler_port}"
             orchestrator = await start_orchestrator(replace(
                 self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
-                processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url)),
+                processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url),
+                call_streams=True),  # one crawler, one processor: nothing to balance a call over
                 start_renderer=None if self.orchestrator.renderer_target else self._start_renderer)
             self.hosts.append(orchestrator.host)
             self._registry = orchestrator.registry

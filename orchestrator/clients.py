@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
+from docspasta.call_streams import CallStream
 from docspasta.rpc import service_channel
 from docspasta.service_auth import ServiceAuth
 from docspasta.v1 import crawler_pb2, crawler_pb2_grpc, processor_pb2, processor_pb2_grpc, renderer_pb2, renderer_pb2_grpc
@@ -38,13 +39,22 @@ class Backends:
     def __init__(self, *, crawler_target: str, processor_target: str, crawl_timeout: float,
                  process_timeout: float, renderer_target: str = "", render_timeout: float = 60.0,
                  start_renderer: Callable[[], Awaitable[str]] | None = None, auth: ServiceAuth | None = None,
-                 renderer_restart_seconds: float = DEFAULT_RENDERER_RESTART_SECONDS) -> None:
+                 renderer_restart_seconds: float = DEFAULT_RENDERER_RESTART_SECONDS,
+                 call_streams: bool = False) -> None:
         self._auth = auth
         # Crawl is idempotent (a GET); Process is an idempotent upsert: both may be retried.
         self._crawler_channel = service_channel(crawler_target, auth=auth, retry_services=[CRAWLER_SERVICE])
         self._processor_channel = service_channel(processor_target, auth=auth, retry_services=[PROCESSOR_SERVICE])
         self._crawler = crawler_pb2_grpc.CrawlerStub(self._crawler_channel)
         self._processor = processor_pb2_grpc.ProcessorStub(self._processor_channel)
+        # Crawl and Process calls on one stream per service (docspasta/call_streams.py):
+        # what the local stack uses, where each service is one process on a unix socket.
+        self._crawl_stream: CallStream[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse] | None = None
+        self._process_stream: CallStream[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse] | None = None
+        if call_streams:
+            self._crawl_stream = CallStream(self._crawler.CrawlStream, message=crawler_pb2.CrawlStreamRequest)
+            self._process_stream = CallStream(self._processor.ProcessStream,
+                                              message=processor_pb2.ProcessStreamRequest)
         self.crawl_timeout = crawl_timeout
         self.process_timeout = process_timeout
         self.render_timeout = render_timeout
@@ -97,12 +107,16 @@ class Backends:
 
     async def crawl(self, request: crawler_pb2.CrawlRequest,
                     metadata: tuple[tuple[str, str], ...] = ()) -> crawler_pb2.CrawlResponse:
+        if self._crawl_stream is not None:
+            return await self._crawl_stream.call(request, timeout=self.crawl_timeout, metadata=metadata)
         response: crawler_pb2.CrawlResponse = await self._crawler.Crawl(
             request, timeout=self.crawl_timeout, metadata=metadata)
         return response
 
     async def process(self, request: processor_pb2.ProcessRequest,
                       metadata: tuple[tuple[str, str], ...] = ()) -> processor_pb2.ProcessResponse:
+        if self._process_stream is not None:
+            return await self._process_stream.call(request, timeout=self.process_timeout, metadata=metadata)
         response: processor_pb2.ProcessResponse = await self._processor.Process(
             request, timeout=self.process_timeout, metadata=metadata)
         return response
@@ -113,6 +127,9 @@ class Backends:
             yield page
 
     async def close(self) -> None:
+        for stream in (self._crawl_stream, self._process_stream):
+            if stream is not None:
+                await stream.close()
         await self._crawler_channel.close(None)
         await self._processor_channel.close(None)
         if self._renderer_channel is not None:

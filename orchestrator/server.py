@@ -52,7 +52,7 @@ async def start(settings: OrchestratorSettings, *, store: JobStore | None = None
     backends = Backends(crawler_target=settings.crawler_target, processor_target=settings.processor_target,
                         crawl_timeout=settings.crawl_rpc_timeout, process_timeout=settings.process_rpc_timeout,
                         renderer_target=settings.renderer_target, render_timeout=settings.render_rpc_timeout,
-                        start_renderer=start_renderer, auth=settings.auth)
+                        start_renderer=start_renderer, auth=settings.auth, call_streams=settings.call_streams)
     registry = JobRegistry(settings=settings, backends=backends, store=store)
     try:
         host = ServiceHost(service_names=[SERVICE_NAME, SERVICE_NAME_V2], bind=settings.bind, auth=settings.auth)

@@ -72,6 +72,10 @@ class OrchestratorSettings:
     process_concurrency: int = 0
     crawl_rpc_timeout: float = DEFAULT_CRAWL_RPC_TIMEOUT
     process_rpc_timeout: float = DEFAULT_PROCESS_RPC_TIMEOUT
+    # Crawl and Process calls on one stream per service (docspasta/call_streams.py) instead
+    # of unary calls: less CPU a page, but every call of a stream goes to one replica. On in
+    # the local stack; for a deployment whose crawler and processor are one replica each.
+    call_streams: bool = False
     # The renderer service (renderer/), for pages built by scripts; "" means none.
     renderer_target: str = DEFAULT_RENDERER_TARGET
     render_rpc_timeout: float = DEFAULT_RENDER_RPC_TIMEOUT
@@ -139,6 +143,7 @@ class OrchestratorSettings:
             process_concurrency=env_int(env, "PROCESS_CONCURRENCY", 0),
             crawl_rpc_timeout=env_float(env, "CRAWL_RPC_TIMEOUT", DEFAULT_CRAWL_RPC_TIMEOUT, minimum=0.1),
             process_rpc_timeout=env_float(env, "PROCESS_RPC_TIMEOUT", DEFAULT_PROCESS_RPC_TIMEOUT, minimum=0.1),
+            call_streams=env_bool(env, "CALL_STREAMS", False),
             renderer_target=env_str(env, "RENDERER_TARGET", DEFAULT_RENDERER_TARGET),
             render_rpc_timeout=env_float(env, "RENDER_RPC_TIMEOUT", DEFAULT_RENDER_RPC_TIMEOUT, minimum=1.0),
             max_attempts=env_int(env, "MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, minimum=1),
