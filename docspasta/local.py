@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from renderer.settings import RendererSettings
     from docspasta.service_process import ServiceProcess
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
+    from processor.pool import ConversionPool
 
 LOOPBACK = "127.0.0.1:0"
 _ORCHESTRATOR_SERVICE = "docspasta.v1.Orchestrator"
@@ -341,7 +342,7 @@ class EventStream:
         await self._events.aclose()
 
 
-async def _serve_child(kind: str, settings: Any) -> None:
+async def _serve_child(kind: str, settings: Any, pool: ConversionPool | None = None) -> None:
     if kind == "crawler":
         from crawler.server import create_server as create_crawler
         host, port = await create_crawler(settings)
@@ -349,10 +350,11 @@ async def _serve_child(kind: str, settings: Any) -> None:
         from renderer.server import create_server as create_renderer
         host, port = await create_renderer(settings)
     else:
-        # The conversion workers are spawned first: they import and warm up while this
-        # process imports gRPC and the service (the processor's longest path to serving).
+        # The conversion workers start first (forked already by _child_main): they warm up
+        # while this process imports gRPC and the service (its longest path to serving).
         from processor.pool import ConversionPool
-        pool = ConversionPool(workers=settings.worker_count, limits=settings.limits).launch()
+        pool = (pool if pool is not None else ConversionPool(workers=settings.worker_count,
+                                                              limits=settings.limits)).launch()
         await asyncio.sleep(0)  # the spawn tasks hand their first worker start to a thread
         from processor.server import create_server as create_processor
         host, port = await create_processor(settings, pool=pool)
@@ -406,7 +408,15 @@ def _child_main() -> None:
         os._exit(0)  # the command ended before it needed this service
     from docspasta import aio
 
-    aio.run(_serve_child(kind, decode_settings(line)))  # it ends the process once stopped
+    settings = decode_settings(line)
+    pool = None
+    if kind == "processor":
+        # The conversion workers forked from this process now, while it runs one thread
+        # and has not imported gRPC, with the converter imported already (processor.pool
+        # imports it): warm at the cost of a fork each (processor/pool.py, prefork).
+        from processor.pool import ConversionPool
+        pool = ConversionPool(workers=settings.worker_count, limits=settings.limits).prefork()
+    aio.run(_serve_child(kind, settings, pool))  # it ends the process once stopped
 
 
 if __name__ == "__main__":

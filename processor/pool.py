@@ -3,7 +3,11 @@ within its budget (processor/limits.py).
 
 Each worker is a fresh interpreter (``python -c``, started by ``_Worker``; forking a
 process that runs gRPC threads is unsafe) that imports only the converter and converts
-one page at a time (processor/worker.py), over a socket pair with multiprocessing's message framing. Not
+one page at a time (processor/worker.py), over a socket pair with multiprocessing's message framing.
+The exception is ``prefork``: the local stack's processor child forks its first workers
+from itself before it has a thread or imports gRPC, with the converter already imported
+(a worker then costs a fork, not an interpreter's start and the converter's import:
+~80 ms of CPU each, paid at every crawl's start). Not
 multiprocessing's spawn: it starts a resource tracker process (~40 ms of CPU, 13 MiB,
 for semaphores nobody here makes) and re-imports the parent's main module in each
 worker, ~95 ms of CPU more for a pool of two than this (perf, task-clock):
@@ -35,14 +39,16 @@ import select
 import socket
 import struct
 import subprocess
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NoReturn
 
 from processor.convert import Converted
 from processor.limits import PageLimits, PageTooLarge, PageTooSlow, ProcessorBusy
-from processor.worker import Outcome
+from processor.worker import Outcome, worker_entry
 
 log = logging.getLogger(__name__)
 
@@ -147,15 +153,71 @@ def _frame(buffer: bytearray) -> tuple[int | None, int]:
 _WORKER_COMMAND = "from processor.worker import worker_entry; worker_entry()"
 
 
+class _Forked:
+    """What the pool uses of a Popen, for a worker forked from this process."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -signal.SIGKILL  # reaped already; how it ended is not known
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(0.01)
+        return code
+
+
+def _forked_worker(fd: int) -> NoReturn:
+    """The forked child: nothing of the processor's but the converter's modules and its end
+    of the socket pair; never returns into the processor's code."""
+    try:
+        # Not the processor's stdin and stdout: those pipes are the stack's (EOF on the
+        # processor's stdout tells the parent it died).
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.closerange(3, fd)
+        os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
+        worker_entry(fd)
+    finally:
+        os._exit(0)
+
+
 class _Worker:
-    def __init__(self, limits: PageLimits) -> None:
+    def __init__(self, limits: PageLimits, *, fork: bool = False) -> None:
         ours, theirs = socket.socketpair()
         self.conn = multiprocessing.connection.Connection(ours.detach())
+        self.process: subprocess.Popen[bytes] | _Forked
         try:
-            # -P: not the working directory first on sys.path (-c puts it there): a folder
-            # named ``processor`` where the user runs the crawl is not the worker's code.
-            self.process = subprocess.Popen([sys.executable, "-P", "-c", _WORKER_COMMAND, str(theirs.fileno())],
-                                            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+            if fork:
+                pid = os.fork()
+                if pid == 0:
+                    self.conn.close()
+                    _forked_worker(theirs.detach())
+                self.process = _Forked(pid)
+            else:
+                # -P: not the working directory first on sys.path (-c puts it there): a folder
+                # named ``processor`` where the user runs the crawl is not the worker's code.
+                self.process = subprocess.Popen([sys.executable, "-P", "-c", _WORKER_COMMAND, str(theirs.fileno())],
+                                                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         except BaseException:
             self.conn.close()
             raise
@@ -269,6 +331,20 @@ class ConversionPool:
         self.converted = 0  # pages converted (tests: what the site template made convert again)
         # Why the last background start (``launch``, ``_replace``) failed after its retries.
         self._start_error: BaseException | None = None
+        self._forked: list[_Worker] = []  # by ``prefork``, taken into the pool by ``launch``
+
+    def prefork(self) -> ConversionPool:
+        """Forks the workers from this process now; ``launch`` then takes them in once warm.
+        Only in a process that runs no other thread and has not started gRPC (the local
+        stack's processor child, before its event loop): a fork copies one thread and
+        every lock as it is. Replacements are fresh interpreters, as ever."""
+        if threading.active_count() != 1:
+            raise RuntimeError("prefork needs a process without threads")
+        for _ in range(self.workers):
+            worker = _Worker(self.limits, fork=True)
+            self._starting.add(worker)
+            self._forked.append(worker)
+        return self
 
     async def start(self) -> ConversionPool:
         """Starts every worker (concurrently) and waits until each has warmed up."""
@@ -281,11 +357,33 @@ class ConversionPool:
         server that says it serves only after ``start`` keeps its callers waiting for
         the workers' imports and warm-up (0.3-1 s of wall clock) while it could already
         take calls, and its crawler fetch the first pages."""
-        for _ in range(self.workers):
-            task = asyncio.get_running_loop().create_task(self._spawn())
+        loop = asyncio.get_running_loop()
+        forked, self._forked = self._forked, []
+        for i in range(self.workers):
+            task = loop.create_task(self._adopt(forked[i]) if i < len(forked) else self._spawn())
             self._spawns.add(task)
             task.add_done_callback(self._spawned)
         return self
+
+    async def _adopt(self, worker: _Worker) -> None:
+        """A forked worker into the pool once warm; a fresh one started instead if it fails."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, worker.wait_ready, _START_SECONDS)
+        except (OSError, TimeoutError, EOFError) as exc:
+            log.warning("forked conversion worker failed to start", extra={"reason": repr(exc)})
+            self._starting.discard(worker)
+            worker.kill()
+            await loop.run_in_executor(None, worker.join, 5.0)
+            worker.conn.close()
+            await self._spawn()
+            return
+        self._starting.discard(worker)
+        if self._closed:
+            await loop.run_in_executor(None, worker.stop, 5.0)
+            return
+        self._all.add(worker)
+        self._idle.put_nowait(worker)
 
     def _spawned(self, task: asyncio.Task[None]) -> None:
         self._spawns.discard(task)

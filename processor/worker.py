@@ -104,10 +104,10 @@ def worker_main(conn: multiprocessing.connection.Connection, limits: PageLimits)
     os._exit(0)
 
 
-def worker_entry() -> None:
-    """A worker process's main (``python -c``, see ``_Worker``): its end of the socket pair
-    is the descriptor in argv; the first message is its limits."""
-    conn = multiprocessing.connection.Connection(int(sys.argv[1]))
+def worker_entry(fd: int | None = None) -> None:
+    """A worker process's main (``python -c``, see ``_Worker``, or a forked child): its end
+    of the socket pair is ``fd`` or the descriptor in argv; the first message is its limits."""
+    conn = multiprocessing.connection.Connection(int(sys.argv[1]) if fd is None else fd)
     try:
         limits = conn.recv()
     except (EOFError, OSError):

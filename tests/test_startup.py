@@ -109,6 +109,66 @@ def test_conversion_workers_start_without_a_multiprocessing_resource_tracker() -
     assert ran.returncode == 0, ran.stderr
 
 
+def test_preforked_workers_convert_and_hold_nothing_of_the_processor_but_their_socket() -> None:
+    """``prefork`` (the local stack's processor child): the workers are forks of this
+    process, not interpreters, with /dev/null for stdin and stdout (the processor's pipes
+    are the stack's: EOF on them says the processor died) and no other descriptor of ours
+    but their socket; a worker killed mid-run is replaced by a fresh interpreter."""
+    ran = _python(
+        "import asyncio, os, signal\n"
+        "from processor.limits import PageLimits\n"
+        "from processor.pool import ConversionPool\n"
+        "page = '<html><head><title>T</title></head><body><main><p>x</p></main></body></html>'\n"
+        "pool = ConversionPool(workers=2, limits=PageLimits()).prefork()\n"
+        "async def main():\n"
+        "    pool.launch()\n"
+        "    try:\n"
+        "        assert (await pool.convert(page, 'http://x.test/', timeout=60)).title == 'T'\n"
+        "        for _ in range(600):\n"
+        "            if len(pool.pids()) == 2: break\n"
+        "            await asyncio.sleep(0.05)\n"
+        "        mine = open('/proc/self/cmdline', 'rb').read()\n"
+        "        for pid in pool.pids():\n"
+        "            assert open(f'/proc/{pid}/cmdline', 'rb').read() == mine, 'not a fork'\n"
+        "            fds = {int(fd): os.readlink(f'/proc/{pid}/fd/{fd}') for fd in os.listdir(f'/proc/{pid}/fd')}\n"
+        "            assert fds[0] == fds[1] == '/dev/null', fds\n"
+        "            assert len(fds) == 4 and sum(v.startswith('socket:') for v in fds.values()) == 1, fds\n"
+        "        victim = pool.pids()[0]\n"
+        "        os.kill(victim, signal.SIGKILL)\n"
+        "        for _ in range(1200):\n"
+        "            if pool.replaced or victim not in pool.pids(): break\n"
+        "            await pool.convert(page, 'http://x.test/', timeout=60)\n"
+        "            await asyncio.sleep(0.05)\n"
+        "        for _ in range(1200):\n"
+        "            fresh = [p for p in pool.pids() if open(f'/proc/{p}/cmdline', 'rb').read() != mine]\n"
+        "            if fresh: break\n"
+        "            await asyncio.sleep(0.05)\n"
+        "        assert fresh and b'processor.worker' in open(f'/proc/{fresh[0]}/cmdline', 'rb').read()\n"
+        "        assert (await pool.convert(page, 'http://x.test/', timeout=60)).title == 'T'\n"
+        "    finally:\n"
+        "        await pool.close()\n"
+        "asyncio.run(main())\n")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_prefork_refuses_a_process_that_runs_threads() -> None:
+    ran = _python(
+        "import threading\n"
+        "from processor.limits import PageLimits\n"
+        "from processor.pool import ConversionPool\n"
+        "stop = threading.Event()\n"
+        "threading.Thread(target=stop.wait).start()\n"
+        "try:\n"
+        "    ConversionPool(workers=1, limits=PageLimits()).prefork()\n"
+        "except RuntimeError as exc:\n"
+        "    assert 'thread' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('forked beside a thread')\n"
+        "finally:\n"
+        "    stop.set()\n")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_the_clis_output_step_does_not_import_the_converter() -> None:
     """The outputs written after a crawl count tokens with processor/tokens.py: the
     converter package (lxml, every pass) would be ~30 ms of serial time there."""
