@@ -13,13 +13,17 @@ The server side runs the service's own unary handler for each call (one handler,
 transports: the same validation, errors and limits), with a context that has what the
 handlers use (``abort``, ``abort_with_status``, ``time_remaining``). The client side
 raises ``grpc.aio.AioRpcError`` for a failed call as the unary call would (its code,
-message and grpc-status-details-bin), so callers cannot tell the two apart.
+message and grpc-status-details-bin; an unexpected server error's message is ours, not
+grpc's), retries what the channel's retry policy would retry, and keeps what a stream
+changes from reaching other calls: a cancelled caller, an oversized request, the
+server's connection age (``CallStream``). docs/contract.md has the rules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -31,10 +35,14 @@ import grpc
 from docspasta import logs, metrics
 from docspasta.metrics import REQUEST_ID_KEY
 
-__all__ = ["DEFAULT_MAX_IN_FLIGHT", "DEFAULT_OPEN_ATTEMPTS", "CallStream", "StreamServer"]
+__all__ = ["DEFAULT_CLIENT_IN_FLIGHT", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_MAX_MESSAGE_BYTES", "DEFAULT_OPEN_ATTEMPTS",
+           "DEFAULT_ROTATE_SECONDS", "CallStream", "StreamServer"]
 
-DEFAULT_MAX_IN_FLIGHT = 256   # calls in flight on one stream (the orchestrator keeps ~16-64)
-DEFAULT_OPEN_ATTEMPTS = 4     # a call tried on this many streams when each ends before answering it
+DEFAULT_MAX_IN_FLIGHT = 256      # calls in flight on one stream, on the server (one more: RESOURCE_EXHAUSTED)
+DEFAULT_CLIENT_IN_FLIGHT = 128   # ... and on the client (more wait): room for calls cancelled meanwhile
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20  # a larger request goes as a unary call
+DEFAULT_ROTATE_SECONDS = 60.0    # a stream takes new calls this long (the server's connection age: 5 min)
+DEFAULT_OPEN_ATTEMPTS = 4        # a call tried on this many streams when each ends before answering it
 _BACKOFF_SECONDS = 0.1        # before the second attempt, doubled after each (the channel's retry policy)
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
@@ -150,6 +158,9 @@ class StreamServer(Generic[Request, Response]):
                         task.cancel()
                 elif self._draining:
                     refuse(tag, grpc.StatusCode.UNAVAILABLE, "the server is draining; call again")
+                    wake()  # a stream opened while draining ends too (once its calls are answered)
+                elif not 0 <= self._timeout_of(message) < math.inf:
+                    refuse(tag, grpc.StatusCode.INVALID_ARGUMENT, "the timeout must be 0 (none) or a positive time")
                 elif tag in calls:
                     refuse(tag, grpc.StatusCode.INVALID_ARGUMENT, f"tag {tag} is already in flight on this stream")
                 elif len(calls) >= self._max_in_flight:
@@ -232,81 +243,137 @@ class StreamServer(Generic[Request, Response]):
 
 
 class _Open:
-    """One open stream of a CallStream: the call, the answers awaited by tag, its reader."""
+    """One open stream of a CallStream: the call, its writer fed by ``outbox`` (callers never
+    write themselves: a write cancelled mid-send would cancel the whole call, every other
+    caller's answer with it), the answers awaited by tag, its reader."""
 
     def __init__(self, call: Any) -> None:
         self.call = call
+        self.opened = time.monotonic()
+        self.outbox: asyncio.Queue[Any] = asyncio.Queue()  # messages; None: done writing
         self.waiting: dict[int, asyncio.Future[Any]] = {}
-        self.write_lock = asyncio.Lock()  # one message written at a time (gRPC allows one send in flight)
-        self.ended: BaseException | None = None
-        self.reader: asyncio.Task[None] | None = None
+        self.ended: grpc.aio.AioRpcError | None = None
+        self.tasks: list[asyncio.Task[None]] = []
 
 
 class CallStream(Generic[Request, Response]):
     """The client side: ``await call(request, timeout=, metadata=)`` is the unary call,
-    sent on a stream opened at the first call (and again after one ends). A call whose
-    stream ends before answering it is sent again on a new stream (both methods are
-    idempotent), as the channel's retry policy would retry a unary call."""
+    sent on a stream opened at the first call, and again after one ends; a stream is
+    retired (its side closed, its answers still read) after ``rotate_seconds``, so no
+    stream outlives the server's connection age (docspasta/rpc.py). A call whose stream
+    ends, or whose answer is UNAVAILABLE (a draining server), before it is answered is sent
+    again on a new stream (both methods are idempotent), as the channel's retry policy
+    would retry a unary call. At most ``max_in_flight`` calls are in flight (more wait, as
+    unary calls queue); a request over ``max_message_bytes`` goes as the unary call
+    ``unary`` (a stream's receive limit is the whole stream's: one oversized message
+    would fail every call on it, and a large write would hold up the others)."""
 
     def __init__(self, open_stream: Callable[..., Any], *, message: Callable[..., Any],
+                 unary: Callable[..., Awaitable[Any]] | None = None,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+                 max_in_flight: int = DEFAULT_CLIENT_IN_FLIGHT,
+                 rotate_seconds: float = DEFAULT_ROTATE_SECONDS,
                  open_attempts: int = DEFAULT_OPEN_ATTEMPTS) -> None:
         self._open_stream = open_stream  # e.g. stub.CrawlStream (called with no deadline)
         self._message = message          # the stream's request class (tag=, request=, ...)
+        self._unary = unary              # e.g. stub.Crawl
+        self._max_message_bytes = max_message_bytes
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._rotate_seconds = rotate_seconds
         self._attempts = open_attempts
         self._stream: _Open | None = None
+        self._retired: set[_Open] = set()
         self._tags = 0
         self._closed = False
-        self._cancels: set[asyncio.Task[None]] = set()
 
     def _current(self) -> _Open:
         if self._closed:
             raise _error(grpc.StatusCode.CANCELLED, "the client is closed")
         stream = self._stream
+        if stream is not None and stream.ended is None and time.monotonic() - stream.opened > self._rotate_seconds:
+            stream.outbox.put_nowait(None)  # retired: the server ends it once its calls are answered
+            self._retired.add(stream)
+            stream = None
         if stream is None or stream.ended is not None:
             stream = self._stream = _Open(self._open_stream())
-            stream.reader = asyncio.get_running_loop().create_task(self._read(stream))
+            loop = asyncio.get_running_loop()
+            stream.tasks = [loop.create_task(self._read(stream)), loop.create_task(self._write(stream))]
         return stream
 
+    def _end(self, stream: _Open, error: grpc.aio.AioRpcError) -> None:
+        """The stream is over: every call still waiting on it fails with ``_Ended``."""
+        if stream.ended is None:
+            stream.ended = error
+        if self._stream is stream:
+            self._stream = None
+        self._retired.discard(stream)
+        for future in stream.waiting.values():
+            if not future.done():
+                future.set_exception(_Ended(stream.ended))
+        stream.waiting.clear()
+
+    async def _write(self, stream: _Open) -> None:
+        try:
+            while (message := await stream.outbox.get()) is not None:
+                if stream.ended is not None:
+                    return
+                if not message.cancel and message.tag not in stream.waiting:
+                    continue  # its caller gave up before it was sent
+                await stream.call.write(message)
+            await stream.call.done_writing()
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as exc:
+            # The call is over (the reader sees how); calls waiting on it must not wait for that.
+            self._end(stream, exc if isinstance(exc, grpc.aio.AioRpcError)
+                      else _error(grpc.StatusCode.UNAVAILABLE, "the stream ended"))
+
     async def _read(self, stream: _Open) -> None:
-        ended: BaseException
+        ended = _error(grpc.StatusCode.UNAVAILABLE, "the stream ended before the call was answered")
         try:
             async for answer in stream.call:
+                if answer is None:
+                    continue  # an answer that did not parse (grpc.aio yields None): its call times out
                 future = stream.waiting.pop(answer.tag, None)
                 if future is None or future.done():
                     continue  # a call given up on
                 if answer.HasField("status"):
-                    future.set_exception(_rpc_error(answer.status))
+                    if answer.status.code == grpc.StatusCode.UNAVAILABLE.value[0]:
+                        future.set_exception(_Ended(_rpc_error(answer.status)))  # draining: again elsewhere
+                    else:
+                        future.set_exception(_rpc_error(answer.status))
                 else:
                     future.set_result(answer.response)
-            ended = _error(grpc.StatusCode.UNAVAILABLE, "the stream ended before the call was answered")
         except grpc.aio.AioRpcError as exc:
             ended = exc
         except asyncio.CancelledError:
             ended = _error(grpc.StatusCode.CANCELLED, "the client is closed")
             raise
+        except Exception as exc:  # never leave callers waiting on a stream nobody reads
+            log.exception("reading a call stream failed")
+            ended = _error(grpc.StatusCode.UNAVAILABLE, f"reading the stream failed: {exc!r}")
         finally:
-            stream.ended = ended
-            if self._stream is stream:
-                self._stream = None
-            for future in stream.waiting.values():
-                if not future.done():
-                    future.set_exception(_Ended(ended))
-            stream.waiting.clear()
+            self._end(stream, ended)
+            for task in stream.tasks:
+                if task is not asyncio.current_task():
+                    task.cancel()  # its writer
 
     async def call(self, request: Request, *, timeout: float,
                    metadata: Iterable[tuple[str, str]] = ()) -> Response:
+        if self._unary is not None and request.ByteSize() > self._max_message_bytes:  # type: ignore[attr-defined]
+            response: Response = await self._unary(request, timeout=timeout, metadata=tuple(metadata))
+            return response
         request_id = next((value for key, value in metadata if key == REQUEST_ID_KEY), "")
         began = time.monotonic()
         try:
             async with asyncio.timeout(timeout):
-                for attempt in range(1, self._attempts + 1):
-                    try:
-                        return await self._once(request, timeout - (time.monotonic() - began), request_id)
-                    except _Ended as ended:
-                        error = ended.error
-                        if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self._attempts:
-                            raise error from None
-                    await asyncio.sleep(_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                async with self._slots:
+                    for attempt in range(1, self._attempts + 1):
+                        try:
+                            return await self._once(request, timeout - (time.monotonic() - began), request_id)
+                        except _Ended as ended:
+                            error = ended.error
+                            if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self._attempts:
+                                raise error from None
+                        await asyncio.sleep(_BACKOFF_SECONDS * 2 ** (attempt - 1))
         except TimeoutError:
             raise _error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded") from None
         raise AssertionError("unreachable")
@@ -317,51 +384,31 @@ class CallStream(Generic[Request, Response]):
         tag = self._tags
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         stream.waiting[tag] = future
-        sent = False
+        stream.outbox.put_nowait(self._message(tag=tag, request=request, timeout_seconds=max(timeout, 0.001),
+                                               request_id=request_id))
         try:
-            async with stream.write_lock:
-                if stream.ended is not None:
-                    raise _Ended(stream.ended)
-                try:
-                    await stream.call.write(self._message(tag=tag, request=request, timeout_seconds=max(timeout, 0.001),
-                                                          request_id=request_id))
-                except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                    await asyncio.sleep(0)  # the reader sees the stream end and says how
-                    raise _Ended(stream.ended or _error(grpc.StatusCode.UNAVAILABLE, "the stream ended")) from None
-                sent = True
             return await future
         except asyncio.CancelledError:
-            if sent and stream.ended is None and (future.cancelled() or not future.done()):
+            if stream.ended is None and stream.waiting.pop(tag, None) is not None:
                 # The caller gave up (its deadline, a cancelled job): end the call on the
-                # server too, as cancelling a unary call does; best effort.
-                task = asyncio.get_running_loop().create_task(self._cancel(stream, tag))
-                self._cancels.add(task)  # held: the loop keeps only a weak reference to a task
-                task.add_done_callback(self._cancels.discard)
+                # server too, as cancelling a unary call does (a request not yet written
+                # is skipped by the writer; the server ignores a cancel of a tag it lacks).
+                stream.outbox.put_nowait(self._message(tag=tag, cancel=True))
             raise
         finally:
             stream.waiting.pop(tag, None)
             if future.done() and not future.cancelled():
-                future.exception()  # retrieved (the stream's end may have failed it after a failed write)
-
-    async def _cancel(self, stream: _Open, tag: int) -> None:
-        try:
-            async with stream.write_lock:
-                if stream.ended is None:
-                    await stream.call.write(self._message(tag=tag, cancel=True))
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-            pass  # the stream ended: the server ended the call with it
+                future.exception()  # retrieved (a stream's end may fail it as its caller leaves)
 
     async def close(self) -> None:
         self._closed = True
-        for task in list(self._cancels):
-            task.cancel()
-        await asyncio.gather(*self._cancels, return_exceptions=True)
-        stream, self._stream = self._stream, None
-        if stream is not None:
+        streams = [s for s in (self._stream, *self._retired) if s is not None]
+        self._stream = None
+        for stream in streams:
             stream.call.cancel()
-            if stream.reader is not None:
-                stream.reader.cancel()
-                await asyncio.gather(stream.reader, return_exceptions=True)
+            for task in stream.tasks:
+                task.cancel()
+        await asyncio.gather(*(t for s in streams for t in s.tasks), return_exceptions=True)
 
 
 class _Ended(Exception):

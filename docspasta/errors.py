@@ -172,8 +172,8 @@ class DecodeErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
     (reason MALFORMED_REQUEST), not gRPC's UNKNOWN naming a Python exception class: for
     unary-request methods the bytes are parsed here, inside the call, where the error can
     be answered properly; so are each message of a stream-stream method whose handler is an
-    async generator (CrawlStream, ProcessStream: the stream ends with that status). Other
-    streaming-request methods are left as they are."""
+    async generator (CrawlStream, ProcessStream, and reflection's ServerReflectionInfo: the
+    stream ends with that status). Other streaming-request methods are left as they are."""
 
     def __init__(self) -> None:
         self._handlers = WrappedHandlers(self._wrap)

@@ -52,9 +52,10 @@ class Backends:
         self._crawl_stream: CallStream[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse] | None = None
         self._process_stream: CallStream[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse] | None = None
         if call_streams:
-            self._crawl_stream = CallStream(self._crawler.CrawlStream, message=crawler_pb2.CrawlStreamRequest)
+            self._crawl_stream = CallStream(self._crawler.CrawlStream, message=crawler_pb2.CrawlStreamRequest,
+                                            unary=self._crawler.Crawl)
             self._process_stream = CallStream(self._processor.ProcessStream,
-                                              message=processor_pb2.ProcessStreamRequest)
+                                              message=processor_pb2.ProcessStreamRequest, unary=self._processor.Process)
         self.crawl_timeout = crawl_timeout
         self.process_timeout = process_timeout
         self.render_timeout = render_timeout

@@ -256,3 +256,83 @@ async def test_bytes_that_are_not_a_stream_request_end_the_stream_as_invalid_arg
             pass
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "CrawlStreamRequest" in (info.value.details() or "")
+
+
+async def test_a_caller_cancelled_while_its_large_request_is_written_fails_no_other_call(tmp_path: Any) -> None:
+    settings = replace(ProcessorSettings(), bind="127.0.0.1:0", workers=1,
+                       database_url=f"sqlite:///{tmp_path / 'pages.db'}")
+    host, port = await create_processor(settings)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = processor_pb2_grpc.ProcessorStub(channel)
+    calls: CallStream[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse] = CallStream(
+        stub.ProcessStream, message=processor_pb2.ProcessStreamRequest, unary=stub.Process)
+    try:
+        others = [asyncio.create_task(calls.call(processor_pb2.ProcessRequest(
+            job_id="j", url=f"http://docs.test/{i}", order=i + 1, html=page(f"Page {i}", "<p>Some text.</p>")),
+            timeout=DEADLINE)) for i in range(4)]
+        for i in range(20):  # ~900 KB each: written in many frames, cancelled at once
+            big = processor_pb2.ProcessRequest(job_id="j", url=f"http://docs.test/big{i}", order=10 + i,
+                                               html=page("Big", "<p>" + "word " * 180_000 + "</p>"))
+            given_up = asyncio.create_task(calls.call(big, timeout=DEADLINE))
+            await asyncio.sleep(0)
+            given_up.cancel()
+        answers = await asyncio.gather(*others)
+        assert [a.title.split(" - ")[0] for a in answers] == [f"Page {i}" for i in range(4)]
+    finally:
+        await calls.close()
+        await channel.close()
+        await host.stop(grace=0)
+
+
+async def test_calls_past_the_clients_bound_wait_and_oversized_ones_go_unary() -> None:
+    fetcher = GatedFetcher()
+    host, port = await create_crawler(local_crawler_settings(bind="127.0.0.1:0"), fetcher=fetcher)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = crawler_pb2_grpc.CrawlerStub(channel)
+    calls: CallStream[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse] = CallStream(
+        stub.CrawlStream, message=crawler_pb2.CrawlStreamRequest, unary=stub.Crawl, max_in_flight=2,
+        max_message_bytes=500)
+    try:
+        tasks = [asyncio.create_task(calls.call(crawler_pb2.CrawlRequest(url=f"http://docs.test/{i}"),
+                                                timeout=DEADLINE)) for i in range(3)]
+        await wait_until(lambda: len(fetcher.started) == 2, "two calls in flight")
+        await asyncio.sleep(0.2)
+        assert len(fetcher.started) == 2  # the third waits on the client, it is not refused
+        long_url = "http://docs.test/" + "a" * 600
+        unary = asyncio.create_task(calls.call(crawler_pb2.CrawlRequest(url=long_url), timeout=DEADLINE))
+        await wait_until(lambda: long_url in fetcher.started, "the oversized call reached the server")
+        fetcher.gate.set()
+        assert [a.title for a in await asyncio.gather(*tasks)] == [f"http://docs.test/{i}" for i in range(3)]
+        assert (await unary).title == long_url
+    finally:
+        await calls.close()
+        await channel.close()
+        await host.stop(grace=0)
+
+
+async def test_a_stream_is_retired_after_a_while_and_ends_once_answered(
+        crawler: tuple[ServiceHost, grpc.aio.Channel], site: FixtureSite) -> None:
+    site.pages["/a"] = page("A")
+    stub = crawler_pb2_grpc.CrawlerStub(crawler[1])
+    calls: CallStream[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse] = CallStream(
+        stub.CrawlStream, message=crawler_pb2.CrawlStreamRequest, rotate_seconds=0.0)
+    try:
+        assert (await calls.call(crawler_pb2.CrawlRequest(url=site.url("/a")), timeout=DEADLINE)).title.startswith("A")
+        first = calls._stream
+        assert (await calls.call(crawler_pb2.CrawlRequest(url=site.url("/a")), timeout=DEADLINE)).title.startswith("A")
+        assert first is not None and calls._stream is not first
+        await wait_until(lambda: first.ended is not None, "the retired stream ended")
+        assert first.ended.code() == grpc.StatusCode.UNAVAILABLE and "before the call" in (first.ended.details() or "")
+    finally:
+        await calls.close()
+
+
+async def test_a_negative_or_endless_timeout_is_refused(crawler: tuple[ServiceHost, grpc.aio.Channel],
+                                                        site: FixtureSite) -> None:
+    call = crawler_pb2_grpc.CrawlerStub(crawler[1]).CrawlStream()
+    for tag, seconds in ((1, -1.0), (2, float("inf")), (3, float("nan"))):
+        await call.write(crawler_pb2.CrawlStreamRequest(tag=tag, request=crawler_pb2.CrawlRequest(url=site.url("/")),
+                                                        timeout_seconds=seconds))
+    await call.done_writing()
+    answers = {a.tag: a async for a in call}
+    assert all(answers[t].status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0] for t in (1, 2, 3)), answers
