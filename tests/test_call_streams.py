@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -57,6 +58,40 @@ async def wait_until(condition: Any, what: str) -> None:
             await asyncio.sleep(0.01)
 
 
+@asynccontextmanager
+async def gated_crawler(**options: Any) -> AsyncIterator[tuple[GatedFetcher, ServiceHost, CallStream[Any, Any]]]:
+    """A crawler server whose fetches wait for the fetcher's gate, and a CallStream to it."""
+    fetcher = GatedFetcher()
+    host, port = await create_crawler(local_crawler_settings(bind="127.0.0.1:0"), fetcher=fetcher)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = crawler_pb2_grpc.CrawlerStub(channel)
+    calls: CallStream[Any, Any] = CallStream(stub.CrawlStream, message=crawler_pb2.CrawlStreamRequest,
+                                             unary=stub.Crawl, **options)
+    try:
+        yield fetcher, host, calls
+    finally:
+        await calls.close()
+        await channel.close()
+        await host.stop(grace=0)
+
+
+@asynccontextmanager
+async def processor_calls(tmp_path: Any, **settings: Any) -> AsyncIterator[tuple[Any, CallStream[Any, Any]]]:
+    """A processor server (one worker, SQLite in tmp_path), its stub and a CallStream to it."""
+    host, port = await create_processor(replace(ProcessorSettings(), bind="127.0.0.1:0", workers=1,
+                                                database_url=f"sqlite:///{tmp_path / 'pages.db'}", **settings))
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = processor_pb2_grpc.ProcessorStub(channel)
+    calls: CallStream[Any, Any] = CallStream(stub.ProcessStream, message=processor_pb2.ProcessStreamRequest,
+                                             unary=stub.Process)
+    try:
+        yield stub, calls
+    finally:
+        await calls.close()
+        await channel.close()
+        await host.stop(grace=0)
+
+
 @pytest.fixture
 async def crawler(site: FixtureSite) -> AsyncIterator[tuple[ServiceHost, grpc.aio.Channel]]:
     host, port = await create_crawler(local_crawler_settings(bind="127.0.0.1:0"))
@@ -105,11 +140,7 @@ async def test_a_refused_call_raises_what_the_unary_call_raises(
 
 
 async def test_deadline_and_cancel_end_the_call_on_the_server_too() -> None:
-    fetcher = GatedFetcher()
-    host, port = await create_crawler(local_crawler_settings(bind="127.0.0.1:0"), fetcher=fetcher)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    calls = crawl_stream(channel)
-    try:
+    async with gated_crawler() as (fetcher, host, calls):
         with pytest.raises(grpc.aio.AioRpcError) as late:
             await calls.call(crawler_pb2.CrawlRequest(url="http://docs.test/slow"), timeout=0.3)
         assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
@@ -122,10 +153,6 @@ async def test_deadline_and_cancel_end_the_call_on_the_server_too() -> None:
         fetcher.gate.set()
         answer = await calls.call(crawler_pb2.CrawlRequest(url="http://docs.test/after"), timeout=DEADLINE)
         assert answer.title == "http://docs.test/after"
-    finally:
-        await calls.close()
-        await channel.close()
-        await host.stop(grace=0)
 
 
 async def test_calls_in_flight_on_one_stream_are_bounded() -> None:
@@ -154,11 +181,7 @@ async def test_calls_in_flight_on_one_stream_are_bounded() -> None:
 
 
 async def test_a_draining_server_answers_its_calls_in_flight_then_ends_the_stream() -> None:
-    fetcher = GatedFetcher()
-    host, port = await create_crawler(local_crawler_settings(bind="127.0.0.1:0"), fetcher=fetcher)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    calls = crawl_stream(channel)
-    try:
+    async with gated_crawler() as (fetcher, host, calls):
         in_flight = asyncio.create_task(calls.call(crawler_pb2.CrawlRequest(url="http://docs.test/a"),
                                                    timeout=DEADLINE))
         await wait_until(lambda: fetcher.started, "the call reached the fetcher")
@@ -169,10 +192,6 @@ async def test_a_draining_server_answers_its_calls_in_flight_then_ends_the_strea
         assert (await in_flight).title == "http://docs.test/a"  # ... which is answered, not cut
         async with asyncio.timeout(DEADLINE):
             await stopping  # and the stream ended by itself: the stop did not wait out its grace
-    finally:
-        await calls.close()
-        await channel.close()
-        await host.stop(grace=0)
 
 
 async def test_a_call_whose_stream_breaks_is_sent_again_on_a_new_stream() -> None:
@@ -199,16 +218,10 @@ async def test_a_call_whose_stream_breaks_is_sent_again_on_a_new_stream() -> Non
 
 
 async def test_process_on_a_stream_refuses_as_the_unary_call_does(tmp_path: Any) -> None:
-    settings = replace(ProcessorSettings(), bind="127.0.0.1:0", workers=1, max_html_bytes=1000,
-                       database_url=f"sqlite:///{tmp_path / 'pages.db'}")
-    host, port = await create_processor(settings)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    calls: CallStream[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse] = CallStream(
-        processor_pb2_grpc.ProcessorStub(channel).ProcessStream, message=processor_pb2.ProcessStreamRequest)
-    try:
+    async with processor_calls(tmp_path, max_html_bytes=1000) as (stub, calls):
         big = processor_pb2.ProcessRequest(job_id="j", url="http://docs.test/big", html="<p>" + "x" * 2000, order=1)
         with pytest.raises(grpc.aio.AioRpcError) as unary:
-            await processor_pb2_grpc.ProcessorStub(channel).Process(big, timeout=DEADLINE)
+            await stub.Process(big, timeout=DEADLINE)
         with pytest.raises(grpc.aio.AioRpcError) as streamed:
             await calls.call(big, timeout=DEADLINE)
         assert streamed.value.code() == unary.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -217,10 +230,6 @@ async def test_process_on_a_stream_refuses_as_the_unary_call_does(tmp_path: Any)
                                           html=page("Alpha", "<p>The first page of the manual.</p>"))
         answer = await calls.call(ok, timeout=DEADLINE)
         assert answer.title.startswith("Alpha") and "The first page of the manual." in answer.markdown
-    finally:
-        await calls.close()
-        await channel.close()
-        await host.stop(grace=0)
 
 
 async def test_the_v2_twin_answers_and_refuses_in_v2_terms(crawler: tuple[ServiceHost, grpc.aio.Channel],
@@ -259,14 +268,7 @@ async def test_bytes_that_are_not_a_stream_request_end_the_stream_as_invalid_arg
 
 
 async def test_a_caller_cancelled_while_its_large_request_is_written_fails_no_other_call(tmp_path: Any) -> None:
-    settings = replace(ProcessorSettings(), bind="127.0.0.1:0", workers=1,
-                       database_url=f"sqlite:///{tmp_path / 'pages.db'}")
-    host, port = await create_processor(settings)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    stub = processor_pb2_grpc.ProcessorStub(channel)
-    calls: CallStream[processor_pb2.ProcessRequest, processor_pb2.ProcessResponse] = CallStream(
-        stub.ProcessStream, message=processor_pb2.ProcessStreamRequest, unary=stub.Process)
-    try:
+    async with processor_calls(tmp_path) as (_, calls):
         others = [asyncio.create_task(calls.call(processor_pb2.ProcessRequest(
             job_id="j", url=f"http://docs.test/{i}", order=i + 1, html=page(f"Page {i}", "<p>Some text.</p>")),
             timeout=DEADLINE)) for i in range(4)]
@@ -278,21 +280,10 @@ async def test_a_caller_cancelled_while_its_large_request_is_written_fails_no_ot
             given_up.cancel()
         answers = await asyncio.gather(*others)
         assert [a.title.split(" - ")[0] for a in answers] == [f"Page {i}" for i in range(4)]
-    finally:
-        await calls.close()
-        await channel.close()
-        await host.stop(grace=0)
 
 
 async def test_calls_past_the_clients_bound_wait_and_oversized_ones_go_unary() -> None:
-    fetcher = GatedFetcher()
-    host, port = await create_crawler(local_crawler_settings(bind="127.0.0.1:0"), fetcher=fetcher)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    stub = crawler_pb2_grpc.CrawlerStub(channel)
-    calls: CallStream[crawler_pb2.CrawlRequest, crawler_pb2.CrawlResponse] = CallStream(
-        stub.CrawlStream, message=crawler_pb2.CrawlStreamRequest, unary=stub.Crawl, max_in_flight=2,
-        max_message_bytes=500)
-    try:
+    async with gated_crawler(max_in_flight=2, max_message_bytes=500) as (fetcher, _, calls):
         tasks = [asyncio.create_task(calls.call(crawler_pb2.CrawlRequest(url=f"http://docs.test/{i}"),
                                                 timeout=DEADLINE)) for i in range(3)]
         await wait_until(lambda: len(fetcher.started) == 2, "two calls in flight")
@@ -304,10 +295,6 @@ async def test_calls_past_the_clients_bound_wait_and_oversized_ones_go_unary() -
         fetcher.gate.set()
         assert [a.title for a in await asyncio.gather(*tasks)] == [f"http://docs.test/{i}" for i in range(3)]
         assert (await unary).title == long_url
-    finally:
-        await calls.close()
-        await channel.close()
-        await host.stop(grace=0)
 
 
 async def test_a_stream_is_retired_after_a_while_and_ends_once_answered(
