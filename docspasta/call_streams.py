@@ -25,14 +25,13 @@ import asyncio
 import logging
 import math
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 import grpc
 
-from docspasta import logs, metrics
+from docspasta import metrics
 from docspasta.metrics import REQUEST_ID_KEY
 
 __all__ = ["DEFAULT_CLIENT_IN_FLIGHT", "DEFAULT_MAX_IN_FLIGHT", "DEFAULT_MAX_MESSAGE_BYTES", "DEFAULT_OPEN_ATTEMPTS",
@@ -109,11 +108,11 @@ class StreamServer(Generic[Request, Response]):
         self._unary = unary
         self._answer = answer  # the response message class (tag=, response= | status=)
         self._status_type = type(answer().status)  # its CallStatus (v1 or v2)
-        self._service, self._method = service, method
+        self._method = method
+        self._latency = metrics.RpcLatency(service, method)
         self._max_in_flight = max_in_flight
         self._timeout_of = timeout_of  # a request's deadline in seconds (v1: a double, v2: a Duration)
         self._draining = False
-        self._series: dict[grpc.StatusCode, Any] = {}
         self._wakes: set[Callable[[], None]] = set()
 
     async def drain(self) -> None:
@@ -200,9 +199,7 @@ class StreamServer(Generic[Request, Response]):
         tag = message.tag
         seconds = self._timeout_of(message)
         timeout = seconds if seconds > 0 else None
-        logs.request_id_var.set(message.request_id[:128] or uuid.uuid4().hex[:16])
-        if job_id := getattr(message.request, "job_id", ""):
-            logs.job_id_var.set(job_id[:128])
+        metrics.bind_call_ids(message.request_id[:128], getattr(message.request, "job_id", ""))
         started = time.perf_counter()
         deadline = time.monotonic() + timeout if timeout is not None else None
         failed: tuple[grpc.StatusCode, str, bytes] | None = None
@@ -236,10 +233,7 @@ class StreamServer(Generic[Request, Response]):
         self._observe(grpc.StatusCode.OK if failed is None else failed[0], started)
 
     def _observe(self, code: grpc.StatusCode, started: float) -> None:
-        series = self._series.get(code)
-        if series is None:  # one latency series per code, looked up once (labels() takes a lock)
-            series = self._series[code] = metrics.RPC_SECONDS.labels(self._service, self._method, code.name)
-        series.observe(time.perf_counter() - started)
+        self._latency.observe(code.name, time.perf_counter() - started)
 
 
 class _Open:

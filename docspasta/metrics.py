@@ -152,6 +152,28 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:
         start_http_server(port, addr=addr)
 
 
+class RpcLatency:
+    """``docspasta_rpc_seconds`` of one method: a series per status code, looked up once
+    (labels() takes a lock). Unary and streamed calls of a method both record here."""
+
+    def __init__(self, service: str, method: str) -> None:
+        self._service, self._method = service, method
+        self._series: dict[str, Any] = {}
+
+    def observe(self, code: str, seconds: float) -> None:
+        child = self._series.get(code)
+        if child is None:
+            child = self._series[code] = _get("RPC_SECONDS").labels(self._service, self._method, code)
+        child.observe(seconds)
+
+
+def bind_call_ids(request_id: str, job_id: str) -> None:
+    """A call's correlation ids into the log context (a fresh request id when it has none)."""
+    logs.request_id_var.set(str(request_id or uuid.uuid4().hex[:16]))
+    if job_id:
+        logs.job_id_var.set(str(job_id)[:128])
+
+
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, service: str) -> None:
         self._service = service
@@ -166,10 +188,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
     def _wrap(self, handler: Any, full_method: Any) -> Any:
         """The handler recording its calls' latency, with the call's correlation ids
         (from its metadata) in the log context. Built once per method handler."""
-        method = str(full_method).rsplit("/", 1)[-1]
-        service = self._service
-        # One latency series per status code, looked up once (labels() takes a lock).
-        series: dict[str, Any] = {}
+        latency = RpcLatency(self._service, str(full_method).rsplit("/", 1)[-1])
 
         def bind(context: Any) -> None:
             request_id = job_id = ""
@@ -178,17 +197,12 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                     request_id = value
                 elif key == JOB_ID_KEY:
                     job_id = value
-            logs.request_id_var.set(str(request_id or uuid.uuid4().hex[:16]))
-            if job_id:
-                logs.job_id_var.set(str(job_id)[:128])
+            bind_call_ids(request_id, job_id)
 
         def observe(started: float, context: Any, failed: bool) -> None:
             code = context.code() if hasattr(context, "code") else None
             name = code.name if isinstance(code, grpc.StatusCode) else ("UNKNOWN" if failed else "OK")
-            child = series.get(name)
-            if child is None:
-                child = series[name] = _get("RPC_SECONDS").labels(service, method, name)
-            child.observe(time.perf_counter() - started)
+            latency.observe(name, time.perf_counter() - started)
 
         if handler.unary_unary is not None:
             inner_unary = handler.unary_unary
