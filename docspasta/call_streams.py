@@ -139,10 +139,7 @@ class StreamServer(Generic[Request, Response]):
 
         def read_ended(task: asyncio.Task[None]) -> None:
             if not task.cancelled() and task.exception() is not None:
-                wake_anyway()
-
-        def wake_anyway() -> None:
-            answers.put_nowait(None)  # the request stream failed: end the stream (serve raises its error)
+                answers.put_nowait(None)  # the request stream failed: end the stream (serve raises its error)
 
         def refuse(tag: int, code: grpc.StatusCode, message: str) -> None:
             answers.put_nowait(self._answer(tag=tag, status=self._status(code, message)))
@@ -151,6 +148,7 @@ class StreamServer(Generic[Request, Response]):
             nonlocal read_all
             async for message in requests:
                 tag = message.tag
+                seconds = self._timeout_of(message)
                 if message.cancel:
                     task = calls.get(tag)
                     if task is not None:
@@ -158,7 +156,7 @@ class StreamServer(Generic[Request, Response]):
                 elif self._draining:
                     refuse(tag, grpc.StatusCode.UNAVAILABLE, "the server is draining; call again")
                     wake()  # a stream opened while draining ends too (once its calls are answered)
-                elif not 0 <= self._timeout_of(message) < math.inf:
+                elif not 0 <= seconds < math.inf:
                     refuse(tag, grpc.StatusCode.INVALID_ARGUMENT, "the timeout must be 0 (none) or a positive time")
                 elif tag in calls:
                     refuse(tag, grpc.StatusCode.INVALID_ARGUMENT, f"tag {tag} is already in flight on this stream")
@@ -166,7 +164,7 @@ class StreamServer(Generic[Request, Response]):
                     refuse(tag, grpc.StatusCode.RESOURCE_EXHAUSTED,
                            f"more than {self._max_in_flight} calls in flight on one stream")
                 else:
-                    task = loop.create_task(self._call(message, context, answers))
+                    task = loop.create_task(self._call(message, seconds, context, answers))
                     calls[tag] = task
                     task.add_done_callback(partial(answered, tag))
             read_all = True
@@ -194,10 +192,10 @@ class StreamServer(Generic[Request, Response]):
         status.code, status.message = code.value[0], message
         return status
 
-    async def _call(self, message: _StreamRequest, context: grpc.aio.ServicerContext[Any, Any],
+    async def _call(self, message: _StreamRequest, seconds: float, context: grpc.aio.ServicerContext[Any, Any],
                     answers: asyncio.Queue[Any]) -> None:
+        """One call; ``seconds``: its deadline (0: none)."""
         tag = message.tag
-        seconds = self._timeout_of(message)
         timeout = seconds if seconds > 0 else None
         metrics.bind_call_ids(message.request_id[:128], getattr(message.request, "job_id", ""))
         started = time.perf_counter()
