@@ -352,9 +352,8 @@ async def _serve_child(kind: str, settings: Any, pool: ConversionPool | None = N
     else:
         # The conversion workers start first (forked already by _child_main): they warm up
         # while this process imports gRPC and the service (its longest path to serving).
-        from processor.pool import ConversionPool
-        pool = (pool if pool is not None else ConversionPool(workers=settings.worker_count,
-                                                              limits=settings.limits)).launch()
+        assert pool is not None, "_child_main forks the processor's workers"
+        pool.launch()
         await asyncio.sleep(0)  # the spawn tasks hand their first worker start to a thread
         from processor.server import create_server as create_processor
         host, port = await create_processor(settings, pool=pool)

@@ -360,30 +360,10 @@ class ConversionPool:
         loop = asyncio.get_running_loop()
         forked, self._forked = self._forked, []
         for i in range(self.workers):
-            task = loop.create_task(self._adopt(forked[i]) if i < len(forked) else self._spawn())
+            task = loop.create_task(self._spawn(forked[i] if i < len(forked) else None))
             self._spawns.add(task)
             task.add_done_callback(self._spawned)
         return self
-
-    async def _adopt(self, worker: _Worker) -> None:
-        """A forked worker into the pool once warm; a fresh one started instead if it fails."""
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, worker.wait_ready, _START_SECONDS)
-        except (OSError, TimeoutError, EOFError) as exc:
-            log.warning("forked conversion worker failed to start", extra={"reason": repr(exc)})
-            self._starting.discard(worker)
-            worker.kill()
-            await loop.run_in_executor(None, worker.join, 5.0)
-            worker.conn.close()
-            await self._spawn()
-            return
-        self._starting.discard(worker)
-        if self._closed:
-            await loop.run_in_executor(None, worker.stop, 5.0)
-            return
-        self._all.add(worker)
-        self._idle.put_nowait(worker)
 
     def _spawned(self, task: asyncio.Task[None]) -> None:
         self._spawns.discard(task)
@@ -391,8 +371,18 @@ class ConversionPool:
             self._start_error = exc
             log.error("conversion worker could not be started", exc_info=exc)
 
-    async def _spawn(self) -> None:
+    async def _spawn(self, forked: _Worker | None = None) -> None:
+        """A worker into the pool once warm: ``forked`` (one of ``prefork``'s), or a fresh
+        one, started again with backoff while it fails (and at once if ``forked`` fails)."""
         loop = asyncio.get_running_loop()
+        if forked is not None:
+            try:
+                worker = await loop.run_in_executor(None, self._warmed, forked)
+            except (OSError, TimeoutError, EOFError) as exc:
+                log.warning("forked conversion worker failed to start", extra={"reason": repr(exc)})
+            else:
+                await self._take(worker)
+                return
         for attempt, delay in enumerate((*_RESPAWN_BACKOFF, None)):
             try:
                 worker = await loop.run_in_executor(None, self._start_worker)
@@ -403,24 +393,33 @@ class ConversionPool:
                                                                         "reason": repr(exc)})
                 await asyncio.sleep(delay)
                 continue
-            if self._closed:
-                await loop.run_in_executor(None, worker.stop, 5.0)
-                self._starting.discard(worker)
-                return
-            self._starting.discard(worker)
-            self._all.add(worker)
-            self._idle.put_nowait(worker)
+            await self._take(worker)
             return
+
+    async def _take(self, worker: _Worker) -> None:
+        """A warm worker into the pool (stopped instead if the pool closed meanwhile)."""
+        if self._closed:
+            await asyncio.get_running_loop().run_in_executor(None, worker.stop, 5.0)
+            self._starting.discard(worker)
+            return
+        self._starting.discard(worker)
+        self._all.add(worker)
+        self._idle.put_nowait(worker)
 
     def _start_worker(self) -> _Worker:
         worker = _Worker(self.limits)
         self._starting.add(worker)
+        return self._warmed(worker)
+
+    def _warmed(self, worker: _Worker) -> _Worker:
+        """``worker`` (in ``_starting``) once warm; killed, reaped and let go if it is not."""
         try:
             worker.wait_ready(_START_SECONDS)
         except BaseException:
             worker.kill()
             worker.join(5.0)
             self._starting.discard(worker)
+            worker.conn.close()
             raise
         return worker
 
