@@ -5,7 +5,7 @@ Each worker is a fresh interpreter (``python -c``, started by ``_Worker``; forki
 process that runs gRPC threads is unsafe) that imports only the converter and converts
 one page at a time (processor/worker.py), over a socket pair with multiprocessing's message framing.
 The exception is ``prefork``: the local stack's processor child forks its first workers
-from itself before it has a thread or imports gRPC, with the converter already imported
+from itself before it has a thread (docspasta/forked.py), with the converter already imported
 (a worker then costs a fork, not an interpreter's start and the converter's import:
 ~80 ms of CPU each, paid at every crawl's start). Not
 multiprocessing's spawn: it starts a resource tracker process (~40 ms of CPU, 13 MiB,
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -39,13 +40,13 @@ import select
 import socket
 import struct
 import subprocess
-import signal
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NoReturn
+from typing import Any
 
+from docspasta import forked
 from processor.convert import Converted
 from processor.limits import PageLimits, PageTooLarge, PageTooSlow, ProcessorBusy
 from processor.worker import Outcome, worker_entry
@@ -153,66 +154,21 @@ def _frame(buffer: bytearray) -> tuple[int | None, int]:
 _WORKER_COMMAND = "from processor.worker import worker_entry; worker_entry()"
 
 
-class _Forked:
-    """What the pool uses of a Popen, for a worker forked from this process."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self.returncode = -signal.SIGKILL  # reaped already; how it ended is not known
-                return self.returncode
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def kill(self) -> None:
-        if self.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-
-    def wait(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            if time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
-            time.sleep(0.01)
-        return code
-
-
-def _forked_worker(fd: int) -> NoReturn:
-    """The forked child: nothing of the processor's but the converter's modules and its end
-    of the socket pair; never returns into the processor's code."""
-    try:
-        # Not the processor's stdin and stdout: those pipes are the stack's (EOF on the
-        # processor's stdout tells the parent it died).
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(devnull, 1)
-        os.closerange(3, fd)
-        os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
-        worker_entry(fd)
-    finally:
-        os._exit(0)
-
-
 class _Worker:
     def __init__(self, limits: PageLimits, *, fork: bool = False) -> None:
         ours, theirs = socket.socketpair()
         self.conn = multiprocessing.connection.Connection(ours.detach())
-        self.process: subprocess.Popen[bytes] | _Forked
+        self.process: subprocess.Popen[bytes] | forked.ForkedChild
         try:
             if fork:
-                pid = os.fork()
-                if pid == 0:
-                    self.conn.close()
-                    _forked_worker(theirs.detach())
-                self.process = _Forked(pid)
+                # Not the processor's stdin and stdout: those pipes are the stack's (EOF on the
+                # processor's stdout tells the parent it died); stderr is shared.
+                devnull = os.open(os.devnull, os.O_RDWR)
+                try:
+                    self.process = forked.fork(functools.partial(worker_entry, theirs.fileno()),
+                                               stdin=devnull, stdout=devnull, keep=theirs.fileno())
+                finally:
+                    os.close(devnull)
             else:
                 # -P: not the working directory first on sys.path (-c puts it there): a folder
                 # named ``processor`` where the user runs the crawl is not the worker's code.
