@@ -382,13 +382,16 @@ async def _serve_child(kind: str, settings: Any, pool: ConversionPool | None = N
     os._exit(0)
 
 
-def _child_main() -> None:
+def _child_main(kind: str | None = None) -> None:
+    """A service child's life (``kind``: from the command line when None), started by
+    docspasta/service_process.py as ``python -m docspasta.local KIND`` or forked."""
     # Ctrl-C reaches the whole process group: the parent stops the children in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from docspasta.service_process import KINDS, decode_settings
 
-    kind = sys.argv[1] if len(sys.argv) > 1 else ""
+    if kind is None:
+        kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind not in KINDS:
         sys.exit("usage: python -m docspasta.local crawler|processor|renderer (started by LocalStack)")
     # The imports first (most of a child's start-up), while the parent works out the
@@ -411,8 +414,9 @@ def _child_main() -> None:
     pool = None
     if kind == "processor":
         # The conversion workers forked from this process now, while it runs one thread
-        # and has not imported gRPC, with the converter imported already (processor.pool
-        # imports it): warm at the cost of a fork each (processor/pool.py, prefork).
+        # and has no gRPC channel or server (so no gRPC thread), with the converter
+        # imported already (processor.pool imports it): warm at the cost of a fork each
+        # (processor/pool.py, prefork).
         from processor.pool import ConversionPool
         pool = ConversionPool(workers=settings.worker_count, limits=settings.limits).prefork()
     aio.run(_serve_child(kind, settings, pool))  # it ends the process once stopped

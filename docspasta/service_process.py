@@ -1,10 +1,20 @@
-"""One service of the local stack in a child process (``python -m docspasta.local KIND``).
+"""One service of the local stack in a child process (``python -m docspasta.local KIND``,
+or a fork of the command: ``start_forked``).
 
 The child is started before its settings are known: it imports its server (gRPC, the
 service, aiohttp or the converter: most of its start-up) while the parent imports its
 own and works out the settings, then reads them from its stdin, one line, and serves.
-So ``docspasta crawl`` can start its children first thing, not after its own ~0.1 s of
+So ``docspasta crawl`` can start its children first thing, not after its own ~0.3 s of
 imports and checks (a core left idle meanwhile, on the path to the first page).
+
+``docspasta crawl`` forks its crawler and processor (``start_forked``) once it has
+imported what the three processes share (``SHARED_MODULES``: asyncio, gRPC, protobuf
+and the RPC plumbing, ~100 ms of a process's start): each child then imports only its
+own service, and no interpreter starts. On two cores the three processes' start-ups
+compete for the CPU, so what one of them no longer does shortens the command
+(docs/performance.md: ~10 % of a short crawl's wall clock). The renderer, started while
+the command runs threads, and stacks started elsewhere (tests, ``docspasta mcp``) use
+fresh interpreters.
 
 After the settings, the child's stdin stays open: EOF (the parent closed the stack, or
 died) stops it gracefully. A child whose stdin ends before its settings came exits at
@@ -12,12 +22,15 @@ once without serving (the command failed before it needed it).
 
 Its stderr passes through the parent as it comes (the operator sees a child's warnings
 as before), its last lines kept: a child that dies while starting is reported with how
-it died and what it last said (faulthandler is on from its interpreter's start, so a
-crash prints its Python stack there)."""
+it died and what it last said (faulthandler is on from its start, so a crash prints its
+Python stack there)."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import importlib
 import os
 import pickle
 import signal
@@ -25,7 +38,10 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from typing import Any
+from collections.abc import Sequence
+from typing import IO, Any
+
+from docspasta.forked import ForkedChild, fork
 
 MODULE = "docspasta.local"
 KINDS = ("crawler", "processor", "renderer")
@@ -52,19 +68,24 @@ class ServiceProcess:
     ``await ready()`` returns its gRPC target once it serves, ``close_stdin`` and
     ``await wait()`` end it."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, _forked: bool = False) -> None:
         if kind not in KINDS:
             raise ValueError(f"no such local service: {kind!r}")
         self.kind = kind
-        # Not asyncio's subprocess: the CLI starts its children before it has an event loop.
-        # -X faulthandler: a crash prints the child's Python stack to its stderr. -P: the
-        # user's working directory is not put on sys.path (-m would put it first), so a
-        # folder there named like one of our packages is not what the child imports.
-        self._popen = subprocess.Popen([sys.executable, "-P", "-X", "faulthandler", "-m", MODULE, kind],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._popen: subprocess.Popen[bytes] | _ForkedService
+        if _forked:
+            self._popen = _ForkedService(kind)
+        else:
+            # Not asyncio's subprocess: the CLI starts its children before it has an event loop.
+            # -X faulthandler: a crash prints the child's Python stack to its stderr. -P: the
+            # user's working directory is not put on sys.path (-m would put it first), so a
+            # folder there named like one of our packages is not what the child imports.
+            self._popen = subprocess.Popen([sys.executable, "-P", "-X", "faulthandler", "-m", MODULE, kind],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._lines: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._pump = threading.Thread(target=self._pass_on, name=f"{kind}-stderr", daemon=True)
-        self._pump.start()
+        if not _forked:
+            self._pump.start()  # (start_forked starts those of forked children after the last fork)
 
     @property
     def pid(self) -> int:
@@ -194,6 +215,78 @@ class ServiceProcess:
     def _close_pipes(self) -> None:
         if self._popen.stdout is not None:
             self._popen.stdout.close()
+
+
+# What the command and its crawler and processor children all import (their RPC
+# plumbing pulls in asyncio, gRPC and protobuf): imported before the forks, so that each
+# child has them (start_forked).
+SHARED_MODULES = ("docspasta.aio", "docspasta.call_streams", "docspasta.errors", "docspasta.logs",
+                  "docspasta.metrics", "docspasta.reflection", "docspasta.rpc", "docspasta.service_auth",
+                  "docspasta.v1.common_pb2", "docspasta.v2.common_pb2", "lxml.etree")
+
+
+def start_forked(kinds: Sequence[str]) -> list[ServiceProcess]:
+    """The children of ``kinds`` forked from this process, with ``SHARED_MODULES``
+    imported first; fresh interpreters instead when another thread runs here (a fork
+    copies one thread and every lock as it is: see docspasta/forked.py)."""
+    if threading.active_count() != 1:
+        return [ServiceProcess(kind) for kind in kinds]
+    for name in SHARED_MODULES:
+        importlib.import_module(name)
+    children: list[ServiceProcess] = []
+    try:
+        for kind in kinds:
+            children.append(ServiceProcess(kind, _forked=True))
+    except BaseException:
+        for child in children:
+            child.abandon()
+        raise
+    # Only now: a thread started before the last fork would be copied half-way.
+    for child in children:
+        child._pump.start()
+    return children
+
+
+class _ForkedService(ForkedChild):
+    """A service child forked from this process (``start_forked``), with its standard
+    streams on pipes as a Popen's are."""
+
+    def __init__(self, kind: str) -> None:
+        fds = [*os.pipe(), *os.pipe(), *os.pipe()]  # stdin r/w, stdout r/w, stderr r/w
+        try:
+            child = fork(functools.partial(_serve_forked, kind), stdin=fds[0], stdout=fds[3], stderr=fds[5])
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        for fd in (fds[0], fds[3], fds[5]):
+            os.close(fd)  # the child's ends: its exit is EOF here, ours closed is EOF there
+        super().__init__(child.pid)
+        self.stdin: IO[bytes] | None = os.fdopen(fds[1], "wb")
+        self.stdout: IO[bytes] | None = os.fdopen(fds[2], "rb")
+        self.stderr: IO[bytes] | None = os.fdopen(fds[4], "rb")
+
+
+def _serve_forked(kind: str) -> None:
+    """The forked child: standard streams of its own on its descriptors 0-2 (this
+    process's objects may hold buffers, or be None when it started without them), its
+    name in ps/top, then the service (``docspasta.local``)."""
+    import faulthandler
+
+    # Ctrl-C reaches the whole process group: the command stops its children in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdin = os.fdopen(0, "r", closefd=False)
+    sys.stdout = os.fdopen(1, "w", closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    faulthandler.enable()
+    with contextlib.suppress(OSError):
+        # The command's arguments stay the process's command line; its name (15 bytes at
+        # most) tells the services apart in ps -o comm, top and the benchmarks.
+        with open("/proc/self/comm", "w") as comm:
+            comm.write(f"dp-{kind}")
+    from docspasta.local import _child_main
+
+    _child_main(kind)
 
 
 def _read(fd: int) -> bytes:

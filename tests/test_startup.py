@@ -97,6 +97,84 @@ async def test_a_service_child_started_before_its_settings_serves_once_they_come
         child.abandon()
 
 
+def test_the_commands_service_children_are_forks_that_hold_none_of_each_others_pipes() -> None:
+    """``start_forked`` (what ``docspasta crawl`` uses): each child is a fork of the
+    command (its command line, no interpreter of its own), named for ps and top, with
+    the shared modules imported before the forks; the second child holds none of the
+    first's pipes, so closing the first's stdin stops it at once (EOF there means the
+    command went away), and a configured child serves and stops as a fresh one does."""
+    ran = _python(
+        "import asyncio, os, sys\n"
+        "from dataclasses import replace\n"
+        "from docspasta.service_process import SHARED_MODULES, start_forked\n"
+        "assert 'grpc' not in sys.modules\n"
+        "processor, crawler = start_forked(('processor', 'crawler'))\n"
+        "assert all(name in sys.modules for name in SHARED_MODULES) and 'grpc' in sys.modules\n"
+        "mine = open('/proc/self/cmdline', 'rb').read()\n"
+        "for child in (processor, crawler):\n"
+        "    assert open(f'/proc/{child.pid}/cmdline', 'rb').read() == mine, 'not a fork'\n"
+        "    assert open(f'/proc/{child.pid}/comm').read().strip() in ('dp-crawler', 'dp-processor')\n"
+        "async def main():\n"
+        "    from crawler.settings import CrawlerSettings\n"
+        "    try:\n"
+        "        processor.close_stdin()  # never configured: it exits without serving\n"
+        "        assert await processor.wait(timeout=60) == 0\n"
+        "        assert crawler.returncode is None\n"
+        "        crawler.configure(replace(CrawlerSettings(), bind='127.0.0.1:0'))\n"
+        "        target = await crawler.ready(timeout=60)\n"
+        "        assert target.startswith('127.0.0.1:') and not target.endswith(':0'), target\n"
+        "        crawler.close_stdin()\n"
+        "        assert await crawler.wait(timeout=60) == 0\n"
+        "    finally:\n"
+        "        for child in (processor, crawler):\n"
+        "            child.abandon()\n"
+        "asyncio.run(main())\n")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_children_started_beside_a_thread_are_fresh_interpreters() -> None:
+    """A fork copies one thread and every lock as it is: with another thread running
+    (a stack started by a server or a test), ``start_forked`` starts interpreters."""
+    ran = _python(
+        "import threading\n"
+        "from docspasta.service_process import start_forked\n"
+        "stop = threading.Event()\n"
+        "threading.Thread(target=stop.wait).start()\n"
+        "try:\n"
+        "    children = start_forked(('crawler',))\n"
+        "    try:\n"
+        "        assert b'docspasta.local' in open(f'/proc/{children[0].pid}/cmdline', 'rb').read()\n"
+        "    finally:\n"
+        "        for child in children:\n"
+        "            child.abandon()\n"
+        "finally:\n"
+        "    stop.set()\n")
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_a_forked_childs_exit_status_is_what_it_returned_or_raised() -> None:
+    ran = _python(
+        "import os, threading\n"
+        "from docspasta.forked import fork\n"
+        "null = os.open(os.devnull, os.O_RDWR)\n"
+        "assert fork(lambda: 3, stdin=null, stdout=null).wait(timeout=60) == 3\n"
+        "assert fork(lambda: None, stdin=null, stdout=null).wait(timeout=60) == 0\n"
+        "def fail():\n"
+        "    raise ValueError('boom')\n"
+        "assert fork(fail, stdin=null, stdout=null, stderr=null).wait(timeout=60) == 1\n"
+        "stop = threading.Event()\n"
+        "threading.Thread(target=stop.wait).start()\n"
+        "try:\n"
+        "    fork(lambda: 0, stdin=null, stdout=null)\n"
+        "except RuntimeError as exc:\n"
+        "    assert 'thread' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('forked beside a thread')\n"
+        "finally:\n"
+        "    stop.set()\n")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_conversion_workers_start_without_a_multiprocessing_resource_tracker() -> None:
     """The pool's workers are plain interpreters on a socket pair: multiprocessing's spawn
     started a resource tracker process (~40 ms of CPU, 13 MiB) in every processor."""

@@ -86,8 +86,14 @@ class TreeSampler(threading.Thread):
     def label(p: psutil.Process) -> str:
         try:
             cmd = p.cmdline()
+            name = p.name()
         except psutil.Error:
             return p.name()
+        # Forked from the command (docspasta/service_process.py): its command line, their own name.
+        if name == "dp-crawler":
+            return "crawler process"
+        if name == "dp-processor":
+            return "processor process"  # and the conversion workers it forks
         text = " ".join(cmd)
         if "py-spy" in text:
             return "py-spy"
@@ -191,6 +197,11 @@ def run_one(contender: str, site: str, start: str, args: argparse.Namespace, wor
     sampler.stop()
     if proc.returncode != 0:
         print(f"  ! {contender} exit {proc.returncode}: {stderr.strip()[-500:]}", file=sys.stderr)
+    if args.profile and contender.startswith("docspasta"):
+        # Forked services share the command's command line, which is all py-spy names a
+        # process by: spyreport.py reads their labels from here.
+        labels = {str(pid): name for pid, (name, _) in sampler.per_process.items()}
+        (Path(args.profile).resolve() / f"{site}-{contender}.pids.json").write_text(json.dumps(labels))
     per: dict[str, int] = {}
     for name, peak in sampler.per_process.values():
         per[name] = max(per.get(name, 0), peak)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import re
+from pathlib import Path
 
 
 def label(frame: str) -> str:
@@ -29,6 +31,10 @@ def main() -> None:
     ap.add_argument("--match", default="")
     ap.add_argument("--thread", default="", help="only stacks whose thread frame contains TEXT")
     args = ap.parse_args()
+    # run.py --profile writes each process's label beside the profile (forked services
+    # have the command's command line, which is all py-spy gives).
+    labels = Path(args.profile.removesuffix(".txt") + ".pids.json")
+    pids: dict[str, str] = json.loads(labels.read_text()) if labels.exists() else {}
     per_proc: collections.Counter[str] = collections.Counter()
     per_thread: collections.Counter[str] = collections.Counter()
     self_t: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
@@ -42,7 +48,9 @@ def main() -> None:
         # With --subprocesses each child's stacks start with its parents' process frames.
         last = max(i for i, f in enumerate(frames) if f.startswith("process ")) if frames[0].startswith(
             "process ") else 0
-        proc = label(frames[last])
+        proc = pids.get(re.match(r"process (\d+)", frames[last]).group(1), "") if pids and frames[
+            last].startswith("process ") else ""
+        proc = proc or label(frames[last])
         # py-spy sometimes reports an empty command line: tell processes apart by their stacks.
         if "spawn_main (multiprocessing/spawn.py" in stack or "worker_entry (processor/worker.py" in stack:
             proc = "conversion worker"
