@@ -96,8 +96,9 @@ def fork(run: Callable[[], object], *, stdin: int, stdout: int, stderr: int | No
         result = run()
         code = result if isinstance(result, int) else 0
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if exc.code is not None and not isinstance(exc.code, int):
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:  # sys.exit("message"): said on stderr, status 1, as the interpreter does
             with contextlib.suppress(Exception):
                 sys.stderr.write(f"{exc.code}\n")
     except BaseException:

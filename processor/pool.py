@@ -41,7 +41,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -293,9 +292,8 @@ class ConversionPool:
         """Forks the workers from this process now; ``launch`` then takes them in once warm.
         Only in a process that runs no other thread and has not started gRPC (the local
         stack's processor child, before its event loop): a fork copies one thread and
-        every lock as it is. Replacements are fresh interpreters, as ever."""
-        if threading.active_count() != 1:
-            raise RuntimeError("prefork needs a process without threads")
+        every lock as it is (``docspasta.forked.fork`` refuses otherwise, before the first
+        worker). Replacements are fresh interpreters, as ever."""
         for _ in range(self.workers):
             worker = _Worker(self.limits, fork=True)
             self._starting.add(worker)

@@ -48,9 +48,8 @@ def main() -> None:
         # With --subprocesses each child's stacks start with its parents' process frames.
         last = max(i for i, f in enumerate(frames) if f.startswith("process ")) if frames[0].startswith(
             "process ") else 0
-        proc = pids.get(re.match(r"process (\d+)", frames[last]).group(1), "") if pids and frames[
-            last].startswith("process ") else ""
-        proc = proc or label(frames[last])
+        pid = re.match(r"process (\d+)", frames[last])
+        proc = (pids.get(pid.group(1), "") if pid else "") or label(frames[last])
         # py-spy sometimes reports an empty command line: tell processes apart by their stacks.
         if "spawn_main (multiprocessing/spawn.py" in stack or "worker_entry (processor/worker.py" in stack:
             proc = "conversion worker"
