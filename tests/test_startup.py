@@ -24,6 +24,12 @@ CONVERT_ONE_PAGE = (
     "        await pool.close()\n")
 
 
+# Child-process code: another thread runs (a daemon: it ends with the interpreter).
+BESIDE_A_THREAD = (
+    "import threading\n"
+    "threading.Thread(target=threading.Event().wait, daemon=True).start()\n")
+
+
 def _python(code: str) -> subprocess.CompletedProcess[str]:
     # A fresh interpreter: which modules a process imports is process-wide state.
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -104,7 +110,7 @@ def test_the_commands_service_children_are_forks_that_hold_none_of_each_others_p
     first's pipes, so closing the first's stdin stops it at once (EOF there means the
     command went away), and a configured child serves and stops as a fresh one does."""
     ran = _python(
-        "import asyncio, os, sys\n"
+        "import asyncio, os, sys, time\n"
         "from dataclasses import replace\n"
         "from docspasta.service_process import SHARED_MODULES, start_forked\n"
         "assert 'grpc' not in sys.modules\n"
@@ -113,7 +119,10 @@ def test_the_commands_service_children_are_forks_that_hold_none_of_each_others_p
         "mine = open('/proc/self/cmdline', 'rb').read()\n"
         "for child in (processor, crawler):\n"
         "    assert open(f'/proc/{child.pid}/cmdline', 'rb').read() == mine, 'not a fork'\n"
-        "    assert open(f'/proc/{child.pid}/comm').read().strip() in ('dp-crawler', 'dp-processor')\n"
+        "    deadline = time.monotonic() + 60  # (the child names itself once it runs)\n"
+        "    while (name := open(f'/proc/{child.pid}/comm').read().strip()) != f'dp-{child.kind}':\n"
+        "        assert time.monotonic() < deadline, name\n"
+        "        time.sleep(0.01)\n"
         "async def main():\n"
         "    from crawler.settings import CrawlerSettings\n"
         "    try:\n"
@@ -136,25 +145,20 @@ def test_children_started_beside_a_thread_are_fresh_interpreters() -> None:
     """A fork copies one thread and every lock as it is: with another thread running
     (a stack started by a server or a test), ``start_forked`` starts interpreters."""
     ran = _python(
-        "import threading\n"
+        BESIDE_A_THREAD +
         "from docspasta.service_process import start_forked\n"
-        "stop = threading.Event()\n"
-        "threading.Thread(target=stop.wait).start()\n"
+        "children = start_forked(('crawler',))\n"
         "try:\n"
-        "    children = start_forked(('crawler',))\n"
-        "    try:\n"
-        "        assert b'docspasta.local' in open(f'/proc/{children[0].pid}/cmdline', 'rb').read()\n"
-        "    finally:\n"
-        "        for child in children:\n"
-        "            child.abandon()\n"
+        "    assert b'docspasta.local' in open(f'/proc/{children[0].pid}/cmdline', 'rb').read()\n"
         "finally:\n"
-        "    stop.set()\n")
+        "    for child in children:\n"
+        "        child.abandon()\n")
     assert ran.returncode == 0, ran.stderr
 
 
 def test_a_forked_childs_exit_status_is_what_it_returned_or_raised() -> None:
     ran = _python(
-        "import os, threading\n"
+        "import os\n"
         "from docspasta.forked import fork\n"
         "null = os.open(os.devnull, os.O_RDWR)\n"
         "assert fork(lambda: 3, stdin=null, stdout=null).wait(timeout=60) == 3\n"
@@ -162,16 +166,16 @@ def test_a_forked_childs_exit_status_is_what_it_returned_or_raised() -> None:
         "def fail():\n"
         "    raise ValueError('boom')\n"
         "assert fork(fail, stdin=null, stdout=null, stderr=null).wait(timeout=60) == 1\n"
-        "stop = threading.Event()\n"
-        "threading.Thread(target=stop.wait).start()\n"
+        "def message():\n"
+        "    raise SystemExit('said')\n"
+        "assert fork(message, stdin=null, stdout=null, stderr=null).wait(timeout=60) == 1\n"
+        + BESIDE_A_THREAD +
         "try:\n"
         "    fork(lambda: 0, stdin=null, stdout=null)\n"
         "except RuntimeError as exc:\n"
         "    assert 'thread' in str(exc)\n"
         "else:\n"
-        "    raise AssertionError('forked beside a thread')\n"
-        "finally:\n"
-        "    stop.set()\n")
+        "    raise AssertionError('forked beside a thread')\n")
     assert ran.returncode == 0, ran.stderr
 
 
@@ -234,19 +238,15 @@ def test_preforked_workers_convert_and_hold_nothing_of_the_processor_but_their_s
 
 def test_prefork_refuses_a_process_that_runs_threads() -> None:
     ran = _python(
-        "import threading\n"
+        BESIDE_A_THREAD +
         "from processor.limits import PageLimits\n"
         "from processor.pool import ConversionPool\n"
-        "stop = threading.Event()\n"
-        "threading.Thread(target=stop.wait).start()\n"
         "try:\n"
         "    ConversionPool(workers=1, limits=PageLimits()).prefork()\n"
         "except RuntimeError as exc:\n"
         "    assert 'thread' in str(exc)\n"
         "else:\n"
-        "    raise AssertionError('forked beside a thread')\n"
-        "finally:\n"
-        "    stop.set()\n")
+        "    raise AssertionError('forked beside a thread')\n")
     assert ran.returncode == 0, ran.stderr
 
 
