@@ -42,6 +42,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -264,6 +265,10 @@ async def _done_or_after(future: asyncio.Future[Any], seconds: float) -> None:
         future.remove_done_callback(wake)
 
 
+# A page's site-template keys (None: none), or what gives them once a worker is free.
+TemplateSource = frozenset[int] | Callable[[], frozenset[int] | None] | None
+
+
 class ConversionPool:
     """``await pool.convert(html, url, timeout=...)`` -> Converted, or PageTooLarge /
     PageTooSlow. ``timeout`` is what is left of the caller's deadline: waiting for a
@@ -394,7 +399,10 @@ class ConversionPool:
             task.add_done_callback(self._spawned)
 
     async def convert(self, html: str, url: str, *, timeout: float | None = None,
-                      template: frozenset[int] | None = None) -> Converted:
+                      template: TemplateSource = None) -> Converted:
+        """``template``: the keys, or a function called once a worker is free, so that a
+        page that queued while its job's template was being learned converts with the
+        template as it is by then (instead of without it, and again with it)."""
         if self._closed:
             raise RuntimeError("the conversion pool is closed")
         if not self._all and not self._spawns and self._start_error is not None:
@@ -417,6 +425,8 @@ class ConversionPool:
         sent: asyncio.Future[None] | None = None
         answer: _Answer | None = None
         try:
+            if callable(template):
+                template = template()
             if 4 * len(box[0]) + 16 * len(template or ()) <= _INLINE_SEND_BYTES:
                 # Fits in the socket's send buffer (the worker reads nothing else
                 # meanwhile): sent from the loop without blocking it.

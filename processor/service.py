@@ -80,7 +80,14 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
         if not looks_like_html(html):
             return processor_pb2.ProcessResponse(url=request.url, skipped_reason=SKIPPED_NOT_HTML)
         template = self._templates.get(request.job_id)
-        keys = template.template()
+        # The keys this page converts with, taken when a worker is free (see below).
+        keys: frozenset[int] | None = None
+
+        def template_now() -> frozenset[int] | None:
+            nonlocal keys
+            keys = template.template()
+            return keys
+
         started = time.perf_counter()
         # Conversion is CPU-bound: it runs in worker processes, never on this loop, and
         # stops when the caller's deadline passes (less a margin for the answer to arrive).
@@ -105,7 +112,9 @@ class ProcessorService(processor_pb2_grpc.ProcessorServicer):
             left = None if deadline is None else max(0.0, deadline - loop.time())
             if large:
                 html = request.html
-            result: Converted = await self._pool.convert(html, request.url, timeout=left, template=keys)
+            # The template as it is once a worker takes the page: a page that queued while
+            # the template was learned, and found it ready, is not converted twice.
+            result: Converted = await self._pool.convert(html, request.url, timeout=left, template=template_now)
             became_ready = template.add(result.template_keys)
             # A page converted without the template converts again once it is ready, unless
             # the template cannot change it (none of the keys its strip asked about is in it).

@@ -5,6 +5,7 @@ the Process call that made the template ready."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator
@@ -93,6 +94,24 @@ async def test_pages_held_while_learning_are_converted_again_only_when_the_templ
     assert sorted(stored) == sorted(urls) and all(stored[u].startswith("# About ") for u in urls)
     # (a re-conversion would run before the 8th page's answer: the 10th answer counts it)
     assert pool.converted - before == 10
+
+
+async def test_pages_that_waited_for_a_worker_while_the_template_was_learned_convert_once(
+        processor: tuple[processor_pb2_grpc.ProcessorAsyncStub, ConversionPool]) -> None:
+    # Ten pages at once, one worker: the first eight convert while the template is
+    # learned (the 8th makes it ready, it and the seven held convert again); the last two
+    # waited for the worker meanwhile and take the template as it is once the worker is
+    # free - converted once, 18 in all (taken when they arrived, it would be 20).
+    stub, pool = processor
+    urls = [f"http://proj.test/{topic}.html" for topic in TOPICS]
+    await asyncio.gather(*(stub.Process(processor_pb2.ProcessRequest(
+        job_id="queued", url=url, html=themed(topic, i + 1), order=i + 1, omit_markdown=True), timeout=120)
+        for i, (topic, url) in enumerate(zip(TOPICS, urls, strict=True))))
+    stored = await pages(stub, "queued")
+    assert sorted(stored) == sorted(urls) and all(
+        md.startswith("# How to ") and "Proj 4.2 documentation" not in md and "Last update" not in md
+        for md in stored.values()), {u: md[:80] for u, md in stored.items()}
+    assert pool.converted == 18
 
 
 @pytest.mark.parametrize("long_day", [2, 8])
