@@ -296,9 +296,9 @@ def _write_whole(index: PageIndex, base: Path, open_target: Callable[[Path], Tex
                                   notes=notes)
         contents = index.toc_lines() if index.shown else iter(["(no pages)"])
         bundle.write_joined(write, itertools.chain(top, contents))
-        for section in index.document_order():
+        for section in index.document_order(wanted=True):
             entry, number = section.entry, section.number
-            text = bundle.section_text(entry.doc(section.markdown), number, index.wanted(section.position), relink,
+            text = bundle.section_text(entry.doc(section.markdown), number, section.wanted, relink,
                                        section.marks)
             data = text.encode("utf-8")
             out.write(data)

@@ -80,6 +80,9 @@ class Section:
     marks: bundle.Marks
     position: int  # of the page its URL names (a later page of the same key wins)
     number: int  # that page's section number
+    # The fragments of the page at ``position`` that some indexed link names (and it has),
+    # when asked for.
+    wanted: frozenset[str] = frozenset()
 
 
 class PageIndex:
@@ -101,7 +104,9 @@ class PageIndex:
         self.count = 0
         self.tokens = 0
         self._finished = False
-        self._nodes: dict[tuple[int, str], tuple[int, bytes]] = {}  # a small cache of directory nodes
+        # The nodes of the contents tree by (parent, name): every node, until LOOKUP_CACHE.
+        self._nodes: dict[tuple[int, str], tuple[int, bytes]] = {}
+        self._every_node_cached = True
         self._node_ids = 0
         self._ranks: dict[str, int] = {}
         # Rows of the pages added since the last flush (flushed past _BATCH rows).
@@ -170,31 +175,45 @@ class PageIndex:
         self._rows_anchors.clear()
         self._rows_links.clear()
 
-    def _node(self, parent: int, parent_path: bytes, name: str) -> tuple[int, bytes]:
-        row = self._db.execute("SELECT id, path FROM nodes WHERE parent = ? AND name = ?", (parent, name)).fetchone()
-        if row is not None:
-            return row[0], row[1]
+    def _node(self, parent: int, parent_path: bytes, name: str, *,
+              page: int | None = None) -> tuple[int, bytes, bool]:
+        """(id, path, whether it was created here) of the node ``name`` below ``parent``;
+        a node created here is the page ``page``'s."""
+        found = self._nodes.get((parent, name))
+        if found is not None:
+            return found[0], found[1], False
+        # While every node is in the cache, a node missing from it does not exist: no query.
+        if not self._every_node_cached:
+            row = self._db.execute("SELECT id, path FROM nodes WHERE parent = ? AND name = ?",
+                                   (parent, name)).fetchone()
+            if row is not None:
+                if len(self._nodes) < LOOKUP_CACHE:
+                    self._nodes[(parent, name)] = (row[0], row[1])
+                return row[0], row[1], False
         self._node_ids += 1
         path = parent_path + struct.pack(">I", self._node_ids)
-        self._db.execute("INSERT INTO nodes (id, parent, name, path) VALUES (?, ?, ?, ?)",
-                         (self._node_ids, parent, name, path))
-        return self._node_ids, path
+        self._db.execute("INSERT INTO nodes (id, parent, name, path, page) VALUES (?, ?, ?, ?, ?)",
+                         (self._node_ids, parent, name, path, page))
+        if len(self._nodes) < LOOKUP_CACHE:
+            self._nodes[(parent, name)] = (self._node_ids, path)
+        else:
+            self._every_node_cached = False
+        return self._node_ids, path, True
 
     def _place(self, pos: int, url: str) -> tuple[bytes, int]:
         """The page's node in the contents tree (as ``bundle.toc_tree`` places it)."""
-        ident, path = 0, b""
+        ident, path, created = 0, b"", False
         segments = bundle._segments(url, self._prefix, self._start_host)
-        for segment in segments:
-            cached = self._nodes.get((ident, segment))
-            if cached is None:
-                cached = self._node(ident, path, segment)
-                if len(self._nodes) < LOOKUP_CACHE:
-                    self._nodes[(ident, segment)] = cached
-            ident, path = cached
+        last = len(segments) - 1
+        for i, segment in enumerate(segments):
+            ident, path, created = self._node(ident, path, segment, page=pos if i == last else None)
+        if created:  # a new node, the page's from the start
+            return path, ident
         if self._db.execute("UPDATE nodes SET page = ? WHERE id = ? AND page IS NULL", (pos, ident)).rowcount == 0:
             # Two URLs, one path (a query, an index file): a sibling entry below the node.
-            ident, path = self._node(ident, path, f"{segments[-1] if segments else ''}#{pos}")
-            self._db.execute("UPDATE nodes SET page = ? WHERE id = ?", (pos, ident))
+            ident, path, created = self._node(ident, path, f"{segments[-1] if segments else ''}#{pos}", page=pos)
+            if not created:  # a URL segment that reads like one
+                self._db.execute("UPDATE nodes SET page = ? WHERE id = ?", (pos, ident))
         return path, ident
 
     def _section_rank(self, url: str) -> int:
@@ -254,16 +273,23 @@ class PageIndex:
         for row in self._rows(f"SELECT {_ENTRY}, start, length FROM pages ORDER BY pos"):
             yield self._entry(row[:8]), int(row[8]), int(row[9])  # type: ignore[call-overload]
 
-    def document_order(self) -> Iterator[Section]:
+    def document_order(self, *, wanted: bool = False) -> Iterator[Section]:
         """Every page in the contents' order, with its Markdown and marks and the page its
-        URL names (the last page of that key: the one whose section number it gets)."""
+        URL names (the last page of that key: the one whose section number it gets); with
+        ``wanted``, that page's ``wanted`` fragments too, found by the same statement."""
         spool = self._spool
+        # The fragments are joined by newlines: an anchor comes from one line of a page.
+        also = ("(SELECT group_concat(l.fragment, char(10)) FROM links l JOIN anchors a ON a.fragment = l.fragment"
+                " WHERE l.key = p.key AND a.pos = k.pos)" if wanted else "NULL")
         for row in self._rows(f"SELECT {', '.join('p.' + c for c in _ENTRY.split(', '))}, p.start, p.length, "
-                              "p.marks, k.pos, k.number FROM pages p JOIN keys k ON k.key = p.key ORDER BY p.path"):
-            start, length, marks, pos, number = (int(v) for v in row[8:])  # type: ignore[call-overload]
+                              f"p.marks, k.pos, k.number, {also} FROM pages p JOIN keys k ON k.key = p.key "
+                              "ORDER BY p.path"):
+            start, length, marks, pos, number = (int(v) for v in row[8:13])  # type: ignore[call-overload]
             spool.seek(start)
             markdown = spool.read(length).decode("utf-8")
-            yield Section(self._entry(row[:8]), markdown, bundle.Marks.load(spool.read(marks)), pos, number)
+            fragments = frozenset(str(row[13]).split("\n")) if row[13] is not None else frozenset()
+            yield Section(self._entry(row[:8]), markdown, bundle.Marks.load(spool.read(marks)), pos, number,
+                          fragments)
 
     def first(self) -> Entry | None:
         row = self._db.execute(f"SELECT {_ENTRY} FROM pages ORDER BY pos LIMIT 1").fetchone()
@@ -295,13 +321,6 @@ class PageIndex:
         if fragment and self._anchor(position, fragment):
             return position, bundle._fragment_id(number, fragment)
         return position, bundle.anchor(number)
-
-    def wanted(self, pos: int) -> frozenset[str]:
-        """The fragments of the page at ``pos`` that some indexed link names (and it has)."""
-        rows = self._db.execute("SELECT l.fragment FROM pages p JOIN links l ON l.key = p.key "
-                                "JOIN anchors a ON a.pos = p.pos AND a.fragment = l.fragment WHERE p.pos = ?",
-                                (pos,)).fetchall()
-        return frozenset(r[0] for r in rows)
 
     # -- the table of contents -----------------------------------------------------
 

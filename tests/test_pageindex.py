@@ -66,7 +66,12 @@ async def _write(tmp_path: Path, pages: list[bundle.PageDoc], **targets: object)
     return out
 
 
-async def test_the_streamed_document_is_the_in_memory_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cache", [pageindex.LOOKUP_CACHE, 16])
+async def test_the_streamed_document_is_the_in_memory_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          cache: int) -> None:
+    # With a cache smaller than the contents tree, nodes past it are looked up in the
+    # index (while every node is cached, a node not in the cache is known to be new).
+    monkeypatch.setattr(pageindex, "LOOKUP_CACHE", cache)
     # One page per key (the in-memory writer lists a key's every page in its counts).
     pages = list({bundle._key(p.url): p for p in _pages(400)}.values())
     out = await _write(tmp_path, pages)
