@@ -107,6 +107,7 @@ class PageIndex:
         # The nodes of the contents tree by (parent, name): every node, until LOOKUP_CACHE.
         self._nodes: dict[tuple[int, str], tuple[int, bytes]] = {}
         self._every_node_cached = True
+        self._keys: dict[str, tuple[int, int]] | None = None  # key -> (pos, number), see finish
         self._node_ids = 0
         self._ranks: dict[str, int] = {}
         # Rows of the pages added since the last flush (flushed past _BATCH rows).
@@ -248,6 +249,10 @@ class PageIndex:
         self.shown, self.shown_tokens = db.execute(
             "SELECT count(*), coalesce(sum(tokens), 0) FROM pages WHERE shown"
         ).fetchone()
+        # Every key (one per shown page) in memory when there are no more than a cache's
+        # worth: a link's page is then found without a query.
+        if self.shown <= LOOKUP_CACHE:
+            self._keys = {str(k): (int(p), int(n)) for k, p, n in db.execute("SELECT key, pos, number FROM keys")}
 
     # -- reading ---------------------------------------------------------------------
 
@@ -303,6 +308,8 @@ class PageIndex:
 
     def position(self, url: str) -> tuple[int, int] | None:
         """(position, section number) of the page a URL names, None when not indexed."""
+        if self._keys is not None:
+            return self._keys.get(bundle._key(url))
         row = self._db.execute("SELECT pos, number FROM keys WHERE key = ?", (bundle._key(url),)).fetchone()
         return (int(row[0]), int(row[1])) if row is not None else None
 
