@@ -184,12 +184,11 @@ class PageIndex:
         if found is not None:
             return found[0], found[1], False
         # While every node is in the cache, a node missing from it does not exist: no query.
+        # (Once a node was left out the cache is full, and it never shrinks.)
         if not self._every_node_cached:
             row = self._db.execute("SELECT id, path FROM nodes WHERE parent = ? AND name = ?",
                                    (parent, name)).fetchone()
             if row is not None:
-                if len(self._nodes) < LOOKUP_CACHE:
-                    self._nodes[(parent, name)] = (row[0], row[1])
                 return row[0], row[1], False
         self._node_ids += 1
         path = parent_path + struct.pack(">I", self._node_ids)
