@@ -478,6 +478,7 @@ class Renderer:
                     parts.append(c.tail)
 
         walk(el)
+        del walk  # (a recursive closure is a reference cycle: see template.strip)
         sig = " ".join("".join(parts).split())
         return re.sub(r"\s+([(),\]])", r"\1", sig).replace("( ", "(").replace("[ ", "[")
 
@@ -849,6 +850,7 @@ class Renderer:
                     pieces[-1] = (pieces[-1][0] + c.tail, pieces[-1][1])
 
         walk(el)
+        del walk  # (a recursive closure is a reference cycle: see template.strip)
         out = []
         for raw, a in pieces:
             text = collapse(raw)

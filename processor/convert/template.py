@@ -352,6 +352,10 @@ def strip(main: Element, keys: dict[Element, int], sizes: dict[Element, tuple[in
 
     edge(main, 0, True)
     edge(main, 0, False)
+    # A recursive closure is a reference cycle (edge -> its cell -> edge) holding the
+    # page's dicts and through them its whole tree: freed only by the cyclic GC, whose
+    # collections then walk every element proxy of every such page.
+    del edge
     total = lengths.text.get(main, 0)
     if not remove or sum(lengths.text.get(el, 0) for el in remove) >= 0.9 * total:
         return 0  # never the whole page
