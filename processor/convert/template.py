@@ -52,7 +52,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from itertools import compress
 from zlib import crc32
 
 import lxml.etree as etree
@@ -399,6 +398,10 @@ class SiteTemplate:
     max_keys: int = DEFAULT_MAX_KEYS
     pages: int = 0
     counts: Counter[int] = field(default_factory=Counter)
+    # The keys counted on at least min_pages pages (at least one): the only ones the
+    # template can hold, a few thousand of a big site's hundreds of thousands of keys
+    # (most blocks are one page's own text), so `template` looks at these alone.
+    frequent: set[int] = field(default_factory=set)
     held: list[Held] = field(default_factory=list)
     held_bytes: int = 0
     _cache: frozenset[int] | None = None
@@ -419,6 +422,10 @@ class SiteTemplate:
             for k in page:
                 if k in counts or len(counts) < self.max_keys:
                     counts[k] += 1
+        # A key joins `frequent` on the page that brings it to min_pages (a key past the
+        # cap was not counted: its count stays 0).
+        at = max(1, self.min_pages)
+        self.frequent.update(k for k in page if counts.get(k) == at)
         self.pages += 1
         return self.ready and not was
 
@@ -429,8 +436,8 @@ class SiteTemplate:
         # Recomputed as the site grows, but not for every page of a big site.
         if self._cache is None or self.pages >= self._cache_pages * 1.1 + 1:
             need = max(self.min_pages, int(self.pages * self.share + 0.999))
-            counts = self.counts  # (the keys with n >= need, picked in C)
-            self._cache = frozenset(compress(counts, map(need.__le__, counts.values())))
+            counts = self.counts  # (need >= min_pages: every key with n >= need is frequent)
+            self._cache = frozenset(k for k in self.frequent if counts[k] >= need)
             self._cache_pages = self.pages
         return self._cache
 

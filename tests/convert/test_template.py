@@ -215,3 +215,29 @@ def test_label_lines_of_the_pages_heading_group_are_kept() -> None:
     md = convert(javadoc_page("Migrate"), "http://proj.test/p/Migrate.html", keys).markdown
     assert md.startswith("Module [proj.base](http://proj.test/m.html)\n\nPackage [proj.util]"), md
     assert "# Class Migrate" in md
+
+
+def test_the_template_is_every_key_on_enough_pages() -> None:
+    # SiteTemplate.template looks only at the keys counted on min_pages pages (its
+    # `frequent` set): the same keys as a scan of every count, for any settings, as the
+    # site grows, with and without the cap on distinct keys.
+    import random
+
+    rng = random.Random(17)
+    for min_pages, share, max_keys in ((4, 0.5, 200_000), (1, 0.1, 200_000), (0, 0.0, 200_000), (6, 0.3, 300),
+                                       (2, 0.9, 50)):
+        t = SiteTemplate(min_pages=min_pages, share=share, max_keys=max_keys)
+        theme = [rng.getrandbits(63) for _ in range(30)]
+        for page in range(1, 120):
+            keys = [k for k in theme if rng.random() < 0.7] + [rng.getrandbits(63) for _ in range(40)]
+            keys += [rng.choice(theme)] * 3  # a key twice on one page counts once
+            t.add(keys)
+            got = t.template()
+            if page < t.learn_pages:
+                assert got is None
+                continue
+            need = max(min_pages, int(t.pages * share + 0.999))
+            # (recomputed as the site grows by a tenth: compared at each recomputation)
+            if t._cache_pages == t.pages:
+                assert got == frozenset(k for k, n in t.counts.items() if n >= need)
+        assert len(t.counts) <= max_keys
