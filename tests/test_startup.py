@@ -141,6 +141,28 @@ def test_the_commands_service_children_are_forks_that_hold_none_of_each_others_p
     assert ran.returncode == 0, ran.stderr
 
 
+def test_the_crawler_is_forked_before_the_shared_imports_and_the_processor_after() -> None:
+    """The crawler (the longest start-up) is forked first and imports the shared modules
+    on the core the command leaves idle meanwhile; the processor inherits them."""
+    ran = _python(
+        "import sys\n"
+        "import docspasta.service_process as sp\n"
+        "seen = {}\n"
+        "real_fork = sp.fork\n"
+        "def fork(run, **kw):\n"
+        "    seen[run.args[0]] = all(name in sys.modules for name in sp.SHARED_MODULES)\n"
+        "    return real_fork(run, **kw)\n"
+        "sp.fork = fork\n"
+        "children = sp.start_forked(('processor', 'crawler'))\n"
+        "try:\n"
+        "    assert [c.kind for c in children] == ['processor', 'crawler'], children\n"
+        "    assert seen == {'crawler': False, 'processor': True}, seen\n"
+        "finally:\n"
+        "    for child in children:\n"
+        "        child.abandon()\n")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_children_started_beside_a_thread_are_fresh_interpreters() -> None:
     """A fork copies one thread and every lock as it is: with another thread running
     (a stack started by a server or a test), ``start_forked`` starts interpreters."""
