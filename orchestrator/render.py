@@ -58,9 +58,14 @@ _REFRESH = re.compile(r"""<meta[^>]+http-equiv\s*=\s*["']?refresh""", re.I)
 # without parsing it (a little more than the real text: the title, noscript notices).
 # A text run must hold a non-space character to match, so the whitespace between tags
 # (most of a page's chrome: hundreds of sidebar links) is skipped inside the regex
-# engine instead of once per run in Python (6x faster on a Sphinx-like page).
-_ROUGH_TEXT = re.compile(r"<(?:script|style|SCRIPT|STYLE)\b.*?</(?:script|style|SCRIPT|STYLE)\s*>|>(\s*[^<\s][^<]*)",
-                         re.S)
+# engine instead of once per run in Python (6x faster on a Sphinx-like page). A block's
+# end is found with one search from its opening tag, not by a lazy ``.*?`` that tries
+# the end at every character: 5x faster on pages with a large inline stylesheet (the
+# git manual's), and linear where an unclosed ``<script>`` repeated made it quadratic.
+_BLOCK = r"(?:script|style|SCRIPT|STYLE)"
+_TEXT_OR_BLOCK = re.compile(r"<" + _BLOCK + r"\b|>(\s*[^<\s][^<]*)")
+_TEXT_RUN = re.compile(r">(\s*[^<\s][^<]*)")
+_BLOCK_END = re.compile(r"</" + _BLOCK + r"\s*>")
 # Rough text this long is never a shell's.
 ROUGH_ENOUGH = LITTLE_TEXT + 300
 # Pages up to this size get the quick test on the event loop (it stops early anyway).
@@ -97,12 +102,21 @@ def _own_text(el: lxml.html.HtmlElement) -> str:
 def _rough_text(html: str, enough: int = ROUGH_ENOUGH) -> int:
     """Characters of text outside tags, scripts and styles, counted up to ``enough``."""
     total = 0
-    for match in _ROUGH_TEXT.finditer(html):
-        if text := match.group(1):
+    runs = _TEXT_OR_BLOCK.finditer(html)
+    while True:
+        for match in runs:
+            if (text := match.group(1)) is None:  # a script or style opens: skip to its end
+                end = _BLOCK_END.search(html, match.end())
+                # No end: none after it has one either, so the rest is text runs only
+                # (the unclosed block's text counts, as the browser would show it).
+                runs = (_TEXT_RUN.finditer(html, match.start() + 1) if end is None
+                        else _TEXT_OR_BLOCK.finditer(html, end.end()))
+                break
             total += len(text.strip())
             if total >= enough:
-                break
-    return total
+                return total
+        else:
+            return total
 
 
 def might_be_shell(html: str) -> bool:

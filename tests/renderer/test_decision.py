@@ -4,12 +4,13 @@ when a host's pages go to the browser directly. Pure functions: no browser here.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from docspasta.v1 import orchestrator_pb2 as pb
-from orchestrator.render import (ALWAYS, AUTO, NEVER, RenderDecision, check_shell, might_be_shell,
-                                 mode_from_proto, mode_to_proto, shell_reason)
+from orchestrator.render import (ALWAYS, AUTO, INLINE_BYTES, NEVER, RenderDecision, _rough_text, check_shell,
+                                 might_be_shell, mode_from_proto, mode_to_proto, shell_reason)
 
 PROSE = ("Install the package with pip, then import it and call the client. Every option has a default; "
          "the reference lists them all with examples of each one. ") * 30
@@ -92,6 +93,26 @@ def test_inline_scripts_do_not_count_as_text() -> None:
     shell = page(f'<div id="__next"></div><script id="__NEXT_DATA__" type="text/javascript">{data}</script>'
                  '<script src="/_next/main.js"></script>')
     assert shell_reason(shell) is not None
+
+
+def test_rough_text_skips_scripts_and_styles_and_counts_the_rest() -> None:
+    html = ("<head><style>body { color: red }</style></head><body><p>one two</p>"
+            "<script>var hidden = 'not text';</script><SCRIPT>x()</SCRIPT><p> three </p></body>")
+    assert _rough_text(html) == len("one two") + len("three")
+    assert _rough_text(html, enough=3) == len("one two")  # counting stops once there is enough
+    # An unclosed script hides nothing: what follows it is text, as a browser shows it.
+    assert _rough_text("<p>a</p><script>b<p>c</p>") == 3
+
+
+def test_unclosed_scripts_are_counted_in_linear_time() -> None:
+    # Each unclosed <script> used to be scanned to the end of the page (a lazy match):
+    # a page of them as large as the inline check takes blocked the orchestrator's
+    # event loop for tens of seconds. Now the first one ends the search for block ends.
+    hostile = "<script>" * (INLINE_BYTES // len("<script>"))
+    started = time.process_time()
+    assert _rough_text(hostile) == 0
+    assert not might_be_shell(hostile + "<p>" + "text " * 400)
+    assert time.process_time() - started < 5.0  # ~1 ms here; the quadratic scan took ~30 s
 
 
 def test_reasons_say_why() -> None:
