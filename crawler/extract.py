@@ -20,6 +20,8 @@ from urllib.parse import urljoin
 
 import lxml.etree
 
+from docspasta.texthash import html_parser, tree_text_hash
+
 _SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "ftp:", "file:", "about:", "blob:")
 DEFAULT_MAX_ELEMENTS = 1_000_000
 _SLICE = 256 * 1024
@@ -47,6 +49,9 @@ class Extracted:
     nofollow: bool = False
     # True when parsing stopped at the element limit (links after it are not seen).
     truncated: bool = False
+    # The main-text hash of a page that names a canonical URL, from the tree the links
+    # came from (the orchestrator's canonical rules need it; a streamed page has none).
+    text_hash: bytes = b""
 
 
 def _resolver(base: str) -> Callable[[str], str | None]:
@@ -149,11 +154,10 @@ def _from_tree(html: str, url: str, max_links: int, *, by_element: bool = False)
     """The tree path; None when lxml refuses the text (then the page is streamed).
     ``by_element``: the element-by-element walk (what a page with <base> gets), which
     the XPath walk must equal (tests/crawler/test_extract.py)."""
-    # As bytes in a declared encoding: lxml refuses a str with an XML encoding
-    # declaration (XHTML pages), and the text is decoded already.
-    parser = lxml.etree.HTMLParser(recover=True, no_network=True, huge_tree=True, encoding="utf-8")
+    # As bytes in a declared encoding (texthash.html_parser); strictly encoded: a lone
+    # surrogate makes the page streamed.
     try:
-        root = lxml.etree.fromstring(html.encode("utf-8"), parser)
+        root = lxml.etree.fromstring(html.encode("utf-8"), html_parser())
     except (lxml.etree.LxmlError, ValueError, UnicodeError):
         return None
     if root is None:
@@ -166,7 +170,7 @@ def _from_tree(html: str, url: str, max_links: int, *, by_element: bool = False)
                 _title(target, el)
             else:
                 target.start(el.tag, el.attrib)
-        return target.out
+        return _hashed(target.out, root)
     # No <base>: the hrefs come out of one XPath call as plain strings, and each distinct
     # one (its fragment cut: that never changes what the rest resolves to) is joined
     # once; a reference page repeats its links many times (sidebar, cross-references,
@@ -187,6 +191,14 @@ def _from_tree(html: str, url: str, max_links: int, *, by_element: bool = False)
         if link and link not in seen:
             seen.add(link)
             links.append(link)
+    return _hashed(out, root)
+
+
+def _hashed(out: Extracted, root: lxml.etree._Element) -> Extracted:
+    # Parsed as texthash.parse parses (the same bytes and options): the same hash the
+    # orchestrator would make, without the orchestrator parsing the page again.
+    if out.canonical:
+        out.text_hash = tree_text_hash(root)
     return out
 
 

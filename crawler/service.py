@@ -116,6 +116,7 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
             response.links.extend(found.links)
             response.canonical_url = found.canonical
             response.nofollow = found.nofollow
+            response.text_hash = found.text_hash
         response.html = result.text
         # The text now lives in the response only (and a large page's slot is freed).
         del result
@@ -125,6 +126,6 @@ class CrawlerService(crawler_pb2_grpc.CrawlerServicer):
             response.ClearField("links")
             response.error = common_pb2.ERROR_CATEGORY_TOO_LARGE
             response.error_message = f"the page does not fit in a {self._max_message_bytes} byte message"
-            for name in ("title", "canonical_url", "nofollow"):
+            for name in ("title", "canonical_url", "nofollow", "text_hash"):
                 response.ClearField(name)
         return response

@@ -22,37 +22,16 @@ import asyncio
 import hashlib
 from urllib.parse import urlsplit
 
-import lxml.etree
-import lxml.html
-
 from orchestrator.cache import BoundedCache
 from orchestrator.persist import JobWriter
 from orchestrator.store.base import HASH_CLAIM, HASH_HTML, HASH_TEXT, HashEntry, JobStore
 
 DUPLICATE = "duplicate"
 DEFAULT_CACHE = 10_000
-_CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "svg")
 
 
 def content_hash(html: str) -> bytes:
     return hashlib.blake2b(html.encode("utf-8", "replace"), digest_size=16).digest()
-
-
-def text_hash(html: str) -> bytes:
-    """A hash of the page's main text: what stays the same when only the chrome
-    (navigation highlight, breadcrumbs, footer date) changes."""
-    text = ""
-    if html.strip():
-        try:
-            parser = lxml.html.HTMLParser(recover=True, no_network=True, remove_comments=True, huge_tree=False)
-            doc = lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
-            for el in list(doc.iter(*_CHROME)):
-                el.drop_tree()
-            body = doc.find("body")
-            text = " ".join(((body if body is not None else doc).text_content() or "").split())
-        except (lxml.etree.LxmlError, ValueError):
-            text = html
-    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
 
 
 def _strip_www(host: str) -> str:

@@ -24,12 +24,13 @@ from google.protobuf.message import Message
 from docspasta import logs
 from docspasta.metrics import JOB_ID_KEY, REQUEST_ID_KEY
 from docspasta.events import format_elapsed
+from docspasta.texthash import TEXT_HASH_BYTES, text_hash
 from docspasta.urls import InvalidURL, is_non_page, normalize
 from docspasta.v1 import common_pb2, crawler_pb2, orchestrator_pb2 as pb, processor_pb2, renderer_pb2
 from orchestrator.budget import BUDGET, RequestBudget
 from orchestrator.clients import Backends, RendererUnavailable
 from orchestrator.eventlog import EventLog
-from orchestrator.dedup import DUPLICATE, Dedup, is_variant, text_hash
+from orchestrator.dedup import DUPLICATE, Dedup, is_variant
 from orchestrator.frontier import Frontier, Item, Known, host_key
 from orchestrator.options import JobOptions
 from docspasta.webhooks import WebhookSpec
@@ -649,12 +650,12 @@ class CrawlJob:
                 if not await self.frontier.mark_seen(canonical, canonical, source=key):
                     return f"its canonical URL {canonical} is already in this job"
             else:
-                text = await asyncio.to_thread(text_hash, response.html)
+                text = await _text_hash(response)
                 if await self.dedup.canonical_duplicate(key, canonical, text):
                     return f"its canonical URL {canonical} was kept with the same text"
         if response.canonical_url or await self.dedup.has_claims(key):
             if text is None:
-                text = await asyncio.to_thread(text_hash, response.html)
+                text = await _text_hash(response)
             if await self.dedup.claimed(key, text):
                 return "a page kept earlier names this URL canonical and has the same text"
             self.dedup.keep(key, text)
@@ -773,3 +774,12 @@ class CrawlJob:
         self.emit("url_processed", pb.UrlProcessed(url=item.url, title=result.title, word_count=result.word_count,
                                                    token_estimate=result.token_estimate))
         return False
+
+
+async def _text_hash(response: crawler_pb2.CrawlResponse) -> bytes:
+    """The page's main-text hash: the crawler's, made from the tree it read the links
+    from (a page naming a canonical URL; most sites' pages do), else parsed here in a
+    thread (a rendered page, a page only others name canonical)."""
+    if len(response.text_hash) == TEXT_HASH_BYTES:
+        return response.text_hash
+    return await asyncio.to_thread(text_hash, response.html)

@@ -26,7 +26,7 @@ from docspasta.v2 import common_pb2 as docspasta_dot_v2_dot_common__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ocspasta/v2/crawler.proto\x12\x0c\x64ocspasta.v2\x1a\x19\x64ocspasta/v2/common.proto\x1a\x1egoogle/protobuf/duration.proto\"Y\n\x0c\x43rawlRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61llow_non_html\x18\x03 \x01(\x08\x12\x14\n\x0cmax_requests\x18\x04 \x01(\x03\"\x92\x03\n\rCrawlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tfinal_url\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0c\n\x04html\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\r\n\x05links\x18\x07 \x03(\t\x12\x31\n\x0e\x66\x65tch_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x05\x65rror\x18\t \x01(\x0e\x32\x1b.docspasta.v2.ErrorCategory\x12\x15\n\rerror_message\x18\n \x01(\t\x12\x11\n\tredirects\x18\x0b \x03(\t\x12.\n\x0bretry_delay\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rcanonical_url\x18\r \x01(\t\x12\x10\n\x08nofollow\x18\x0e \x01(\x08\x12\x16\n\x0e\x63ontent_length\x18\x0f \x01(\x03\x12\x15\n\rrequests_sent\x18\x10 \x01(\x03\"\x9e\x01\n\x12\x43rawlStreamRequest\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.docspasta.v2.CrawlRequest\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x61ncel\x18\x05 \x01(\x08\"{\n\x13\x43rawlStreamResponse\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12-\n\x08response\x18\x02 \x01(\x0b\x32\x1b.docspasta.v2.CrawlResponse\x12(\n\x06status\x18\x03 \x01(\x0b\x32\x18.docspasta.v2.CallStatus2\xaa\x01\n\x0e\x43rawlerService\x12@\n\x05\x43rawl\x12\x1a.docspasta.v2.CrawlRequest\x1a\x1b.docspasta.v2.CrawlResponse\x12V\n\x0b\x43rawlStream\x12 .docspasta.v2.CrawlStreamRequest\x1a!.docspasta.v2.CrawlStreamResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ocspasta/v2/crawler.proto\x12\x0c\x64ocspasta.v2\x1a\x19\x64ocspasta/v2/common.proto\x1a\x1egoogle/protobuf/duration.proto\"Y\n\x0c\x43rawlRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61llow_non_html\x18\x03 \x01(\x08\x12\x14\n\x0cmax_requests\x18\x04 \x01(\x03\"\xa5\x03\n\rCrawlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\tfinal_url\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0c\n\x04html\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\r\n\x05links\x18\x07 \x03(\t\x12\x31\n\x0e\x66\x65tch_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x05\x65rror\x18\t \x01(\x0e\x32\x1b.docspasta.v2.ErrorCategory\x12\x15\n\rerror_message\x18\n \x01(\t\x12\x11\n\tredirects\x18\x0b \x03(\t\x12.\n\x0bretry_delay\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rcanonical_url\x18\r \x01(\t\x12\x10\n\x08nofollow\x18\x0e \x01(\x08\x12\x16\n\x0e\x63ontent_length\x18\x0f \x01(\x03\x12\x15\n\rrequests_sent\x18\x10 \x01(\x03\x12\x11\n\ttext_hash\x18\x11 \x01(\x0c\"\x9e\x01\n\x12\x43rawlStreamRequest\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12+\n\x07request\x18\x02 \x01(\x0b\x32\x1a.docspasta.v2.CrawlRequest\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x63\x61ncel\x18\x05 \x01(\x08\"{\n\x13\x43rawlStreamResponse\x12\x0b\n\x03tag\x18\x01 \x01(\x04\x12-\n\x08response\x18\x02 \x01(\x0b\x32\x1b.docspasta.v2.CrawlResponse\x12(\n\x06status\x18\x03 \x01(\x0b\x32\x18.docspasta.v2.CallStatus2\xaa\x01\n\x0e\x43rawlerService\x12@\n\x05\x43rawl\x12\x1a.docspasta.v2.CrawlRequest\x1a\x1b.docspasta.v2.CrawlResponse\x12V\n\x0b\x43rawlStream\x12 .docspasta.v2.CrawlStreamRequest\x1a!.docspasta.v2.CrawlStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,11 +36,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CRAWLREQUEST']._serialized_start=103
   _globals['_CRAWLREQUEST']._serialized_end=192
   _globals['_CRAWLRESPONSE']._serialized_start=195
-  _globals['_CRAWLRESPONSE']._serialized_end=597
-  _globals['_CRAWLSTREAMREQUEST']._serialized_start=600
-  _globals['_CRAWLSTREAMREQUEST']._serialized_end=758
-  _globals['_CRAWLSTREAMRESPONSE']._serialized_start=760
-  _globals['_CRAWLSTREAMRESPONSE']._serialized_end=883
-  _globals['_CRAWLERSERVICE']._serialized_start=886
-  _globals['_CRAWLERSERVICE']._serialized_end=1056
+  _globals['_CRAWLRESPONSE']._serialized_end=616
+  _globals['_CRAWLSTREAMREQUEST']._serialized_start=619
+  _globals['_CRAWLSTREAMREQUEST']._serialized_end=777
+  _globals['_CRAWLSTREAMRESPONSE']._serialized_start=779
+  _globals['_CRAWLSTREAMRESPONSE']._serialized_end=902
+  _globals['_CRAWLERSERVICE']._serialized_start=905
+  _globals['_CRAWLERSERVICE']._serialized_end=1075
 # @@protoc_insertion_point(module_scope)

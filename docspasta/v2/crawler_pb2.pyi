@@ -23,7 +23,7 @@ class CrawlRequest(_message.Message):
     def __init__(self, url: _Optional[str] = ..., job_id: _Optional[str] = ..., allow_non_html: _Optional[bool] = ..., max_requests: _Optional[int] = ...) -> None: ...
 
 class CrawlResponse(_message.Message):
-    __slots__ = ("url", "final_url", "status", "content_type", "html", "title", "links", "fetch_duration", "error", "error_message", "redirects", "retry_delay", "canonical_url", "nofollow", "content_length", "requests_sent")
+    __slots__ = ("url", "final_url", "status", "content_type", "html", "title", "links", "fetch_duration", "error", "error_message", "redirects", "retry_delay", "canonical_url", "nofollow", "content_length", "requests_sent", "text_hash")
     URL_FIELD_NUMBER: _ClassVar[int]
     FINAL_URL_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,7 @@ class CrawlResponse(_message.Message):
     NOFOLLOW_FIELD_NUMBER: _ClassVar[int]
     CONTENT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_SENT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_HASH_FIELD_NUMBER: _ClassVar[int]
     url: str
     final_url: str
     status: int
@@ -56,7 +57,8 @@ class CrawlResponse(_message.Message):
     nofollow: bool
     content_length: int
     requests_sent: int
-    def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ..., requests_sent: _Optional[int] = ...) -> None: ...
+    text_hash: bytes
+    def __init__(self, url: _Optional[str] = ..., final_url: _Optional[str] = ..., status: _Optional[int] = ..., content_type: _Optional[str] = ..., html: _Optional[str] = ..., title: _Optional[str] = ..., links: _Optional[_Iterable[str]] = ..., fetch_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorCategory, str]] = ..., error_message: _Optional[str] = ..., redirects: _Optional[_Iterable[str]] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., canonical_url: _Optional[str] = ..., nofollow: _Optional[bool] = ..., content_length: _Optional[int] = ..., requests_sent: _Optional[int] = ..., text_hash: _Optional[bytes] = ...) -> None: ...
 
 class CrawlStreamRequest(_message.Message):
     __slots__ = ("tag", "request", "timeout", "request_id", "cancel")

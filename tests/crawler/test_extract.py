@@ -4,10 +4,13 @@ gives exactly what the element-by-element walk and the stream give."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from crawler.extract import _from_tree, _streamed, extract
+from docspasta.texthash import text_hash
 
 BASE = "http://docs.example.com/guide/page.html"
 PAGE = """<!DOCTYPE html><html><head><title>  The   Guide
@@ -37,7 +40,20 @@ def test_the_three_walks_agree_on_a_page() -> None:
     fast = _from_tree(PAGE, BASE, 100)
     by_element = _from_tree(PAGE, BASE, 100, by_element=True)
     streamed = _streamed(PAGE, BASE, 100, 1_000_000)
-    assert fast == by_element == streamed
+    assert fast == by_element
+    # A tree walk hashes the main text of a page naming a canonical URL as the
+    # orchestrator would; a streamed page has no tree, and the orchestrator hashes it.
+    assert fast.canonical and fast.text_hash == text_hash(PAGE)
+    assert streamed == replace(fast, text_hash=b"")
+
+
+def test_only_a_page_naming_a_canonical_url_is_hashed() -> None:
+    assert extract("<title>t</title><p>text</p>", BASE, max_links=10).text_hash == b""
+    page = '<link rel="canonical" href="/c"><nav>menu</nav><p>the text</p><footer>2026</footer>'
+    other_chrome = '<link rel="canonical" href="/c"><nav>other menu</nav><p>the  text</p>'
+    assert extract(page, BASE, max_links=10).text_hash == extract(other_chrome, BASE, max_links=10).text_hash
+    assert extract(page, BASE, max_links=10).text_hash != extract(page.replace("the text", "new"), BASE,
+                                                                   max_links=10).text_hash
 
 
 @pytest.mark.parametrize("cap", [1, 3, 7, 8, 50])

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cache import BoundedCache
-from orchestrator.dedup import Dedup, text_hash
+from docspasta.texthash import text_hash
+from orchestrator.dedup import Dedup
 from orchestrator.frontier import Frontier
 from orchestrator.keyfilter import KeyFilter
 from orchestrator.persist import JobWriter

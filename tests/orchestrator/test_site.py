@@ -7,8 +7,11 @@ from __future__ import annotations
 import gzip
 from itertools import pairwise
 
+import pytest
 from aiohttp import web
 
+import orchestrator.job
+from docspasta import texthash
 from docspasta.local import LocalStack
 from tests.orchestrator.vhosts import VirtualHosts
 from tests.support.jobs import by_type, check_contract, names, run_job, stored_pages
@@ -180,6 +183,30 @@ async def test_canonical_to_the_home_page_does_not_collapse_the_site(stack: Loca
     check_contract(events)
     assert len(await stored_pages(stack, job_id)) == 4
     assert "duplicate" not in {s.reason for s in by_type(events, "url_skipped")}
+
+
+async def test_canonical_duplicates_use_the_crawlers_text_hash(stack: LocalStack, site: FixtureSite,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The crawler hashes a page naming a canonical URL from the tree it read the links
+    # from: the orchestrator parses no page for it (only one without the hash).
+    parsed: list[str] = []
+
+    def parse_here(html: str) -> bytes:
+        parsed.append(html)
+        return texthash.text_hash(html)
+
+    monkeypatch.setattr(orchestrator.job, "text_hash", parse_here)
+    canonical = site.url("/docs/intro")
+    site.pages["/docs/"] = html("Docs", ["intro", "intro-copy"], canonical=site.url("/docs/"))
+    site.pages["/docs/intro"] = html("Intro", ["/docs/"], canonical=canonical, body="Install the widget.")
+    site.pages["/docs/intro-copy"] = html("Intro", ["/docs/"], canonical=canonical, nav="(copy)",
+                                          body="Install the widget.")
+    job_id, events = await run_job(stack, site.url("/docs/"))
+    check_contract(events)
+    assert len(await stored_pages(stack, job_id)) == 2  # the copy collapsed into the page it names
+    assert "was kept with the same text" in " ".join(s.detail for s in by_type(events, "url_skipped")) \
+        or "names this URL canonical" in " ".join(s.detail for s in by_type(events, "url_skipped"))
+    assert parsed == []
 
 
 async def test_robots_unavailable_disallows_and_says_why(stack: LocalStack, site: FixtureSite) -> None:

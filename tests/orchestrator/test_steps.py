@@ -11,7 +11,8 @@ import pytest
 
 from docspasta.v1 import common_pb2, crawler_pb2
 from orchestrator import robots, sitemaps
-from orchestrator.dedup import is_variant, text_hash
+from docspasta.texthash import text_hash
+from orchestrator.dedup import is_variant
 from orchestrator.politeness import Politeness
 from orchestrator.retry import is_retryable
 from orchestrator.traps import TrapLimits, Traps, repeated_segments
