@@ -24,8 +24,6 @@ CHROME = ("script", "style", "noscript", "template", "nav", "header", "footer", 
 # The string value of an element: its descendant text nodes, joined (a comment's content
 # is no text node). lxml.html's text_content.
 _STRING = lxml.etree.XPath("string()")
-
-
 TEXT_HASH_BYTES = 16
 
 

@@ -63,8 +63,8 @@ _REFRESH = re.compile(r"""<meta[^>]+http-equiv\s*=\s*["']?refresh""", re.I)
 # the end at every character: 5x faster on pages with a large inline stylesheet (the
 # git manual's), and linear where an unclosed ``<script>`` repeated made it quadratic.
 _BLOCK = r"(?:script|style|SCRIPT|STYLE)"
-_TEXT_OR_BLOCK = re.compile(r"<" + _BLOCK + r"\b|>(\s*[^<\s][^<]*)")
 _TEXT_RUN = re.compile(r">(\s*[^<\s][^<]*)")
+_TEXT_OR_BLOCK = re.compile(r"<" + _BLOCK + r"\b|" + _TEXT_RUN.pattern)
 _BLOCK_END = re.compile(r"</" + _BLOCK + r"\s*>")
 # Rough text this long is never a shell's.
 ROUGH_ENOUGH = LITTLE_TEXT + 300
