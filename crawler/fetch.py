@@ -25,6 +25,7 @@ from yarl import URL
 
 from crawler.safety import Blocked, FetchPolicy, Target, parse_ip
 from crawler.settings import CrawlerSettings
+from crawler.tls import VerifiedContext
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/xml", "application/xml", "application/x-gzip", "application/gzip",
@@ -235,6 +236,7 @@ class HttpFetcher:
                                              allowed_ports=settings.allowed_ports,
                                              max_url_length=settings.max_url_length)
         self._session: aiohttp.ClientSession | None = None
+        self._tls = VerifiedContext()  # https only (crawler/tls.py: never aiohttp's own)
         self._large_bodies = asyncio.Semaphore(settings.large_bodies)
         # CRAWLER_PROXY: every request goes through this HTTP proxy (CONNECT for https).
         # The proxy resolves target names, so it must enforce the egress rules (README:
@@ -352,8 +354,9 @@ class HttpFetcher:
             try:
                 if sent is not None:
                     sent[0] += 1  # counted before the attempt: a request that fails was still sent
+                tls = await self._tls.get() if target.url.scheme == "https" else True
                 async with session.request(method, target.url, headers=headers, data=data,
-                                           allow_redirects=False, proxy=self._proxy) as resp:
+                                           allow_redirects=False, proxy=self._proxy, ssl=tls) as resp:
                     if self._proxy and (refusal := _proxy_refusal(resp.status, resp.headers)):
                         raise FetchError("blocked", refusal, status=resp.status, final_url=current,
                                          redirects=redirects)

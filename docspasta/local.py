@@ -397,7 +397,10 @@ def _child_main(kind: str | None = None) -> None:
     # The imports first (most of a child's start-up), while the parent works out the
     # settings; the processor's server is imported once its workers are starting.
     if kind == "crawler":
-        import crawler.server  # noqa: F401
+        from crawler.tls import without_default_ca_file
+
+        with without_default_ca_file():  # aiohttp's import-time contexts, never used (crawler/tls.py)
+            import crawler.server  # noqa: F401
     elif kind == "renderer":
         import renderer.server  # noqa: F401
     else:

@@ -4,8 +4,6 @@ then a caller without it is refused, and the pipeline still works for callers wi
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from docspasta.v1 import processor_pb2, processor_pb2_grpc
 from orchestrator.settings import OrchestratorSettings
 from processor.settings import ProcessorSettings
 from tests.conftest import local_crawler_settings
+from tests.support.certs import make_certs
 from tests.support.site import FixtureSite, tree_site
 
 pytestmark = pytest.mark.timeout(120)
@@ -78,22 +77,9 @@ async def test_a_pipeline_with_a_token_works_and_strangers_cannot_write_into_job
 
 
 @pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, a server certificate for localhost and a client certificate, by openssl."""
-    d = tmp_path_factory.mktemp("certs")
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True, timeout=60)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=docspasta-test-ca")
-    for name in ("server", "client"):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", f"/CN={name}")
-        (d / f"{name}.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
-    yield d
+    return make_certs(tmp_path_factory.mktemp("certs"))
 
 
 async def test_mtls_needs_a_client_certificate_from_the_ca(certs: Path) -> None:
