@@ -351,7 +351,7 @@ async def _serve_child(kind: str, settings: Any, pool: ConversionPool | None = N
         host, port = await create_renderer(settings)
     else:
         # The conversion workers start first (forked already by _child_main): they warm up
-        # while this process imports gRPC and the service (its longest path to serving).
+        # while this process creates its server.
         assert pool is not None, "_child_main forks the processor's workers"
         pool.launch()
         await asyncio.sleep(0)  # the spawn tasks hand their first worker start to a thread
@@ -395,7 +395,8 @@ def _child_main(kind: str | None = None) -> None:
     if kind not in KINDS:
         sys.exit("usage: python -m docspasta.local crawler|processor|renderer (started by LocalStack)")
     # The imports first (most of a child's start-up), while the parent works out the
-    # settings; the processor's server is imported once its workers are starting.
+    # settings: the processor's server too, so that once they come only its workers'
+    # forks and the server's creation are left (it is the last child to serve).
     if kind == "crawler":
         from crawler.tls import without_default_ca_file
 
@@ -405,6 +406,7 @@ def _child_main(kind: str | None = None) -> None:
         import renderer.server  # noqa: F401
     else:
         import processor.pool  # noqa: F401
+        import processor.server  # noqa: F401
     from docspasta import metrics
 
     metrics.disable()  # nothing scrapes a local child (and prometheus_client stays unimported)
