@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
-
 from docspasta import aio, bundle
 from docspasta.cli_settings import CliSettings
 from docspasta.events import category_name, event_json, event_name
@@ -30,6 +28,7 @@ from orchestrator.options import InvalidOptions, effective_options
 from orchestrator.scope import Pattern
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
     from docspasta.local import LocalStack
@@ -212,16 +211,23 @@ def crawl(plan: CrawlPlan, settings: CliSettings, *, children: Sequence[ServiceP
 
     metrics.disable()  # the command's orchestrator exposes no metrics
     _logging.basicConfig(level=_logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    console = Console(stderr=True)
     try:
-        return aio.run(_run(plan, settings, console, children))
+        return aio.run(_run(plan, settings, children))
     except KeyboardInterrupt:
         # A second Ctrl-C: the temporary outputs were removed; nothing was replaced.
-        console.print("interrupted again: stopped without writing.", highlight=False)
+        _console().print("interrupted again: stopped without writing.", highlight=False)
         return EXIT_INTERRUPTED
 
 
-async def _run(plan: CrawlPlan, settings: CliSettings, console: Console, children: Sequence[ServiceProcess]) -> int:
+def _console() -> Console:
+    # rich is imported here, once the children have their settings: ~17 ms of the
+    # command's start-up that then overlaps theirs (they are its longest path to serving).
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+async def _run(plan: CrawlPlan, settings: CliSettings, children: Sequence[ServiceProcess]) -> int:
     from docspasta import resume
     from docspasta.local import LocalStack
 
@@ -230,14 +236,20 @@ async def _run(plan: CrawlPlan, settings: CliSettings, console: Console, childre
         crawler = replace(crawler, allow_private_network=True, allowed_ports=None)
     # The crawl's stores live in the state directory, so an interrupted crawl can be resumed.
     crawl_state = resume.prepare(plan.state_dir or settings.state_dir, plan.url, plan.options, resume=plan.resume)
-    if plan.resume and not crawl_state.resumable:
-        console.print("nothing to resume for this command: starting a new crawl", highlight=False)
     stack = LocalStack(crawler=crawler, processor=settings.processor,
                        # Only this command's own job is run (adopted again with --resume), not
                        # whatever else an earlier run left in the store.
                        orchestrator=replace(settings.orchestrator, instance_id="local", adopt_orphans=False),
                        database_url=crawl_state.pages_url, jobs_url=crawl_state.jobs_url,
                        processes=settings.local_processes, children=children)
+    try:
+        stack.launch()
+        console = _console()
+    except BaseException:
+        await stack.close()
+        raise
+    if plan.resume and not crawl_state.resumable:
+        console.print("nothing to resume for this command: starting a new crawl", highlight=False)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main_task = asyncio.current_task()

@@ -109,17 +109,31 @@ class LocalStack:
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _children: list[ServiceProcess] = field(default_factory=list)
     _registry: JobRegistry | None = None
+    _launched: list[ServiceProcess] | None = None  # by launch: the children sent their settings
+    _database_url: str = ""
 
-    async def __aenter__(self) -> LocalStack:
+    def launch(self) -> None:
+        """Sends the children their settings now, so they get ready to serve while this
+        process does its own start-up; ``__aenter__`` does it when not done already (it
+        waits for them). Nothing to do in-process. Close the stack after it, even if it
+        raises."""
+        if self._launched is not None:
+            return
         database_url = self.database_url
         if database_url is None or self.processes:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="docspasta-")
         if database_url is None:
             assert self._tmpdir is not None
             database_url = "sqlite:///" + os.path.join(self._tmpdir.name, "pages.db")
+        self._database_url = database_url
+        self._launched = self._launch_children(database_url) if self.processes else []
+
+    async def __aenter__(self) -> LocalStack:
         try:
+            self.launch()
+            database_url = self._database_url
+            launched = self._launched or []
             if self.processes:
-                launched = self._launch_children(database_url)
                 # The children start while this process imports the orchestrator.
                 from orchestrator.server import start as start_orchestrator
                 self._crawler_target, self.processor_target = await asyncio.gather(
@@ -285,6 +299,7 @@ class LocalStack:
             child.close_stdin()
         await asyncio.gather(*(child.wait() for child in self._children))
         self._children.clear()
+        self._launched = None
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
             self._tmpdir = None

@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wcmatch import glob
-
 from docspasta.urls import InvalidURL, normalize
 from docspasta.v1 import orchestrator_pb2
 from orchestrator.render import AUTO, mode_from_proto, mode_to_proto
@@ -18,7 +16,6 @@ MAX_PATTERN_LENGTH = 500
 # Extended globs (+(a|aa), *(...)) compile to backtracking regexes: one pattern and a
 # long path can hold the event loop for minutes. Braces must expand to few patterns.
 _EXTGLOB = re.compile(r"[?*+@!]\(")
-_BRACE_CHECK_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.IGNORECASE | glob.DOTGLOB
 MAX_BRACE_EXPANSION = 100
 
 
@@ -84,8 +81,12 @@ def _patterns(name: str, values: list[str] | tuple[str, ...]) -> tuple[str, ...]
             raise InvalidOptions(f"options.{name}: a pattern is longer than {MAX_PATTERN_LENGTH} characters")
         if _EXTGLOB.search(value):
             raise InvalidOptions(f"options.{name}: extended globs like +(...) or *(...) are not supported")
+        from orchestrator.scope import glob_module
+
+        glob = glob_module()
         try:
-            glob.translate(value, flags=_BRACE_CHECK_FLAGS, limit=MAX_BRACE_EXPANSION)
+            glob.translate(value, flags=glob.GLOBSTAR | glob.BRACE | glob.IGNORECASE | glob.DOTGLOB,
+                           limit=MAX_BRACE_EXPANSION)
         except Exception:  # wcmatch's PatternLimitException and malformed patterns
             raise InvalidOptions(f"options.{name}: {value[:60]!r} expands to more than "
                                  f"{MAX_BRACE_EXPANSION} patterns or is malformed") from None

@@ -24,16 +24,27 @@ any number of segments: ``*/tutorial/*`` is ``**/tutorial/**``, ``/docs/*`` is `
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from urllib.parse import urlsplit
-
-from wcmatch import glob
 
 from docspasta.urls import directory_prefix, host_of
 
 OUT_OF_SCOPE = "out_of_scope"
 EXCLUDED = "excluded"
-# No EXTGLOB: its backtracking regexes can hold the loop (options.py refuses them too).
-_GLOB_FLAGS = glob.GLOBSTAR | glob.BRACE | glob.IGNORECASE | glob.DOTGLOB
+
+
+def glob_module() -> ModuleType:
+    """wcmatch.glob, imported on first use: only a job with patterns needs it, and its
+    import (~9 ms) would otherwise be on every ``docspasta crawl``'s start-up path."""
+    from wcmatch import glob
+
+    return glob
+
+
+def _globmatch(target: str, pattern: str) -> bool:
+    glob = glob_module()
+    # No EXTGLOB: its backtracking regexes can hold the loop (options.py refuses them too).
+    return bool(glob.globmatch(target, pattern, flags=glob.GLOBSTAR | glob.BRACE | glob.IGNORECASE | glob.DOTGLOB))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +82,7 @@ class Pattern:
         path = parts.path or "/"
         if self.kind == "name":
             name = path.rstrip("/").rsplit("/", 1)[-1]
-            return glob.globmatch(name, self.glob, flags=_GLOB_FLAGS)
+            return _globmatch(name, self.glob)
         if self.kind == "path":
             targets = [path]
         else:
@@ -81,10 +92,10 @@ class Pattern:
             scheme = f"{parts.scheme}://" if self.kind == "url" else ""
             targets = [f"{scheme}{host}{path}" for host in hosts]
         for target in targets:
-            if glob.globmatch(target, self.glob, flags=_GLOB_FLAGS):
+            if _globmatch(target, self.glob):
                 return True
             # "/docs/**" also takes "/docs".
-            if self.glob.endswith("/**") and glob.globmatch(target + "/", self.glob, flags=_GLOB_FLAGS):
+            if self.glob.endswith("/**") and _globmatch(target + "/", self.glob):
                 return True
         return False
 
