@@ -63,6 +63,24 @@ def test_a_conversion_worker_imports_the_converter_and_not_the_pools_machinery()
     assert ran.returncode == 0, ran.stderr
 
 
+def test_the_command_imports_rich_after_its_children_have_their_settings_and_wcmatch_only_for_patterns() -> None:
+    """Both are on the command's path to the children's settings otherwise (its longest
+    path to a crawl's first request): rich is imported by crawl_command._console once
+    LocalStack.launch sent them, wcmatch by the first include or exclude pattern."""
+    ran = _python(
+        "import sys\n"
+        "import docspasta.cli, docspasta.crawl_command, docspasta.local, docspasta.outputs, orchestrator.server\n"
+        "from orchestrator.options import effective_options\n"
+        "from orchestrator.settings import OrchestratorSettings\n"
+        "from docspasta.v1 import orchestrator_pb2 as pb\n"
+        "effective_options(pb.JobOptions(), OrchestratorSettings())\n"
+        "early = sorted(m for m in ('rich', 'wcmatch') if m in sys.modules)\n"
+        "assert not early, early\n"
+        "from orchestrator.scope import Pattern\n"
+        "assert Pattern.parse('/docs/**').matches('http://a.test/docs/x') and 'wcmatch' in sys.modules\n")
+    assert ran.returncode == 0, ran.stderr
+
+
 def test_metrics_are_all_registered_at_the_first_use_of_one() -> None:
     """Made lazily, but all at once: an exposed registry has every series from the start
     (the autoscaler's gauge at 0 before the first fetch), as when they were made at import."""
