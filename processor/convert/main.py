@@ -348,6 +348,11 @@ def _drop_separator_rules(el: Element) -> None:
 # and not a pager, it is never chrome. (Two thirds of a page's elements outside code
 # are such: li, td, dt, em, span, h2...)
 _CHROME_TAGS = frozenset({"div", "p", "a", "nav", "ul", "ol", "footer", "form", "header", "details", "aside"})
+# Any other element with a class, without a role and not a pager bar, is chrome only by
+# its class words (is_chrome's last rule), or as a leaf <span>/<i> labelled "lang" or
+# "icon": when its words hold none of these, is_chrome's answer is NOT_CHROME. (Reference
+# pages are mostly such elements: Sphinx's signature spans, 10,540 on Flask's API page.)
+_CHROME_OR_LABEL_WORDS = CHROME_WORDS | {"lang", "icon"}
 
 
 def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
@@ -396,12 +401,21 @@ def prune_chrome(body: Element, words: dict[Element, set[str]] | None = None,
             if gutters and len(el):
                 _gutters(el, remove, gutter_classes)
             continue
-        if (tag not in _CHROME_TAGS or tag == "p") and not el.get("class") and not el.get("role") \
-                and not (pagers and el in pagers):
-            # is_chrome's answer for it is NOT_CHROME (see _CHROME_TAGS), or for a <p>
-            # unless it is a bar of jump links
-            if tag != "p" or len(el) < 2 or lengths.density(el) < 0.6:
-                continue
+        cls = el.get("class")
+        if (tag not in _CHROME_TAGS or tag == "p") and not el.get("role") and not (pagers and el in pagers):
+            if not cls:
+                # is_chrome's answer for it is NOT_CHROME (see _CHROME_TAGS), or for a <p>
+                # unless it is a bar of jump links
+                if tag != "p" or len(el) < 2 or lengths.density(el) < 0.6:
+                    continue
+            elif tag != "p":
+                found = words.get(el) if words is not None else None
+                if found is None:
+                    found = words_of(el)
+                    if words is not None:
+                        words[el] = found  # the cache is_chrome and the later passes read
+                if found.isdisjoint(_CHROME_OR_LABEL_WORDS):
+                    continue  # NOT_CHROME (see _CHROME_OR_LABEL_WORDS)
         why = is_chrome(el, lengths, pagers, words)
         if not why:
             continue
