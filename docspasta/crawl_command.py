@@ -394,13 +394,11 @@ def _totals(terminal: pb.JobEvent | None) -> pb.Totals | None:
 # -- the outputs --------------------------------------------------------------------------
 
 async def _pages(stack: LocalStack, job_id: str) -> AsyncIterator[bundle.PageDoc]:
-    from docspasta.v1 import processor_pb2
-    call = stack.processor_stub().ListPages(
-        processor_pb2.ListPagesRequest(job_id=job_id), timeout=600)
-    async for p in call:
+    # The job is over: what is left is this process's (the children stop meanwhile).
+    stack.release_services()
+    async for p in stack.stored_pages(job_id):
         yield bundle.PageDoc(url=p.url, title=p.title, markdown=p.markdown, word_count=p.word_count,
                              token_estimate=p.token_estimate, description=p.description, depth=p.depth)
-    stack.release_services()  # every page is read: what is left is this process's
 
 
 def page_targets(plan: CrawlPlan) -> PageTargets:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from docspasta.service_process import ServiceProcess
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
     from processor.pool import ConversionPool
+    from processor.store.base import StoredPage
 
 LOOPBACK = "127.0.0.1:0"
 _ORCHESTRATOR_SERVICE = "docspasta.v1.Orchestrator"
@@ -268,6 +269,23 @@ class LocalStack:
         channel = insecure_channel(self.processor_target)
         self._channels.append(channel)
         return processor_pb2_grpc.ProcessorStub(channel)
+
+    async def stored_pages(self, job_id: str) -> AsyncIterator[StoredPage]:
+        """The job's pages in crawl order, read from the page store this stack gave the
+        processor (a SQLite file of its own, or the database it was given), not over
+        ListPages: each streamed Page cost this process ~150 µs of gRPC, 30-40 ms after
+        a 217-page crawl, on the command's path to its outputs. The pages of a finished
+        (or suspended) job are all committed: the processor answers a page only once
+        it is stored."""
+        from processor.store import open_store
+
+        store = open_store(self._database_url)
+        await store.open()
+        try:
+            async for page in store.pages(job_id):
+                yield page
+        finally:
+            await store.close()
 
     def release_services(self) -> None:
         """The job is over and its pages are read: the crawler and processor children may

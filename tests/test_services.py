@@ -99,6 +99,23 @@ async def test_process_stores_the_markdown_even_when_the_answer_omits_it(stack: 
         assert "Body words here." in pages[0].markdown
 
 
+async def test_the_stacks_own_read_of_its_page_store_is_what_list_pages_answers(
+        stack: LocalStack, site: FixtureSite) -> None:
+    """docspasta crawl reads a finished job's pages from the store it gave the processor
+    (LocalStack.stored_pages), not over ListPages: the same pages, fields and order."""
+    from docspasta.v1 import processor_pb2
+
+    site.pages.update(tree_site(6))
+    job_id, _ = await run_job(stack, site.url("/docs/"))
+    listed = [p async for p in stack.processor_stub().ListPages(processor_pb2.ListPagesRequest(job_id=job_id),
+                                                                  timeout=10)]
+    stored = [p async for p in stack.stored_pages(job_id)]
+    assert len(listed) == 6
+    fields = ("url", "title", "markdown", "word_count", "token_estimate", "description", "order", "depth")
+    assert [tuple(getattr(p, f) for f in fields) for p in stored] == [tuple(getattr(p, f) for f in fields) for p in listed]
+    assert [p async for p in stack.stored_pages("no-such-job")] == []
+
+
 async def test_each_call_gets_its_own_correlation_ids_and_a_malformed_request_is_refused() -> None:
     # The interceptors build their wrapper once per method (docspasta/handler_cache.py):
     # what belongs to a call (its metadata) must still be read per call.
