@@ -23,7 +23,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from docspasta.rpc import ServiceHost
     from docspasta.v1 import orchestrator_pb2
     from orchestrator.jobs import JobRegistry
+    from orchestrator.server import Orchestrator
     from renderer.settings import RendererSettings
     from docspasta.service_process import ServiceProcess
     from docspasta.v1 import orchestrator_pb2_grpc, processor_pb2_grpc
@@ -112,6 +113,7 @@ class LocalStack:
     _registry: JobRegistry | None = None
     _launched: list[ServiceProcess] | None = None  # by launch: the children sent their settings
     _database_url: str = ""
+    _binds: tuple[str, str] | None = None  # the children's unix socket targets (None: loopback ports)
 
     def launch(self) -> None:
         """Sends the children their settings now, so they get ready to serve while this
@@ -137,6 +139,19 @@ class LocalStack:
             if self.processes:
                 # The children start while this process imports the orchestrator.
                 from orchestrator.server import start as start_orchestrator
+                if self._binds is not None:
+                    # Unix sockets: the children's targets are known, and the orchestrator
+                    # calls them only for a job, so it starts (~15 ms: its job store, its
+                    # server) while they get ready. Every start is awaited before an error
+                    # is raised, so close() stops whatever did start.
+                    self._crawler_target, self.processor_target = self._binds
+                    started = await asyncio.gather(self._start_orchestrator(start_orchestrator, database_url),
+                                                   *(self._ready(child) for child in launched),
+                                                   return_exceptions=True)
+                    for outcome in started:
+                        if isinstance(outcome, BaseException):
+                            raise outcome
+                    return self
                 self._crawler_target, self.processor_target = await asyncio.gather(
                     *(self._ready(child) for child in launched))
             else:
@@ -151,18 +166,22 @@ class LocalStack:
                 self.hosts.append(processor)
                 self.processor_target = f"127.0.0.1:{processor_port}"
                 self._crawler_target = f"127.0.0.1:{crawler_port}"
-            orchestrator = await start_orchestrator(replace(
-                self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
-                processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url),
-                call_streams=True),  # one crawler, one processor: nothing to balance a call over
-                start_renderer=None if self.orchestrator.renderer_target else self._start_renderer)
-            self.hosts.append(orchestrator.host)
-            self._registry = orchestrator.registry
-            self.orchestrator_target = f"127.0.0.1:{orchestrator.port}"
+            await self._start_orchestrator(start_orchestrator, database_url)
         except BaseException:
             await self.close()
             raise
         return self
+
+    async def _start_orchestrator(self, start: Callable[..., Awaitable[Orchestrator]], database_url: str) -> None:
+        orchestrator = await start(replace(
+            self.orchestrator, bind=LOOPBACK, crawler_target=self._crawler_target,
+            processor_target=self.processor_target, database_url=self.jobs_url or jobs_url_for(database_url),
+            call_streams=True),  # one crawler, one processor: nothing to balance a call over
+            start_renderer=None if self.orchestrator.renderer_target else self._start_renderer)
+        # No await between the start and this: a cancelled start-up still stops it (close).
+        self.hosts.append(orchestrator.host)
+        self._registry = orchestrator.registry
+        self.orchestrator_target = f"127.0.0.1:{orchestrator.port}"
 
     def _launch_children(self, database_url: str) -> list[ServiceProcess]:
         """Starts both children (or takes those started already) and sends them their
@@ -176,6 +195,7 @@ class LocalStack:
         def bind(name: str) -> str:
             return f"unix:{os.path.join(self._tmpdir.name, name + '.sock')}" if use_unix else LOOPBACK  # type: ignore[union-attr]
 
+        self._binds = (bind("crawler"), bind("processor")) if use_unix else None
         settings = {"crawler": replace(self.crawler, bind=bind("crawler")),
                     "processor": replace(self.processor, bind=bind("processor"), database_url=database_url)}
         started = {child.kind: child for child in self.children}

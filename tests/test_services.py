@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -9,6 +12,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client import generate_latest
 
 from docspasta.local import LocalStack
+from orchestrator.settings import OrchestratorSettings
+from processor.settings import ProcessorSettings
+from tests.conftest import local_crawler_settings
 from tests.support.jobs import run_job
 from tests.support.site import FixtureSite, tree_site
 
@@ -187,3 +193,19 @@ async def test_a_stuck_or_failing_stop_step_is_abandoned_named_and_the_rest_stil
     async with grpc.aio.insecure_channel(f"127.0.0.1:{host.port}") as channel:
         with pytest.raises(grpc.aio.AioRpcError):  # the server did stop
             await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+
+
+async def test_a_child_that_dies_while_the_orchestrator_starts_beside_it_leaves_nothing_running(
+        tmp_path: Path) -> None:
+    """With unix sockets the orchestrator starts while the children get ready; a child
+    that dies then fails the stack's start only once the orchestrator's start is done,
+    and the stack stops everything that did start."""
+    stack = LocalStack(crawler=local_crawler_settings(), processor=replace(ProcessorSettings(), workers=1),
+                       orchestrator=replace(OrchestratorSettings(), instance_id="test"), processes=True,
+                       database_url=f"sqlite:///{tmp_path}/no-such-dir/pages.db",  # the processor cannot open it
+                       jobs_url=f"sqlite:///{tmp_path}/jobs.db")
+    with pytest.raises(RuntimeError, match="processor process .* while starting"):
+        async with stack:
+            pass
+    assert stack._binds is not None  # the path that starts the orchestrator beside the children
+    assert stack.hosts == [] and stack._children == []
